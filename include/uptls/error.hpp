@@ -1,0 +1,74 @@
+#pragma once
+/// @file
+/// Error codes and the exception type of uptls.
+
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace uptls {
+
+/// Library errors: protocol, usage and state failures detected by uptls itself.
+enum class errc {
+  /// A line or delimited record grew past the caller's limit.
+  line_too_long = 1,
+  /// The peer closed the connection in the middle of a line, record or fixed-size read.
+  unexpected_eof,
+  /// Bytes arrived in the plaintext phase where none may be carried into TLS.
+  injected_plaintext,
+  /// start_tls was called on a stream that is already TLS.
+  already_tls,
+  /// start_tls was called on a stream that has no TLS configuration for its role.
+  no_tls_config,
+  /// The TCP connection ended without the peer's TLS close_notify (possible truncation).
+  tls_truncated,
+  /// The TLS handshake did not finish within the handshake timeout.
+  handshake_timeout,
+  /// The TCP connection was not established within the connect timeout.
+  connect_timeout,
+  /// No data arrived within the read timeout.
+  read_timeout,
+  /// The stream was closed or aborted and cannot be used any more.
+  stream_closed,
+  /// A TLS configuration could not be built (bad file, key mismatch, unsafe choice).
+  invalid_config,
+  /// An argument was not valid for this call (for example a carry-over policy for the wrong role).
+  invalid_argument,
+  /// A host name could not be resolved to any address.
+  resolve_failed,
+};
+
+/// The category of errc values.
+const std::error_category& error_category() noexcept;
+
+/// The category of OpenSSL error-queue codes (the packed value of ERR_get_error).
+const std::error_category& tls_category() noexcept;
+
+/// The category of certificate verification results (X509_V_ERR_* values).
+const std::error_category& verify_category() noexcept;
+
+/// Makes an error_code in error_category().
+std::error_code make_error_code(errc e) noexcept;
+
+/// The exception thrown by uptls operations.
+///
+/// code() says what class of failure it is; what() is the whole message,
+/// with the detail a user needs to act on it (for example the names a
+/// certificate does hold when the hostname did not match).
+class Error : public std::system_error {
+ public:
+  /// @param code the error class.
+  /// @param message what happened and, where possible, what to do.
+  Error(std::error_code code, const std::string& message);
+
+  /// The whole message as given to the constructor.
+  const char* what() const noexcept override;
+
+ private:
+  std::runtime_error message_;
+};
+
+}  // namespace uptls
+
+template <>
+struct std::is_error_code_enum<uptls::errc> : std::true_type {};

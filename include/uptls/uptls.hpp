@@ -1,0 +1,11 @@
+#pragma once
+/// @file
+/// Everything in one include.
+
+#include "uptls/connect.hpp"
+#include "uptls/error.hpp"
+#include "uptls/server.hpp"
+#include "uptls/stream.hpp"
+#include "uptls/tls/authority.hpp"
+#include "uptls/tls/config.hpp"
+#include "uptls/tls/session_info.hpp"

@@ -1,0 +1,56 @@
+#include "uptls/connect.hpp"
+
+#include <asio/connect.hpp>
+#include <asio/experimental/deferred.hpp>
+#include <asio/experimental/parallel_group.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "uptls/error.hpp"
+
+namespace uptls {
+
+asio::awaitable<Stream> open_connection(std::string host, std::uint16_t port,
+                                        ConnectOptions options) {
+  auto executor = co_await asio::this_coro::executor;
+  asio::ip::tcp::resolver resolver(executor);
+  asio::ip::tcp::socket socket(executor);
+  asio::steady_timer timer(executor, options.connect_timeout);
+
+  // Temporaries stay out of co_await expressions: GCC 12 destroys some of them twice.
+  std::string service = std::to_string(port);
+  auto resolving = asio::experimental::make_parallel_group(
+      resolver.async_resolve(host, service, asio::experimental::deferred),
+      timer.async_wait(asio::experimental::deferred));
+  auto [order, resolve_ec, endpoints, timer_ec] = co_await resolving.async_wait(
+      asio::experimental::wait_for_one(), asio::use_awaitable);
+  std::string target = host + " port " + service;
+  if (order[0] == 1 && !timer_ec) {
+    throw Error(make_error_code(errc::connect_timeout), "resolving " + host + " timed out");
+  }
+  if (resolve_ec) {
+    throw Error(make_error_code(errc::resolve_failed),
+                "cannot resolve '" + host + "': " + resolve_ec.message());
+  }
+
+  auto connecting = asio::experimental::make_parallel_group(
+      asio::async_connect(socket, endpoints, asio::experimental::deferred),
+      timer.async_wait(asio::experimental::deferred));
+  auto [order2, connect_ec, endpoint, timer_ec2] = co_await connecting.async_wait(
+      asio::experimental::wait_for_one(), asio::use_awaitable);
+  if (order2[0] == 1 && !timer_ec2) {
+    throw Error(make_error_code(errc::connect_timeout),
+                "connecting to " + target + " did not finish within " +
+                    std::to_string(options.connect_timeout.count()) + " ms");
+  }
+  if (connect_ec) throw std::system_error(connect_ec, "connecting to " + target);
+
+  std::string name = options.server_name.empty() ? host : options.server_name;
+  Stream stream = options.tls ? Stream(std::move(socket), options.tls, std::move(name))
+                              : Stream(std::move(socket), Role::client);
+  stream.set_timeouts(options.timeouts);
+  if (options.tls && !options.upgradeable) co_await stream.start_tls();
+  co_return stream;
+}
+
+}  // namespace uptls

@@ -1,0 +1,89 @@
+#include "uptls/error.hpp"
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+namespace uptls {
+namespace {
+
+class LibraryCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "uptls"; }
+  std::string message(int value) const override {
+    switch (static_cast<errc>(value)) {
+      case errc::line_too_long:
+        return "line too long";
+      case errc::unexpected_eof:
+        return "connection closed by peer before the end of the data";
+      case errc::injected_plaintext:
+        return "plaintext bytes carried over into TLS (STARTTLS injection)";
+      case errc::already_tls:
+        return "stream is already TLS";
+      case errc::no_tls_config:
+        return "no TLS configuration for this stream";
+      case errc::tls_truncated:
+        return "TLS connection closed without close_notify (truncated)";
+      case errc::handshake_timeout:
+        return "TLS handshake timed out";
+      case errc::connect_timeout:
+        return "connect timed out";
+      case errc::read_timeout:
+        return "read timed out";
+      case errc::stream_closed:
+        return "stream is closed";
+      case errc::invalid_config:
+        return "invalid TLS configuration";
+      case errc::invalid_argument:
+        return "invalid argument";
+      case errc::resolve_failed:
+        return "host name could not be resolved";
+    }
+    return "unknown uptls error";
+  }
+};
+
+class TlsCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "uptls.tls"; }
+  std::string message(int value) const override {
+    char text[256];
+    ERR_error_string_n(static_cast<unsigned long>(value), text, sizeof text);
+    return text;
+  }
+};
+
+class VerifyCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "uptls.verify"; }
+  std::string message(int value) const override {
+    return X509_verify_cert_error_string(value);
+  }
+};
+
+}  // namespace
+
+const std::error_category& error_category() noexcept {
+  static const LibraryCategory category;
+  return category;
+}
+
+const std::error_category& tls_category() noexcept {
+  static const TlsCategory category;
+  return category;
+}
+
+const std::error_category& verify_category() noexcept {
+  static const VerifyCategory category;
+  return category;
+}
+
+std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+Error::Error(std::error_code code, const std::string& message)
+    : std::system_error(code), message_(message) {}
+
+const char* Error::what() const noexcept { return message_.what(); }
+
+}  // namespace uptls

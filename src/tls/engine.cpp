@@ -1,0 +1,259 @@
+#include "tls/engine.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include <asio/ip/address.hpp>
+
+namespace uptls::tls::detail {
+namespace {
+
+Engine::Transport* transport_of(BIO* bio) { return static_cast<Engine::Transport*>(BIO_get_data(bio)); }
+
+int bio_read(BIO* bio, char* out, int size) {
+  Engine::Transport* t = transport_of(bio);
+  BIO_clear_retry_flags(bio);
+  if (t->carried_pos < t->carried.size()) {
+    std::size_t n = std::min(static_cast<std::size_t>(size), t->carried.size() - t->carried_pos);
+    std::memcpy(out, t->carried.data() + t->carried_pos, n);
+    t->carried_pos += n;
+    if (t->carried_pos == t->carried.size()) {
+      std::string().swap(t->carried);
+      t->carried_pos = 0;
+    }
+    return static_cast<int>(n);
+  }
+  ssize_t n = ::recv(t->fd, out, static_cast<std::size_t>(size), 0);
+  if (n >= 0) return static_cast<int>(n);
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    BIO_set_retry_read(bio);
+  } else {
+    t->last_errno = errno;
+  }
+  return -1;
+}
+
+int bio_write(BIO* bio, const char* data, int size) {
+  Engine::Transport* t = transport_of(bio);
+  BIO_clear_retry_flags(bio);
+  ssize_t n = ::send(t->fd, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+  if (n >= 0) return static_cast<int>(n);
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    BIO_set_retry_write(bio);
+  } else {
+    t->last_errno = errno;
+  }
+  return -1;
+}
+
+long bio_ctrl(BIO*, int cmd, long, void*) {
+  // Writes go straight to the socket, so there is never anything to flush.
+  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+int bio_create(BIO* bio) {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+BIO_METHOD* socket_method() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "uptls socket");
+    BIO_meth_set_read(m, bio_read);
+    BIO_meth_set_write(m, bio_write);
+    BIO_meth_set_ctrl(m, bio_ctrl);
+    BIO_meth_set_create(m, bio_create);
+    return m;
+  }();
+  return method;
+}
+
+bool is_ip_literal(const std::string& name) {
+  asio::error_code ec;
+  asio::ip::make_address(name, ec);
+  return !ec;
+}
+
+std::string join_names(const CertificateInfo& info) {
+  std::string names;
+  for (const auto& n : info.dns_names) names += (names.empty() ? "" : ", ") + n;
+  for (const auto& n : info.ip_addresses) names += (names.empty() ? "" : ", ") + n;
+  return "[" + names + "]";
+}
+
+bool not_a_handshake(unsigned long e) {
+  if (ERR_GET_LIB(e) != ERR_LIB_SSL) return false;
+  switch (ERR_GET_REASON(e)) {
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_HTTPS_PROXY_REQUEST:
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_UNKNOWN_PROTOCOL:
+    case SSL_R_PACKET_LENGTH_TOO_LONG:
+    case SSL_R_RECORD_LENGTH_MISMATCH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Engine::Engine(SSL_CTX* ctx, bool server, int fd, std::string carried)
+    : transport_{fd, std::move(carried), 0, 0}, ssl_(SSL_new(ctx)), server_(server) {
+  if (!ssl_) throw drain_errors("cannot create a TLS connection");
+  BIO* bio = BIO_new(socket_method());
+  if (!bio) throw drain_errors("cannot create the socket BIO");
+  BIO_set_data(bio, &transport_);
+  SSL_set_bio(ssl_.get(), bio, bio);
+  // Read whole socket reads at once instead of a header and a body per record.
+  SSL_set_read_ahead(ssl_.get(), 1);
+  if (server) {
+    SSL_set_accept_state(ssl_.get());
+  } else {
+    SSL_set_connect_state(ssl_.get());
+  }
+}
+
+void Engine::expect_server_name(const std::string& name, bool verify) {
+  expected_name_ = name;
+  bool ip = is_ip_literal(name);
+  // RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in HostName."
+  if (!ip && !name.empty()) SSL_set_tlsext_host_name(ssl_.get(), name.c_str());
+  if (!verify) return;
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_.get());
+  // RFC 6125 §6.4.3: a wildcard only as the complete left-most label.
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
+              : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+  if (ok != 1) throw drain_errors("cannot set the name to verify '" + name + "'");
+}
+
+Step Engine::handshake() { return finish(Op::handshake, SSL_do_handshake(ssl_.get())); }
+
+Step Engine::read(void* data, std::size_t size) {
+  std::size_t n = 0;
+  int r = SSL_read_ex(ssl_.get(), data, size, &n);
+  return r == 1 ? Step{Want::nothing, n} : finish(Op::read, r);
+}
+
+Step Engine::write(const void* data, std::size_t size) {
+  std::size_t n = 0;
+  int r = SSL_write_ex(ssl_.get(), data, size, &n);
+  return r == 1 ? Step{Want::nothing, n} : finish(Op::write, r);
+}
+
+Step Engine::shutdown() {
+  if (!shutdown_sent_) {
+    int r = SSL_shutdown(ssl_.get());
+    if (r == 1) return {};
+    if (r < 0) return finish(Op::shutdown, r);
+    shutdown_sent_ = true;
+  }
+  // RFC 8446 §6.1: each party MUST send a close_notify; we wait for the
+  // peer's, discarding application data the caller no longer wants.
+  char scratch[4096];
+  for (;;) {
+    std::size_t n = 0;
+    int r = SSL_read_ex(ssl_.get(), scratch, sizeof scratch, &n);
+    if (r == 1) continue;
+    Step step = finish(Op::shutdown, r);
+    if (step.want != Want::nothing || step.bytes == 0) return step;
+  }
+}
+
+Step Engine::finish(Op op, int result) {
+  if (op == Op::handshake && result == 1) return {};
+  int error = SSL_get_error(ssl_.get(), result);
+  switch (error) {
+    case SSL_ERROR_WANT_READ:
+      return {Want::read, 0};
+    case SSL_ERROR_WANT_WRITE:
+      return {Want::write, 0};
+    case SSL_ERROR_ZERO_RETURN:
+      return {Want::nothing, 0};
+    default:
+      // A peer that vanishes while we wait for its close_notify leaves nothing to wait for.
+      if (op == Op::shutdown && peer_vanished(error)) {
+        ERR_clear_error();
+        return {Want::nothing, 0};
+      }
+      fail(op, error);
+  }
+}
+
+void Engine::fail(Op op, int ssl_error) {
+  if (transport_.last_errno != 0) {
+    ERR_clear_error();
+    throw std::system_error(transport_.last_errno, std::generic_category(),
+                            op == Op::handshake ? "TLS handshake failed" : "TLS connection failed");
+  }
+  unsigned long first = ERR_peek_error();
+  if (peer_vanished(ssl_error)) {
+    ERR_clear_error();
+    if (op == Op::handshake) {
+      throw Error(make_error_code(errc::unexpected_eof),
+                  "TLS handshake failed: the peer closed the connection");
+    }
+    throw Error(make_error_code(errc::tls_truncated),
+                "the peer closed the TCP connection without a TLS close_notify: the data "
+                "may have been truncated");
+  }
+  if (op == Op::handshake && !server_) {
+    long verify = SSL_get_verify_result(ssl_.get());
+    if (verify != X509_V_OK) fail_verification(verify);
+  }
+  std::string context = op == Op::handshake ? "TLS handshake failed" : "TLS connection failed";
+  if (op == Op::handshake && server_ && not_a_handshake(first)) {
+    context += " (the client's first bytes are not a TLS ClientHello)";
+  }
+  throw drain_errors(context);
+}
+
+bool Engine::peer_vanished(int ssl_error) const {
+  unsigned long first = ERR_peek_error();
+  if (transport_.last_errno != 0) return true;
+  return (ssl_error == SSL_ERROR_SYSCALL && first == 0) ||
+         (ERR_GET_LIB(first) == ERR_LIB_SSL &&
+          ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+}
+
+void Engine::fail_verification(long result) {
+  ERR_clear_error();
+  std::error_code code(static_cast<int>(result), verify_category());
+  std::string message = "certificate verify failed: ";
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl_.get());
+  X509* leaf = chain && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : nullptr;
+  if (result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+    message += (result == X509_V_ERR_IP_ADDRESS_MISMATCH ? "IP address '" : "hostname '") +
+               expected_name_ + "' not in certificate names " +
+               (leaf ? join_names(describe(leaf)) : std::string("[]"));
+  } else {
+    message += X509_verify_cert_error_string(result);
+    if (leaf) {
+      CertificateInfo info = describe(leaf);
+      message += " (certificate '" + info.subject + "' issued by '" + info.issuer + "')";
+    }
+  }
+  throw Error(code, message);
+}
+
+SessionInfo Engine::session_info() const {
+  SessionInfo info;
+  SSL* ssl = ssl_.get();
+  info.version = SSL_get_version(ssl);
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
+  info.cipher = cipher ? SSL_CIPHER_get_name(cipher) : "";
+  info.secret_bits = cipher ? SSL_CIPHER_get_bits(cipher, nullptr) : 0;
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_length = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_length);
+  if (alpn) info.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_length);
+  if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info.server_name = name;
+  info.resumed = SSL_session_reused(ssl) == 1;
+  return info;
+}
+
+}  // namespace uptls::tls::detail

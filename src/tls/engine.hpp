@@ -1,0 +1,67 @@
+#pragma once
+// The TLS engine: one OpenSSL SSL object that reads and writes the socket
+// directly through a small BIO. The BIO first hands out the bytes carried
+// over from the plaintext phase (server role), then reads the socket; it
+// never blocks, so every step answers "done", "want read" or "want write"
+// and the stream waits for readiness with Asio.
+
+#include <cstddef>
+#include <string>
+
+#include "tls/openssl.hpp"
+#include "uptls/tls/session_info.hpp"
+
+namespace uptls::tls::detail {
+
+enum class Want { nothing, read, write };
+
+/// The result of one engine step: want is nothing when the step finished,
+/// with bytes transferred (0 from read means the peer's close_notify).
+struct Step {
+  Want want = Want::nothing;
+  std::size_t bytes = 0;
+};
+
+class Engine {
+ public:
+  /// @param carried bytes read in plaintext that begin the peer's handshake.
+  Engine(SSL_CTX* ctx, bool server, int fd, std::string carried);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Client role: the name to send as SNI (not for IP literals) and to verify.
+  void expect_server_name(const std::string& name, bool verify);
+
+  /// Each throws Error with the whole reason when the connection failed.
+  Step handshake();
+  Step read(void* data, std::size_t size);
+  Step write(const void* data, std::size_t size);
+  /// Sends close_notify, then reads (and discards) until the peer's arrives.
+  Step shutdown();
+
+  SSL* ssl() const noexcept { return ssl_.get(); }
+  SessionInfo session_info() const;
+
+  /// What the BIO works on; only the BIO callbacks touch it.
+  struct Transport {
+    int fd = -1;
+    std::string carried;
+    std::size_t carried_pos = 0;
+    int last_errno = 0;
+  };
+
+ private:
+  enum class Op { handshake, read, write, shutdown };
+  Step finish(Op op, int result);
+  [[noreturn]] void fail(Op op, int ssl_error);
+  bool peer_vanished(int ssl_error) const;
+  [[noreturn]] void fail_verification(long result);
+
+  Transport transport_;
+  SslPtr ssl_;
+  std::string expected_name_;
+  bool server_;
+  bool shutdown_sent_ = false;
+};
+
+}  // namespace uptls::tls::detail

@@ -1,0 +1,154 @@
+#include "tls/openssl.hpp"
+
+#include <openssl/pem.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace uptls::tls::detail {
+namespace {
+
+std::string drain_text(std::string_view context, unsigned long& first) {
+  std::string message(context);
+  first = 0;
+  const char* separator = ": ";
+  while (unsigned long e = ERR_get_error()) {
+    if (first == 0) first = e;
+    char text[256];
+    ERR_error_string_n(e, text, sizeof text);
+    // "error:0A000086:SSL routines::certificate verify failed": keep the reason.
+    std::string_view reason(text);
+    if (auto colon = reason.rfind(':'); colon != std::string_view::npos) {
+      reason.remove_prefix(colon + 1);
+    }
+    message += separator;
+    message += reason;
+    separator = "; ";
+  }
+  return message;
+}
+
+std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
+std::string x509_name(X509_NAME* name) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
+  return bio_text(bio.get());
+}
+
+std::string asn1_time(const ASN1_TIME* time) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  ASN1_TIME_print(bio.get(), time);
+  return bio_text(bio.get());
+}
+
+std::string ip_text(const ASN1_OCTET_STRING* ip) {
+  const unsigned char* p = ASN1_STRING_get0_data(ip);
+  int n = ASN1_STRING_length(ip);
+  char text[64];
+  if (n == 4) {
+    std::snprintf(text, sizeof text, "%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
+    return text;
+  }
+  if (n == 16) {
+    // RFC 5952 compression is not needed for display; the full form is unambiguous.
+    std::string out;
+    for (int i = 0; i < 16; i += 2) {
+      std::snprintf(text, sizeof text, "%s%x", i ? ":" : "", (p[i] << 8) | p[i + 1]);
+      out += text;
+    }
+    return out;
+  }
+  return "(malformed IP)";
+}
+
+}  // namespace
+
+Error drain_errors(std::string_view context) {
+  unsigned long first = 0;
+  std::string message = drain_text(context, first);
+  return Error(std::error_code(static_cast<int>(first), tls_category()), message);
+}
+
+Error config_error(std::string_view context) {
+  unsigned long first = 0;
+  return Error(make_error_code(errc::invalid_config), drain_text(context, first));
+}
+
+std::vector<X509Ptr> parse_certificates(std::string_view pem, std::string_view what) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  std::vector<X509Ptr> certs;
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    certs.emplace_back(cert);
+  }
+  // The loop ends with a "no start line" error at the end of the text: expected.
+  ERR_clear_error();
+  if (certs.empty()) {
+    throw Error(make_error_code(errc::invalid_config),
+                std::string("no PEM certificate found in ") + std::string(what));
+  }
+  return certs;
+}
+
+CertificateInfo describe(X509* cert) {
+  CertificateInfo info;
+  info.subject = x509_name(X509_get_subject_name(cert));
+  info.issuer = x509_name(X509_get_issuer_name(cert));
+  info.not_before = asn1_time(X509_get0_notBefore(cert));
+  info.not_after = asn1_time(X509_get0_notAfter(cert));
+
+  if (BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr)) {
+    char* hex = BN_bn2hex(serial);
+    info.serial = hex;
+    OPENSSL_free(hex);
+    BN_free(serial);
+  }
+
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  X509_digest(cert, EVP_sha256(), digest.data(), &length);
+  static constexpr char hex_digits[] = "0123456789ABCDEF";
+  for (unsigned int i = 0; i < length; ++i) {
+    if (i) info.sha256_fingerprint += ':';
+    info.sha256_fingerprint += hex_digits[digest[i] >> 4];
+    info.sha256_fingerprint += hex_digits[digest[i] & 0xF];
+  }
+
+  auto* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type == GEN_DNS) {
+      const ASN1_IA5STRING* dns = name->d.dNSName;
+      info.dns_names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
+                                  static_cast<std::size_t>(ASN1_STRING_length(dns)));
+    } else if (name->type == GEN_IPADD) {
+      info.ip_addresses.push_back(ip_text(name->d.iPAddress));
+    }
+  }
+  GENERAL_NAMES_free(names);
+
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(bio.get(), cert);
+  info.pem = bio_text(bio.get());
+  return info;
+}
+
+std::string read_file(const std::string& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Error(make_error_code(errc::invalid_config),
+                "cannot read " + std::string(what) + " '" + path + "'");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace uptls::tls::detail

@@ -1,0 +1,50 @@
+#pragma once
+// OpenSSL RAII handles and error-queue draining; private to the library.
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "uptls/error.hpp"
+#include "uptls/tls/session_info.hpp"
+
+namespace uptls::tls::detail {
+
+template <auto Free>
+struct Deleter {
+  template <class T>
+  void operator()(T* p) const noexcept {
+    Free(p);
+  }
+};
+
+using SslCtxPtr = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
+using SslPtr = std::unique_ptr<SSL, Deleter<SSL_free>>;
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
+
+/// Drains the whole OpenSSL error queue into one Error: the code of the first
+/// (root-cause) entry, every entry's text in the message after context.
+[[nodiscard]] Error drain_errors(std::string_view context);
+
+/// Same, with errc::invalid_config as the code; for configuration building.
+[[nodiscard]] Error config_error(std::string_view context);
+
+/// Parses every certificate in a PEM text, in order.
+std::vector<X509Ptr> parse_certificates(std::string_view pem, std::string_view what);
+
+/// The readable facts of a certificate.
+CertificateInfo describe(X509* cert);
+
+/// Reads a whole file, or throws errc::invalid_config naming the file.
+std::string read_file(const std::string& path, std::string_view what);
+
+}  // namespace uptls::tls::detail

@@ -1,0 +1,22 @@
+#pragma once
+// The subcommands of `uptls`, one file each.
+
+#include <CLI/CLI.hpp>
+#include <asio/awaitable.hpp>
+#include <string>
+
+namespace uptls::cli {
+
+void add_demo_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
+void add_client_command(CLI::App& app);
+
+/// Runs a coroutine on a fresh io_context until it completes and returns its
+/// exit status; an exception is printed as "uptls <command>: <message>" and
+/// gives status 1.
+int run_command(const std::string& command, asio::awaitable<int> body);
+
+/// Prints one line to standard output at once (tests read it while we run).
+void print_line(std::string_view line);
+
+}  // namespace uptls::cli

@@ -1,0 +1,54 @@
+// uptls: the command-line tool.
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "commands.hpp"
+
+namespace uptls::cli {
+
+int run_command(const std::string& command, asio::awaitable<int> body) {
+  asio::io_context io;
+  int status = 1;
+  asio::co_spawn(io, std::move(body), [&](std::exception_ptr error, int result) {
+    if (!error) {
+      status = result;
+      return;
+    }
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      std::cerr << "uptls " << command << ": " << e.what() << std::endl;
+    }
+    // Anything left (a server's accept loop, say) must not keep us running.
+    io.stop();
+  });
+  io.run();
+  return status;
+}
+
+void print_line(std::string_view line) {
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace uptls::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"uptls: TCP streams upgraded to TLS in place (STARTTLS), safe by default."};
+  app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  uptls demo\n"
+      "  uptls serve pingpong --listen 127.0.0.1:10001 --ca-out ca.pem\n"
+      "  uptls client pingpong 127.0.0.1:10001 --cafile ca.pem --servername localhost");
+  uptls::cli::add_demo_command(app);
+  uptls::cli::add_serve_command(app);
+  uptls::cli::add_client_command(app);
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}

@@ -1,0 +1,92 @@
+#include "pingpong.hpp"
+
+#include <charconv>
+#include <stdexcept>
+
+namespace uptls::cli {
+namespace {
+
+void expect(bool condition, const std::string& what) {
+  if (!condition) throw std::runtime_error("step failed: " + what);
+}
+
+asio::awaitable<void> ping(Stream& stream, const Say& say) {
+  say("Sending PING");
+  co_await stream.write_all("PING\n");
+  auto response = co_await stream.read_line();
+  expect(response.has_value(), "the server closed the connection instead of answering PING");
+  say("Received: " + *response);
+  expect(*response == "PONG", "expected PONG, received '" + *response + "'");
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_pingpong(Stream stream, Say say) {
+  say("Client connected");
+  while (auto request = co_await stream.read_line()) {
+    say("Read '" + *request + "'");
+    if (*request == "QUIT") break;
+    if (*request == "PING") {
+      say("Sending pong");
+      co_await stream.write_all("PONG\n");
+    } else if (*request == "STARTTLS") {
+      say("Upgrading connection to TLS");
+      co_await stream.start_tls();
+    }
+  }
+  say("Closing client");
+  co_await stream.close();
+  say("Client closed");
+}
+
+asio::awaitable<void> run_pingpong_client(std::string host, std::uint16_t port,
+                                          ConnectOptions options, Say say) {
+  say("Connect to " + host + " port " + std::to_string(port) + " as upgradeable");
+  options.upgradeable = true;
+  Stream stream = co_await open_connection(host, port, options);
+  auto before = stream.peer_certificate();
+  say(std::string("The server certificate is ") + (before ? before->subject : "None"));
+  expect(!before, "no peer certificate before the upgrade");
+
+  co_await ping(stream, say);
+
+  say("Sending STARTTLS");
+  co_await stream.write_all("STARTTLS\n");
+  say("Upgrading the connection to TLS");
+  co_await stream.start_tls();
+
+  auto after = stream.peer_certificate();
+  expect(after.has_value(), "a peer certificate after the upgrade");
+  auto info = stream.tls_info();
+  say("The server certificate is " + after->subject + " (issuer " + after->issuer + ")");
+  say("TLS " + info->version + ", cipher " + info->cipher + ", " +
+      std::to_string(info->secret_bits) + " secret bits");
+
+  co_await ping(stream, say);
+
+  say("Sending QUIT");
+  co_await stream.write_all("QUIT\n");
+  say("Closing client");
+  co_await stream.close();
+  say("Client disconnected");
+}
+
+std::pair<std::string, std::uint16_t> split_host_port(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) {
+    throw std::invalid_argument("expected HOST:PORT, got '" + std::string(text) + "'");
+  }
+  std::string_view host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::string_view port_text = text.substr(colon + 1);
+  std::uint16_t port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size()) {
+    throw std::invalid_argument("bad port in '" + std::string(text) + "'");
+  }
+  return {std::string(host), port};
+}
+
+}  // namespace uptls::cli

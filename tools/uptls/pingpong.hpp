@@ -1,0 +1,33 @@
+#pragma once
+// The seed protocol (PING/PONG/STARTTLS/QUIT), server and client halves,
+// shared by `uptls demo`, `uptls serve pingpong` and `uptls client pingpong`.
+
+#include <asio/awaitable.hpp>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "uptls/connect.hpp"
+#include "uptls/stream.hpp"
+
+namespace uptls::cli {
+
+/// Where a peer reports each step; a no-op to stay quiet.
+using Say = std::function<void(std::string_view)>;
+
+/// The seed server's handler: PING answers PONG, STARTTLS upgrades (nothing
+/// sent first), QUIT closes.
+asio::awaitable<void> serve_pingpong(Stream stream, Say say);
+
+/// The seed client: PING/PONG in plaintext (no peer certificate), STARTTLS
+/// and the upgrade, PING/PONG over TLS (peer certificate present), QUIT.
+/// @throws std::exception naming the step that did not hold.
+asio::awaitable<void> run_pingpong_client(std::string host, std::uint16_t port,
+                                          ConnectOptions options, Say say);
+
+/// Splits "host:port", "[v6]:port".
+/// @throws std::invalid_argument on a malformed address.
+std::pair<std::string, std::uint16_t> split_host_port(std::string_view text);
+
+}  // namespace uptls::cli
