@@ -16,7 +16,9 @@
 // Prints exactly one line to stdout: "result <scenario> <value> <unit>".
 // Errors go to stderr and the exit status is 1.
 //
-// Build: g++ -std=c++20 -O2 -DNDEBUG bench/asio_bench.cpp -o asio_bench -lssl -lcrypto -pthread
+// Built by CMake (target asio_bench); bench/run runs it beside uptls_bench.
+
+#include "harness.hpp"
 
 #include <asio.hpp>
 #include <asio/ssl.hpp>
@@ -48,96 +50,11 @@ using asio::ip::tcp;
 using ssl_stream = asio::ssl::stream<tcp::socket>;
 using Clock = std::chrono::steady_clock;
 
+const char* const bench::program = "asio_bench";
+
 namespace {
 
-constexpr std::size_t kChunk = 64 * 1024;
-
-struct Options {
-    std::string scenario;
-    std::string cert, key, ca;
-    std::uint64_t bytes = 1073741824ULL;
-    std::uint64_t sessions = 2000;
-    std::uint64_t concurrency = 50;
-    std::uint64_t pairs = 1000;
-    std::uint64_t timeout = 900;  // watchdog, seconds
-};
-
-[[noreturn]] void die(const std::string& msg) {
-    std::cerr << "asio_bench: " << msg << "\n";
-    std::cerr.flush();
-    std::_Exit(1);
-}
-
-[[noreturn]] void usage(const std::string& msg) {
-    std::cerr << "asio_bench: " << msg << "\n"
-              << "usage: asio_bench <bulk|sessions|memory> --cert FILE --key FILE --ca FILE\n"
-                 "                  [--bytes N] [--sessions N] [--concurrency N] [--pairs N]"
-                 " [--timeout SECONDS]\n";
-    std::exit(1);
-}
-
-std::uint64_t parse_u64(const std::string& name, const std::string& v) {
-    try {
-        std::size_t pos = 0;
-        unsigned long long x = std::stoull(v, &pos, 10);
-        if (pos != v.size() || v.empty() || v[0] == '-') throw std::invalid_argument(v);
-        return x;
-    } catch (const std::exception&) {
-        usage("invalid value for " + name + ": '" + v + "'");
-    }
-}
-
-Options parse_args(int argc, char** argv) {
-    Options o;
-    if (argc < 2) usage("missing scenario");
-    o.scenario = argv[1];
-    if (o.scenario != "bulk" && o.scenario != "sessions" && o.scenario != "memory")
-        usage("unknown scenario '" + o.scenario + "'");
-    for (int i = 2; i < argc; ++i) {
-        std::string a = argv[i];
-        std::string v;
-        auto eq = a.find('=');
-        if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
-            v = a.substr(eq + 1);
-            a = a.substr(0, eq);
-        } else {
-            if (i + 1 >= argc) usage("missing value for " + a);
-            v = argv[++i];
-        }
-        if (a == "--cert") o.cert = v;
-        else if (a == "--key") o.key = v;
-        else if (a == "--ca") o.ca = v;
-        else if (a == "--bytes") o.bytes = parse_u64(a, v);
-        else if (a == "--sessions") o.sessions = parse_u64(a, v);
-        else if (a == "--concurrency") o.concurrency = parse_u64(a, v);
-        else if (a == "--pairs") o.pairs = parse_u64(a, v);
-        else if (a == "--timeout") o.timeout = parse_u64(a, v);
-        else usage("unknown option " + a);
-    }
-    if (o.cert.empty() || o.key.empty() || o.ca.empty()) usage("--cert, --key and --ca are required");
-    if (o.bytes == 0) usage("--bytes must be > 0");
-    if (o.sessions == 0) usage("--sessions must be > 0");
-    if (o.concurrency == 0) usage("--concurrency must be > 0");
-    if (o.pairs == 0) usage("--pairs must be > 0");
-    return o;
-}
-
-void raise_nofile() {
-    rlimit rl{};
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
-long rss_kib() {
-    std::ifstream f("/proc/self/status");
-    std::string line;
-    while (std::getline(f, line)) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-    }
-    die("cannot read VmRSS from /proc/self/status");
-}
+using namespace bench;
 
 // Takes one '\n'-terminated line (n bytes including '\n') out of the streambuf.
 std::string take_line(asio::streambuf& buf, std::size_t n) {
@@ -523,11 +440,7 @@ int main(int argc, char** argv) {
     Options o = parse_args(argc, argv);
     raise_nofile();
 
-    // Watchdog: every scenario must finish by itself.
-    std::thread([secs = o.timeout, sc = o.scenario] {
-        std::this_thread::sleep_for(std::chrono::seconds(secs));
-        die(sc + ": timed out after " + std::to_string(secs) + " s");
-    }).detach();
+    start_watchdog(o);
 
     try {
         if (o.scenario == "bulk") scenario_bulk(o);

@@ -36,9 +36,32 @@ int bio_read(BIO* bio, char* out, int size) {
   return -1;
 }
 
+// Sends what was gathered; true when nothing is left.
+bool send_gathered(Engine::Transport* t) {
+  while (t->out_pos < t->out.size()) {
+    ssize_t n = ::send(t->fd, t->out.data() + t->out_pos, t->out.size() - t->out_pos, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) t->last_errno = errno;
+      return false;
+    }
+    t->out_pos += static_cast<std::size_t>(n);
+  }
+  std::string().swap(t->out);
+  t->out_pos = 0;
+  return true;
+}
+
 int bio_write(BIO* bio, const char* data, int size) {
   Engine::Transport* t = transport_of(bio);
   BIO_clear_retry_flags(bio);
+  if (t->coalesce) {
+    t->out.append(data, static_cast<std::size_t>(size));
+    return size;
+  }
+  if (!send_gathered(t)) {
+    if (t->last_errno == 0) BIO_set_retry_write(bio);
+    return -1;
+  }
   ssize_t n = ::send(t->fd, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
   if (n >= 0) return static_cast<int>(n);
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -49,9 +72,13 @@ int bio_write(BIO* bio, const char* data, int size) {
   return -1;
 }
 
-long bio_ctrl(BIO*, int cmd, long, void*) {
-  // Writes go straight to the socket, so there is never anything to flush.
-  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+long bio_ctrl(BIO* bio, int cmd, long, void*) {
+  if (cmd != BIO_CTRL_FLUSH) return 0;
+  Engine::Transport* t = transport_of(bio);
+  BIO_clear_retry_flags(bio);
+  if (send_gathered(t)) return 1;
+  if (t->last_errno == 0) BIO_set_retry_write(bio);
+  return 0;
 }
 
 int bio_create(BIO* bio) {
@@ -131,7 +158,21 @@ void Engine::expect_server_name(const std::string& name, bool verify) {
   if (ok != 1) throw drain_errors("cannot set the name to verify '" + name + "'");
 }
 
-Step Engine::handshake() { return finish(Op::handshake, SSL_do_handshake(ssl_.get())); }
+Step Engine::handshake() {
+  int result = SSL_do_handshake(ssl_.get());
+  Step step = finish(Op::handshake, result);
+  // OpenSSL flushes at the end of each flight; flushing here as well makes
+  // sure no gathered record waits while we wait for the peer.
+  if (!flush()) return {Want::write, 0};
+  if (step.want == Want::nothing) transport_.coalesce = false;
+  return step;
+}
+
+bool Engine::flush() {
+  if (send_gathered(&transport_)) return true;
+  if (transport_.last_errno != 0) fail(Op::handshake, SSL_ERROR_SYSCALL);
+  return false;
+}
 
 Step Engine::read(void* data, std::size_t size) {
   std::size_t n = 0;
@@ -185,6 +226,8 @@ Step Engine::finish(Op op, int result) {
 }
 
 void Engine::fail(Op op, int ssl_error) {
+  // Best effort: let the peer see the alert that explains the failure.
+  if (transport_.last_errno == 0) send_gathered(&transport_);
   if (transport_.last_errno != 0) {
     ERR_clear_error();
     throw std::system_error(transport_.last_errno, std::generic_category(),

@@ -48,11 +48,18 @@ class Engine {
     std::string carried;
     std::size_t carried_pos = 0;
     int last_errno = 0;
+    // During the handshake records are gathered and sent a flight at a time
+    // (one send instead of one per record); afterwards writes go straight out.
+    bool coalesce = true;
+    std::string out;
+    std::size_t out_pos = 0;
   };
 
  private:
   enum class Op { handshake, read, write, shutdown };
   Step finish(Op op, int result);
+  /// Sends gathered handshake records; false while some remain.
+  bool flush();
   [[noreturn]] void fail(Op op, int ssl_error);
   bool peer_vanished(int ssl_error) const;
   [[noreturn]] void fail_verification(long result);
