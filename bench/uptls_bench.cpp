@@ -28,12 +28,12 @@ using Clock = std::chrono::steady_clock;
 class BenchServer {
  public:
   explicit BenchServer(const Options& o) {
-    auto config = uptls::tls::ServerConfig::make(
-        {.identity = uptls::tls::Identity::from_files(o.cert, o.key)});
-    uptls::ServeOptions options{.tls = config, .log = [this](std::string_view line) {
-                                  errors_.fetch_add(1);
-                                  std::cerr << "uptls_bench: server connection: " << line << "\n";
-                                }};
+    uptls::ServeOptions options;
+    options.tls = uptls::tls::ServerConfig::make(uptls::tls::Identity::from_files(o.cert, o.key));
+    options.log = [this](std::string_view line) {
+      errors_.fetch_add(1);
+      std::cerr << "uptls_bench: server connection: " << line << "\n";
+    };
     std::promise<uptls::Server> started;
     auto future = started.get_future();
     asio::co_spawn(
@@ -101,10 +101,18 @@ asio::awaitable<void> expect_line(uptls::Stream& s, const std::string& want) {
   }
 }
 
+uptls::ConnectOptions upgradeable(std::shared_ptr<const uptls::tls::ClientConfig> config) {
+  uptls::ConnectOptions options;
+  options.tls = std::move(config);
+  options.upgradeable = true;
+  options.server_name = "localhost";
+  return options;
+}
+
 // connect, PING/PONG (plain), STARTTLS, handshake (verified, SNI), PING/PONG (TLS)
 asio::awaitable<uptls::Stream> establish(std::shared_ptr<const uptls::tls::ClientConfig> config,
                                          asio::ip::tcp::endpoint endpoint) {
-  uptls::ConnectOptions options{.tls = config, .upgradeable = true, .server_name = "localhost"};
+  uptls::ConnectOptions options = upgradeable(config);
   std::string host = endpoint.address().to_string();
   uptls::Stream s = co_await uptls::open_connection(host, endpoint.port(), options);
   co_await s.write_all("PING\n");
@@ -131,7 +139,9 @@ void run_client(Fn fn) {
 }
 
 std::shared_ptr<const uptls::tls::ClientConfig> client_config(const Options& o) {
-  return uptls::tls::ClientConfig::make({.ca_files = {o.ca}});
+  uptls::tls::ClientOptions options;
+  options.ca_files.push_back(o.ca);
+  return uptls::tls::ClientConfig::make(options);
 }
 
 void check_server(const BenchServer& server) {
@@ -143,7 +153,7 @@ void scenario_bulk(const Options& o) {
   auto config = client_config(o);
   double seconds = 0;
   run_client([&]() -> asio::awaitable<void> {
-    uptls::ConnectOptions options{.tls = config, .upgradeable = true, .server_name = "localhost"};
+    uptls::ConnectOptions options = upgradeable(config);
     std::string host = "127.0.0.1";
     uptls::Stream s = co_await uptls::open_connection(host, server.endpoint().port(), options);
     co_await s.write_all("PING\n");

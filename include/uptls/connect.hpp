@@ -15,6 +15,10 @@ namespace uptls {
 
 /// How open_connection connects.
 struct ConnectOptions {
+  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
+  // co_await expression twice. Set the fields you need on a named object.
+  ConnectOptions() = default;
+
   /// The TLS configuration. Without upgradeable the handshake happens right
   /// after connecting (implicit TLS); with it, at start_tls().
   std::shared_ptr<const tls::ClientConfig> tls;

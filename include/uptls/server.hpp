@@ -22,6 +22,10 @@ using Handler = std::function<asio::awaitable<void>(Stream)>;
 
 /// How start_server serves.
 struct ServeOptions {
+  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
+  // co_await expression twice. Set the fields you need on a named object.
+  ServeOptions() = default;
+
   /// The server's TLS configuration, given to every accepted stream.
   std::shared_ptr<const tls::ServerConfig> tls;
   /// With tls: connections start in plaintext and the handler calls

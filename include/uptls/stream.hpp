@@ -39,6 +39,10 @@ enum class CarryOver {
 
 /// Timeouts of a stream. Zero means none.
 struct Timeouts {
+  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
+  // co_await expression twice. Set the fields you need on a named object.
+  Timeouts() = default;
+
   /// Bounds the whole TLS handshake, so a silent peer cannot hold a connection.
   std::chrono::milliseconds handshake{30'000};
   /// Bounds each wait for incoming data.

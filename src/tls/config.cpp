@@ -173,6 +173,12 @@ std::shared_ptr<const ServerConfig> ServerConfig::make(const ServerOptions& opti
   return std::shared_ptr<const ServerConfig>(new ServerConfig(std::move(impl)));
 }
 
+std::shared_ptr<const ServerConfig> ServerConfig::make(Identity identity) {
+  ServerOptions options;
+  options.identity = std::move(identity);
+  return make(options);
+}
+
 void* ServerConfig::native_handle() const noexcept { return impl_->ctx.get(); }
 
 namespace {

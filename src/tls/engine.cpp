@@ -129,7 +129,9 @@ bool not_a_handshake(unsigned long e) {
 }  // namespace
 
 Engine::Engine(SSL_CTX* ctx, bool server, int fd, std::string carried)
-    : transport_{fd, std::move(carried), 0, 0}, ssl_(SSL_new(ctx)), server_(server) {
+    : ssl_(SSL_new(ctx)), server_(server) {
+  transport_.fd = fd;
+  transport_.carried = std::move(carried);
   if (!ssl_) throw drain_errors("cannot create a TLS connection");
   BIO* bio = BIO_new(socket_method());
   if (!bio) throw drain_errors("cannot create the socket BIO");

@@ -21,8 +21,9 @@ asio::awaitable<int> client(std::shared_ptr<const ClientArgs> args) {
   tls::ClientOptions tls_options;
   if (!args->cafile.empty()) tls_options.ca_files.push_back(args->cafile);
   bool quiet = args->quiet;
-  ConnectOptions options{.tls = tls::ClientConfig::make(tls_options),
-                         .server_name = args->servername};
+  ConnectOptions options;
+  options.tls = tls::ClientConfig::make(tls_options);
+  options.server_name = args->servername;
   Say say = [quiet](std::string_view line) {
     if (!quiet) print_line(line);
   };

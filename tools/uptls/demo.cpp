@@ -13,13 +13,15 @@ namespace {
 asio::awaitable<int> demo() {
   print_line("Making a development CA and a certificate for localhost, 127.0.0.1, ::1");
   tls::DevAuthority authority;
-  auto server_config =
-      tls::ServerConfig::make({.identity = authority.issue({"localhost", "127.0.0.1", "::1"})});
-  auto client_config = tls::ClientConfig::make({.ca_pem = authority.ca_pem()});
+  auto server_config = tls::ServerConfig::make(authority.issue({"localhost", "127.0.0.1", "::1"}));
+  tls::ClientOptions trust;
+  trust.ca_pem = authority.ca_pem();
+  auto client_config = tls::ClientConfig::make(trust);
 
   std::vector<std::string> server_errors;
-  ServeOptions serve{.tls = server_config,
-                     .log = [&](std::string_view line) { server_errors.emplace_back(line); }};
+  ServeOptions serve;
+  serve.tls = server_config;
+  serve.log = [&](std::string_view line) { server_errors.emplace_back(line); };
   Handler handler = [](Stream stream) {
     return serve_pingpong(std::move(stream), [](std::string_view line) {
       print_line("  server: " + std::string(line));
@@ -32,7 +34,9 @@ asio::awaitable<int> demo() {
 
   std::string client_error;
   try {
-    ConnectOptions options{.tls = client_config, .server_name = "localhost"};
+    ConnectOptions options;
+    options.tls = client_config;
+    options.server_name = "localhost";
     Say say = [](std::string_view line) { print_line("client: " + std::string(line)); };
     co_await run_pingpong_client(host, port, options, say);
   } catch (const std::exception& e) {

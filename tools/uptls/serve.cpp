@@ -46,8 +46,9 @@ tls::Identity load_identity(const ServeArgs& args) {
 
 asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
   auto [host, port] = split_host_port(args->listen);
-  ServeOptions options{.tls = tls::ServerConfig::make({.identity = load_identity(*args)}),
-                       .upgradeable = !args->implicit_tls};
+  ServeOptions options;
+  options.tls = tls::ServerConfig::make(load_identity(*args));
+  options.upgradeable = !args->implicit_tls;
   bool quiet = args->quiet;
   Handler handler = [quiet](Stream stream) {
     return serve_pingpong(std::move(stream), [quiet](std::string_view line) {

@@ -41,6 +41,10 @@ struct Identity {
 /// TLS 1.2 or newer, the server's certificate verified against the system
 /// trust store, its name checked.
 struct ClientOptions {
+  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
+  // co_await expression twice. Set the fields you need on a named object.
+  ClientOptions() = default;
+
   /// PEM files of CAs to trust instead of the system store.
   std::vector<std::string> ca_files;
   /// PEM text of CAs to trust instead of the system store.
@@ -82,6 +86,10 @@ class ClientConfig {
 
 /// What a server configuration is made from.
 struct ServerOptions {
+  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
+  // co_await expression twice. Set the fields you need on a named object.
+  ServerOptions() = default;
+
   /// The certificate chain and key the server presents.
   Identity identity;
   /// The oldest version accepted.
@@ -100,6 +108,9 @@ class ServerConfig {
   /// the leaf certificate.
   /// @throws Error (errc::invalid_config) with the reason when it cannot be built.
   static std::shared_ptr<const ServerConfig> make(const ServerOptions& options);
+
+  /// Builds a configuration with the safe defaults and this identity.
+  static std::shared_ptr<const ServerConfig> make(Identity identity);
 
   ~ServerConfig();
   ServerConfig(const ServerConfig&) = delete;
