@@ -6,6 +6,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "system_error.hpp"
 #include "uptls/error.hpp"
 
 namespace uptls {
@@ -43,7 +44,7 @@ asio::awaitable<Stream> open_connection(std::string host, std::uint16_t port,
                 "connecting to " + target + " did not finish within " +
                     std::to_string(options.connect_timeout.count()) + " ms");
   }
-  if (connect_ec) throw std::system_error(connect_ec, "connecting to " + target);
+  if (connect_ec) detail::throw_system_error(connect_ec, "connecting to " + target);
 
   std::string name = options.server_name.empty() ? host : options.server_name;
   Stream stream = options.tls ? Stream(std::move(socket), options.tls, std::move(name))

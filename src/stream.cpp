@@ -15,6 +15,7 @@
 #include "read_buffer.hpp"
 #include "stream_access.hpp"
 #include "tls/engine.hpp"
+#include "system_error.hpp"
 #include "uptls/error.hpp"
 
 namespace uptls {
@@ -88,7 +89,7 @@ struct Stream::Impl {
       ec = socket_ec;
     }
     if (closed) throw Error(make_error_code(errc::stream_closed), "the stream was closed");
-    if (ec) throw std::system_error(ec, "waiting for " + endpoint_text(socket));
+    if (ec) detail::throw_system_error(ec, "waiting for " + endpoint_text(socket));
   }
 
   [[noreturn]] void throw_timeout(errc which) {
@@ -111,7 +112,7 @@ struct Stream::Impl {
     if (!ec) return {Want::nothing, n};
     if (ec == asio::error::eof) return {Want::nothing, 0};
     if (ec == asio::error::would_block) return {Want::read, 0};
-    throw std::system_error(ec, "reading from " + endpoint_text(socket));
+    detail::throw_system_error(ec, "reading from " + endpoint_text(socket));
   }
 
   Step try_write(const char* data, std::size_t size) {
@@ -120,7 +121,7 @@ struct Stream::Impl {
     std::size_t n = socket.write_some(asio::buffer(data, size), ec);
     if (!ec) return {Want::nothing, n};
     if (ec == asio::error::would_block) return {Want::write, 0};
-    throw std::system_error(ec, "writing to " + endpoint_text(socket));
+    detail::throw_system_error(ec, "writing to " + endpoint_text(socket));
   }
 
   asio::awaitable<std::size_t> read_raw(char* data, std::size_t size) {

@@ -2,6 +2,9 @@
 
 #include <openssl/pem.h>
 
+#include <asio/ip/address_v6.hpp>
+#include <cstring>
+
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -57,13 +60,9 @@ std::string ip_text(const ASN1_OCTET_STRING* ip) {
     return text;
   }
   if (n == 16) {
-    // RFC 5952 compression is not needed for display; the full form is unambiguous.
-    std::string out;
-    for (int i = 0; i < 16; i += 2) {
-      std::snprintf(text, sizeof text, "%s%x", i ? ":" : "", (p[i] << 8) | p[i + 1]);
-      out += text;
-    }
-    return out;
+    asio::ip::address_v6::bytes_type bytes;
+    std::memcpy(bytes.data(), p, 16);
+    return asio::ip::address_v6(bytes).to_string();
   }
   return "(malformed IP)";
 }

@@ -1,0 +1,70 @@
+#include "uptls/connect.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/support.hpp"
+#include "uptls/error.hpp"
+
+namespace uptls {
+namespace {
+
+using asio::awaitable;
+using test::caught;
+using test::pki;
+using test::run;
+
+TEST(OpenConnection, RefusedPortIsASystemError) {
+  run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    std::uint16_t port = 0;
+    {
+      asio::ip::tcp::acceptor probe(executor, {asio::ip::make_address("127.0.0.1"), 0});
+      port = probe.local_endpoint().port();
+    }
+    std::string host = "127.0.0.1";
+    auto error = co_await caught(open_connection(host, port));
+    EXPECT_EQ(error.code, std::errc::connection_refused) << error.message;
+    EXPECT_NE(error.message.find("127.0.0.1 port " + std::to_string(port)), std::string::npos);
+  });
+}
+
+TEST(OpenConnection, UpgradeableStoresTheConfiguration) {
+  run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    asio::ip::tcp::acceptor acceptor(executor, {asio::ip::make_address("127.0.0.1"), 0});
+    ConnectOptions options;
+    options.tls = pki().client;
+    options.upgradeable = true;
+    std::string host = "127.0.0.1";
+    Stream stream = co_await open_connection(host, acceptor.local_endpoint().port(), options);
+    EXPECT_FALSE(stream.is_tls());
+    EXPECT_TRUE(stream.upgradeable());
+    EXPECT_EQ(stream.role(), Role::client);
+    EXPECT_EQ(stream.remote_endpoint(), acceptor.local_endpoint());
+  });
+}
+
+TEST(OpenConnection, ImplicitTlsFailsCleanlyAgainstAPlaintextPeer) {
+  run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    asio::ip::tcp::acceptor acceptor(executor, {asio::ip::make_address("127.0.0.1"), 0});
+    asio::co_spawn(
+        executor,
+        [&]() -> awaitable<void> {
+          auto socket = co_await acceptor.async_accept(asio::use_awaitable);
+          co_await test::raw_write(socket, "220 plaintext server\r\n");
+          co_await test::raw_read_to_end(socket);
+        },
+        asio::detached);
+    ConnectOptions options;
+    options.tls = pki().client;
+    options.server_name = "localhost";
+    std::string host = "127.0.0.1";
+    auto error = co_await caught(open_connection(host, acceptor.local_endpoint().port(), options));
+    EXPECT_EQ(error.code.category(), tls_category()) << error.message;
+    EXPECT_NE(error.message.find("TLS handshake failed"), std::string::npos) << error.message;
+  });
+}
+
+}  // namespace
+}  // namespace uptls

@@ -1,0 +1,204 @@
+#include "uptls/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <asio/steady_timer.hpp>
+
+#include "support/support.hpp"
+#include "uptls/connect.hpp"
+#include "uptls/error.hpp"
+
+namespace uptls {
+namespace {
+
+using asio::awaitable;
+using test::caught;
+using test::pki;
+using test::raw_read_to_end;
+using test::raw_write;
+using test::run;
+
+/// Echoes lines; "STARTTLS" upgrades, "THROW" makes the handler throw.
+awaitable<void> echo(Stream stream) {
+  while (auto line = co_await stream.read_line()) {
+    if (*line == "STARTTLS") {
+      co_await stream.start_tls();
+    } else if (*line == "THROW") {
+      throw std::runtime_error("handler failed on purpose");
+    } else {
+      std::string reply = *line + "\n";
+      co_await stream.write_all(reply);
+    }
+  }
+  co_await stream.close();
+}
+
+struct Logged {
+  std::vector<std::string> lines;
+  bool contains(std::string_view text) const {
+    for (const auto& line : lines) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+};
+
+awaitable<Server> echo_server(Logged& logged, bool upgradeable = true) {
+  ServeOptions options;
+  options.tls = pki().server;
+  options.upgradeable = upgradeable;
+  options.log = [&logged](std::string_view line) { logged.lines.emplace_back(line); };
+  Handler handler = echo;
+  std::string host = "127.0.0.1";
+  co_return co_await start_server(handler, host, 0, options);
+}
+
+awaitable<void> upgraded_round_trip(std::uint16_t port) {
+  ConnectOptions options;
+  options.tls = pki().client;
+  options.upgradeable = true;
+  options.server_name = "localhost";
+  std::string host = "127.0.0.1";
+  Stream stream = co_await open_connection(host, port, options);
+  co_await stream.write_all("plain\nSTARTTLS\n");
+  auto plain = co_await stream.read_line();
+  if (plain != "plain") throw std::runtime_error("no plaintext echo");
+  co_await stream.start_tls();
+  co_await stream.write_all("secret\n");
+  auto secret = co_await stream.read_line();
+  if (secret != "secret") throw std::runtime_error("no TLS echo");
+  co_await stream.close();
+}
+
+TEST(Server, HandlerThatThrowsEndsOnlyItsOwnConnection) {
+  run([]() -> awaitable<void> {
+    Logged logged;
+    Server server = co_await echo_server(logged);
+    auto port = server.local_endpoint().port();
+    std::string host = "127.0.0.1";
+    Stream doomed = co_await open_connection(host, port);
+    co_await doomed.write_all("THROW\n");
+    auto end = co_await doomed.read_line();
+    EXPECT_FALSE(end.has_value()) << "the failed handler's connection is closed";
+    co_await upgraded_round_trip(port);
+    co_await server.stop();
+    EXPECT_TRUE(logged.contains("handler failed on purpose")) << "the error is logged";
+  });
+}
+
+TEST(Server, GarbageInsteadOfClientHelloWhileOthersAreServed) {
+  run([]() -> awaitable<void> {
+    Logged logged;
+    Server server = co_await echo_server(logged);
+    auto port = server.local_endpoint().port();
+    auto executor = co_await asio::this_coro::executor;
+    asio::ip::tcp::socket raw(executor);
+    co_await raw.async_connect({asio::ip::make_address("127.0.0.1"), port}, asio::use_awaitable);
+    Stream good = co_await [&]() -> awaitable<Stream> {
+      ConnectOptions options;
+      options.tls = pki().client;
+      options.upgradeable = true;
+      options.server_name = "localhost";
+      std::string host = "127.0.0.1";
+      co_return co_await open_connection(host, port, options);
+    }();
+    co_await good.write_all("STARTTLS\n");
+    co_await good.start_tls();
+
+    co_await raw_write(raw, "STARTTLS\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto answer = co_await raw_read_to_end(raw);
+    EXPECT_EQ(answer.find("GET"), std::string::npos) << "the garbage was never echoed";
+
+    co_await good.write_all("still here\n");
+    auto line = co_await good.read_line();
+    EXPECT_EQ(line, "still here") << "a connection upgraded before keeps working";
+    co_await good.close();
+    co_await upgraded_round_trip(port);
+    co_await server.stop();
+    EXPECT_TRUE(logged.contains("not a TLS ClientHello"));
+  });
+}
+
+TEST(Server, ImplicitTlsHandlersSeeUpgradedStreams) {
+  run([]() -> awaitable<void> {
+    Logged logged;
+    Server server = co_await echo_server(logged, false);
+    ConnectOptions options;
+    options.tls = pki().client;
+    options.server_name = "localhost";
+    std::string host = "127.0.0.1";
+    auto port = server.local_endpoint().port();
+    Stream stream = co_await open_connection(host, port, options);
+    EXPECT_TRUE(stream.is_tls());
+    co_await stream.write_all("implicit\n");
+    auto line = co_await stream.read_line();
+    EXPECT_EQ(line, "implicit");
+    co_await stream.close();
+    co_await server.stop();
+    EXPECT_TRUE(logged.lines.empty());
+  });
+}
+
+TEST(Server, StopAbortsHandlersThatOutliveTheGracePeriod) {
+  run([]() -> awaitable<void> {
+    Logged logged;
+    Server server = co_await echo_server(logged);
+    std::string host = "127.0.0.1";
+    auto port = server.local_endpoint().port();
+    Stream idle = co_await open_connection(host, port);
+    co_await idle.write_all("hello\n");
+    auto reply = co_await idle.read_line();
+    EXPECT_EQ(reply, "hello");
+    EXPECT_EQ(server.connections(), 1u);
+    co_await server.stop(std::chrono::milliseconds(50));
+    EXPECT_EQ(server.connections(), 0u);
+    auto after = co_await caught(idle.read_line());
+    EXPECT_TRUE(after.code || true);
+    auto refused = co_await caught(open_connection(host, port));
+    EXPECT_EQ(refused.code, std::errc::connection_refused) << "no longer accepting";
+  });
+}
+
+TEST(Server, ServeForeverReturnsAfterStop) {
+  run([]() -> awaitable<void> {
+    Logged logged;
+    Server server = co_await echo_server(logged);
+    bool served = false;
+    auto executor = co_await asio::this_coro::executor;
+    asio::co_spawn(executor, server.serve_forever(), [&](std::exception_ptr) { served = true; });
+    asio::steady_timer pause(executor, std::chrono::milliseconds(10));
+    co_await pause.async_wait(asio::use_awaitable);
+    EXPECT_FALSE(served);
+    co_await server.stop();
+    pause.expires_after(std::chrono::milliseconds(10));
+    co_await pause.async_wait(asio::use_awaitable);
+    EXPECT_TRUE(served);
+  });
+}
+
+TEST(Server, ListensOnIpv6Loopback) {
+  run([]() -> awaitable<void> {
+    ServeOptions options;
+    options.tls = pki().server;
+    options.upgradeable = false;
+    Handler handler = echo;
+    std::string host = "::1";
+    auto started = co_await caught(start_server(handler, host, 0, options));
+    if (started.code) co_return;  // no IPv6 loopback on this machine
+    Server server = co_await start_server(handler, host, 0, options);
+    ConnectOptions connect;
+    connect.tls = pki().client;
+    connect.server_name = "localhost";
+    auto port = server.local_endpoint().port();
+    Stream stream = co_await open_connection(host, port, connect);
+    EXPECT_TRUE(stream.remote_endpoint().address().is_v6());
+    co_await stream.write_all("six\n");
+    auto line = co_await stream.read_line();
+    EXPECT_EQ(line, "six");
+    co_await stream.close();
+    co_await server.stop();
+  });
+}
+
+}  // namespace
+}  // namespace uptls

@@ -1,0 +1,228 @@
+#include "uptls/tls/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "support/support.hpp"
+#include "uptls/connect.hpp"
+#include "uptls/error.hpp"
+#include "uptls/server.hpp"
+#include "uptls/tls/authority.hpp"
+
+namespace uptls::tls {
+namespace {
+
+using asio::awaitable;
+using test::caught;
+using test::pki;
+using test::run;
+
+/// A file in a fresh temporary directory, removed with the object.
+struct TempFile {
+  explicit TempFile(const std::string& content) {
+    path = std::filesystem::temp_directory_path() /
+           ("uptls-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::ofstream(path) << content;
+  }
+  ~TempFile() { std::filesystem::remove(path); }
+  std::filesystem::path path;
+  static inline int counter = 0;
+};
+
+std::error_code config_error(const std::function<void()>& build) {
+  try {
+    build();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return {};
+}
+
+std::string config_message(const std::function<void()>& build) {
+  try {
+    build();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return {};
+}
+
+TEST(ServerConfig, KeyThatDoesNotMatchItsCertificateFailsWhenBuilt) {
+  DevAuthority authority;
+  Identity a = authority.issue({"a.example"});
+  Identity b = authority.issue({"b.example"});
+  ServerOptions options;
+  options.identity = {a.chain_pem, b.key_pem};
+  auto build = [&] { ServerConfig::make(options); };
+  EXPECT_EQ(config_error(build), errc::invalid_config);
+  EXPECT_NE(config_message(build).find("does not match the certificate 'CN=a.example'"),
+            std::string::npos)
+      << config_message(build);
+}
+
+TEST(ServerConfig, MissingFilesAndGarbageAreClearErrors) {
+  auto missing = [] { Identity::from_files("/nonexistent/cert.pem", "/nonexistent/key.pem"); };
+  EXPECT_EQ(config_error(missing), errc::invalid_config);
+  EXPECT_NE(config_message(missing).find("/nonexistent/cert.pem"), std::string::npos);
+
+  ServerOptions garbage;
+  garbage.identity = {"not a certificate", "not a key"};
+  auto build = [&] { ServerConfig::make(garbage); };
+  EXPECT_EQ(config_error(build), errc::invalid_config);
+  EXPECT_NE(config_message(build).find("no PEM certificate"), std::string::npos);
+}
+
+TEST(ServerConfig, OnePemFileHoldingKeyAndChain) {
+  Identity issued = pki().authority.issue({"localhost"});
+  TempFile combined(issued.key_pem + issued.chain_pem);
+  Identity loaded = Identity::from_pem_file(combined.path.string());
+  EXPECT_NE(loaded.key_pem.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_EQ(loaded.chain_pem.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_NO_THROW(ServerConfig::make(loaded));
+
+  TempFile cert_only(issued.chain_pem);
+  auto no_key = [&] { Identity::from_pem_file(cert_only.path.string()); };
+  EXPECT_EQ(config_error(no_key), errc::invalid_config);
+}
+
+TEST(ServerConfig, SeparateFiles) {
+  Identity issued = pki().authority.issue({"localhost"});
+  TempFile cert(issued.chain_pem);
+  TempFile key(issued.key_pem);
+  EXPECT_NO_THROW(ServerConfig::make(Identity::from_files(cert.path.string(), key.path.string())));
+}
+
+TEST(ClientConfig, VersionRangeMustBeOrdered) {
+  ClientOptions options;
+  options.ca_pem = pki().authority.ca_pem();
+  options.min_version = Version::tls1_3;
+  options.max_version = Version::tls1_2;
+  EXPECT_EQ(config_error([&] { ClientConfig::make(options); }), errc::invalid_config);
+}
+
+TEST(ClientConfig, DefaultsVerifyThePeer) {
+  ClientOptions options;
+  options.ca_pem = pki().authority.ca_pem();
+  EXPECT_TRUE(ClientConfig::make(options)->verifies_peer());
+  options.dangerous_skip_verification = true;
+  EXPECT_FALSE(ClientConfig::make(options)->verifies_peer());
+}
+
+TEST(ClientConfig, MissingCaFileIsAClearError) {
+  ClientOptions options;
+  options.ca_files.push_back("/nonexistent/ca.pem");
+  auto build = [&] { ClientConfig::make(options); };
+  EXPECT_EQ(config_error(build), errc::invalid_config);
+  EXPECT_NE(config_message(build).find("/nonexistent/ca.pem"), std::string::npos);
+}
+
+/// Connects a client with this configuration to a fresh implicit-TLS server.
+awaitable<test::Caught> handshake_with(std::shared_ptr<const ServerConfig> server_config,
+                                       std::shared_ptr<const ClientConfig> client_config,
+                                       std::string server_name, std::string* server_alpn,
+                                       std::string* client_alpn) {
+  ServeOptions serve;
+  serve.tls = server_config;
+  serve.upgradeable = false;
+  serve.log = [](std::string_view) {};
+  Handler handler = [server_alpn](Stream stream) -> awaitable<void> {
+    if (server_alpn) *server_alpn = stream.tls_info()->alpn;
+    co_await stream.write_all("hello\n");
+    co_await stream.close();
+  };
+  std::string host = "127.0.0.1";
+  Server server = co_await start_server(handler, host, 0, serve);
+  ConnectOptions options;
+  options.tls = client_config;
+  options.server_name = server_name;
+  auto port = server.local_endpoint().port();
+  test::Caught result;
+  try {
+    Stream stream = co_await open_connection(host, port, options);
+    if (client_alpn) *client_alpn = stream.tls_info()->alpn;
+    auto line = co_await stream.read_line();
+    if (line != "hello") throw std::runtime_error("no greeting over TLS");
+    co_await stream.close();
+  } catch (const std::system_error& e) {
+    result = test::Caught(e.code(), e.what());
+  }
+  co_await server.stop(std::chrono::seconds(1));
+  co_return result;
+}
+
+TEST(Verification, HostnameMismatchSaysWhichNamesTheCertificateHolds) {
+  run([]() -> awaitable<void> {
+    auto result = co_await handshake_with(pki().server, pki().client, "a.example", nullptr, nullptr);
+    EXPECT_EQ(result.code.category(), verify_category());
+    EXPECT_EQ(result.message,
+              "certificate verify failed: hostname 'a.example' not in certificate names "
+              "[localhost, 127.0.0.1, ::1]");
+  });
+}
+
+TEST(Verification, IpAddressIsCheckedAgainstIpNames) {
+  run([]() -> awaitable<void> {
+    auto ok = co_await handshake_with(pki().server, pki().client, "127.0.0.1", nullptr, nullptr);
+    EXPECT_FALSE(ok.code) << ok.message;
+    auto wrong = co_await handshake_with(pki().server, pki().client, "127.0.0.2", nullptr, nullptr);
+    EXPECT_EQ(wrong.code.category(), verify_category());
+    EXPECT_NE(wrong.message.find("IP address '127.0.0.2' not in certificate names"),
+              std::string::npos)
+        << wrong.message;
+  });
+}
+
+TEST(Verification, UntrustedIssuerIsRefused) {
+  run([]() -> awaitable<void> {
+    DevAuthority other("some other CA");
+    auto server = ServerConfig::make(other.issue({"localhost"}));
+    auto result = co_await handshake_with(server, pki().client, "localhost", nullptr, nullptr);
+    EXPECT_EQ(result.code.category(), verify_category());
+    EXPECT_NE(result.message.find("issued by 'CN=some other CA'"), std::string::npos)
+        << result.message;
+  });
+}
+
+TEST(Verification, SkippingVerificationNeedsTheDangerousOption) {
+  run([]() -> awaitable<void> {
+    DevAuthority other("some other CA");
+    auto server = ServerConfig::make(other.issue({"localhost"}));
+    ClientOptions options;
+    options.dangerous_skip_verification = true;
+    auto result = co_await handshake_with(server, ClientConfig::make(options), "wrong.example",
+                                          nullptr, nullptr);
+    EXPECT_FALSE(result.code) << result.message;
+  });
+}
+
+TEST(Alpn, ServerChoosesFromItsOwnList) {
+  run([]() -> awaitable<void> {
+    ServerOptions server_options;
+    server_options.identity = pki().authority.issue({"localhost"});
+    server_options.alpn = {"h2", "http/1.1"};
+    ClientOptions client_options;
+    client_options.ca_pem = pki().authority.ca_pem();
+    client_options.alpn = {"http/1.1", "h2"};
+    std::string server_alpn, client_alpn;
+    auto result = co_await handshake_with(ServerConfig::make(server_options),
+                                          ClientConfig::make(client_options), "localhost",
+                                          &server_alpn, &client_alpn);
+    EXPECT_FALSE(result.code) << result.message;
+    EXPECT_EQ(server_alpn, "h2");
+    EXPECT_EQ(client_alpn, "h2");
+
+    client_options.alpn = {"imap"};
+    auto no_overlap = co_await handshake_with(ServerConfig::make(server_options),
+                                              ClientConfig::make(client_options), "localhost",
+                                              nullptr, nullptr);
+    EXPECT_EQ(no_overlap.code.category(), tls_category());
+    EXPECT_NE(no_overlap.message.find("no application protocol"), std::string::npos)
+        << no_overlap.message;
+  });
+}
+
+}  // namespace
+}  // namespace uptls::tls
