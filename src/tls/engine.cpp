@@ -2,9 +2,11 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 #include <asio/ip/address.hpp>
 
@@ -139,6 +141,9 @@ Engine::Engine(SSL_CTX* ctx, bool server, int fd, std::string carried)
   SSL_set_bio(ssl_.get(), bio, bio);
   // Read whole socket reads at once instead of a header and a body per record.
   SSL_set_read_ahead(ssl_.get(), 1);
+  // Several records per socket read while data streams in; the buffer is
+  // released whenever it is drained (SSL_MODE_RELEASE_BUFFERS).
+  SSL_set_default_read_buffer_len(ssl_.get(), 64 * 1024);
   if (server) {
     SSL_set_accept_state(ssl_.get());
   } else {
@@ -165,27 +170,51 @@ Step Engine::handshake() {
   Step step = finish(Op::handshake, result);
   // OpenSSL flushes at the end of each flight; flushing here as well makes
   // sure no gathered record waits while we wait for the peer.
-  if (!flush()) return {Want::write, 0};
+  if (!flush(Op::handshake)) return {Want::write, 0};
   if (step.want == Want::nothing) transport_.coalesce = false;
   return step;
 }
 
-bool Engine::flush() {
+bool Engine::flush(Op op) {
   if (send_gathered(&transport_)) return true;
-  if (transport_.last_errno != 0) fail(Op::handshake, SSL_ERROR_SYSCALL);
+  if (transport_.last_errno != 0) fail(op, SSL_ERROR_SYSCALL);
   return false;
 }
 
 Step Engine::read(void* data, std::size_t size) {
-  std::size_t n = 0;
-  int r = SSL_read_ex(ssl_.get(), data, size, &n);
-  return r == 1 ? Step{Want::nothing, n} : finish(Op::read, r);
+  auto* out = static_cast<char*>(data);
+  std::size_t total = 0;
+  // Fill the caller's buffer from records already read ahead: no system call.
+  do {
+    std::size_t n = 0;
+    int r = SSL_read_ex(ssl_.get(), out + total, size - total, &n);
+    if (r != 1) {
+      if (total > 0) return {Want::nothing, total};
+      return finish(Op::read, r);
+    }
+    total += n;
+  } while (total < size && SSL_has_pending(ssl_.get()));
+  return {Want::nothing, total};
 }
 
 Step Engine::write(const void* data, std::size_t size) {
+  if (accepted_ > 0) {
+    if (!flush(Op::write)) return {Want::write, 0};
+    return {Want::nothing, std::exchange(accepted_, 0)};
+  }
+  // Up to four records are encrypted, gathered and sent with one system call.
+  size = std::min(size, max_gathered_write);
+  transport_.coalesce = true;
   std::size_t n = 0;
   int r = SSL_write_ex(ssl_.get(), data, size, &n);
-  return r == 1 ? Step{Want::nothing, n} : finish(Op::write, r);
+  transport_.coalesce = false;
+  if (r != 1) return finish(Op::write, r);
+  if (!flush(Op::write)) {
+    // Encrypted and accepted: report the bytes once they are on their way.
+    accepted_ = n;
+    return {Want::write, 0};
+  }
+  return {Want::nothing, n};
 }
 
 Step Engine::shutdown() {

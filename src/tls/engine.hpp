@@ -48,8 +48,8 @@ class Engine {
     std::string carried;
     std::size_t carried_pos = 0;
     int last_errno = 0;
-    // During the handshake records are gathered and sent a flight at a time
-    // (one send instead of one per record); afterwards writes go straight out.
+    // Handshake flights and the records of one write are gathered and sent
+    // with one system call; other output (alerts, key updates) goes straight out.
     bool coalesce = true;
     std::string out;
     std::size_t out_pos = 0;
@@ -58,8 +58,8 @@ class Engine {
  private:
   enum class Op { handshake, read, write, shutdown };
   Step finish(Op op, int result);
-  /// Sends gathered handshake records; false while some remain.
-  bool flush();
+  /// Sends gathered records; false while some remain.
+  bool flush(Op op);
   [[noreturn]] void fail(Op op, int ssl_error);
   bool peer_vanished(int ssl_error) const;
   [[noreturn]] void fail_verification(long result);
@@ -69,6 +69,9 @@ class Engine {
   std::string expected_name_;
   bool server_;
   bool shutdown_sent_ = false;
+  // Bytes of the last write that are encrypted but not yet all sent.
+  std::size_t accepted_ = 0;
+  static constexpr std::size_t max_gathered_write = 4 * 16384;
 };
 
 }  // namespace uptls::tls::detail
