@@ -6,8 +6,8 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/redirect_error.hpp>
 #include <asio/io_context.hpp>
+#include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <atomic>
@@ -73,7 +73,8 @@ class BenchServer {
         std::uint64_t left = std::stoull(line->substr(5));
         std::vector<char> chunk(kChunk);
         while (left > 0) {
-          std::size_t n = co_await s.read_some(asio::buffer(chunk.data(), std::min<std::uint64_t>(left, kChunk)));
+          std::size_t n = co_await s.read_some(
+              asio::buffer(chunk.data(), std::min<std::uint64_t>(left, kChunk)));
           if (n == 0) throw std::runtime_error("bulk: peer closed early");
           left -= n;
         }
@@ -97,7 +98,8 @@ class BenchServer {
 asio::awaitable<void> expect_line(uptls::Stream& s, const std::string& want) {
   auto got = co_await s.read_line();
   if (!got || *got != want) {
-    throw std::runtime_error("expected '" + want + "', got '" + got.value_or("<end of stream>") + "'");
+    throw std::runtime_error("expected '" + want + "', got '" + got.value_or("<end of stream>") +
+                             "'");
   }
 }
 
@@ -208,7 +210,8 @@ void scenario_sessions(const Options& o) {
           });
     }
     asio::error_code ignored;
-    if (*remaining > 0) co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    if (*remaining > 0)
+      co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
   });
   double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (failed != 0 || ok != o.sessions) {

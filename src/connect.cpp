@@ -23,8 +23,8 @@ asio::awaitable<Stream> open_connection(std::string host, std::uint16_t port,
   auto resolving = asio::experimental::make_parallel_group(
       resolver.async_resolve(host, service, asio::experimental::deferred),
       timer.async_wait(asio::experimental::deferred));
-  auto [order, resolve_ec, endpoints, timer_ec] = co_await resolving.async_wait(
-      asio::experimental::wait_for_one(), asio::use_awaitable);
+  auto [order, resolve_ec, endpoints, timer_ec] =
+      co_await resolving.async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
   std::string target = host + " port " + service;
   if (order[0] == 1 && !timer_ec) {
     throw Error(make_error_code(errc::connect_timeout), "resolving " + host + " timed out");
@@ -37,8 +37,8 @@ asio::awaitable<Stream> open_connection(std::string host, std::uint16_t port,
   auto connecting = asio::experimental::make_parallel_group(
       asio::async_connect(socket, endpoints, asio::experimental::deferred),
       timer.async_wait(asio::experimental::deferred));
-  auto [order2, connect_ec, endpoint, timer_ec2] = co_await connecting.async_wait(
-      asio::experimental::wait_for_one(), asio::use_awaitable);
+  auto [order2, connect_ec, endpoint, timer_ec2] =
+      co_await connecting.async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
   if (order2[0] == 1 && !timer_ec2) {
     throw Error(make_error_code(errc::connect_timeout),
                 "connecting to " + target + " did not finish within " +

@@ -55,9 +55,7 @@ class TlsCategory final : public std::error_category {
 class VerifyCategory final : public std::error_category {
  public:
   const char* name() const noexcept override { return "uptls.verify"; }
-  std::string message(int value) const override {
-    return X509_verify_cert_error_string(value);
-  }
+  std::string message(int value) const override { return X509_verify_cert_error_string(value); }
 };
 
 }  // namespace
@@ -77,9 +75,7 @@ const std::error_category& verify_category() noexcept {
   return category;
 }
 
-std::error_code make_error_code(errc e) noexcept {
-  return {static_cast<int>(e), error_category()};
-}
+std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
 
 Error::Error(std::error_code code, const std::string& message)
     : std::system_error(code), message_(message) {}

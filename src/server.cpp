@@ -1,9 +1,9 @@
 #include "uptls/server.hpp"
 
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/co_spawn.hpp>
-#include <asio/experimental/deferred.hpp>
 #include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/deferred.hpp>
 #include <asio/experimental/parallel_group.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/steady_timer.hpp>
@@ -61,14 +61,16 @@ struct Server::Impl {
       co_return;
     }
     asio::steady_timer timer(acceptor.get_executor(), deadline);
-    co_await asio::experimental::make_parallel_group(signal.async_wait(asio::experimental::deferred),
-                                                     timer.async_wait(asio::experimental::deferred))
+    co_await asio::experimental::make_parallel_group(
+        signal.async_wait(asio::experimental::deferred),
+        timer.async_wait(asio::experimental::deferred))
         .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
   }
 
   static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self) {
     while (!self->stopping) {
-      auto [ec, socket] = co_await self->acceptor.async_accept(asio::experimental::as_tuple(asio::use_awaitable));
+      auto [ec, socket] =
+          co_await self->acceptor.async_accept(asio::experimental::as_tuple(asio::use_awaitable));
       if (self->stopping) break;
       if (ec) {
         self->options.log("accept failed: " + ec.message());
@@ -77,7 +79,8 @@ struct Server::Impl {
         co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
         continue;
       }
-      asio::co_spawn(self->acceptor.get_executor(), session(self, std::move(socket)), asio::detached);
+      asio::co_spawn(self->acceptor.get_executor(), session(self, std::move(socket)),
+                     asio::detached);
     }
   }
 
@@ -146,8 +149,8 @@ asio::awaitable<Server> start_server(Handler handler, std::string host, std::uin
   if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true));
   acceptor.bind(endpoint);
   acceptor.listen();
-  auto impl = std::make_shared<Server::Impl>(std::move(acceptor), std::move(handler),
-                                             std::move(options));
+  auto impl =
+      std::make_shared<Server::Impl>(std::move(acceptor), std::move(handler), std::move(options));
   asio::co_spawn(executor, Server::Impl::accept_loop(impl), asio::detached);
   co_return Server(impl);
 }

@@ -14,8 +14,8 @@
 
 #include "read_buffer.hpp"
 #include "stream_access.hpp"
-#include "tls/engine.hpp"
 #include "system_error.hpp"
+#include "tls/engine.hpp"
 #include "uptls/error.hpp"
 
 namespace uptls {
@@ -78,12 +78,14 @@ struct Stream::Impl {
     auto type = want == Want::write ? asio::socket_base::wait_write : asio::socket_base::wait_read;
     asio::error_code ec;
     if (deadline == Clock::time_point::max()) {
-      std::tie(ec) = co_await socket.async_wait(type, asio::experimental::as_tuple(asio::use_awaitable));
+      std::tie(ec) =
+          co_await socket.async_wait(type, asio::experimental::as_tuple(asio::use_awaitable));
     } else {
       asio::steady_timer timer(socket.get_executor(), deadline);
       auto [order, socket_ec, timer_ec] =
-          co_await asio::experimental::make_parallel_group(socket.async_wait(type, asio::experimental::deferred),
-                                                           timer.async_wait(asio::experimental::deferred))
+          co_await asio::experimental::make_parallel_group(
+              socket.async_wait(type, asio::experimental::deferred),
+              timer.async_wait(asio::experimental::deferred))
               .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
       if (order[0] == 1 && !timer_ec) throw_timeout(on_timeout);
       ec = socket_ec;
@@ -96,7 +98,8 @@ struct Stream::Impl {
     std::string peer = endpoint_text(socket);
     switch (which) {
       case errc::handshake_timeout:
-        throw Error(make_error_code(which), "TLS handshake with " + peer + " did not finish within " +
+        throw Error(make_error_code(which), "TLS handshake with " + peer +
+                                                " did not finish within " +
                                                 std::to_string(timeouts.handshake.count()) + " ms");
       default:
         throw Error(make_error_code(which), "no data from " + peer + " within " +
@@ -173,19 +176,22 @@ struct Stream::Impl {
 
   asio::awaitable<void> handshake(CarryOver carry_over) {
     ensure_open();
-    if (engine) throw Error(make_error_code(errc::already_tls), "start_tls: the stream is already TLS");
+    if (engine)
+      throw Error(make_error_code(errc::already_tls), "start_tls: the stream is already TLS");
     std::string carried;
     take_carried_over(carry_over, carried);
     try {
       if (role == Role::server) {
-        if (!server_config) throw Error(make_error_code(errc::no_tls_config),
-                                        "start_tls: no server TLS configuration for this stream");
+        if (!server_config)
+          throw Error(make_error_code(errc::no_tls_config),
+                      "start_tls: no server TLS configuration for this stream");
         engine = std::make_unique<tls::detail::Engine>(
             static_cast<SSL_CTX*>(server_config->native_handle()), true, socket.native_handle(),
             std::move(carried));
       } else {
-        if (!client_config) throw Error(make_error_code(errc::no_tls_config),
-                                        "start_tls: no client TLS configuration for this stream");
+        if (!client_config)
+          throw Error(make_error_code(errc::no_tls_config),
+                      "start_tls: no client TLS configuration for this stream");
         if (server_name.empty() && client_config->verifies_peer()) {
           throw Error(make_error_code(errc::invalid_argument),
                       "start_tls: a server name is needed to verify the server's certificate");
@@ -303,7 +309,8 @@ asio::awaitable<std::optional<std::string>> Stream::read_line(std::size_t max_le
                   " bytes; the bytes stay buffered (raise the limit or check the peer)");
 }
 
-asio::awaitable<std::string> Stream::read_until(std::string_view delimiter, std::size_t max_length) {
+asio::awaitable<std::string> Stream::read_until(std::string_view delimiter,
+                                                std::size_t max_length) {
   auto keep = impl_;
   if (delimiter.empty()) {
     throw Error(make_error_code(errc::invalid_argument), "read_until: empty delimiter");
@@ -347,9 +354,9 @@ asio::awaitable<std::string> Stream::read_exactly(std::size_t n) {
     std::size_t got = co_await keep->read_raw(out.data() + old, n - old);
     out.resize(old + got);
     if (got == 0) {
-      throw Error(make_error_code(errc::unexpected_eof),
-                  "the peer closed the connection after " + std::to_string(old) + " of " +
-                      std::to_string(n) + " bytes");
+      throw Error(make_error_code(errc::unexpected_eof), "the peer closed the connection after " +
+                                                             std::to_string(old) + " of " +
+                                                             std::to_string(n) + " bytes");
     }
   }
   co_return out;

@@ -59,7 +59,8 @@ X509Ptr new_certificate(const std::string& common_name, EVP_PKEY* key, long days
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), days * 24 * 3600);
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
+                             0);
   X509_set_pubkey(cert.get(), key);
   return cert;
 }

@@ -50,7 +50,8 @@ SslCtxPtr new_context(const SSL_METHOD* method, Version min, Version max) {
 std::string alpn_wire(const std::vector<std::string>& protocols) {
   std::string wire;
   for (const auto& p : protocols) {
-    if (p.empty() || p.size() > 255) invalid("ALPN protocol names must be 1 to 255 bytes: '" + p + "'");
+    if (p.empty() || p.size() > 255)
+      invalid("ALPN protocol names must be 1 to 255 bytes: '" + p + "'");
     wire += static_cast<char>(p.size());
     wire += p;
   }

@@ -13,7 +13,9 @@
 namespace uptls::tls::detail {
 namespace {
 
-Engine::Transport* transport_of(BIO* bio) { return static_cast<Engine::Transport*>(BIO_get_data(bio)); }
+Engine::Transport* transport_of(BIO* bio) {
+  return static_cast<Engine::Transport*>(BIO_get_data(bio));
+}
 
 int bio_read(BIO* bio, char* out, int size) {
   Engine::Transport* t = transport_of(bio);
@@ -325,7 +327,8 @@ SessionInfo Engine::session_info() const {
   unsigned int alpn_length = 0;
   SSL_get0_alpn_selected(ssl, &alpn, &alpn_length);
   if (alpn) info.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_length);
-  if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info.server_name = name;
+  if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name))
+    info.server_name = name;
   info.resumed = SSL_session_reused(ssl) == 1;
   return info;
 }

@@ -99,8 +99,8 @@ inline asio::awaitable<std::string> raw_read_to_end(asio::ip::tcp::socket& socke
   char chunk[4096];
   for (;;) {
     asio::error_code ec;
-    std::size_t n = co_await socket.async_read_some(
-        asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+    std::size_t n = co_await socket.async_read_some(asio::buffer(chunk),
+                                                    asio::redirect_error(asio::use_awaitable, ec));
     all.append(chunk, n);
     if (ec) co_return all;
   }

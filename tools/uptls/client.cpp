@@ -42,7 +42,8 @@ void add_client_command(CLI::App& app) {
       "certificate verified), PING/PONG over TLS, QUIT. Exits 0 only if every step held.");
   auto args = std::make_shared<ClientArgs>();
   pingpong->add_option("address", args->address, "HOST:PORT of the server")->required();
-  pingpong->add_option("--cafile", args->cafile, "trust this CA PEM file instead of the system store");
+  pingpong->add_option("--cafile", args->cafile,
+                       "trust this CA PEM file instead of the system store");
   pingpong->add_option("--servername", args->servername,
                        "the name to verify the certificate against (default: HOST)");
   pingpong->add_flag("--quiet", args->quiet, "do not print each step");
@@ -51,7 +52,8 @@ void add_client_command(CLI::App& app) {
       "  uptls client pingpong 127.0.0.1:10001 --cafile ca.pem --servername localhost\n"
       "  uptls client pingpong mail.example:10001");
   pingpong->callback([args] {
-    if (int status = run_command("client", client(args)); status != 0) throw CLI::RuntimeError(status);
+    if (int status = run_command("client", client(args)); status != 0)
+      throw CLI::RuntimeError(status);
   });
 }
 

@@ -94,7 +94,8 @@ void add_serve_command(CLI::App& app) {
       "  uptls serve pingpong --listen [::1]:10001 --cert server.crt --key server.key\n"
       "  uptls serve pingpong --listen 127.0.0.1:10443 --pem server.pem --implicit-tls");
   pingpong->callback([args] {
-    if (int status = run_command("serve", serve(args)); status != 0) throw CLI::RuntimeError(status);
+    if (int status = run_command("serve", serve(args)); status != 0)
+      throw CLI::RuntimeError(status);
   });
 }
 

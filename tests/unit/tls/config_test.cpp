@@ -155,7 +155,8 @@ awaitable<test::Caught> handshake_with(std::shared_ptr<const ServerConfig> serve
 
 TEST(Verification, HostnameMismatchSaysWhichNamesTheCertificateHolds) {
   run([]() -> awaitable<void> {
-    auto result = co_await handshake_with(pki().server, pki().client, "a.example", nullptr, nullptr);
+    auto result =
+        co_await handshake_with(pki().server, pki().client, "a.example", nullptr, nullptr);
     EXPECT_EQ(result.code.category(), verify_category());
     EXPECT_EQ(result.message,
               "certificate verify failed: hostname 'a.example' not in certificate names "
@@ -215,9 +216,9 @@ TEST(Alpn, ServerChoosesFromItsOwnList) {
     EXPECT_EQ(client_alpn, "h2");
 
     client_options.alpn = {"imap"};
-    auto no_overlap = co_await handshake_with(ServerConfig::make(server_options),
-                                              ClientConfig::make(client_options), "localhost",
-                                              nullptr, nullptr);
+    auto no_overlap =
+        co_await handshake_with(ServerConfig::make(server_options),
+                                ClientConfig::make(client_options), "localhost", nullptr, nullptr);
     EXPECT_EQ(no_overlap.code.category(), tls_category());
     EXPECT_NE(no_overlap.message.find("no application protocol"), std::string::npos)
         << no_overlap.message;
