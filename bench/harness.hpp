@@ -29,6 +29,9 @@ struct Options {
   std::uint64_t concurrency = 50;
   std::uint64_t pairs = 1000;
   std::uint64_t timeout = 900;  // watchdog, seconds
+  // Every session does a full handshake (no resumption). asio_bench never
+  // resumes; uptls resumes by default and turns it off with this.
+  bool full_handshakes = false;
 };
 
 [[noreturn]] inline void die(const std::string& msg) {
@@ -42,7 +45,7 @@ struct Options {
             << "usage: " << program
             << " <bulk|sessions|memory> --cert FILE --key FILE --ca FILE\n"
                "                  [--bytes N] [--sessions N] [--concurrency N] [--pairs N]"
-               " [--timeout SECONDS]\n";
+               " [--timeout SECONDS] [--full-handshakes]\n";
   std::exit(1);
 }
 
@@ -65,6 +68,10 @@ inline Options parse_args(int argc, char** argv) {
     usage("unknown scenario '" + o.scenario + "'");
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--full-handshakes") {
+      o.full_handshakes = true;
+      continue;
+    }
     std::string v;
     auto eq = a.find('=');
     if (a.rfind("--", 0) == 0 && eq != std::string::npos) {

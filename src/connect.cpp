@@ -5,27 +5,31 @@
 #include <asio/experimental/parallel_group.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <vector>
 
 #include "system_error.hpp"
 #include "uptls/error.hpp"
 
 namespace uptls {
 
-asio::awaitable<Stream> open_connection(std::string host, std::uint16_t port,
-                                        ConnectOptions options) {
-  auto executor = co_await asio::this_coro::executor;
-  asio::ip::tcp::resolver resolver(executor);
-  asio::ip::tcp::socket socket(executor);
-  asio::steady_timer timer(executor, options.connect_timeout);
+namespace {
 
+/// The addresses to try: an IP literal as it is, a name resolved (IPv4 and IPv6).
+asio::awaitable<std::vector<asio::ip::tcp::endpoint>> addresses(const std::string& host,
+                                                                std::uint16_t port,
+                                                                asio::steady_timer& timer) {
+  asio::error_code not_literal;
+  auto literal = asio::ip::make_address(host, not_literal);
+  if (!not_literal) co_return std::vector<asio::ip::tcp::endpoint>{{literal, port}};
+
+  asio::ip::tcp::resolver resolver(co_await asio::this_coro::executor);
   // Temporaries stay out of co_await expressions: GCC 12 destroys some of them twice.
   std::string service = std::to_string(port);
   auto resolving = asio::experimental::make_parallel_group(
       resolver.async_resolve(host, service, asio::experimental::deferred),
       timer.async_wait(asio::experimental::deferred));
-  auto [order, resolve_ec, endpoints, timer_ec] =
+  auto [order, resolve_ec, results, timer_ec] =
       co_await resolving.async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-  std::string target = host + " port " + service;
   if (order[0] == 1 && !timer_ec) {
     throw Error(make_error_code(errc::connect_timeout), "resolving " + host + " timed out");
   }
@@ -33,6 +37,20 @@ asio::awaitable<Stream> open_connection(std::string host, std::uint16_t port,
     throw Error(make_error_code(errc::resolve_failed),
                 "cannot resolve '" + host + "': " + resolve_ec.message());
   }
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  co_return endpoints;
+}
+
+}  // namespace
+
+asio::awaitable<Stream> open_connection(std::string host, std::uint16_t port,
+                                        ConnectOptions options) {
+  auto executor = co_await asio::this_coro::executor;
+  asio::ip::tcp::socket socket(executor);
+  asio::steady_timer timer(executor, options.connect_timeout);
+  auto endpoints = co_await addresses(host, port, timer);
+  std::string target = host + " port " + std::to_string(port);
 
   auto connecting = asio::experimental::make_parallel_group(
       asio::async_connect(socket, endpoints, asio::experimental::deferred),

@@ -199,7 +199,8 @@ struct Stream::Impl {
         engine = std::make_unique<tls::detail::Engine>(
             static_cast<SSL_CTX*>(client_config->native_handle()), false, socket.native_handle(),
             std::string());
-        engine->expect_server_name(server_name, client_config->verifies_peer());
+        engine->expect_server_name(server_name, client_config->verifies_peer(),
+                                   server_name + "|" + endpoint_text(socket));
       }
       auto deadline = deadline_after(timeouts.handshake);
       for (;;) {

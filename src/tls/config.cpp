@@ -7,10 +7,13 @@
 #include <filesystem>
 
 #include "tls/openssl.hpp"
+#include "tls/session_cache.hpp"
 
 namespace uptls::tls {
 
 struct ClientConfig::Impl {
+  // Declared before ctx, so it outlives the context that points at it.
+  std::unique_ptr<detail::SessionCache> cache;
   detail::SslCtxPtr ctx;
   bool verify = true;
 };
@@ -127,6 +130,12 @@ std::shared_ptr<const ClientConfig> ClientConfig::make(const ClientOptions& opti
       throw config_error("cannot set the ALPN protocols");
     }
   }
+  if (options.session_resumption && options.session_cache_size > 0) {
+    impl->cache = std::make_unique<detail::SessionCache>(options.session_cache_size);
+    detail::SessionCache::attach(ctx, impl->cache.get());
+  } else {
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  }
   return std::shared_ptr<const ClientConfig>(new ClientConfig(std::move(impl)));
 }
 
@@ -142,6 +151,8 @@ std::shared_ptr<const ServerConfig> ServerConfig::make(const ServerOptions& opti
   impl->ctx = new_context(TLS_server_method(), options.min_version, options.max_version);
   SSL_CTX* ctx = impl->ctx.get();
   SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  static constexpr unsigned char session_context[] = "uptls";
+  SSL_CTX_set_session_id_context(ctx, session_context, sizeof session_context - 1);
   SSL_CTX_set_dh_auto(ctx, 1);
   // Serve exactly the chain that was configured, instead of building one
   // from the trust store on every handshake.

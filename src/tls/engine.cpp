@@ -1,5 +1,7 @@
 #include "tls/engine.hpp"
 
+#include "tls/session_cache.hpp"
+
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -153,8 +155,13 @@ Engine::Engine(SSL_CTX* ctx, bool server, int fd, std::string carried)
   }
 }
 
-void Engine::expect_server_name(const std::string& name, bool verify) {
+void Engine::expect_server_name(const std::string& name, bool verify, std::string session_key) {
   expected_name_ = name;
+  if (SessionCache* cache = SessionCache::of(SSL_get_SSL_CTX(ssl_.get()))) {
+    session_key_ = std::move(session_key);
+    SessionCache::set_key(ssl_.get(), &session_key_);
+    if (SessionPtr session = cache->take(session_key_)) SSL_set_session(ssl_.get(), session.get());
+  }
   bool ip = is_ip_literal(name);
   // RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in HostName."
   if (!ip && !name.empty()) SSL_set_tlsext_host_name(ssl_.get(), name.c_str());
@@ -173,8 +180,20 @@ Step Engine::handshake() {
   // OpenSSL flushes at the end of each flight; flushing here as well makes
   // sure no gathered record waits while we wait for the peer.
   if (!flush(Op::handshake)) return {Want::write, 0};
-  if (step.want == Want::nothing) transport_.coalesce = false;
+  if (step.want == Want::nothing) {
+    transport_.coalesce = false;
+    keep_resumed_session();
+  }
   return step;
+}
+
+void Engine::keep_resumed_session() {
+  // A resumed TLS 1.2 session gets no new ticket or id: keep using it.
+  // TLS 1.3 sends fresh tickets after every handshake instead.
+  SessionCache* cache = server_ ? nullptr : SessionCache::of(SSL_get_SSL_CTX(ssl_.get()));
+  if (cache && SSL_session_reused(ssl_.get()) && SSL_version(ssl_.get()) < TLS1_3_VERSION) {
+    cache->put(session_key_, SessionPtr(SSL_get1_session(ssl_.get())));
+  }
 }
 
 bool Engine::flush(Op op) {

@@ -29,8 +29,9 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  /// Client role: the name to send as SNI (not for IP literals) and to verify.
-  void expect_server_name(const std::string& name, bool verify);
+  /// Client role: the name to send as SNI (not for IP literals) and to
+  /// verify; a session cached under session_key is offered for resumption.
+  void expect_server_name(const std::string& name, bool verify, std::string session_key);
 
   /// Each throws Error with the whole reason when the connection failed.
   Step handshake();
@@ -62,11 +63,13 @@ class Engine {
   bool flush(Op op);
   [[noreturn]] void fail(Op op, int ssl_error);
   bool peer_vanished(int ssl_error) const;
+  void keep_resumed_session();
   [[noreturn]] void fail_verification(long result);
 
   Transport transport_;
   SslPtr ssl_;
   std::string expected_name_;
+  std::string session_key_;
   bool server_;
   bool shutdown_sent_ = false;
   // Bytes of the last write that are encrypted but not yet all sent.

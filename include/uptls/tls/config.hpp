@@ -8,6 +8,7 @@
 /// configurations are immutable and may be shared by any number of streams
 /// and threads.
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,12 @@ struct ClientOptions {
   Version max_version = Version::tls1_3;
   /// ALPN protocol names to offer, most preferred first.
   std::vector<std::string> alpn;
+  /// Resume TLS sessions: tickets the server sends are kept (per server
+  /// name, address and port, each used once) and offered on the next
+  /// connection, which then skips the certificate exchange.
+  bool session_resumption = true;
+  /// How many sessions the cache holds in all (a few KiB each).
+  std::size_t session_cache_size = 256;
   /// Accept any server certificate and any name. Only for debugging: a
   /// connection made this way is not authenticated.
   bool dangerous_skip_verification = false;

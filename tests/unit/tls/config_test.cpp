@@ -227,3 +227,80 @@ TEST(Alpn, ServerChoosesFromItsOwnList) {
 
 }  // namespace
 }  // namespace uptls::tls
+
+namespace uptls::tls {
+namespace {
+
+/// Opens an implicit-TLS connection to port, reads the greeting, says whether it resumed.
+awaitable<bool> resumed_connection(std::shared_ptr<const ClientConfig> config, std::uint16_t port) {
+  ConnectOptions options;
+  options.tls = config;
+  options.server_name = "localhost";
+  std::string host = "127.0.0.1";
+  Stream stream = co_await open_connection(host, port, options);
+  auto greeting = co_await stream.read_line();  // also reads the session tickets
+  if (greeting != "hello") throw std::runtime_error("no greeting");
+  bool resumed = stream.tls_info()->resumed;
+  co_await stream.close();
+  co_return resumed;
+}
+
+awaitable<Server> greeting_server() {
+  ServeOptions serve;
+  serve.tls = pki().server;
+  serve.upgradeable = false;
+  Handler handler = [](Stream stream) -> awaitable<void> {
+    co_await stream.write_all("hello\n");
+    auto end = co_await stream.read_line();
+    if (end) throw std::runtime_error("unexpected data");
+    co_await stream.close();
+  };
+  std::string host = "127.0.0.1";
+  co_return co_await start_server(handler, host, 0, serve);
+}
+
+TEST(Resumption, SecondConnectionResumesByDefault) {
+  run([]() -> awaitable<void> {
+    Server server = co_await greeting_server();
+    auto port = server.local_endpoint().port();
+    ClientOptions options;
+    options.ca_pem = pki().authority.ca_pem();
+    auto config = ClientConfig::make(options);
+    bool first = co_await resumed_connection(config, port);
+    bool second = co_await resumed_connection(config, port);
+    EXPECT_FALSE(first);
+    EXPECT_TRUE(second);
+
+    options.session_resumption = false;
+    auto no_cache = ClientConfig::make(options);
+    co_await resumed_connection(no_cache, port);
+    bool off = co_await resumed_connection(no_cache, port);
+    EXPECT_FALSE(off);
+    co_await server.stop();
+  });
+}
+
+TEST(Resumption, SessionsAreKeptPerServerName) {
+  run([]() -> awaitable<void> {
+    Server server = co_await greeting_server();
+    auto port = server.local_endpoint().port();
+    ClientOptions options;
+    options.ca_pem = pki().authority.ca_pem();
+    auto config = ClientConfig::make(options);
+    co_await resumed_connection(config, port);
+    // The same server under another name must verify again, not resume.
+    ConnectOptions by_ip;
+    by_ip.tls = config;
+    by_ip.server_name = "127.0.0.1";
+    std::string host = "127.0.0.1";
+    Stream stream = co_await open_connection(host, port, by_ip);
+    auto greeting = co_await stream.read_line();
+    EXPECT_EQ(greeting, "hello");
+    EXPECT_FALSE(stream.tls_info()->resumed);
+    co_await stream.close();
+    co_await server.stop();
+  });
+}
+
+}  // namespace
+}  // namespace uptls::tls
