@@ -203,6 +203,7 @@ bool Engine::flush(Op op) {
 }
 
 Step Engine::read(void* data, std::size_t size) {
+  if (deferred_failure_) std::rethrow_exception(std::exchange(deferred_failure_, nullptr));
   auto* out = static_cast<char*>(data);
   std::size_t total = 0;
   // Fill the caller's buffer from records already read ahead: no system call.
@@ -210,8 +211,15 @@ Step Engine::read(void* data, std::size_t size) {
     std::size_t n = 0;
     int r = SSL_read_ex(ssl_.get(), out + total, size - total, &n);
     if (r != 1) {
-      if (total > 0) return {Want::nothing, total};
-      return finish(Op::read, r);
+      if (total == 0) return finish(Op::read, r);
+      // The data comes first; a failure behind it is reported by the next
+      // read. It is captured now: the error queue belongs to the thread.
+      try {
+        finish(Op::read, r);
+      } catch (...) {
+        deferred_failure_ = std::current_exception();
+      }
+      return {Want::nothing, total};
     }
     total += n;
   } while (total < size && SSL_has_pending(ssl_.get()));

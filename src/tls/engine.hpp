@@ -6,6 +6,7 @@
 // and the stream waits for readiness with Asio.
 
 #include <cstddef>
+#include <exception>
 #include <string>
 
 #include "tls/openssl.hpp"
@@ -72,6 +73,7 @@ class Engine {
   std::string session_key_;
   bool server_;
   bool shutdown_sent_ = false;
+  std::exception_ptr deferred_failure_;
   // Bytes of the last write that are encrypted but not yet all sent.
   std::size_t accepted_ = 0;
   static constexpr std::size_t max_gathered_write = 4 * 16384;

@@ -1,6 +1,7 @@
 #include "uptls/connect.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include "support/support.hpp"
 #include "uptls/error.hpp"
@@ -63,6 +64,42 @@ TEST(OpenConnection, ImplicitTlsFailsCleanlyAgainstAPlaintextPeer) {
     auto error = co_await caught(open_connection(host, acceptor.local_endpoint().port(), options));
     EXPECT_EQ(error.code.category(), tls_category()) << error.message;
     EXPECT_NE(error.message.find("TLS handshake failed"), std::string::npos) << error.message;
+  });
+}
+
+}  // namespace
+}  // namespace uptls
+
+namespace uptls {
+namespace {
+
+// A listener whose accept queue is full drops new SYNs, so a connect to it
+// hangs: the connect timeout must end it.
+TEST(OpenConnection, ConnectTimeoutEndsAHangingConnect) {
+  run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    asio::ip::tcp::acceptor acceptor(executor);
+    asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
+    acceptor.open(endpoint.protocol());
+    acceptor.bind(endpoint);
+    acceptor.listen(0);
+    std::vector<asio::ip::tcp::socket> queued;
+    for (int i = 0; i < 4; ++i) {
+      queued.emplace_back(executor);
+      queued.back().open(asio::ip::tcp::v4());
+      queued.back().native_non_blocking(true);
+      // Asio's own connect would wait for the SYN retries; only start it.
+      auto target = acceptor.local_endpoint();
+      ::connect(queued.back().native_handle(), target.data(),
+                static_cast<socklen_t>(target.size()));
+    }
+    ConnectOptions options;
+    options.connect_timeout = std::chrono::milliseconds(300);
+    std::string host = "127.0.0.1";
+    auto error = co_await caught(open_connection(host, acceptor.local_endpoint().port(), options));
+    EXPECT_EQ(error.code, errc::connect_timeout) << error.message;
+    EXPECT_NE(error.message.find("did not finish within 300 ms"), std::string::npos)
+        << error.message;
   });
 }
 
