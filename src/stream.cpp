@@ -127,6 +127,16 @@ struct Stream::Impl {
     detail::throw_system_error(ec, "writing to " + endpoint_text(socket));
   }
 
+  /// Writes at least one byte of data, waiting for the socket as needed.
+  asio::awaitable<std::size_t> write_some(const char* data, std::size_t size) {
+    for (;;) {
+      ensure_open();
+      Step step = try_write(data, size);
+      if (step.want == Want::nothing) co_return step.bytes;
+      co_await wait_ready(step.want, Clock::time_point::max(), errc::read_timeout);
+    }
+  }
+
   asio::awaitable<std::size_t> read_raw(char* data, std::size_t size) {
     ensure_open();
     for (;;) {
@@ -368,14 +378,34 @@ asio::awaitable<void> Stream::write_all(asio::const_buffer data) {
   const char* p = static_cast<const char*>(data.data());
   std::size_t left = data.size();
   while (left > 0) {
-    keep->ensure_open();
-    Step step = keep->try_write(p, left);
-    if (step.want == Want::nothing) {
-      p += step.bytes;
-      left -= step.bytes;
-      continue;
-    }
-    co_await keep->wait_ready(step.want, Clock::time_point::max(), errc::read_timeout);
+    std::size_t n = co_await keep->write_some(p, left);
+    p += n;
+    left -= n;
+  }
+}
+
+asio::awaitable<std::pair<std::error_code, std::size_t>> Stream::read_some_result(
+    asio::mutable_buffer buffer) {
+  try {
+    std::size_t n = co_await read_some(buffer);
+    // Asio's algorithms (async_read, async_read_until) expect eof, not 0.
+    if (n == 0 && buffer.size() > 0) co_return std::pair(asio::error_code(asio::error::eof), n);
+    co_return std::pair(std::error_code(), n);
+  } catch (const std::system_error& e) {
+    co_return std::pair(e.code(), std::size_t{0});
+  }
+}
+
+asio::awaitable<std::pair<std::error_code, std::size_t>> Stream::write_some_result(
+    asio::const_buffer buffer) {
+  auto keep = impl_;
+  try {
+    std::size_t n = buffer.size() ? co_await keep->write_some(
+                                        static_cast<const char*>(buffer.data()), buffer.size())
+                                  : 0;
+    co_return std::pair(std::error_code(), n);
+  } catch (const std::system_error& e) {
+    co_return std::pair(e.code(), std::size_t{0});
   }
 }
 
@@ -438,7 +468,7 @@ const Timeouts& Stream::timeouts() const noexcept { return impl_->timeouts; }
 
 void Stream::set_timeouts(const Timeouts& timeouts) noexcept { impl_->timeouts = timeouts; }
 
-asio::any_io_executor Stream::get_executor() const { return impl_->socket.get_executor(); }
+Stream::executor_type Stream::get_executor() const { return impl_->socket.get_executor(); }
 
 void* Stream::native_handle() const noexcept { return is_tls() ? impl_->engine->ssl() : nullptr; }
 

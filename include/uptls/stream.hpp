@@ -2,8 +2,12 @@
 /// @file
 /// One stream type for plain TCP and TLS, upgradeable in place.
 
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/bind_executor.hpp>
 #include <asio/buffer.hpp>
+#include <asio/co_spawn.hpp>
 #include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstddef>
@@ -11,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <utility>
 
 #include "uptls/tls/config.hpp"
 #include "uptls/tls/session_info.hpp"
@@ -176,8 +182,30 @@ class Stream {
   /// Replaces the timeouts; applies to operations started afterwards.
   void set_timeouts(const Timeouts& timeouts) noexcept;
 
+  /// The executor type, for Asio's stream concepts.
+  using executor_type = asio::any_io_executor;
+
   /// The executor the stream's operations run on.
-  asio::any_io_executor get_executor() const;
+  executor_type get_executor() const;
+
+  /// Asio's AsyncReadStream: reads into the first non-empty buffer and
+  /// completes with (error_code, bytes), so asio::async_read and friends
+  /// work on a Stream. Errors are those read_some throws; the clean end of
+  /// stream is asio::error::eof. With an as_tuple token it is the
+  /// non-throwing form of read_some.
+  template <typename MutableBufferSequence, typename ReadToken>
+  auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
+    return initiate(&Stream::read_some_result, first_buffer<asio::mutable_buffer>(buffers),
+                    std::forward<ReadToken>(token));
+  }
+
+  /// Asio's AsyncWriteStream: writes at least one byte of the first
+  /// non-empty buffer and completes with (error_code, bytes).
+  template <typename ConstBufferSequence, typename WriteToken>
+  auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
+    return initiate(&Stream::write_some_result, first_buffer<asio::const_buffer>(buffers),
+                    std::forward<WriteToken>(token));
+  }
 
   /// The OpenSSL SSL* once upgraded, else nullptr; for what uptls does not cover.
   void* native_handle() const noexcept;
@@ -185,6 +213,40 @@ class Stream {
   struct Impl;
 
  private:
+  asio::awaitable<std::pair<std::error_code, std::size_t>> read_some_result(
+      asio::mutable_buffer buffer);
+  asio::awaitable<std::pair<std::error_code, std::size_t>> write_some_result(
+      asio::const_buffer buffer);
+
+  template <typename Buffer, typename Sequence>
+  static Buffer first_buffer(const Sequence& buffers) {
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
+         ++it) {
+      Buffer buffer(*it);
+      if (buffer.size() > 0) return buffer;
+    }
+    return Buffer();
+  }
+
+  /// Runs one of the *_result coroutines and completes token with its result.
+  template <typename Buffer, typename Token>
+  auto initiate(
+      asio::awaitable<std::pair<std::error_code, std::size_t>> (Stream::*operation)(Buffer),
+      Buffer buffer, Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
+        [this, operation, buffer](auto handler) {
+          auto executor = asio::get_associated_executor(handler, get_executor());
+          asio::co_spawn(get_executor(), (this->*operation)(buffer),
+                         asio::bind_executor(
+                             executor, [handler = std::move(handler)](
+                                           std::exception_ptr,
+                                           std::pair<std::error_code, std::size_t> result) mutable {
+                               std::move(handler)(result.first, result.second);
+                             }));
+        },
+        token);
+  }
+
   std::shared_ptr<Impl> impl_;
   friend class Server;
 };

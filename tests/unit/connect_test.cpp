@@ -67,12 +67,6 @@ TEST(OpenConnection, ImplicitTlsFailsCleanlyAgainstAPlaintextPeer) {
   });
 }
 
-}  // namespace
-}  // namespace uptls
-
-namespace uptls {
-namespace {
-
 // A listener whose accept queue is full drops new SYNs, so a connect to it
 // hangs: the connect timeout must end it.
 TEST(OpenConnection, ConnectTimeoutEndsAHangingConnect) {

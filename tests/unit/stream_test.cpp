@@ -2,8 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/read.hpp>
+#include <asio/read_until.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/streambuf.hpp>
+#include <asio/write.hpp>
 
 #include "support/support.hpp"
 #include "uptls/error.hpp"
@@ -359,6 +364,37 @@ TEST(Stream, LargeTransferOverTls) {
     asio::co_spawn(executor, p.client->write_all(asio::buffer(data)), asio::detached);
     auto received = co_await p.server->read_exactly(data.size());
     EXPECT_TRUE(received == data) << "every byte arrives, in order";
+  });
+}
+
+TEST(Stream, ComposesWithAsioAlgorithms) {
+  run([]() -> awaitable<void> {
+    Pair p(co_await asio::this_coro::executor);
+    co_await p.upgrade();
+    std::string message = "composed with asio::async_write\n";
+    co_await asio::async_write(*p.client, asio::buffer(message), asio::use_awaitable);
+    asio::streambuf buffer;
+    std::size_t n = co_await asio::async_read_until(*p.server, buffer, '\n', asio::use_awaitable);
+    EXPECT_EQ(std::string(static_cast<const char*>(buffer.data().data()), n), message);
+
+    co_await p.client->close();
+    char byte;
+    auto [ec, got] = co_await p.server->async_read_some(
+        asio::buffer(&byte, 1), asio::experimental::as_tuple(asio::use_awaitable));
+    EXPECT_EQ(ec, asio::error::eof) << "the clean end is eof for Asio's algorithms";
+    EXPECT_EQ(got, 0u);
+  });
+}
+
+TEST(Stream, AsTupleFormReturnsTheErrorInsteadOfThrowing) {
+  run([]() -> awaitable<void> {
+    Plain p(co_await asio::this_coro::executor);
+    p.server->abort();
+    char byte;
+    auto [ec, got] = co_await p.server->async_read_some(
+        asio::buffer(&byte, 1), asio::experimental::as_tuple(asio::use_awaitable));
+    EXPECT_EQ(ec, errc::stream_closed);
+    EXPECT_EQ(got, 0u);
   });
 }
 

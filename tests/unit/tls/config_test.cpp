@@ -225,12 +225,6 @@ TEST(Alpn, ServerChoosesFromItsOwnList) {
   });
 }
 
-}  // namespace
-}  // namespace uptls::tls
-
-namespace uptls::tls {
-namespace {
-
 /// Opens an implicit-TLS connection to port, reads the greeting, says whether it resumed.
 awaitable<bool> resumed_connection(std::shared_ptr<const ClientConfig> config, std::uint16_t port) {
   ConnectOptions options;
