@@ -142,7 +142,7 @@ void run_client(Fn fn) {
 
 std::shared_ptr<const uptls::tls::ClientConfig> client_config(const Options& o) {
   uptls::tls::ClientOptions options;
-  options.ca_files.push_back(o.ca);
+  options.trust.ca_files.push_back(o.ca);
   options.session_resumption = !o.full_handshakes;
   return uptls::tls::ClientConfig::make(options);
 }

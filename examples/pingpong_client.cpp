@@ -29,9 +29,9 @@ asio::awaitable<void> start_client(std::string cafile, std::string host, std::ui
   std::cout << "Sending STARTTLS" << std::endl;
   co_await stream.write_all("STARTTLS\n");
   std::cout << "Upgrade the connection to TLS" << std::endl;
-  uptls::tls::ClientOptions trust;
-  trust.ca_files.push_back(cafile);
-  auto config = uptls::tls::ClientConfig::make(trust);
+  uptls::tls::ClientOptions client;
+  client.trust.ca_files.push_back(cafile);
+  auto config = uptls::tls::ClientConfig::make(client);
   co_await stream.start_tls(config, name);
   std::cout << "The server certificate is " << stream.peer_certificate()->subject << std::endl;
 

@@ -1,72 +1,85 @@
+// Building the client and server configurations: protocol choices, trust,
+// identities, client authentication, SNI, key log. Each setting is checked
+// here, when the configuration is built.
+
 #include "uptls/tls/config.hpp"
 
 #include <openssl/pem.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <mutex>
 
+#include "tls/key_log.hpp"
 #include "tls/openssl.hpp"
 #include "tls/session_cache.hpp"
 
 namespace uptls::tls {
 
-struct ClientConfig::Impl {
-  // Declared before ctx, so it outlives the context that points at it.
-  std::unique_ptr<detail::SessionCache> cache;
-  detail::SslCtxPtr ctx;
-  bool verify = true;
-};
-
-struct ServerConfig::Impl {
-  detail::SslCtxPtr ctx;
-  std::vector<std::string> alpn;  // read by the ALPN callback for the whole life of ctx
-};
-
-namespace {
-
 using detail::config_error;
 using detail::SslCtxPtr;
 
+namespace {
+
 [[noreturn]] void invalid(const std::string& message) {
+  ERR_clear_error();
   throw Error(make_error_code(errc::invalid_config), message);
 }
 
 int protocol_number(Version v) { return v == Version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION; }
 
-// Settings both roles share: see docs/defaults.md for why each is chosen.
-SslCtxPtr new_context(const SSL_METHOD* method, Version min, Version max) {
-  if (protocol_number(min) > protocol_number(max)) {
-    invalid("minimum TLS version is newer than the maximum");
-  }
-  SslCtxPtr ctx(SSL_CTX_new(method));
-  if (!ctx) throw config_error("cannot create an OpenSSL context");
-  SSL_CTX_set_min_proto_version(ctx.get(), protocol_number(min));
-  SSL_CTX_set_max_proto_version(ctx.get(), protocol_number(max));
-  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-  // Buffers are released while a connection is idle: most of the memory an
-  // idle TLS connection would otherwise hold (about 34 KiB each).
-  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  return ctx;
-}
-
 std::string alpn_wire(const std::vector<std::string>& protocols) {
   std::string wire;
   for (const auto& p : protocols) {
-    if (p.empty() || p.size() > 255)
+    if (p.empty() || p.size() > 255) {
       invalid("ALPN protocol names must be 1 to 255 bytes: '" + p + "'");
+    }
     wire += static_cast<char>(p.size());
     wire += p;
   }
   return wire;
 }
 
-void add_ca_pem(SSL_CTX* ctx, std::string_view pem, std::string_view what) {
-  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+// Settings both roles share: see docs/defaults.md for why each is chosen.
+SslCtxPtr new_context(const SSL_METHOD* method, const Protocol& protocol) {
+  if (protocol_number(protocol.min_version) > protocol_number(protocol.max_version)) {
+    invalid("minimum TLS version is newer than the maximum");
+  }
+  SslCtxPtr ctx(SSL_CTX_new(method));
+  if (!ctx) throw config_error("cannot create an OpenSSL context");
+  SSL_CTX_set_min_proto_version(ctx.get(), protocol_number(protocol.min_version));
+  SSL_CTX_set_max_proto_version(ctx.get(), protocol_number(protocol.max_version));
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  // Buffers are released while a connection is idle: most of the memory an
+  // idle TLS connection would otherwise hold (about 34 KiB each).
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (!protocol.tls12_ciphers.empty() &&
+      SSL_CTX_set_cipher_list(ctx.get(), protocol.tls12_ciphers.c_str()) != 1) {
+    invalid("no usable TLS 1.2 cipher in '" + protocol.tls12_ciphers + "'");
+  }
+  if (!protocol.tls13_ciphersuites.empty() &&
+      SSL_CTX_set_ciphersuites(ctx.get(), protocol.tls13_ciphersuites.c_str()) != 1) {
+    invalid("no usable TLS 1.3 cipher suite in '" + protocol.tls13_ciphersuites + "'");
+  }
+  if (!protocol.groups.empty() &&
+      SSL_CTX_set1_groups_list(ctx.get(), protocol.groups.c_str()) != 1) {
+    invalid("unknown key-exchange group in '" + protocol.groups + "'");
+  }
+  alpn_wire(protocol.alpn);  // checks the names
+  return ctx;
+}
+
+void add_ca_pem(X509_STORE* store, std::string_view pem, const std::string& what,
+                STACK_OF(X509_NAME) * names) {
   for (auto& cert : detail::parse_certificates(pem, what)) {
     if (X509_STORE_add_cert(store, cert.get()) != 1) {
-      throw config_error("cannot add a CA certificate from " + std::string(what));
+      throw config_error("cannot add a CA certificate from " + what);
     }
+    if (names) sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(cert.get())));
   }
 }
 
@@ -83,6 +96,42 @@ void use_system_trust(SSL_CTX* ctx) {
   if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
     throw config_error("cannot load the system trust store");
   }
+}
+
+/// Loads the trust settings into ctx's store; true if any CA was given.
+/// names, when given, collects the CA subjects (for a certificate request).
+bool load_trust(SSL_CTX* ctx, const Trust& trust, STACK_OF(X509_NAME) * names) {
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  for (const auto& file : trust.ca_files) {
+    add_ca_pem(store, detail::read_file(file, "CA file"), "CA file '" + file + "'", names);
+  }
+  if (!trust.ca_pem.empty()) add_ca_pem(store, trust.ca_pem, "the CA PEM text", names);
+  for (const auto& dir : trust.ca_dirs) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
+      invalid("CA directory '" + dir + "' does not exist");
+    if (X509_STORE_load_path(store, dir.c_str()) != 1) {
+      throw config_error("cannot use CA directory '" + dir + "'");
+    }
+  }
+  for (const auto& file : trust.crl_files) {
+    std::string text = detail::read_file(file, "CRL file");
+    detail::BioPtr bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+    int count = 0;
+    while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
+      X509_STORE_add_crl(store, crl);
+      X509_CRL_free(crl);
+      ++count;
+    }
+    ERR_clear_error();
+    if (count == 0) invalid("no PEM CRL found in '" + file + "'");
+  }
+  if (!trust.crl_files.empty()) {
+    X509_STORE_set_flags(store, trust.crl_check == CrlCheck::chain
+                                    ? X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL
+                                    : X509_V_FLAG_CRL_CHECK);
+  }
+  return !trust.ca_files.empty() || !trust.ca_pem.empty() || !trust.ca_dirs.empty();
 }
 
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
@@ -105,30 +154,93 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
+void use_dh_params(SSL_CTX* ctx, const std::string& path) {
+  std::string text = detail::read_file(path, "DH parameters file");
+  detail::BioPtr bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+  detail::PkeyPtr params(PEM_read_bio_Parameters(bio.get(), nullptr));
+  if (!params || EVP_PKEY_get_base_id(params.get()) != EVP_PKEY_DH) {
+    invalid("no PEM DH parameters in '" + path + "'");
+  }
+  int bits = EVP_PKEY_get_bits(params.get());
+  if (bits < 2048) {
+    invalid("the DH parameters in '" + path + "' have " + std::to_string(bits) +
+            " bits: 2048 or more are needed (Logjam)");
+  }
+  if (SSL_CTX_set0_tmp_dh_pkey(ctx, params.get()) != 1)
+    throw config_error("cannot use DH parameters");
+  params.release();  // the context owns them now
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+/// RFC 6125 §6.4.3: a wildcard stands for exactly the whole left-most label.
+bool name_matches(std::string_view pattern, std::string_view name) {
+  std::string p = lower(pattern), n = lower(name);
+  if (p.rfind("*.", 0) != 0) return p == n;
+  auto dot = n.find('.');
+  return dot != std::string::npos && dot > 0 && n.substr(dot) == p.substr(1);
+}
+
 }  // namespace
+
+Version parse_version(std::string_view text) {
+  std::string v = lower(text);
+  for (std::string_view prefix : {"tlsv", "tls"}) {
+    if (v.rfind(prefix, 0) == 0) {
+      v.erase(0, prefix.size());
+      break;
+    }
+  }
+  std::replace(v.begin(), v.end(), '_', '.');
+  if (v == "1.2") return Version::tls1_2;
+  if (v == "1.3") return Version::tls1_3;
+  if (v == "1" || v == "1.0" || v == "1.1") {
+    invalid("TLS " + std::string(v == "1" ? "1.0" : v) +
+            " is not supported: RFC 8996 deprecates TLS 1.0 and 1.1; use 1.2 or 1.3");
+  }
+  std::string l = lower(text);
+  if (l.find("ssl") != std::string::npos) {
+    invalid(std::string(text) +
+            " is not supported: SSL 2 and 3 are broken (RFC 6176, RFC 7568); use TLS 1.2 or 1.3");
+  }
+  invalid("unknown TLS version '" + std::string(text) + "': use 1.2 or 1.3");
+}
+
+struct ClientConfig::Impl {
+  // Declared before ctx, so they outlive the context that points at them.
+  std::unique_ptr<detail::SessionCache> cache;
+  std::unique_ptr<detail::KeyLog> key_log;
+  SslCtxPtr ctx;
+  bool verify = true;
+};
 
 ClientConfig::ClientConfig(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ClientConfig::~ClientConfig() = default;
 
 std::shared_ptr<const ClientConfig> ClientConfig::make(const ClientOptions& options) {
   auto impl = std::make_unique<Impl>();
-  impl->ctx = new_context(TLS_client_method(), options.min_version, options.max_version);
+  impl->ctx = new_context(TLS_client_method(), options.protocol);
   SSL_CTX* ctx = impl->ctx.get();
   impl->verify = !options.dangerous_skip_verification;
   SSL_CTX_set_verify(ctx, impl->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  if (!load_trust(ctx, options.trust, nullptr) && impl->verify) use_system_trust(ctx);
 
-  for (const auto& file : options.ca_files) {
-    add_ca_pem(ctx, detail::read_file(file, "CA file"), "CA file '" + file + "'");
-  }
-  if (!options.ca_pem.empty()) add_ca_pem(ctx, options.ca_pem, "the CA PEM text");
-  if (options.ca_files.empty() && options.ca_pem.empty() && impl->verify) use_system_trust(ctx);
-
-  if (!options.alpn.empty()) {
-    std::string wire = alpn_wire(options.alpn);
+  if (options.identity) detail::use_identity(ctx, *options.identity, true);
+  if (!options.protocol.alpn.empty()) {
+    std::string wire = alpn_wire(options.protocol.alpn);
     if (SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(wire.data()),
                                 static_cast<unsigned int>(wire.size())) != 0) {
       throw config_error("cannot set the ALPN protocols");
     }
+  }
+  if (!options.protocol.key_log_file.empty()) {
+    impl->key_log = std::make_unique<detail::KeyLog>(options.protocol.key_log_file);
+    impl->key_log->attach(ctx);
   }
   if (options.session_resumption && options.session_cache_size > 0) {
     impl->cache = std::make_unique<detail::SessionCache>(options.session_cache_size);
@@ -143,44 +255,114 @@ bool ClientConfig::verifies_peer() const noexcept { return impl_->verify; }
 
 void* ClientConfig::native_handle() const noexcept { return impl_->ctx.get(); }
 
+struct ServerConfig::Impl {
+  /// One context per identity; the first is the default, the others are
+  /// switched to by SNI.
+  struct Site {
+    SslCtxPtr ctx;
+    std::vector<std::string> names;
+  };
+
+  std::unique_ptr<detail::KeyLog> key_log;
+  ServerOptions options;
+  std::vector<Site> sites;
+  // Identities made by the SNI callback, per name.
+  std::mutex minted_mutex;
+  std::map<std::string, SslCtxPtr> minted;
+
+  /// A context with every setting of options and this identity.
+  SslCtxPtr site_context(const Identity& identity) {
+    SslCtxPtr ctx = new_context(TLS_server_method(), options.protocol);
+    SSL_CTX* raw = ctx.get();
+    SSL_CTX_set_options(raw, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    static constexpr unsigned char session_context[] = "uptls";
+    SSL_CTX_set_session_id_context(raw, session_context, sizeof session_context - 1);
+    // Serve exactly the chain that was configured, instead of building one
+    // from the trust store on every handshake.
+    SSL_CTX_set_mode(raw, SSL_MODE_NO_AUTO_CHAIN);
+    if (options.dh_params_file.empty()) {
+      SSL_CTX_set_dh_auto(raw, 1);
+    } else {
+      use_dh_params(raw, options.dh_params_file);
+    }
+    detail::use_identity(raw, identity, true);
+
+    if (options.client_auth != ClientAuth::none) {
+      STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+      bool any = load_trust(raw, options.client_trust, names);
+      SSL_CTX_set_client_CA_list(raw, names);
+      if (!any) {
+        invalid(
+            "client authentication needs the CAs that issue client certificates "
+            "(client_trust.ca_files, ca_pem or ca_dirs)");
+      }
+      int mode = SSL_VERIFY_PEER;
+      if (options.client_auth == ClientAuth::require) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+      SSL_CTX_set_verify(raw, mode, nullptr);
+    }
+    if (!options.protocol.alpn.empty()) {
+      SSL_CTX_set_alpn_select_cb(raw, select_alpn, &options.protocol.alpn);
+    }
+    if (key_log) key_log->attach(raw);
+    return ctx;
+  }
+
+  /// The context for a name: a configured site, one made by the callback, or none.
+  SSL_CTX* context_for(std::string_view name) {
+    for (std::size_t i = 1; i < sites.size(); ++i) {
+      for (const auto& pattern : sites[i].names) {
+        if (name_matches(pattern, name)) return sites[i].ctx.get();
+      }
+    }
+    if (!options.sni_callback) return nullptr;
+    std::string key = lower(name);
+    std::lock_guard lock(minted_mutex);
+    if (auto found = minted.find(key); found != minted.end()) return found->second.get();
+    std::optional<Identity> identity = options.sni_callback(name);
+    if (!identity) return nullptr;
+    // Bounded: a client that sends many names cannot grow this without limit.
+    if (minted.size() >= 1024) minted.erase(minted.begin());
+    SSL_CTX* ctx = (minted[key] = site_context(*identity)).get();
+    return ctx;
+  }
+
+  static int on_server_name(SSL* ssl, int* alert, void* arg) {
+    auto* self = static_cast<Impl*>(arg);
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (!name) return SSL_TLSEXT_ERR_OK;
+    try {
+      if (SSL_CTX* ctx = self->context_for(name)) SSL_set_SSL_CTX(ssl, ctx);
+      return SSL_TLSEXT_ERR_OK;
+    } catch (const std::exception&) {
+      // The callback could not make an identity for this name.
+      *alert = SSL_AD_UNRECOGNIZED_NAME;
+      return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+  }
+};
+
 ServerConfig::ServerConfig(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ServerConfig::~ServerConfig() = default;
 
 std::shared_ptr<const ServerConfig> ServerConfig::make(const ServerOptions& options) {
   auto impl = std::make_unique<Impl>();
-  impl->ctx = new_context(TLS_server_method(), options.min_version, options.max_version);
-  SSL_CTX* ctx = impl->ctx.get();
-  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
-  static constexpr unsigned char session_context[] = "uptls";
-  SSL_CTX_set_session_id_context(ctx, session_context, sizeof session_context - 1);
-  SSL_CTX_set_dh_auto(ctx, 1);
-  // Serve exactly the chain that was configured, instead of building one
-  // from the trust store on every handshake.
-  SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
-
-  auto chain = detail::parse_certificates(options.identity.chain_pem, "the certificate chain");
-  if (SSL_CTX_use_certificate(ctx, chain.front().get()) != 1) {
-    throw config_error("cannot use the server certificate");
+  impl->options = options;
+  if (!options.protocol.key_log_file.empty()) {
+    impl->key_log = std::make_unique<detail::KeyLog>(options.protocol.key_log_file);
   }
-  for (std::size_t i = 1; i < chain.size(); ++i) {
-    if (SSL_CTX_add1_chain_cert(ctx, chain[i].get()) != 1) {
-      throw config_error("cannot add an intermediate certificate");
-    }
+  impl->sites.push_back({impl->site_context(options.identity), {}});
+  for (const auto& identity : options.sni_identities) {
+    Impl::Site site{impl->site_context(identity), {}};
+    auto chain = detail::parse_certificates(identity.chain_pem, "an SNI identity");
+    site.names = detail::describe(chain.front().get()).dns_names;
+    if (site.names.empty()) invalid("an SNI identity has no DNS names to be chosen by");
+    impl->sites.push_back(std::move(site));
   }
-
-  const std::string& key_pem = options.identity.key_pem;
-  detail::BioPtr bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
-  detail::PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) throw config_error("no usable PEM private key found");
-  if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
-    ERR_clear_error();
-    invalid("the private key does not match the certificate '" +
-            detail::describe(chain.front().get()).subject + "'");
+  if (impl->sites.size() > 1 || options.sni_callback) {
+    SSL_CTX* ctx = impl->sites.front().ctx.get();
+    SSL_CTX_set_tlsext_servername_callback(ctx, Impl::on_server_name);
+    SSL_CTX_set_tlsext_servername_arg(ctx, impl.get());
   }
-
-  impl->alpn = options.alpn;
-  alpn_wire(impl->alpn);  // validates the names
-  if (!impl->alpn.empty()) SSL_CTX_set_alpn_select_cb(ctx, select_alpn, &impl->alpn);
   return std::shared_ptr<const ServerConfig>(new ServerConfig(std::move(impl)));
 }
 
@@ -190,43 +372,6 @@ std::shared_ptr<const ServerConfig> ServerConfig::make(Identity identity) {
   return make(options);
 }
 
-void* ServerConfig::native_handle() const noexcept { return impl_->ctx.get(); }
-
-namespace {
-
-std::string pem_blocks(const std::string& text, bool keys) {
-  // Splits a combined PEM file: private keys in one group, certificates in the other.
-  std::string out;
-  std::size_t pos = 0;
-  while ((pos = text.find("-----BEGIN ", pos)) != std::string::npos) {
-    std::size_t label_end = text.find("-----", pos + 11);
-    if (label_end == std::string::npos) break;
-    std::string label = text.substr(pos + 11, label_end - pos - 11);
-    std::string end_marker = "-----END " + label + "-----";
-    std::size_t end = text.find(end_marker, label_end);
-    if (end == std::string::npos) break;
-    end += end_marker.size();
-    bool is_key = label.find("PRIVATE KEY") != std::string::npos;
-    if (is_key == keys) out += text.substr(pos, end - pos) + "\n";
-    pos = end;
-  }
-  return out;
-}
-
-}  // namespace
-
-Identity Identity::from_files(const std::string& chain_path, const std::string& key_path) {
-  return {detail::read_file(chain_path, "certificate file"),
-          detail::read_file(key_path, "private key file")};
-}
-
-Identity Identity::from_pem_file(const std::string& path) {
-  std::string text = detail::read_file(path, "PEM file");
-  Identity identity{pem_blocks(text, false), pem_blocks(text, true)};
-  if (identity.key_pem.empty()) {
-    invalid("PEM file '" + path + "' holds no private key");
-  }
-  return identity;
-}
+void* ServerConfig::native_handle() const noexcept { return impl_->sites.front().ctx.get(); }
 
 }  // namespace uptls::tls

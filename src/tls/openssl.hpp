@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "uptls/error.hpp"
+#include "uptls/tls/identity.hpp"
 #include "uptls/tls/session_info.hpp"
 
 namespace uptls::tls::detail {
@@ -43,6 +44,10 @@ std::vector<X509Ptr> parse_certificates(std::string_view pem, std::string_view w
 
 /// The readable facts of a certificate.
 CertificateInfo describe(X509* cert);
+
+/// Checks an identity (key matches, chain in order, and with check_validity
+/// the leaf is valid now) and makes it ctx's certificate, chain and key.
+void use_identity(SSL_CTX* ctx, const Identity& identity, bool check_validity);
 
 /// Reads a whole file, or throws errc::invalid_config naming the file.
 std::string read_file(const std::string& path, std::string_view what);

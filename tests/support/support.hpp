@@ -56,9 +56,9 @@ inline std::pair<asio::ip::tcp::socket, asio::ip::tcp::socket> connected_pair(
 struct Pki {
   Pki() : authority("uptls test CA") {
     server = tls::ServerConfig::make(authority.issue({"localhost", "127.0.0.1", "::1"}));
-    tls::ClientOptions trust;
-    trust.ca_pem = authority.ca_pem();
-    client = tls::ClientConfig::make(trust);
+    tls::ClientOptions options;
+    options.trust.ca_pem = authority.ca_pem();
+    client = tls::ClientConfig::make(options);
   }
   tls::DevAuthority authority;
   std::shared_ptr<const tls::ServerConfig> server;

@@ -19,7 +19,7 @@ struct ClientArgs {
 asio::awaitable<int> client(std::shared_ptr<const ClientArgs> args) {
   auto [host, port] = split_host_port(args->address);
   tls::ClientOptions tls_options;
-  if (!args->cafile.empty()) tls_options.ca_files.push_back(args->cafile);
+  if (!args->cafile.empty()) tls_options.trust.ca_files.push_back(args->cafile);
   bool quiet = args->quiet;
   ConnectOptions options;
   options.tls = tls::ClientConfig::make(tls_options);

@@ -14,9 +14,9 @@ asio::awaitable<int> demo() {
   print_line("Making a development CA and a certificate for localhost, 127.0.0.1, ::1");
   tls::DevAuthority authority;
   auto server_config = tls::ServerConfig::make(authority.issue({"localhost", "127.0.0.1", "::1"}));
-  tls::ClientOptions trust;
-  trust.ca_pem = authority.ca_pem();
-  auto client_config = tls::ClientConfig::make(trust);
+  tls::ClientOptions client;
+  client.trust.ca_pem = authority.ca_pem();
+  auto client_config = tls::ClientConfig::make(client);
 
   std::vector<std::string> server_errors;
   ServeOptions serve;

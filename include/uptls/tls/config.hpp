@@ -9,53 +9,98 @@
 /// and threads.
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "uptls/tls/identity.hpp"
 
 namespace uptls::tls {
 
 /// TLS protocol versions uptls negotiates. Older versions are not offered.
 enum class Version { tls1_2, tls1_3 };
 
-/// A certificate chain and its private key, as PEM text.
-///
-/// The factories only read files; the pair is parsed and checked when a
-/// ServerConfig is built from it.
-struct Identity {
-  /// The leaf certificate first, then any intermediates.
-  std::string chain_pem;
-  /// The private key of the leaf certificate (unencrypted PEM).
-  std::string key_pem;
+/// Parses "1.2", "1.3", "TLSv1.2", "tls1_3" and the like.
+/// @throws Error (errc::invalid_config) for SSLv2, SSLv3, TLS 1.0 and 1.1,
+///         saying why they are refused, and for anything else.
+Version parse_version(std::string_view text);
 
-  /// Reads the chain and the key from two PEM files.
-  /// @throws Error (errc::invalid_config) when a file cannot be read.
-  static Identity from_files(const std::string& chain_path, const std::string& key_path);
+/// Which certificates of a chain are checked against the CRLs given.
+enum class CrlCheck {
+  /// The leaf only.
+  leaf,
+  /// Every certificate of the chain: each issuer must have a CRL.
+  chain,
+};
 
-  /// Reads one PEM file that holds both the key and the certificate chain
-  /// (Twisted's and HAProxy's combined form).
-  /// @throws Error (errc::invalid_config) when the file cannot be read.
-  static Identity from_pem_file(const std::string& path);
+/// Whether a server asks clients for a certificate.
+enum class ClientAuth {
+  /// No client certificate is asked for.
+  none,
+  /// Asked for; a client without one is accepted, one with a bad one is not.
+  request,
+  /// Required: a client without a valid certificate fails the handshake.
+  require,
+};
+
+/// Where trusted CA certificates and revocation lists come from.
+struct Trust {
+  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
+  // co_await expression twice. Set the fields you need on a named object.
+  Trust() = default;
+
+  /// PEM files of CA certificates.
+  std::vector<std::string> ca_files;
+  /// Directories of CA certificates in OpenSSL's hashed form (c_rehash).
+  std::vector<std::string> ca_dirs;
+  /// CA certificates as PEM text.
+  std::string ca_pem;
+  /// PEM files of certificate revocation lists; with any, revocation is checked.
+  std::vector<std::string> crl_files;
+  /// What the CRLs are checked for.
+  CrlCheck crl_check = CrlCheck::leaf;
+};
+
+/// Protocol choices both roles share. Empty strings keep OpenSSL's defaults.
+struct Protocol {
+  // Deliberately not an aggregate (see Trust).
+  Protocol() = default;
+
+  /// The oldest version used.
+  Version min_version = Version::tls1_2;
+  /// The newest version used.
+  Version max_version = Version::tls1_3;
+  /// TLS 1.2 cipher list, OpenSSL syntax ("ECDHE+AESGCM:ECDHE+CHACHA20").
+  std::string tls12_ciphers;
+  /// TLS 1.3 cipher suites ("TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256").
+  std::string tls13_ciphersuites;
+  /// Key-exchange groups, most preferred first ("X25519:P-256:ffdhe2048").
+  std::string groups;
+  /// ALPN protocol names, most preferred first. A client offers them; a
+  /// server chooses from its own list and fails a client with no overlap.
+  std::vector<std::string> alpn;
+  /// Appends each connection's secrets to this file in the NSS key log
+  /// format (what SSLKEYLOGFILE names), so a capture can be decrypted.
+  /// Anyone who can read the file can read the traffic.
+  std::string key_log_file;
 };
 
 /// What a client configuration is made from. Defaults are the safe choice:
 /// TLS 1.2 or newer, the server's certificate verified against the system
 /// trust store, its name checked.
 struct ClientOptions {
-  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
-  // co_await expression twice. Set the fields you need on a named object.
+  // Deliberately not an aggregate (see Trust).
   ClientOptions() = default;
 
-  /// PEM files of CAs to trust instead of the system store.
-  std::vector<std::string> ca_files;
-  /// PEM text of CAs to trust instead of the system store.
-  std::string ca_pem;
-  /// The oldest version offered.
-  Version min_version = Version::tls1_2;
-  /// The newest version offered.
-  Version max_version = Version::tls1_3;
-  /// ALPN protocol names to offer, most preferred first.
-  std::vector<std::string> alpn;
+  /// The CAs that issue server certificates; none given: the system store.
+  Trust trust;
+  /// Versions, ciphers, groups, ALPN, key log.
+  Protocol protocol;
+  /// A certificate to present when the server asks for one (mutual TLS).
+  std::optional<Identity> identity;
   /// Resume TLS sessions: tickets the server sends are kept (per server
   /// name, address and port, each used once) and offered on the next
   /// connection, which then skips the certificate exchange.
@@ -93,19 +138,30 @@ class ClientConfig {
 
 /// What a server configuration is made from.
 struct ServerOptions {
-  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
-  // co_await expression twice. Set the fields you need on a named object.
+  // Deliberately not an aggregate (see Trust).
   ServerOptions() = default;
 
-  /// The certificate chain and key the server presents.
+  /// The certificate chain and key the server presents by default.
   Identity identity;
-  /// The oldest version accepted.
-  Version min_version = Version::tls1_2;
-  /// The newest version accepted.
-  Version max_version = Version::tls1_3;
-  /// ALPN protocol names the server accepts, most preferred first. With a
-  /// non-empty list a client that offers none of them fails the handshake.
-  std::vector<std::string> alpn;
+  /// More identities, each chosen when the name a client sends (SNI)
+  /// matches one of its DNS names (a wildcard matches one label).
+  std::vector<Identity> sni_identities;
+  /// Asked for a name that no identity matches; may return an identity
+  /// made on the fly (an intercepting proxy mints one per host), which is
+  /// kept for later connections with that name. Empty: the default identity.
+  /// Called from the handshake, on the thread running it.
+  std::function<std::optional<Identity>(std::string_view server_name)> sni_callback;
+  /// Versions, ciphers, groups, ALPN (the server chooses from its list; a
+  /// client with no overlap fails the handshake), key log.
+  Protocol protocol;
+  /// Whether clients are asked for a certificate.
+  ClientAuth client_auth = ClientAuth::none;
+  /// The CAs that issue client certificates: trusted for them and named in
+  /// the certificate request. Needed when client_auth is not none.
+  Trust client_trust;
+  /// Finite-field Diffie-Hellman parameters (PEM) for TLS 1.2 DHE; without
+  /// them the RFC 7919 group matching the certificate's strength is used.
+  std::string dh_params_file;
 };
 
 /// An immutable server configuration, shared by the streams that use it.

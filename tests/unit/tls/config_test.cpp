@@ -97,15 +97,15 @@ TEST(ServerConfig, SeparateFiles) {
 
 TEST(ClientConfig, VersionRangeMustBeOrdered) {
   ClientOptions options;
-  options.ca_pem = pki().authority.ca_pem();
-  options.min_version = Version::tls1_3;
-  options.max_version = Version::tls1_2;
+  options.trust.ca_pem = pki().authority.ca_pem();
+  options.protocol.min_version = Version::tls1_3;
+  options.protocol.max_version = Version::tls1_2;
   EXPECT_EQ(config_error([&] { ClientConfig::make(options); }), errc::invalid_config);
 }
 
 TEST(ClientConfig, DefaultsVerifyThePeer) {
   ClientOptions options;
-  options.ca_pem = pki().authority.ca_pem();
+  options.trust.ca_pem = pki().authority.ca_pem();
   EXPECT_TRUE(ClientConfig::make(options)->verifies_peer());
   options.dangerous_skip_verification = true;
   EXPECT_FALSE(ClientConfig::make(options)->verifies_peer());
@@ -113,7 +113,7 @@ TEST(ClientConfig, DefaultsVerifyThePeer) {
 
 TEST(ClientConfig, MissingCaFileIsAClearError) {
   ClientOptions options;
-  options.ca_files.push_back("/nonexistent/ca.pem");
+  options.trust.ca_files.push_back("/nonexistent/ca.pem");
   auto build = [&] { ClientConfig::make(options); };
   EXPECT_EQ(config_error(build), errc::invalid_config);
   EXPECT_NE(config_message(build).find("/nonexistent/ca.pem"), std::string::npos);
@@ -203,10 +203,10 @@ TEST(Alpn, ServerChoosesFromItsOwnList) {
   run([]() -> awaitable<void> {
     ServerOptions server_options;
     server_options.identity = pki().authority.issue({"localhost"});
-    server_options.alpn = {"h2", "http/1.1"};
+    server_options.protocol.alpn = {"h2", "http/1.1"};
     ClientOptions client_options;
-    client_options.ca_pem = pki().authority.ca_pem();
-    client_options.alpn = {"http/1.1", "h2"};
+    client_options.trust.ca_pem = pki().authority.ca_pem();
+    client_options.protocol.alpn = {"http/1.1", "h2"};
     std::string server_alpn, client_alpn;
     auto result = co_await handshake_with(ServerConfig::make(server_options),
                                           ClientConfig::make(client_options), "localhost",
@@ -215,7 +215,7 @@ TEST(Alpn, ServerChoosesFromItsOwnList) {
     EXPECT_EQ(server_alpn, "h2");
     EXPECT_EQ(client_alpn, "h2");
 
-    client_options.alpn = {"imap"};
+    client_options.protocol.alpn = {"imap"};
     auto no_overlap =
         co_await handshake_with(ServerConfig::make(server_options),
                                 ClientConfig::make(client_options), "localhost", nullptr, nullptr);
@@ -258,7 +258,7 @@ TEST(Resumption, SecondConnectionResumesByDefault) {
     Server server = co_await greeting_server();
     auto port = server.local_endpoint().port();
     ClientOptions options;
-    options.ca_pem = pki().authority.ca_pem();
+    options.trust.ca_pem = pki().authority.ca_pem();
     auto config = ClientConfig::make(options);
     bool first = co_await resumed_connection(config, port);
     bool second = co_await resumed_connection(config, port);
@@ -279,7 +279,7 @@ TEST(Resumption, SessionsAreKeptPerServerName) {
     Server server = co_await greeting_server();
     auto port = server.local_endpoint().port();
     ClientOptions options;
-    options.ca_pem = pki().authority.ca_pem();
+    options.trust.ca_pem = pki().authority.ca_pem();
     auto config = ClientConfig::make(options);
     co_await resumed_connection(config, port);
     // The same server under another name must verify again, not resume.
