@@ -107,6 +107,10 @@ Server::Server(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 asio::ip::tcp::endpoint Server::local_endpoint() const { return impl_->acceptor.local_endpoint(); }
 
+void Server::set_tls(std::shared_ptr<const tls::ServerConfig> config) {
+  impl_->options.tls = std::move(config);
+}
+
 std::size_t Server::connections() const noexcept { return impl_->live.size(); }
 
 asio::awaitable<void> Server::serve_forever() {

@@ -48,6 +48,11 @@ class Server {
   /// The number of connections whose handler is running.
   std::size_t connections() const noexcept;
 
+  /// Replaces the TLS configuration (a renewed certificate, say) for the
+  /// connections accepted from now on; open connections keep theirs. Call
+  /// it on the server's executor.
+  void set_tls(std::shared_ptr<const tls::ServerConfig> config);
+
   /// Completes when the server has stopped and every handler has finished.
   asio::awaitable<void> serve_forever();
 

@@ -45,7 +45,8 @@ void add_extension(X509* cert, X509* issuer, int nid, const std::string& value) 
   X509_EXTENSION_free(ext);
 }
 
-X509Ptr new_certificate(const std::string& common_name, EVP_PKEY* key, long days) {
+X509Ptr new_certificate(const std::string& common_name, EVP_PKEY* key, long from_seconds,
+                        long until_seconds) {
   X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
   unsigned char serial[16];
@@ -54,9 +55,8 @@ X509Ptr new_certificate(const std::string& common_name, EVP_PKEY* key, long days
   BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
   BN_free(bn);
-  // Back-dated an hour so a peer whose clock is a little behind still accepts it.
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), days * 24 * 3600);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), from_seconds);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), until_seconds);
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
@@ -76,33 +76,66 @@ bool is_ip_address(const std::string& name) {
 struct DevAuthority::Impl {
   PkeyPtr key;
   X509Ptr cert;
+  std::string root_pem;              // the trust anchor
+  std::string intermediates_pem;     // this CA and the CAs between it and the root, if any
+  std::vector<std::string> revoked;  // serial numbers, hexadecimal
 };
 
-DevAuthority::DevAuthority(const std::string& common_name) : impl_(std::make_unique<Impl>()) {
-  impl_->key = new_p256_key();
-  impl_->cert = new_certificate(common_name, impl_->key.get(), 365);
-  X509* cert = impl_->cert.get();
-  X509_set_issuer_name(cert, X509_get_subject_name(cert));
-  add_extension(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
-  add_extension(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign");
-  add_extension(cert, cert, NID_subject_key_identifier, "hash");
-  if (X509_sign(cert, impl_->key.get(), EVP_sha256()) == 0) {
+namespace {
+
+constexpr long day = 24 * 3600;
+// Back-dated an hour so a peer whose clock is a little behind still accepts it.
+constexpr long back_dated = -3600;
+
+void make_ca(DevAuthority::Impl& ca, const std::string& common_name,
+             const DevAuthority::Impl* parent) {
+  ca.key = new_p256_key();
+  ca.cert = new_certificate(common_name, ca.key.get(), back_dated, 365 * day);
+  X509* cert = ca.cert.get();
+  X509* issuer = parent ? parent->cert.get() : cert;
+  X509_set_issuer_name(cert, X509_get_subject_name(issuer));
+  add_extension(cert, issuer, NID_basic_constraints,
+                parent ? "critical,CA:TRUE,pathlen:0" : "critical,CA:TRUE,pathlen:1");
+  add_extension(cert, issuer, NID_key_usage, "critical,keyCertSign,cRLSign");
+  add_extension(cert, issuer, NID_subject_key_identifier, "hash");
+  if (parent) add_extension(cert, issuer, NID_authority_key_identifier, "keyid:always");
+  EVP_PKEY* signer = parent ? parent->key.get() : ca.key.get();
+  if (X509_sign(cert, signer, EVP_sha256()) == 0) {
     throw detail::drain_errors("cannot sign the CA certificate");
   }
+  ca.root_pem = parent ? parent->root_pem : pem_of(cert);
+  ca.intermediates_pem = parent ? pem_of(cert) + parent->intermediates_pem : std::string();
+}
+
+}  // namespace
+
+DevAuthority::DevAuthority(Empty) : impl_(std::make_unique<Impl>()) {}
+
+DevAuthority::DevAuthority(const std::string& common_name) : DevAuthority(Empty{}) {
+  make_ca(*impl_, common_name, nullptr);
 }
 
 DevAuthority::~DevAuthority() = default;
 DevAuthority::DevAuthority(DevAuthority&&) noexcept = default;
 DevAuthority& DevAuthority::operator=(DevAuthority&&) noexcept = default;
 
-std::string DevAuthority::ca_pem() const { return pem_of(impl_->cert.get()); }
+std::string DevAuthority::ca_pem() const { return impl_->root_pem; }
 
-Identity DevAuthority::issue(const std::vector<std::string>& names) const {
+DevAuthority DevAuthority::intermediate(const std::string& common_name) const {
+  DevAuthority sub{Empty{}};
+  make_ca(*sub.impl_, common_name, impl_.get());
+  return sub;
+}
+
+Identity DevAuthority::issue(const std::vector<std::string>& names,
+                             const IssueOptions& options) const {
   if (names.empty()) {
     throw Error(make_error_code(errc::invalid_argument), "a certificate needs at least one name");
   }
   PkeyPtr key = new_p256_key();
-  X509Ptr cert = new_certificate(names.front(), key.get(), 30);
+  X509Ptr cert =
+      new_certificate(names.front(), key.get(), static_cast<long>(options.valid_from.count()),
+                      static_cast<long>(options.valid_until.count()));
   X509* issuer = impl_->cert.get();
   X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer));
 
@@ -114,13 +147,61 @@ Identity DevAuthority::issue(const std::vector<std::string>& names) const {
   add_extension(cert.get(), issuer, NID_subject_alt_name, alt_names);
   add_extension(cert.get(), issuer, NID_basic_constraints, "critical,CA:FALSE");
   add_extension(cert.get(), issuer, NID_key_usage, "critical,digitalSignature");
-  add_extension(cert.get(), issuer, NID_ext_key_usage, "serverAuth,clientAuth");
+  std::string usage;
+  if (options.server_auth) usage = "serverAuth";
+  if (options.client_auth) usage += usage.empty() ? "clientAuth" : ",clientAuth";
+  // A certificate for neither is still marked, for e-mail protection: it must
+  // be refused for TLS (wrong key usage).
+  add_extension(cert.get(), issuer, NID_ext_key_usage, usage.empty() ? "emailProtection" : usage);
   add_extension(cert.get(), issuer, NID_subject_key_identifier, "hash");
   add_extension(cert.get(), issuer, NID_authority_key_identifier, "keyid:always");
   if (X509_sign(cert.get(), impl_->key.get(), EVP_sha256()) == 0) {
     throw detail::drain_errors("cannot sign the leaf certificate");
   }
-  return {pem_of(cert.get()), pem_of(key.get())};
+  Identity identity;
+  identity.chain_pem = pem_of(cert.get()) + impl_->intermediates_pem;
+  identity.key_pem = pem_of(key.get());
+  return identity;
+}
+
+void DevAuthority::revoke(const Identity& identity) {
+  auto chain = detail::parse_certificates(identity.chain_pem, "the identity");
+  BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(chain.front().get()), nullptr);
+  char* hex = BN_bn2hex(serial);
+  impl_->revoked.emplace_back(hex);
+  OPENSSL_free(hex);
+  BN_free(serial);
+}
+
+std::string DevAuthority::crl_pem() const {
+  std::unique_ptr<X509_CRL, detail::Deleter<X509_CRL_free>> crl(X509_CRL_new());
+  X509_CRL_set_version(crl.get(), 1);
+  X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(impl_->cert.get()));
+  std::unique_ptr<ASN1_TIME, detail::Deleter<ASN1_TIME_free>> last(
+      X509_gmtime_adj(nullptr, back_dated));
+  std::unique_ptr<ASN1_TIME, detail::Deleter<ASN1_TIME_free>> next(X509_gmtime_adj(nullptr, day));
+  X509_CRL_set1_lastUpdate(crl.get(), last.get());
+  X509_CRL_set1_nextUpdate(crl.get(), next.get());
+  for (const auto& hex : impl_->revoked) {
+    X509_REVOKED* entry = X509_REVOKED_new();
+    BIGNUM* bn = nullptr;
+    BN_hex2bn(&bn, hex.c_str());
+    ASN1_INTEGER* serial = BN_to_ASN1_INTEGER(bn, nullptr);
+    X509_REVOKED_set_serialNumber(entry, serial);
+    X509_REVOKED_set_revocationDate(entry, last.get());
+    X509_CRL_add0_revoked(crl.get(), entry);
+    ASN1_INTEGER_free(serial);
+    BN_free(bn);
+  }
+  X509_CRL_sort(crl.get());
+  if (X509_CRL_sign(crl.get(), impl_->key.get(), EVP_sha256()) == 0) {
+    throw detail::drain_errors("cannot sign the CRL");
+  }
+  detail::BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509_CRL(bio.get(), crl.get());
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return {data, static_cast<std::size_t>(n)};
 }
 
 }  // namespace uptls::tls

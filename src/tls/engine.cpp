@@ -117,8 +117,9 @@ std::string join_names(const CertificateInfo& info) {
   return "[" + names + "]";
 }
 
-bool not_a_handshake(unsigned long e) {
-  if (ERR_GET_LIB(e) != ERR_LIB_SSL) return false;
+// What the first OpenSSL error of a failed handshake means for the user.
+std::string hint(unsigned long e, bool server) {
+  if (ERR_GET_LIB(e) != ERR_LIB_SSL) return {};
   switch (ERR_GET_REASON(e)) {
     case SSL_R_HTTP_REQUEST:
     case SSL_R_HTTPS_PROXY_REQUEST:
@@ -126,9 +127,35 @@ bool not_a_handshake(unsigned long e) {
     case SSL_R_UNKNOWN_PROTOCOL:
     case SSL_R_PACKET_LENGTH_TOO_LONG:
     case SSL_R_RECORD_LENGTH_MISMATCH:
-      return true;
+      return server ? "the client's first bytes are not a TLS ClientHello"
+                    : "the server's answer is not TLS";
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+      return "the server requires a client certificate: configure one";
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+      return "the client sent no certificate, and one is required";
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+      return "the peer rejected our certificate";
+    case SSL_R_NO_APPLICATION_PROTOCOL:
+    case SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL:
+      return "no ALPN protocol in common";
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_NO_PROTOCOLS_AVAILABLE:
+    case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+      return "no TLS version in common";
+    case SSL_R_NO_SHARED_CIPHER:
+    case SSL_R_NO_SUITABLE_KEY_SHARE:
+    case SSL_R_NO_SHARED_GROUPS:
+    case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+      return "no cipher suite or key-exchange group in common";
+    case SSL_R_TLSV1_UNRECOGNIZED_NAME:
+      return "the server has no certificate for the name asked (SNI)";
     default:
-      return false;
+      return {};
   }
 }
 
@@ -304,13 +331,13 @@ void Engine::fail(Op op, int ssl_error) {
                 "the peer closed the TCP connection without a TLS close_notify: the data "
                 "may have been truncated");
   }
-  if (op == Op::handshake && !server_) {
+  if (op == Op::handshake) {
     long verify = SSL_get_verify_result(ssl_.get());
     if (verify != X509_V_OK) fail_verification(verify);
   }
   std::string context = op == Op::handshake ? "TLS handshake failed" : "TLS connection failed";
-  if (op == Op::handshake && server_ && not_a_handshake(first)) {
-    context += " (the client's first bytes are not a TLS ClientHello)";
+  if (std::string meaning = hint(first, server_); !meaning.empty()) {
+    context += " (" + meaning + ")";
   }
   throw drain_errors(context);
 }
@@ -326,8 +353,10 @@ bool Engine::peer_vanished(int ssl_error) const {
 void Engine::fail_verification(long result) {
   ERR_clear_error();
   std::error_code code(static_cast<int>(result), verify_category());
-  std::string message = "certificate verify failed: ";
-  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl_.get());
+  std::string message =
+      server_ ? "client certificate verify failed: " : "certificate verify failed: ";
+  // A client's chain as OpenSSL keeps it on the server has no leaf.
+  STACK_OF(X509)* chain = server_ ? nullptr : SSL_get_peer_cert_chain(ssl_.get());
   X509* leaf = chain && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : nullptr;
   if (result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH) {
     message += (result == X509_V_ERR_IP_ADDRESS_MISMATCH ? "IP address '" : "hostname '") +

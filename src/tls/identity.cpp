@@ -67,21 +67,6 @@ PkeyPtr parse_key(std::string_view text, const Passphrase& passphrase, const std
   invalid("no usable private key in " + what);
 }
 
-std::vector<X509Ptr> parse_chain(std::string_view text, const std::string& what) {
-  if (is_pem(text)) return detail::parse_certificates(text, what);
-  std::vector<X509Ptr> chain;
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const auto* end = p + text.size();
-  while (p < end) {
-    X509* cert = d2i_X509(nullptr, &p, static_cast<long>(end - p));
-    if (!cert) break;
-    chain.emplace_back(cert);
-  }
-  if (chain.empty()) invalid("no certificate (PEM or DER) found in " + what);
-  ERR_clear_error();
-  return chain;
-}
-
 std::string pem_of(X509* cert) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(bio.get(), cert);
@@ -177,8 +162,8 @@ std::string Passphrase::resolve() const {
 
 Identity Identity::from_files(const std::string& chain_path, const std::string& key_path,
                               const Passphrase& passphrase) {
-  auto chain = parse_chain(detail::read_file(chain_path, "certificate file"),
-                           "certificate file '" + chain_path + "'");
+  auto chain = detail::parse_certificates(detail::read_file(chain_path, "certificate file"),
+                                          "certificate file '" + chain_path + "'");
   PkeyPtr key =
       parse_key(detail::read_file(key_path, "private key file"), passphrase, "'" + key_path + "'");
   return identity_of(chain, key.get());
@@ -188,14 +173,14 @@ Identity Identity::from_pem_file(const std::string& path, const Passphrase& pass
   std::string text = detail::read_file(path, "PEM file");
   std::string keys = pem_blocks(text, true);
   if (keys.empty()) invalid("PEM file '" + path + "' holds no private key");
-  auto chain = parse_chain(pem_blocks(text, false), "PEM file '" + path + "'");
+  auto chain = detail::parse_certificates(pem_blocks(text, false), "PEM file '" + path + "'");
   PkeyPtr key = parse_key(keys, passphrase, "'" + path + "'");
   return identity_of(chain, key.get());
 }
 
 Identity Identity::from_pem(const std::string& chain_pem, const std::string& key_pem,
                             const Passphrase& passphrase) {
-  auto chain = parse_chain(chain_pem, "the certificate chain");
+  auto chain = detail::parse_certificates(chain_pem, "the certificate chain");
   PkeyPtr key = parse_key(key_pem, passphrase, "the key text");
   return identity_of(chain, key.get());
 }

@@ -81,8 +81,24 @@ Error config_error(std::string_view context) {
 }
 
 std::vector<X509Ptr> parse_certificates(std::string_view pem, std::string_view what) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   std::vector<X509Ptr> certs;
+  if (pem.find("-----BEGIN ") == std::string_view::npos) {
+    // DER: one or more certificates back to back.
+    const auto* p = reinterpret_cast<const unsigned char*>(pem.data());
+    const auto* end = p + pem.size();
+    while (p < end) {
+      X509* cert = d2i_X509(nullptr, &p, static_cast<long>(end - p));
+      if (!cert) break;
+      certs.emplace_back(cert);
+    }
+    ERR_clear_error();
+    if (certs.empty()) {
+      throw Error(make_error_code(errc::invalid_config),
+                  "no certificate (PEM or DER) found in " + std::string(what));
+    }
+    return certs;
+  }
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
     certs.emplace_back(cert);
   }
@@ -133,6 +149,21 @@ CertificateInfo describe(X509* cert) {
   }
   GENERAL_NAMES_free(names);
 
+  if (EVP_PKEY* key = X509_get0_pubkey(cert)) {
+    info.key_bits = EVP_PKEY_get_bits(key);
+    char group[64] = {};
+    std::size_t group_length = 0;
+    if (EVP_PKEY_get_group_name(key, group, sizeof group, &group_length) == 1) {
+      const char* nist = EC_curve_nid2nist(OBJ_sn2nid(group));
+      info.key_type = std::string("EC ") + (nist ? nist : group);
+    } else {
+      info.key_type = OBJ_nid2sn(EVP_PKEY_get_base_id(key));
+    }
+  }
+  info.signature_algorithm = OBJ_nid2ln(X509_get_signature_nid(cert));
+  info.is_ca = X509_check_ca(cert) != 0;
+  ERR_clear_error();
+
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(bio.get(), cert);
   info.pem = bio_text(bio.get());
@@ -151,3 +182,15 @@ std::string read_file(const std::string& path, std::string_view what) {
 }
 
 }  // namespace uptls::tls::detail
+
+namespace uptls::tls {
+
+std::vector<CertificateInfo> read_certificates(std::string_view pem_or_der) {
+  std::vector<CertificateInfo> infos;
+  for (const auto& cert : detail::parse_certificates(pem_or_der, "the text given")) {
+    infos.push_back(detail::describe(cert.get()));
+  }
+  return infos;
+}
+
+}  // namespace uptls::tls

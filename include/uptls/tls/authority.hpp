@@ -2,13 +2,31 @@
 /// @file
 /// A development certificate authority that lives in memory.
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "uptls/tls/config.hpp"
+#include "uptls/tls/identity.hpp"
 
 namespace uptls::tls {
+
+/// How DevAuthority::issue makes a certificate; the defaults make one valid
+/// now for 30 days, usable by servers and clients.
+struct IssueOptions {
+  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
+  // co_await expression twice. Set the fields you need on a named object.
+  IssueOptions() = default;
+
+  /// Start of validity, relative to now (negative: in the past).
+  std::chrono::seconds valid_from = -std::chrono::hours(1);
+  /// End of validity, relative to now (negative: already expired).
+  std::chrono::seconds valid_until = std::chrono::hours(24 * 30);
+  /// Extended key usage serverAuth.
+  bool server_auth = true;
+  /// Extended key usage clientAuth.
+  bool client_auth = true;
+};
 
 /// Makes a CA and leaf certificates (ECDSA P-256) in memory, so demos and
 /// tests need no files. Not for production: the CA key is never protected.
@@ -22,18 +40,30 @@ class DevAuthority {
   DevAuthority(DevAuthority&&) noexcept;
   DevAuthority& operator=(DevAuthority&&) noexcept;
 
-  /// The CA certificate, to trust on the other side.
+  /// The root CA certificate, to trust on the other side.
   std::string ca_pem() const;
 
-  /// Issues a leaf certificate valid for 30 days, usable for server and
-  /// client authentication.
+  /// Issues a leaf certificate; its chain holds the intermediates between it
+  /// and the root.
   /// @param names DNS names and IP addresses (v4 or v6) for the subject
   ///        alternative names; the first one is also the common name.
   /// @throws Error (errc::invalid_argument) when names is empty.
-  Identity issue(const std::vector<std::string>& names) const;
+  Identity issue(const std::vector<std::string>& names, const IssueOptions& options = {}) const;
+
+  /// Makes an intermediate CA signed by this one.
+  DevAuthority intermediate(const std::string& common_name) const;
+
+  /// Adds the leaf certificate of identity to this CA's revocation list.
+  void revoke(const Identity& identity);
+
+  /// This CA's certificate revocation list (PEM), valid from now for a day.
+  std::string crl_pem() const;
+
+  struct Impl;
 
  private:
-  struct Impl;
+  struct Empty {};
+  explicit DevAuthority(Empty);
   std::unique_ptr<Impl> impl_;
 };
 

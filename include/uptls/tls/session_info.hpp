@@ -3,6 +3,7 @@
 /// What a stream can tell about its peer's certificate and its TLS session.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace uptls::tls {
@@ -25,9 +26,22 @@ struct CertificateInfo {
   std::string serial;
   /// SHA-256 of the DER encoding, colon-separated hexadecimal.
   std::string sha256_fingerprint;
+  /// The public key's type: "EC P-256", "RSA", "Ed25519", ...
+  std::string key_type;
+  /// The public key's size in bits.
+  int key_bits = 0;
+  /// The signature algorithm ("ecdsa-with-SHA256", "sha256WithRSAEncryption").
+  std::string signature_algorithm;
+  /// Whether it is a CA certificate (basicConstraints CA:TRUE).
+  bool is_ca = false;
   /// The certificate in PEM form.
   std::string pem;
 };
+
+/// Parses certificates, PEM (any number) or DER (one or more concatenated),
+/// and describes each, in order.
+/// @throws Error (errc::invalid_config) when there is none.
+std::vector<CertificateInfo> read_certificates(std::string_view pem_or_der);
 
 /// The negotiated parameters of an established TLS session.
 struct SessionInfo {

@@ -72,7 +72,7 @@ TEST(ServerConfig, MissingFilesAndGarbageAreClearErrors) {
   garbage.identity = {"not a certificate", "not a key"};
   auto build = [&] { ServerConfig::make(garbage); };
   EXPECT_EQ(config_error(build), errc::invalid_config);
-  EXPECT_NE(config_message(build).find("no PEM certificate"), std::string::npos);
+  EXPECT_NE(config_message(build).find("no certificate (PEM or DER) found"), std::string::npos);
 }
 
 TEST(ServerConfig, OnePemFileHoldingKeyAndChain) {
