@@ -200,5 +200,32 @@ TEST(Server, ListensOnIpv6Loopback) {
   });
 }
 
+TEST(Server, SetTlsServesNewConnectionsWithoutDroppingOpenOnes) {
+  run([]() -> awaitable<void> {
+    Logged logged;
+    Server server = co_await echo_server(logged, false);
+    auto port = server.local_endpoint().port();
+    ConnectOptions options;
+    options.tls = pki().client;
+    options.server_name = "localhost";
+    std::string host = "127.0.0.1";
+    Stream before = co_await open_connection(host, port, options);
+    EXPECT_EQ(before.peer_certificate()->subject, "CN=localhost");
+
+    auto renewed = tls::ServerConfig::make(pki().authority.issue({"localhost", "renewed"}));
+    server.set_tls(renewed);
+    Stream after = co_await open_connection(host, port, options);
+    auto names = after.peer_certificate()->dns_names;
+    EXPECT_EQ(names, (std::vector<std::string>{"localhost", "renewed"}));
+
+    co_await before.write_all("still open\n");
+    auto line = co_await before.read_line();
+    EXPECT_EQ(line, "still open") << "the connection made before the swap keeps working";
+    co_await before.close();
+    co_await after.close();
+    co_await server.stop();
+  });
+}
+
 }  // namespace
 }  // namespace uptls

@@ -42,6 +42,10 @@ class Passphrase {
 /// certificate, and each certificate of the chain is issued by the next one.
 /// A server identity is also checked for validity when a ServerConfig is built.
 struct Identity {
+  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
+  // co_await expression twice.
+  Identity() = default;
+
   /// The leaf certificate first, then any intermediates.
   std::string chain_pem;
   /// The private key of the leaf certificate (unencrypted PKCS#8 PEM).

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/handshake.hpp"
 #include "support/support.hpp"
 #include "uptls/connect.hpp"
 #include "uptls/error.hpp"
@@ -55,7 +56,8 @@ TEST(ServerConfig, KeyThatDoesNotMatchItsCertificateFailsWhenBuilt) {
   Identity a = authority.issue({"a.example"});
   Identity b = authority.issue({"b.example"});
   ServerOptions options;
-  options.identity = {a.chain_pem, b.key_pem};
+  options.identity.chain_pem = a.chain_pem;
+  options.identity.key_pem = b.key_pem;
   auto build = [&] { ServerConfig::make(options); };
   EXPECT_EQ(config_error(build), errc::invalid_config);
   EXPECT_NE(config_message(build).find("does not match the certificate 'CN=a.example'"),
@@ -69,7 +71,8 @@ TEST(ServerConfig, MissingFilesAndGarbageAreClearErrors) {
   EXPECT_NE(config_message(missing).find("/nonexistent/cert.pem"), std::string::npos);
 
   ServerOptions garbage;
-  garbage.identity = {"not a certificate", "not a key"};
+  garbage.identity.chain_pem = "not a certificate";
+  garbage.identity.key_pem = "not a key";
   auto build = [&] { ServerConfig::make(garbage); };
   EXPECT_EQ(config_error(build), errc::invalid_config);
   EXPECT_NE(config_message(build).find("no certificate (PEM or DER) found"), std::string::npos);
@@ -119,44 +122,9 @@ TEST(ClientConfig, MissingCaFileIsAClearError) {
   EXPECT_NE(config_message(build).find("/nonexistent/ca.pem"), std::string::npos);
 }
 
-/// Connects a client with this configuration to a fresh implicit-TLS server.
-awaitable<test::Caught> handshake_with(std::shared_ptr<const ServerConfig> server_config,
-                                       std::shared_ptr<const ClientConfig> client_config,
-                                       std::string server_name, std::string* server_alpn,
-                                       std::string* client_alpn) {
-  ServeOptions serve;
-  serve.tls = server_config;
-  serve.upgradeable = false;
-  serve.log = [](std::string_view) {};
-  Handler handler = [server_alpn](Stream stream) -> awaitable<void> {
-    if (server_alpn) *server_alpn = stream.tls_info()->alpn;
-    co_await stream.write_all("hello\n");
-    co_await stream.close();
-  };
-  std::string host = "127.0.0.1";
-  Server server = co_await start_server(handler, host, 0, serve);
-  ConnectOptions options;
-  options.tls = client_config;
-  options.server_name = server_name;
-  auto port = server.local_endpoint().port();
-  test::Caught result;
-  try {
-    Stream stream = co_await open_connection(host, port, options);
-    if (client_alpn) *client_alpn = stream.tls_info()->alpn;
-    auto line = co_await stream.read_line();
-    if (line != "hello") throw std::runtime_error("no greeting over TLS");
-    co_await stream.close();
-  } catch (const std::system_error& e) {
-    result = test::Caught(e.code(), e.what());
-  }
-  co_await server.stop(std::chrono::seconds(1));
-  co_return result;
-}
-
 TEST(Verification, HostnameMismatchSaysWhichNamesTheCertificateHolds) {
   run([]() -> awaitable<void> {
-    auto result =
-        co_await handshake_with(pki().server, pki().client, "a.example", nullptr, nullptr);
+    auto result = (co_await test::handshake(pki().server, pki().client, "a.example")).client_error;
     EXPECT_EQ(result.code.category(), verify_category());
     EXPECT_EQ(result.message,
               "certificate verify failed: hostname 'a.example' not in certificate names "
@@ -166,9 +134,9 @@ TEST(Verification, HostnameMismatchSaysWhichNamesTheCertificateHolds) {
 
 TEST(Verification, IpAddressIsCheckedAgainstIpNames) {
   run([]() -> awaitable<void> {
-    auto ok = co_await handshake_with(pki().server, pki().client, "127.0.0.1", nullptr, nullptr);
+    auto ok = (co_await test::handshake(pki().server, pki().client, "127.0.0.1")).client_error;
     EXPECT_FALSE(ok.code) << ok.message;
-    auto wrong = co_await handshake_with(pki().server, pki().client, "127.0.0.2", nullptr, nullptr);
+    auto wrong = (co_await test::handshake(pki().server, pki().client, "127.0.0.2")).client_error;
     EXPECT_EQ(wrong.code.category(), verify_category());
     EXPECT_NE(wrong.message.find("IP address '127.0.0.2' not in certificate names"),
               std::string::npos)
@@ -180,7 +148,7 @@ TEST(Verification, UntrustedIssuerIsRefused) {
   run([]() -> awaitable<void> {
     DevAuthority other("some other CA");
     auto server = ServerConfig::make(other.issue({"localhost"}));
-    auto result = co_await handshake_with(server, pki().client, "localhost", nullptr, nullptr);
+    auto result = (co_await test::handshake(server, pki().client, "localhost")).client_error;
     EXPECT_EQ(result.code.category(), verify_category());
     EXPECT_NE(result.message.find("issued by 'CN=some other CA'"), std::string::npos)
         << result.message;
@@ -193,8 +161,8 @@ TEST(Verification, SkippingVerificationNeedsTheDangerousOption) {
     auto server = ServerConfig::make(other.issue({"localhost"}));
     ClientOptions options;
     options.dangerous_skip_verification = true;
-    auto result = co_await handshake_with(server, ClientConfig::make(options), "wrong.example",
-                                          nullptr, nullptr);
+    auto result = (co_await test::handshake(server, ClientConfig::make(options), "wrong.example"))
+                      .client_error;
     EXPECT_FALSE(result.code) << result.message;
   });
 }
@@ -207,18 +175,16 @@ TEST(Alpn, ServerChoosesFromItsOwnList) {
     ClientOptions client_options;
     client_options.trust.ca_pem = pki().authority.ca_pem();
     client_options.protocol.alpn = {"http/1.1", "h2"};
-    std::string server_alpn, client_alpn;
-    auto result = co_await handshake_with(ServerConfig::make(server_options),
-                                          ClientConfig::make(client_options), "localhost",
-                                          &server_alpn, &client_alpn);
-    EXPECT_FALSE(result.code) << result.message;
-    EXPECT_EQ(server_alpn, "h2");
-    EXPECT_EQ(client_alpn, "h2");
+    auto result = co_await test::handshake(ServerConfig::make(server_options),
+                                           ClientConfig::make(client_options), "localhost");
+    EXPECT_FALSE(result.client_error.code) << result.client_error.message;
+    EXPECT_EQ(result.server_info->alpn, "h2");
+    EXPECT_EQ(result.client_info->alpn, "h2");
 
     client_options.protocol.alpn = {"imap"};
-    auto no_overlap =
-        co_await handshake_with(ServerConfig::make(server_options),
-                                ClientConfig::make(client_options), "localhost", nullptr, nullptr);
+    auto no_overlap = (co_await test::handshake(ServerConfig::make(server_options),
+                                                ClientConfig::make(client_options), "localhost"))
+                          .client_error;
     EXPECT_EQ(no_overlap.code.category(), tls_category());
     EXPECT_NE(no_overlap.message.find("no application protocol"), std::string::npos)
         << no_overlap.message;

@@ -1,0 +1,345 @@
+// Configurations meeting in real handshakes: client certificates, SNI,
+// protocol limits, revocation, certificates that must be refused.
+
+#include "uptls/tls/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "support/certs.hpp"
+#include "support/handshake.hpp"
+#include "support/support.hpp"
+#include "uptls/error.hpp"
+#include "uptls/tls/authority.hpp"
+
+namespace uptls::tls {
+namespace {
+
+using asio::awaitable;
+using test::handshake;
+using test::pki;
+using test::run;
+using test::TempFile;
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+/// A certificate's subject, "none" without one. (A plain function: GCC 12
+/// mishandles conditional expressions of class type in coroutines.)
+std::string subject_of(const std::optional<CertificateInfo>& certificate) {
+  return certificate ? certificate->subject : "none";
+}
+
+bool logged(const test::Handshake& h, const std::string& part) {
+  for (const auto& line : h.server_log) {
+    if (contains(line, part)) return true;
+  }
+  return false;
+}
+
+std::shared_ptr<const ClientConfig> client_trusting(const DevAuthority& authority,
+                                                    std::optional<Identity> identity = {}) {
+  ClientOptions options;
+  options.trust.ca_pem = authority.ca_pem();
+  options.identity = std::move(identity);
+  options.session_resumption = false;
+  return ClientConfig::make(options);
+}
+
+ServerOptions server_options(ClientAuth auth) {
+  ServerOptions options;
+  options.identity = pki().authority.issue({"localhost"});
+  options.client_auth = auth;
+  options.client_trust.ca_pem = pki().authority.ca_pem();
+  return options;
+}
+
+TEST(ClientAuth, RequiredCertificateIsSeenByTheHandler) {
+  run([]() -> awaitable<void> {
+    auto server = ServerConfig::make(server_options(ClientAuth::require));
+    auto client = client_trusting(pki().authority, pki().authority.issue({"alice"}));
+    auto h = co_await handshake(server, client, "localhost");
+    EXPECT_FALSE(h.client_error.code) << h.client_error.message;
+    EXPECT_EQ(subject_of(h.client_certificate), "CN=alice");
+  });
+}
+
+TEST(ClientAuth, MissingCertificateFailsOnBothEndsWithClearErrors) {
+  run([]() -> awaitable<void> {
+    auto server = ServerConfig::make(server_options(ClientAuth::require));
+    auto h = co_await handshake(server, client_trusting(pki().authority), "localhost");
+    EXPECT_TRUE(contains(h.client_error.message, "the server requires a client certificate"))
+        << h.client_error.message;
+    EXPECT_TRUE(logged(h, "the client sent no certificate, and one is required"));
+  });
+}
+
+TEST(ClientAuth, CertificateFromAnotherCaIsRefused) {
+  run([]() -> awaitable<void> {
+    auto server = ServerConfig::make(server_options(ClientAuth::require));
+    DevAuthority other("other client CA");
+    auto client = client_trusting(pki().authority, other.issue({"mallory"}));
+    auto h = co_await handshake(server, client, "localhost");
+    EXPECT_TRUE(h.client_error.code);
+    EXPECT_TRUE(logged(h, "client certificate verify failed: unable to get local issuer"));
+  });
+}
+
+TEST(ClientAuth, RequestedCertificateIsOptional) {
+  run([]() -> awaitable<void> {
+    auto server = ServerConfig::make(server_options(ClientAuth::request));
+    auto without = co_await handshake(server, client_trusting(pki().authority), "localhost");
+    EXPECT_FALSE(without.client_error.code) << without.client_error.message;
+    EXPECT_FALSE(without.client_certificate.has_value());
+    auto bob = client_trusting(pki().authority, pki().authority.issue({"bob"}));
+    auto with = co_await handshake(server, bob, "localhost");
+    EXPECT_EQ(subject_of(with.client_certificate), "CN=bob");
+  });
+}
+
+TEST(ClientAuth, NeedsTheClientCas) {
+  ServerOptions options = server_options(ClientAuth::require);
+  options.client_trust = Trust();
+  try {
+    ServerConfig::make(options);
+    FAIL() << "client authentication without CAs must not build";
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), "needs the CAs that issue client certificates")) << e.what();
+  }
+}
+
+TEST(Sni, ServerPicksTheIdentityByName) {
+  run([]() -> awaitable<void> {
+    ServerOptions options;
+    options.identity = pki().authority.issue({"default.example"});
+    options.sni_identities = {pki().authority.issue({"a.example"}),
+                              pki().authority.issue({"*.wild.example"})};
+    auto server = ServerConfig::make(options);
+    auto client = client_trusting(pki().authority);
+    auto a = co_await handshake(server, client, "a.example");
+    EXPECT_EQ(a.server_certificate->subject, "CN=a.example") << a.client_error.message;
+    auto wild = co_await handshake(server, client, "x.wild.example");
+    EXPECT_EQ(wild.server_certificate->subject, "CN=*.wild.example") << wild.client_error.message;
+    EXPECT_EQ(wild.server_info->server_name, "x.wild.example");
+    // RFC 6125: the wildcard stands for one label only.
+    auto deep = co_await handshake(server, client, "y.x.wild.example");
+    EXPECT_TRUE(contains(deep.client_error.message, "not in certificate names [default.example]"))
+        << deep.client_error.message;
+  });
+}
+
+TEST(Sni, CallbackMintsAnIdentityOnTheFly) {
+  run([]() -> awaitable<void> {
+    ServerOptions options;
+    options.identity = pki().authority.issue({"default.example"});
+    int minted = 0;
+    options.sni_callback = [&minted](std::string_view name) -> std::optional<Identity> {
+      if (name == "refused.example") return std::nullopt;
+      ++minted;
+      return pki().authority.issue({std::string(name)});
+    };
+    auto server = ServerConfig::make(options);
+    auto client = client_trusting(pki().authority);
+    auto first = co_await handshake(server, client, "minted.example");
+    EXPECT_EQ(first.server_certificate->subject, "CN=minted.example") << first.client_error.message;
+    auto again = co_await handshake(server, client, "MINTED.example");
+    EXPECT_FALSE(again.client_error.code) << again.client_error.message;
+    EXPECT_EQ(minted, 1) << "made once per name, then kept";
+    auto refused = co_await handshake(server, client, "refused.example");
+    // No identity for that name: the default one is served, and does not match.
+    EXPECT_TRUE(
+        contains(refused.client_error.message, "not in certificate names [default.example]"))
+        << refused.client_error.message;
+  });
+}
+
+TEST(Protocol, NoVersionInCommon) {
+  run([]() -> awaitable<void> {
+    ServerOptions options = server_options(ClientAuth::none);
+    options.protocol.min_version = Version::tls1_3;
+    ClientOptions client;
+    client.trust.ca_pem = pki().authority.ca_pem();
+    client.protocol.max_version = Version::tls1_2;
+    auto h =
+        co_await handshake(ServerConfig::make(options), ClientConfig::make(client), "localhost");
+    EXPECT_TRUE(contains(h.client_error.message, "no TLS version in common"))
+        << h.client_error.message;
+  });
+}
+
+TEST(Protocol, Tls12CipherAndGroupChoices) {
+  run([]() -> awaitable<void> {
+    ServerOptions options = server_options(ClientAuth::none);
+    options.protocol.tls12_ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256";
+    options.protocol.groups = "P-256";
+    ClientOptions client;
+    client.trust.ca_pem = pki().authority.ca_pem();
+    client.protocol.max_version = Version::tls1_2;
+    auto h =
+        co_await handshake(ServerConfig::make(options), ClientConfig::make(client), "localhost");
+    EXPECT_FALSE(h.client_error.code) << h.client_error.message;
+    EXPECT_EQ(h.client_info->version, "TLSv1.2");
+    EXPECT_EQ(h.client_info->cipher, "ECDHE-ECDSA-AES128-GCM-SHA256");
+
+    client.protocol.groups = "X25519";
+    auto mismatch =
+        co_await handshake(ServerConfig::make(options), ClientConfig::make(client), "localhost");
+    EXPECT_TRUE(contains(mismatch.client_error.message, "in common"))
+        << mismatch.client_error.message;
+  });
+}
+
+TEST(Protocol, BadChoicesFailWhenBuilt) {
+  ClientOptions client;
+  client.trust.ca_pem = pki().authority.ca_pem();
+  client.protocol.tls12_ciphers = "NO-SUCH-CIPHER";
+  EXPECT_THROW(ClientConfig::make(client), Error);
+  client.protocol.tls12_ciphers.clear();
+  client.protocol.groups = "P-999";
+  EXPECT_THROW(ClientConfig::make(client), Error);
+}
+
+TEST(Protocol, WeakDhParametersAreRefused) {
+  // RFC 3526's 1536-bit MODP group, written out by OpenSSL.
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr);
+  EVP_PKEY_paramgen_init(ctx);
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string("group", const_cast<char*>("modp_1536"), 0),
+      OSSL_PARAM_construct_end()};
+  EVP_PKEY_CTX_set_params(ctx, params);
+  EVP_PKEY* dh = nullptr;
+  ASSERT_EQ(EVP_PKEY_paramgen(ctx, &dh), 1);
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_Parameters(bio, dh);
+  TempFile file(test::bio_bytes(bio));
+  BIO_free(bio);
+  EVP_PKEY_free(dh);
+  EVP_PKEY_CTX_free(ctx);
+
+  ServerOptions options = server_options(ClientAuth::none);
+  options.dh_params_file = file.name();
+  try {
+    ServerConfig::make(options);
+    FAIL() << "1536-bit DH parameters must be refused";
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), "have 1536 bits: 2048 or more are needed")) << e.what();
+  }
+}
+
+TEST(KeyLog, SecretsAreWrittenForWireshark) {
+  run([]() -> awaitable<void> {
+    TempFile log("");
+    ClientOptions client;
+    client.trust.ca_pem = pki().authority.ca_pem();
+    client.protocol.key_log_file = log.name();
+    auto h = co_await handshake(pki().server, ClientConfig::make(client), "localhost");
+    EXPECT_FALSE(h.client_error.code) << h.client_error.message;
+    std::ifstream in(log.path);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_TRUE(contains(text.str(), "CLIENT_HANDSHAKE_TRAFFIC_SECRET "));
+    EXPECT_TRUE(contains(text.str(), "CLIENT_TRAFFIC_SECRET_0 "));
+  });
+}
+
+/// A server configuration that serves identity without the checks made when
+/// building one: through native_handle, to test what clients refuse.
+std::shared_ptr<const ServerConfig> serving_anyway(const Identity& identity) {
+  auto config = ServerConfig::make(pki().authority.issue({"placeholder"}));
+  auto* ctx = static_cast<SSL_CTX*>(config->native_handle());
+  X509* cert = test::first_cert(identity.chain_pem);
+  EVP_PKEY* key = test::key_of(identity.key_pem);
+  SSL_CTX_use_certificate(ctx, cert);
+  SSL_CTX_use_PrivateKey(ctx, key);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return config;
+}
+
+struct BadCertificate {
+  std::string what;
+  Identity identity;
+  std::string name;
+  std::string expected;
+};
+
+std::vector<BadCertificate> bad_certificates() {
+  IssueOptions expired;
+  expired.valid_from = -std::chrono::hours(48);
+  expired.valid_until = -std::chrono::hours(24);
+  IssueOptions future;
+  future.valid_from = std::chrono::hours(24);
+  IssueOptions email_only;
+  email_only.server_auth = false;
+  email_only.client_auth = false;
+  return {
+      {"expired", pki().authority.issue({"localhost"}, expired), "localhost",
+       "certificate has expired (certificate 'CN=localhost'"},
+      {"not yet valid", pki().authority.issue({"localhost"}, future), "localhost",
+       "certificate is not yet valid"},
+      {"wrong key usage", pki().authority.issue({"localhost"}, email_only), "localhost",
+       "unsuitable certificate purpose"},
+      {"wildcard misuse", pki().authority.issue({"*.example"}), "a.b.example",
+       "hostname 'a.b.example' not in certificate names [*.example]"},
+      {"untrusted", DevAuthority("stranger CA").issue({"localhost"}), "localhost",
+       "unable to get local issuer certificate"},
+  };
+}
+
+TEST(Verification, EachBadCertificateHasItsOwnError) {
+  run([]() -> awaitable<void> {
+    auto client = client_trusting(pki().authority);
+    std::vector<BadCertificate> cases = bad_certificates();
+    for (const auto& c : cases) {
+      auto h = co_await handshake(serving_anyway(c.identity), client, c.name);
+      EXPECT_EQ(h.client_error.code.category(), verify_category()) << c.what;
+      EXPECT_TRUE(contains(h.client_error.message, c.expected))
+          << c.what << ": " << h.client_error.message;
+      EXPECT_TRUE(logged(h, "the peer rejected our certificate")) << c.what;
+    }
+  });
+}
+
+TEST(Verification, RevokedByCrl) {
+  run([]() -> awaitable<void> {
+    DevAuthority authority("revoking CA");
+    Identity good = authority.issue({"localhost"});
+    Identity revoked = authority.issue({"localhost"});
+    authority.revoke(revoked);
+    TempFile crl(authority.crl_pem());
+    ClientOptions options;
+    options.trust.ca_pem = authority.ca_pem();
+    options.trust.crl_files.push_back(crl.name());
+    options.session_resumption = false;
+    auto client = ClientConfig::make(options);
+    auto refused = co_await handshake(ServerConfig::make(revoked), client, "localhost");
+    EXPECT_TRUE(contains(refused.client_error.message, "certificate revoked"))
+        << refused.client_error.message;
+    auto accepted = co_await handshake(ServerConfig::make(good), client, "localhost");
+    EXPECT_FALSE(accepted.client_error.code) << accepted.client_error.message;
+
+    // Checking the whole chain needs a CRL from every CA in it.
+    DevAuthority intermediate = authority.intermediate("revoking intermediate");
+    options.trust.crl_check = CrlCheck::chain;
+    auto chained = ServerConfig::make(intermediate.issue({"localhost"}));
+    auto strict = co_await handshake(chained, ClientConfig::make(options), "localhost");
+    EXPECT_TRUE(contains(strict.client_error.message, "unable to get certificate CRL"))
+        << strict.client_error.message;
+  });
+}
+
+TEST(Verification, IntermediateChainIsServedAndVerified) {
+  run([]() -> awaitable<void> {
+    DevAuthority intermediate = pki().authority.intermediate("serving intermediate");
+    auto server = ServerConfig::make(intermediate.issue({"localhost"}));
+    auto h = co_await handshake(server, client_trusting(pki().authority), "localhost");
+    EXPECT_FALSE(h.client_error.code) << h.client_error.message;
+    EXPECT_EQ(h.server_certificate->issuer, "CN=serving intermediate");
+  });
+}
+
+}  // namespace
+}  // namespace uptls::tls
