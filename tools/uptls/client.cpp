@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "pingpong.hpp"
+#include "tls_options.hpp"
 #include "uptls/uptls.hpp"
 
 namespace uptls::cli {
@@ -11,23 +12,22 @@ namespace {
 
 struct ClientArgs {
   std::string address;
-  std::string cafile;
   std::string servername;
+  ClientTlsArgs tls;
+  bool implicit_tls = false;
   bool quiet = false;
 };
 
 asio::awaitable<int> client(std::shared_ptr<const ClientArgs> args) {
   auto [host, port] = split_host_port(args->address);
-  tls::ClientOptions tls_options;
-  if (!args->cafile.empty()) tls_options.trust.ca_files.push_back(args->cafile);
-  bool quiet = args->quiet;
   ConnectOptions options;
-  options.tls = tls::ClientConfig::make(tls_options);
+  options.tls = make_client_config(args->tls);
   options.server_name = args->servername;
+  bool quiet = args->quiet;
   Say say = [quiet](std::string_view line) {
     if (!quiet) print_line(line);
   };
-  co_await run_pingpong_client(host, port, options, say);
+  co_await run_pingpong_client(host, port, options, args->implicit_tls, say);
   co_return 0;
 }
 
@@ -42,18 +42,22 @@ void add_client_command(CLI::App& app) {
       "certificate verified), PING/PONG over TLS, QUIT. Exits 0 only if every step held.");
   auto args = std::make_shared<ClientArgs>();
   pingpong->add_option("address", args->address, "HOST:PORT of the server")->required();
-  pingpong->add_option("--cafile", args->cafile,
-                       "trust this CA PEM file instead of the system store");
   pingpong->add_option("--servername", args->servername,
                        "the name to verify the certificate against (default: HOST)");
+  add_client_tls_options(*pingpong, args->tls);
+  pingpong->add_flag("--implicit-tls", args->implicit_tls,
+                     "TLS from the first byte: no plaintext PING, no STARTTLS");
   pingpong->add_flag("--quiet", args->quiet, "do not print each step");
   pingpong->footer(
       "Examples:\n"
       "  uptls client pingpong 127.0.0.1:10001 --cafile ca.pem --servername localhost\n"
+      "  uptls client pingpong 127.0.0.1:10443 --implicit-tls --cafile ca.pem \\\n"
+      "      --pem alice.pem --alpn h2\n"
       "  uptls client pingpong mail.example:10001");
   pingpong->callback([args] {
-    if (int status = run_command("client", client(args)); status != 0)
+    if (int status = run_command("client", client(args)); status != 0) {
       throw CLI::RuntimeError(status);
+    }
   });
 }
 

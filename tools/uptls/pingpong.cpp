@@ -21,8 +21,23 @@ asio::awaitable<void> ping(Stream& stream, const Say& say) {
 
 }  // namespace
 
+std::string describe_session(const Stream& stream) {
+  auto info = stream.tls_info();
+  if (!info) return "plaintext";
+  std::string line = "TLS " + info->version + ", cipher " + info->cipher + ", " +
+                     std::to_string(info->secret_bits) + " secret bits, ALPN " +
+                     (info->alpn.empty() ? std::string("none") : info->alpn);
+  if (info->resumed) line += ", resumed";
+  if (stream.role() == Role::server) {
+    auto client = stream.peer_certificate();
+    line += ", client certificate " + (client ? client->subject : std::string("none"));
+  }
+  return line;
+}
+
 asio::awaitable<void> serve_pingpong(Stream stream, Say say) {
   say("Client connected");
+  if (stream.is_tls()) say(describe_session(stream));
   while (auto request = co_await stream.read_line()) {
     say("Read '" + *request + "'");
     if (*request == "QUIT") break;
@@ -32,6 +47,7 @@ asio::awaitable<void> serve_pingpong(Stream stream, Say say) {
     } else if (*request == "STARTTLS") {
       say("Upgrading connection to TLS");
       co_await stream.start_tls();
+      say(describe_session(stream));
     }
   }
   say("Closing client");
@@ -40,27 +56,28 @@ asio::awaitable<void> serve_pingpong(Stream stream, Say say) {
 }
 
 asio::awaitable<void> run_pingpong_client(std::string host, std::uint16_t port,
-                                          ConnectOptions options, Say say) {
-  say("Connect to " + host + " port " + std::to_string(port) + " as upgradeable");
-  options.upgradeable = true;
+                                          ConnectOptions options, bool implicit_tls, Say say) {
+  say("Connect to " + host + " port " + std::to_string(port) +
+      (implicit_tls ? " with TLS" : " as upgradeable"));
+  options.upgradeable = !implicit_tls;
   Stream stream = co_await open_connection(host, port, options);
-  auto before = stream.peer_certificate();
-  say(std::string("The server certificate is ") + (before ? before->subject : "None"));
-  expect(!before, "no peer certificate before the upgrade");
+  if (!implicit_tls) {
+    auto before = stream.peer_certificate();
+    say(std::string("The server certificate is ") + (before ? before->subject : "None"));
+    expect(!before, "no peer certificate before the upgrade");
 
-  co_await ping(stream, say);
+    co_await ping(stream, say);
 
-  say("Sending STARTTLS");
-  co_await stream.write_all("STARTTLS\n");
-  say("Upgrading the connection to TLS");
-  co_await stream.start_tls();
+    say("Sending STARTTLS");
+    co_await stream.write_all("STARTTLS\n");
+    say("Upgrading the connection to TLS");
+    co_await stream.start_tls();
+  }
 
   auto after = stream.peer_certificate();
   expect(after.has_value(), "a peer certificate after the upgrade");
-  auto info = stream.tls_info();
   say("The server certificate is " + after->subject + " (issuer " + after->issuer + ")");
-  say("TLS " + info->version + ", cipher " + info->cipher + ", " +
-      std::to_string(info->secret_bits) + " secret bits");
+  say(describe_session(stream));
 
   co_await ping(stream, say);
 

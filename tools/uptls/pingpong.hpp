@@ -23,8 +23,14 @@ asio::awaitable<void> serve_pingpong(Stream stream, Say say);
 /// The seed client: PING/PONG in plaintext (no peer certificate), STARTTLS
 /// and the upgrade, PING/PONG over TLS (peer certificate present), QUIT.
 /// @throws std::exception naming the step that did not hold.
+/// With implicit_tls the connection is TLS from the start: no plaintext
+/// PING, no STARTTLS.
 asio::awaitable<void> run_pingpong_client(std::string host, std::uint16_t port,
-                                          ConnectOptions options, Say say);
+                                          ConnectOptions options, bool implicit_tls, Say say);
+
+/// One line about a stream's TLS session: version, cipher, ALPN, and
+/// (server) the client's certificate.
+std::string describe_session(const Stream& stream);
 
 /// Splits "host:port", "[v6]:port".
 /// @throws std::invalid_argument on a malformed address.

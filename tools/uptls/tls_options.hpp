@@ -1,0 +1,74 @@
+#pragma once
+// The TLS options `uptls serve` and `uptls client` share: how a command line
+// becomes a ServerConfig or ClientConfig.
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "uptls/tls/config.hpp"
+
+namespace uptls::cli {
+
+/// Where an identity (certificate chain and key) comes from.
+struct IdentityArgs {
+  std::string cert;
+  std::string key;
+  std::string pem;
+  std::string pkcs12;
+  std::string passphrase_env;
+  std::string passphrase_file;
+
+  bool given() const { return !cert.empty() || !key.empty() || !pem.empty() || !pkcs12.empty(); }
+  /// Loads it. @throws std::exception with a message for the user.
+  tls::Identity load() const;
+};
+
+/// Versions, ciphers, groups, ALPN, key log.
+struct ProtocolArgs {
+  std::string min_tls;
+  std::string max_tls;
+  std::string ciphers;
+  std::string ciphersuites;
+  std::string groups;
+  std::string alpn;
+  std::string key_log;
+
+  tls::Protocol protocol() const;
+};
+
+struct ServerTlsArgs {
+  IdentityArgs identity;
+  ProtocolArgs protocol;
+  std::string ca_out;
+  std::vector<std::string> names{"localhost", "127.0.0.1", "::1"};
+  std::vector<std::string> client_cas;
+  bool request_client_cert = false;
+  bool require_client_cert = false;
+  std::vector<std::string> sni_pems;
+  std::string dhparam;
+};
+
+struct ClientTlsArgs {
+  IdentityArgs identity;
+  ProtocolArgs protocol;
+  std::vector<std::string> cafiles;
+  std::string capath;
+  std::vector<std::string> crls;
+  bool crl_chain = false;
+  bool insecure = false;
+  bool no_resumption = false;
+};
+
+void add_server_tls_options(CLI::App& command, ServerTlsArgs& args);
+void add_client_tls_options(CLI::App& command, ClientTlsArgs& args);
+
+/// Builds the server configuration; without a certificate, makes a
+/// development CA and a certificate (writing the CA to --ca-out).
+std::shared_ptr<const tls::ServerConfig> make_server_config(const ServerTlsArgs& args);
+
+/// Builds the client configuration; --insecure is announced on stderr.
+std::shared_ptr<const tls::ClientConfig> make_client_config(const ClientTlsArgs& args);
+
+}  // namespace uptls::cli
