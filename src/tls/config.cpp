@@ -17,6 +17,7 @@
 #include "tls/key_log.hpp"
 #include "tls/openssl.hpp"
 #include "tls/session_cache.hpp"
+#include "tls/ticket_keys.hpp"
 
 namespace uptls::tls {
 
@@ -264,6 +265,7 @@ struct ServerConfig::Impl {
   };
 
   std::unique_ptr<detail::KeyLog> key_log;
+  std::unique_ptr<detail::TicketKeys> ticket_keys;
   ServerOptions options;
   std::vector<Site> sites;
   // Identities made by the SNI callback, per name.
@@ -304,6 +306,7 @@ struct ServerConfig::Impl {
       SSL_CTX_set_alpn_select_cb(raw, select_alpn, &options.protocol.alpn);
     }
     if (key_log) key_log->attach(raw);
+    ticket_keys->attach(raw);
     return ctx;
   }
 
@@ -350,6 +353,9 @@ std::shared_ptr<const ServerConfig> ServerConfig::make(const ServerOptions& opti
   if (!options.protocol.key_log_file.empty()) {
     impl->key_log = std::make_unique<detail::KeyLog>(options.protocol.key_log_file);
   }
+  impl->ticket_keys = options.ticket_keys_file.empty()
+                          ? detail::TicketKeys::rotating(options.ticket_key_rotation)
+                          : detail::TicketKeys::from_file(options.ticket_keys_file);
   impl->sites.push_back({impl->site_context(options.identity), {}});
   for (const auto& identity : options.sni_identities) {
     Impl::Site site{impl->site_context(identity), {}};

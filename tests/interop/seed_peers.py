@@ -365,8 +365,11 @@ async def _server_start_tls(reader, writer, ctx, timeout):
         raise
 
 
-async def _serve_one(reader, writer, ctx, implicit_tls, idle_timeout, handshake_timeout):
+async def _serve_one(reader, writer, ctx, implicit_tls, idle_timeout, handshake_timeout,
+                     on_tls=None):
     tls = implicit_tls
+    if tls and on_tls is not None:
+        on_tls(writer)
     while True:
         line = await _step(reader.readline(), idle_timeout, "waiting for a command")
         if not line:
@@ -382,11 +385,13 @@ async def _serve_one(reader, writer, ctx, implicit_tls, idle_timeout, handshake_
                 raise SeedProtocolError("STARTTLS on a connection that is already TLS")
             await _server_start_tls(reader, writer, ctx, handshake_timeout)
             tls = True
+            if on_tls is not None:
+                on_tls(writer)
         # Anything else is ignored, as in the seed.
 
 
 async def seed_server(host, port, ctx, *, implicit_tls=False, errors=None,
-                      idle_timeout=60.0, handshake_timeout=DEFAULT_TIMEOUT):
+                      idle_timeout=60.0, handshake_timeout=DEFAULT_TIMEOUT, on_tls=None):
     """Start the seed 000 server on host:port (0 = ephemeral) and return it.
 
     PING -> PONG, STARTTLS -> upgrade as TLS server with `ctx`, QUIT -> close.
@@ -394,13 +399,17 @@ async def seed_server(host, port, ctx, *, implicit_tls=False, errors=None,
     connection exceptions are appended to `errors` (a list) if given, and are
     never printed.  Use server.sockets[0].getsockname()[1] for the port and
     `server.close(); await server.wait_closed()` to stop it.
+
+    on_tls, if given, is called with the connection's StreamWriter once its
+    TLS handshake is done (e.g. to record
+    writer.get_extra_info("ssl_object").getpeercert()).
     """
 
     async def handle(reader, writer):
         graceful = False
         try:
             await _serve_one(reader, writer, ctx, implicit_tls, idle_timeout,
-                             handshake_timeout)
+                             handshake_timeout, on_tls)
             graceful = True
         except Exception as exc:  # noqa: BLE001 - recorded, not printed
             if errors is not None:

@@ -6,57 +6,31 @@ Usage:
 
 Each test starts the processes it needs on 127.0.0.1 (or ::1) with port 0 and
 stops them itself (SIGTERM to its own PID, wait, SIGKILL after a timeout).
-Standard library only; the Python peers live in seed_peers.py.
+Standard library only; the Python peers live in seed_peers.py, the process
+helpers (shared with test_tls_config.py) in uptls_process.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import atexit
 import os
 import queue
-import re
 import shutil
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
 sys.dont_write_bytecode = True  # keep tests/interop free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import seed_peers as sp  # noqa: E402
-
-UPTLS = None            # set by main() from --uptls
-HOST = "127.0.0.1"
-STARTUP_TIMEOUT = 20.0  # until `listening on ...`
-STOP_TIMEOUT = 10.0     # SIGTERM -> exit
-STEP_TIMEOUT = sp.DEFAULT_TIMEOUT
-CLIENT_TIMEOUT = 30.0   # a whole `uptls client pingpong` run
-
-_LISTENING_RE = re.compile(
-    r"^listening on (?:\[(?P<host6>[^\]]+)\]|(?P<host>[^\s:\[\]]+)):(?P<port>\d+)$")
-
-# Every child we start, so that nothing survives even an unexpected crash.
-_live_processes = set()
-
-
-def _reap_all():
-    for proc in list(_live_processes):
-        if proc.poll() is None:
-            proc.kill()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-        _live_processes.discard(proc)
-
-
-atexit.register(_reap_all)
+import uptls_process as up  # noqa: E402
+from uptls_process import (  # noqa: E402
+    HOST, STEP_TIMEOUT, PipeReader, run_async, run_uptls_client, start_process,
+    start_uptls_serve, stop_process)
 
 
 def _ipv6_loopback_available():
@@ -68,209 +42,6 @@ def _ipv6_loopback_available():
         return True
     except OSError:
         return False
-
-
-def run_async(coro, timeout):
-    """asyncio.run(coro) bounded by `timeout` seconds overall."""
-    async def bounded():
-        try:
-            return await asyncio.wait_for(coro, timeout)
-        except TimeoutError:
-            raise AssertionError(f"test body timed out after {timeout:g}s") from None
-    return asyncio.run(bounded())
-
-
-class _PipeReader(threading.Thread):
-    """Drain a child's pipe line by line: a queue for waiting, a transcript for errors."""
-
-    def __init__(self, pipe):
-        super().__init__(daemon=True)
-        self.pipe = pipe
-        self.lines = queue.Queue()  # str lines, then None at EOF
-        self._transcript = []
-        self.start()
-
-    def run(self):
-        try:
-            for raw in iter(self.pipe.readline, b""):
-                line = raw.decode("utf-8", "replace")
-                self._transcript.append(line)
-                self.lines.put(line)
-        except (OSError, ValueError):
-            pass
-        finally:
-            self.lines.put(None)
-
-    def next_line(self, timeout):
-        """Next line (str), None at EOF; raises queue.Empty on timeout."""
-        return self.lines.get(timeout=max(timeout, 0.0))
-
-    def text(self, join_timeout=2.0):
-        self.join(join_timeout)
-        return "".join(self._transcript)
-
-
-def stop_process(proc, timeout=STOP_TIMEOUT, readers=()):
-    """SIGTERM `proc` (by its PID), wait, SIGKILL after `timeout`.
-
-    Then let the `readers` reach EOF and close the child's pipes.
-    Returns (returncode, was_killed).
-    """
-    killed = False
-    try:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                killed = True
-                proc.wait(timeout)
-    finally:
-        if proc.poll() is not None:
-            _live_processes.discard(proc)
-        _close_pipes(proc, readers)
-    return proc.returncode, killed
-
-
-def _close_pipes(proc, readers):
-    for reader in readers:
-        reader.join(5)
-    busy = {id(r.pipe) for r in readers if r.is_alive()}
-    for pipe in (proc.stdin, proc.stdout, proc.stderr):
-        # Never close a pipe a reader thread still blocks on (it holds the lock).
-        if pipe is not None and id(pipe) not in busy:
-            try:
-                pipe.close()
-            except OSError:
-                pass
-
-
-def _start_process(cmd):
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    _live_processes.add(proc)
-    return proc
-
-
-class UptlsServe:
-    """A running `uptls serve pingpong` child.
-
-    Use start_uptls_serve(); it registers stop_and_check() as a test cleanup.
-    """
-
-    def __init__(self, listen_host, args, ca_path):
-        self.listen_host = listen_host
-        self.ca = ca_path
-        self.cmd = [UPTLS, "serve", "pingpong", "--listen",
-                    f"[{listen_host}]:0" if ":" in listen_host else f"{listen_host}:0",
-                    *args]
-        self.proc = _start_process(self.cmd)
-        self.stdout = _PipeReader(self.proc.stdout)
-        self.stderr = _PipeReader(self.proc.stderr)
-        self.host = None
-        self.port = None
-        self._stopped = False
-
-    def describe(self):
-        return (f"command: {' '.join(self.cmd)}\n"
-                f"exit status: {self.proc.returncode}\n"
-                f"stdout:\n{self.stdout.text()}stderr:\n{self.stderr.text()}")
-
-    def wait_listening(self, timeout=STARTUP_TIMEOUT):
-        try:
-            line = self.stdout.next_line(timeout)
-        except queue.Empty:
-            self.stop()
-            raise AssertionError(f"no 'listening on' line within {timeout:g}s\n"
-                                 + self.describe()) from None
-        if line is None:
-            self.stop()
-            raise AssertionError("uptls serve closed stdout before 'listening on'\n"
-                                 + self.describe())
-        m = _LISTENING_RE.match(line.rstrip("\r\n"))
-        if not m:
-            self.stop()
-            raise AssertionError(f"first stdout line is not 'listening on HOST:PORT': {line!r}\n"
-                                 + self.describe())
-        self.host = m.group("host6") or m.group("host")
-        self.port = int(m.group("port"))
-        if self.host != self.listen_host or not 0 < self.port < 65536:
-            self.stop()
-            raise AssertionError(f"bad listening line {line!r} for --listen "
-                                 f"{self.listen_host}:0\n" + self.describe())
-
-    def check_alive(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("uptls serve exited while it should be serving\n"
-                                 + self.describe())
-
-    def stop(self):
-        if self._stopped:
-            return self.proc.returncode, False
-        self._stopped = True
-        return stop_process(self.proc, readers=(self.stdout, self.stderr))
-
-    def stop_and_check(self):
-        """Cleanup: the server must still run, then exit 0 on SIGTERM."""
-        if self._stopped:
-            return
-        died_early = self.proc.poll() is not None
-        rc, killed = self.stop()
-        if died_early:
-            raise AssertionError("uptls serve exited before the test stopped it\n"
-                                 + self.describe())
-        if killed:
-            raise AssertionError(f"uptls serve ignored SIGTERM for {STOP_TIMEOUT:g}s "
-                                 "and was killed\n" + self.describe())
-        if rc != 0:
-            raise AssertionError(f"uptls serve exited {rc} after SIGTERM (expected 0)\n"
-                                 + self.describe())
-
-
-def start_uptls_serve(testcase, tmpdir, *extra, listen_host=HOST, ca_out=True):
-    """Start `uptls serve pingpong --listen HOST:0 [--ca-out CA] EXTRA...`.
-
-    Waits for the `listening on` line, checks the CA file, and registers the
-    stop (SIGTERM, exit status 0) as a cleanup of `testcase`.
-    """
-    args = list(extra)
-    ca = None
-    if ca_out:
-        ca = os.path.join(tmpdir, f"uptls-ca-{len(os.listdir(tmpdir))}.pem")
-        args += ["--ca-out", ca]
-    server = UptlsServe(listen_host, args, ca)
-    testcase.addCleanup(server.stop_and_check)
-    server.wait_listening()
-    if ca is not None:
-        try:
-            sp.client_context(ca)
-        except (OSError, ssl.SSLError) as exc:
-            raise AssertionError(f"--ca-out file {ca} is not a usable CA PEM "
-                                 f"when 'listening on' is printed: {exc!r}\n"
-                                 + server.describe()) from None
-    return server
-
-
-async def run_uptls_client(port, cafile, servername, host=HOST, timeout=CLIENT_TIMEOUT):
-    """Run `uptls client pingpong HOST:PORT --cafile F --servername N`.
-
-    Returns (returncode, stdout, stderr, command line).
-    """
-    cmd = [UPTLS, "client", "pingpong", f"{host}:{port}", "--cafile", cafile,
-           "--servername", servername]
-    proc = await asyncio.create_subprocess_exec(
-        *cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except TimeoutError:
-        raise AssertionError(f"{' '.join(cmd)} did not finish within {timeout:g}s") from None
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    return (proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-            " ".join(cmd))
 
 
 class PingPongInterop(unittest.TestCase):
@@ -435,11 +206,9 @@ class PingPongInterop(unittest.TestCase):
         cmd = ["openssl", "s_client", "-connect", f"{HOST}:{srv.port}",
                "-CAfile", srv.ca, "-verify_return_error",
                "-verify_hostname", "localhost", "-quiet"]
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-        _live_processes.add(proc)
-        out = _PipeReader(proc.stdout)
-        err = _PipeReader(proc.stderr)
+        proc = start_process(cmd, stdin=subprocess.PIPE)
+        out = PipeReader(proc.stdout)
+        err = PipeReader(proc.stderr)
         self.addCleanup(stop_process, proc, 5, (out, err))
 
         def describe():
@@ -491,24 +260,5 @@ class PingPongInterop(unittest.TestCase):
         srv.check_alive()
 
 
-def main():
-    global UPTLS
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--uptls", default=os.environ.get("UPTLS"))
-    args, rest = parser.parse_known_args()
-    if not args.uptls:
-        print(f"usage: {sys.argv[0]} --uptls PATH [unittest options]", file=sys.stderr)
-        return 2
-    UPTLS = os.path.abspath(args.uptls)
-    if not (os.path.isfile(UPTLS) and os.access(UPTLS, os.X_OK)):
-        print(f"{sys.argv[0]}: --uptls {UPTLS}: not an executable file", file=sys.stderr)
-        return 2
-    try:
-        program = unittest.main(argv=[sys.argv[0]] + rest, exit=False)
-    finally:
-        _reap_all()
-    return 0 if program.result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(up.main())

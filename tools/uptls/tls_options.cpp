@@ -91,6 +91,8 @@ void add_server_tls_options(CLI::App& command, ServerTlsArgs& args) {
   command.add_option("--sni-pem", args.sni_pems,
                      "another identity (key and chain in one PEM), chosen by SNI");
   command.add_option("--dhparam", args.dhparam, "DH parameters (PEM) for TLS 1.2 DHE");
+  command.add_option("--ticket-keys", args.ticket_keys,
+                     "session ticket keys shared by a fleet, one `openssl rand -hex 80` per line");
 }
 
 void add_client_tls_options(CLI::App& command, ClientTlsArgs& args) {
@@ -132,6 +134,7 @@ std::shared_ptr<const tls::ServerConfig> make_server_config(const ServerTlsArgs&
     options.client_trust.ca_files = args.client_cas;
   }
   options.dh_params_file = args.dhparam;
+  options.ticket_keys_file = args.ticket_keys;
   return tls::ServerConfig::make(options);
 }
 

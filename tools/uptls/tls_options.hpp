@@ -48,6 +48,7 @@ struct ServerTlsArgs {
   bool require_client_cert = false;
   std::vector<std::string> sni_pems;
   std::string dhparam;
+  std::string ticket_keys;
 };
 
 struct ClientTlsArgs {

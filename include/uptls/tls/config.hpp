@@ -8,6 +8,7 @@
 /// configurations are immutable and may be shared by any number of streams
 /// and threads.
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -162,6 +163,14 @@ struct ServerOptions {
   /// Finite-field Diffie-Hellman parameters (PEM) for TLS 1.2 DHE; without
   /// them the RFC 7919 group matching the certificate's strength is used.
   std::string dh_params_file;
+  /// Session ticket keys shared by a fleet, so that servers behind one
+  /// address resume each other's sessions: a file with one key per line,
+  /// 160 hexadecimal digits (`openssl rand -hex 80`); the first encrypts new
+  /// tickets, all decrypt. Empty: keys made in memory and rotated.
+  std::string ticket_keys_file;
+  /// How often in-memory ticket keys are replaced; the previous key still
+  /// decrypts for one more period.
+  std::chrono::seconds ticket_key_rotation = std::chrono::hours(12);
 };
 
 /// An immutable server configuration, shared by the streams that use it.

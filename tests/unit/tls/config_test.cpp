@@ -1,11 +1,13 @@
 #include "uptls/tls/config.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/rand.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
+#include "support/certs.hpp"
 #include "support/handshake.hpp"
 #include "support/support.hpp"
 #include "uptls/connect.hpp"
@@ -21,17 +23,7 @@ using test::caught;
 using test::pki;
 using test::run;
 
-/// A file in a fresh temporary directory, removed with the object.
-struct TempFile {
-  explicit TempFile(const std::string& content) {
-    path = std::filesystem::temp_directory_path() /
-           ("uptls-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::ofstream(path) << content;
-  }
-  ~TempFile() { std::filesystem::remove(path); }
-  std::filesystem::path path;
-  static inline int counter = 0;
-};
+using test::TempFile;
 
 std::error_code config_error(const std::function<void()>& build) {
   try {
@@ -205,9 +197,10 @@ awaitable<bool> resumed_connection(std::shared_ptr<const ClientConfig> config, s
   co_return resumed;
 }
 
-awaitable<Server> greeting_server() {
+awaitable<Server> greeting_server(std::shared_ptr<const ServerConfig> config = pki().server,
+                                  std::uint16_t port = 0) {
   ServeOptions serve;
-  serve.tls = pki().server;
+  serve.tls = std::move(config);
   serve.upgradeable = false;
   Handler handler = [](Stream stream) -> awaitable<void> {
     co_await stream.write_all("hello\n");
@@ -216,7 +209,7 @@ awaitable<Server> greeting_server() {
     co_await stream.close();
   };
   std::string host = "127.0.0.1";
-  co_return co_await start_server(handler, host, 0, serve);
+  co_return co_await start_server(handler, host, port, serve);
 }
 
 TEST(Resumption, SecondConnectionResumesByDefault) {
@@ -260,6 +253,65 @@ TEST(Resumption, SessionsAreKeptPerServerName) {
     co_await stream.close();
     co_await server.stop();
   });
+}
+
+/// One ticket key line, as `openssl rand -hex 80` makes.
+std::string ticket_key() {
+  unsigned char bytes[80];
+  RAND_bytes(bytes, sizeof bytes);
+  std::string hex;
+  for (unsigned char b : bytes) {
+    hex += "0123456789abcdef"[b >> 4];
+    hex += "0123456789abcdef"[b & 15];
+  }
+  return hex + "\n";
+}
+
+std::shared_ptr<const ServerConfig> fleet_member(const std::string& keys_file) {
+  ServerOptions options;
+  options.identity = pki().authority.issue({"localhost"});
+  options.ticket_keys_file = keys_file;
+  return ServerConfig::make(options);
+}
+
+// Servers behind one address that share a ticket key file resume each
+// other's sessions: here, one server replaced by another on the same port.
+TEST(Resumption, FleetSharesTicketKeysFromAFile) {
+  run([]() -> awaitable<void> {
+    std::string old_key = ticket_key(), new_key = ticket_key();
+    TempFile old_only(old_key), rotated(new_key + old_key), unrelated(ticket_key());
+    ClientOptions options;
+    options.trust.ca_pem = pki().authority.ca_pem();
+    auto client = ClientConfig::make(options);
+
+    Server first = co_await greeting_server(fleet_member(old_only.path.string()));
+    std::uint16_t port = first.local_endpoint().port();
+    bool fresh = co_await resumed_connection(client, port);
+    co_await first.stop();
+    EXPECT_FALSE(fresh);
+
+    Server second = co_await greeting_server(fleet_member(rotated.path.string()), port);
+    bool resumed = co_await resumed_connection(client, port);
+    co_await second.stop();
+    EXPECT_TRUE(resumed) << "the old key still decrypts after a rotation";
+
+    Server stranger = co_await greeting_server(fleet_member(unrelated.path.string()), port);
+    bool by_stranger = co_await resumed_connection(client, port);
+    co_await stranger.stop();
+    EXPECT_FALSE(by_stranger) << "a server without the key does a full handshake";
+  });
+}
+
+TEST(Resumption, BadTicketKeyFileIsAClearError) {
+  TempFile bad("not hex\n");
+  try {
+    fleet_member(bad.path.string());
+    FAIL() << "a bad key file must not build";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("line 1: expected 160 hexadecimal digits"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

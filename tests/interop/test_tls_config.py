@@ -1,0 +1,881 @@
+#!/usr/bin/python3
+"""Interop tests of the TLS configuration options of `uptls ... pingpong`.
+
+Usage:
+    /usr/bin/python3 tests/interop/test_tls_config.py --uptls PATH [unittest args]
+
+Peers: the openssl command line (s_client), curl, and CPython's ssl module.
+Certificates are made with the openssl command line (ECDSA P-256).  Every
+process listens on or connects to 127.0.0.1 only, every wait is bounded, and
+every child is stopped by the test that started it (SIGTERM to its own PID,
+SIGKILL after a timeout).  Standard library only.
+
+What is checked (see each test's docstring):
+  client authentication required / requested, ALPN, protocol versions and
+  ciphers, SNI identities, session resumption, `uptls client` against a
+  Python ssl server (client certificate, ALPN), curl, key logs, SIGHUP reload,
+  and a few more identity and client options.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from unittest import mock
+
+sys.dont_write_bytecode = True  # keep tests/interop free of __pycache__
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import seed_peers as sp  # noqa: E402
+import uptls_process as up  # noqa: E402
+from uptls_process import (  # noqa: E402
+    HOST, STEP_TIMEOUT, PipeReader, run_async, run_command, start_process,
+    start_uptls_serve, stop_process)
+
+SERVER_LINE_TIMEOUT = 10.0   # a per-connection line of `uptls serve` after the fact
+OPENSSL_TIMEOUT = 60.0       # one openssl command making keys or certificates
+CURL_MAX_TIME = 3            # curl --max-time
+RELOAD_TIMEOUT = 15.0        # SIGHUP -> new connections get the new certificate
+
+_PEM_CERT_RE = re.compile(
+    r"-----BEGIN CERTIFICATE-----\r?\n.*?-----END CERTIFICATE-----", re.S)
+
+
+# --------------------------------------------------------------------------
+# Certificates via the openssl command line
+# --------------------------------------------------------------------------
+
+def openssl(*args, cwd=None, input_text=None):
+    """Run `openssl ARGS...`, bounded; return stdout; raise with the output on failure."""
+    try:
+        proc = subprocess.run(["openssl", *args], cwd=cwd, input=input_text,
+                              stdin=None if input_text is not None else subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=OPENSSL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"openssl {' '.join(args)} did not finish within "
+                           f"{OPENSSL_TIMEOUT:g}s") from None
+    if proc.returncode != 0:
+        raise RuntimeError(f"openssl {' '.join(args)} failed ({proc.returncode}):\n"
+                           f"{proc.stdout}{proc.stderr}")
+    return proc.stdout
+
+
+_REQ_CONF = """\
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = {cn}
+[v3_ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+"""
+
+_LEAF_EXT = """\
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = {eku}
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid,issuer
+"""
+
+
+class Pki:
+    """ECDSA P-256 CAs and leaves made with the openssl CLI in one directory.
+
+    Attributes (paths): ca, ca_key (CA "uptls tls-config test CA"); server,
+    server_key (CN=localhost, DNS:localhost, IP:127.0.0.1, serverAuth);
+    a, a_key, a_bundle (CN=a.example, DNS:a.example; a_bundle = key + chain
+    in one PEM); alice, alice_key (CN=alice, clientAuth, from ca); ca2,
+    ca2_key (another CA); mallory, mallory_key (CN=mallory, clientAuth, from ca2).
+    """
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.ca, self.ca_key = self.make_ca("ca", "uptls tls-config test CA")
+        self.server, self.server_key = self.make_leaf(
+            "server", self.ca, self.ca_key, "localhost",
+            dns_names=("localhost",), ip_addresses=("127.0.0.1",))
+        self.a, self.a_key = self.make_leaf(
+            "a", self.ca, self.ca_key, "a.example", dns_names=("a.example",))
+        self.a_bundle = self.bundle("a-bundle", self.a_key, self.a, self.ca)
+        self.alice, self.alice_key = self.make_leaf(
+            "alice", self.ca, self.ca_key, "alice", eku="clientAuth")
+        self.ca2, self.ca2_key = self.make_ca("ca2", "uptls tls-config other CA")
+        self.mallory, self.mallory_key = self.make_leaf(
+            "mallory", self.ca2, self.ca2_key, "mallory", eku="clientAuth")
+
+    def path(self, name, directory=None):
+        return os.path.join(directory or self.dir, name)
+
+    def _write(self, path, text):
+        with open(path, "w", encoding="ascii") as f:
+            f.write(text)
+
+    def make_key(self, path):
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-out", path)
+
+    def make_ca(self, name, cn):
+        cert, key, conf = (self.path(f"{name}{ext}") for ext in (".pem", ".key", ".cnf"))
+        self._write(conf, _REQ_CONF.format(cn=cn))
+        self.make_key(key)
+        openssl("req", "-new", "-x509", "-config", conf, "-extensions", "v3_ca",
+                "-key", key, "-sha256", "-days", "2",
+                "-set_serial", "0x" + secrets.token_hex(16), "-out", cert)
+        return cert, key
+
+    def make_leaf(self, name, ca, ca_key, cn, *, dns_names=(), ip_addresses=(),
+                  eku="serverAuth", directory=None):
+        """Key + certificate NAME.pem / NAME.key signed by (ca, ca_key)."""
+        cert, key, conf, ext, csr = (self.path(f"{name}{e}", directory)
+                                     for e in (".pem", ".key", ".cnf", ".ext", ".csr"))
+        self._write(conf, _REQ_CONF.format(cn=cn))
+        san = ",".join([f"DNS:{n}" for n in dns_names] + [f"IP:{a}" for a in ip_addresses])
+        self._write(ext, _LEAF_EXT.format(eku=eku)
+                    + (f"subjectAltName = {san}\n" if san else ""))
+        self.make_key(key)
+        openssl("req", "-new", "-config", conf, "-key", key, "-sha256", "-out", csr)
+        openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                "-set_serial", "0x" + secrets.token_hex(16), "-days", "2", "-sha256",
+                "-extfile", ext, "-out", cert)
+        return cert, key
+
+    def bundle(self, name, *parts, directory=None):
+        """One PEM file NAME.pem with the contents of `parts` in order."""
+        out = self.path(f"{name}.pem", directory)
+        text = ""
+        for part in parts:
+            with open(part, encoding="ascii") as f:
+                text += f.read()
+        self._write(out, text)
+        return out
+
+
+def cert_der(pem_text):
+    return ssl.PEM_cert_to_DER_cert(pem_text.strip() + "\n")
+
+
+def file_cert_der(path):
+    """DER of the first certificate in a PEM file."""
+    with open(path, encoding="ascii") as f:
+        m = _PEM_CERT_RE.search(f.read())
+    if not m:
+        raise AssertionError(f"no certificate in {path}")
+    return cert_der(m.group(0))
+
+
+# --------------------------------------------------------------------------
+# openssl s_client sessions
+# --------------------------------------------------------------------------
+
+class SClient:
+    """An `openssl s_client` child connected to 127.0.0.1:PORT.
+
+    Full (not -quiet / -brief) output, so stdout has the session summary
+    ("New, TLSv1.3, Cipher is ...", "Reused, ...", "ALPN protocol: h2",
+    "subject=CN = localhost", the server certificate PEM) besides the server's
+    data; -nocommands so that "QUIT" is sent rather than taken as the Q
+    command.  Registers its stop as a cleanup of `testcase`.
+    """
+
+    def __init__(self, testcase, port, *args, cafile, verify_hostname="localhost"):
+        self.cmd = ["openssl", "s_client", "-connect", f"{HOST}:{port}",
+                    "-CAfile", cafile, "-verify_return_error",
+                    "-verify_hostname", verify_hostname, "-nocommands", *args]
+        self.proc = start_process(self.cmd, stdin=subprocess.PIPE)
+        self.out = PipeReader(self.proc.stdout)
+        self.err = PipeReader(self.proc.stderr)
+        self._next = 0       # stdout index after the last PONG seen
+        self.got_pong = False
+        self.rc = None
+        testcase.addCleanup(self.stop)
+
+    def stop(self):
+        stop_process(self.proc, 5, (self.out, self.err))
+
+    def send(self, data):
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+            return True
+        except (BrokenPipeError, OSError, ValueError):
+            return False
+
+    def ping(self, timeout=STEP_TIMEOUT):
+        """Send PING; True if a PONG line follows within `timeout`."""
+        if not self.send(b"PING\n"):
+            return False
+        hit = self.out.wait_for(r"^PONG$", timeout, self._next)
+        if hit is None:
+            return False
+        self._next = hit[0] + 1
+        return True
+
+    def quit(self, timeout=STEP_TIMEOUT):
+        """Send QUIT: the server closes, so s_client exits.  Its status, None if it hung."""
+        self.send(b"QUIT\n")
+        return self._wait_and_stop(timeout)
+
+    def finish(self, timeout=STEP_TIMEOUT):
+        """Close s_client's stdin (it then ends the session) and wait for it."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        return self._wait_and_stop(timeout)
+
+    def _wait_and_stop(self, timeout):
+        try:
+            self.rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.rc = None
+        self.stop()
+        return self.rc
+
+    def stdout(self):
+        return self.out.snapshot()
+
+    def stderr(self):
+        return self.err.snapshot()
+
+    def server_cert_der(self, timeout=STEP_TIMEOUT):
+        """DER of the server certificate s_client printed."""
+        if self.out.wait_for(r"^-----END CERTIFICATE-----$", timeout) is None:
+            return None
+        m = _PEM_CERT_RE.search(self.stdout())
+        return cert_der(m.group(0)) if m else None
+
+    def describe(self):
+        return (f"command: {' '.join(self.cmd)}\nexit status: {self.proc.poll()}\n"
+                f"stdout:\n{self.stdout()}stderr:\n{self.stderr()}")
+
+
+# --------------------------------------------------------------------------
+# The tests
+# --------------------------------------------------------------------------
+
+class TlsConfigBase(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        for tool in ("openssl", "curl"):
+            if shutil.which(tool) is None:
+                raise unittest.SkipTest(f"{tool} command line tool not found")
+        cls._pki_dir = tempfile.TemporaryDirectory(prefix="uptls-tls-config-pki-")
+        try:
+            cls.pki = Pki(cls._pki_dir.name)
+        except BaseException:
+            cls._pki_dir.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._pki_dir.cleanup()
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="uptls-tls-config-")
+        self.addCleanup(self.tmp.cleanup)  # runs after process cleanups (LIFO)
+
+    # -- servers -----------------------------------------------------------
+
+    def serve(self, *extra, cert=True, implicit_tls=True, ca_out=False):
+        """`uptls serve pingpong` with the localhost certificate (cert=True)."""
+        args = []
+        if implicit_tls:
+            args.append("--implicit-tls")
+        if cert:
+            args += ["--cert", self.pki.server, "--key", self.pki.server_key]
+        return start_uptls_serve(self, self.tmp.name, *args, *extra, ca_out=ca_out)
+
+    def server_line(self, srv, pattern, mark, what, stream="stdout"):
+        """Assert that `uptls serve` printed a line matching `pattern` after `mark`."""
+        reader = srv.stdout if stream == "stdout" else srv.stderr
+        hit = reader.wait_for(pattern, SERVER_LINE_TIMEOUT, mark)
+        if hit is None:
+            self.fail(f"uptls serve printed no {stream} line matching {pattern!r} "
+                      f"({what}) within {SERVER_LINE_TIMEOUT:g}s\n" + srv.describe_running())
+        return hit[1]
+
+    # -- s_client ----------------------------------------------------------
+
+    def s_client(self, port, *args, cafile=None, verify_hostname="localhost"):
+        return SClient(self, port, *args, cafile=cafile or self.pki.ca,
+                       verify_hostname=verify_hostname)
+
+    def s_client_session(self, port, *args, **kw):
+        """Connect, PING (wait for PONG), QUIT (wait for exit): the finished SClient."""
+        c = self.s_client(port, *args, **kw)
+        c.got_pong = c.ping()
+        if c.got_pong:
+            c.quit()
+        else:
+            c.finish()
+        return c
+
+    def assert_session_ok(self, c, what, srv=None):
+        extra = ("\nserver:\n" + srv.describe_running()) if srv is not None else ""
+        self.assertTrue(c.got_pong, f"{what}: no PONG through openssl s_client\n"
+                        + c.describe() + extra)
+        self.assertEqual(c.rc, 0, f"{what}: openssl s_client did not exit 0 after QUIT "
+                         "(None: still running, the server did not close)\n"
+                         + c.describe() + extra)
+
+    def assert_no_pong(self, c, what, srv=None):
+        extra = ("\nserver:\n" + srv.describe_running()) if srv is not None else ""
+        self.assertFalse(c.got_pong, f"{what}: got PONG although the session must fail\n"
+                         + c.describe() + extra)
+        self.assertNotIn("\nPONG\n", "\n" + c.stdout(), c.describe())
+        self.assertIsNotNone(c.rc, f"{what}: openssl s_client did not exit by itself\n"
+                             + c.describe() + extra)
+
+    def assert_stdout_has(self, c, pattern, what):
+        self.assertRegex(c.stdout(), re.compile(pattern, re.M),
+                         f"{what}: openssl s_client output lacks {pattern!r}\n" + c.describe())
+
+
+# -- 1, 2: client authentication ---------------------------------------------
+
+class ClientAuthentication(TlsConfigBase):
+
+    def test_client_cert_required(self):
+        """--require-client-cert: alice gets PONG; no certificate and a
+        certificate from another CA are refused, with the server saying why."""
+        srv = self.serve("--client-ca", self.pki.ca, "--require-client-cert")
+
+        mark = srv.stdout.line_count()
+        c = self.s_client_session(srv.port, "-cert", self.pki.alice, "-key", self.pki.alice_key)
+        self.assert_session_ok(c, "alice's certificate, client auth required", srv)
+        self.server_line(srv, r"\bclient certificate CN=alice\b", mark,
+                         "the handshake line naming alice")
+
+        mark_err = srv.stderr.line_count()
+        c = self.s_client_session(srv.port)
+        self.assert_no_pong(c, "no client certificate, client auth required", srv)
+        self.server_line(srv, r"^uptls: connection from \S+: .*the client sent no certificate",
+                         mark_err, "no client certificate", stream="stderr")
+
+        mark_err = srv.stderr.line_count()
+        c = self.s_client_session(srv.port, "-cert", self.pki.mallory,
+                                  "-key", self.pki.mallory_key)
+        self.assert_no_pong(c, "mallory's certificate from another CA", srv)
+        self.server_line(srv, r"^uptls: connection from \S+: .*client certificate verify failed",
+                         mark_err, "mallory's certificate from another CA", stream="stderr")
+
+        # The refusals did not hurt the server.
+        c = self.s_client_session(srv.port, "-cert", self.pki.alice, "-key", self.pki.alice_key)
+        self.assert_session_ok(c, "alice again after the refusals", srv)
+        srv.check_alive()
+
+    def test_client_cert_requested(self):
+        """--request-client-cert: no certificate is fine (`client certificate
+        none`), and a certificate sent is verified and named."""
+        srv = self.serve("--client-ca", self.pki.ca, "--request-client-cert")
+
+        mark = srv.stdout.line_count()
+        c = self.s_client_session(srv.port)
+        self.assert_session_ok(c, "no client certificate, client auth requested", srv)
+        self.server_line(srv, r"\bclient certificate none\b", mark,
+                         "the handshake line without a client certificate")
+
+        mark = srv.stdout.line_count()
+        c = self.s_client_session(srv.port, "-cert", self.pki.alice, "-key", self.pki.alice_key)
+        self.assert_session_ok(c, "alice's certificate, client auth requested", srv)
+        self.server_line(srv, r"\bclient certificate CN=alice\b", mark,
+                         "the handshake line naming alice")
+        srv.check_alive()
+
+
+# -- 3: ALPN -------------------------------------------------------------------
+
+class Alpn(TlsConfigBase):
+
+    def test_server_preference_and_no_overlap(self):
+        """--alpn h2,http/1.1: the server's preference wins; no protocol in
+        common fails the handshake; a client without ALPN gets none."""
+        srv = self.serve("--alpn", "h2,http/1.1")
+
+        mark = srv.stdout.line_count()
+        c = self.s_client_session(srv.port, "-alpn", "http/1.1,h2")
+        self.assert_session_ok(c, "ALPN http/1.1,h2 offered", srv)
+        self.assert_stdout_has(c, r"^ALPN protocol: h2$", "server preference h2")
+        self.server_line(srv, r"\bALPN h2\b", mark, "the handshake line with ALPN h2")
+
+        c = self.s_client_session(srv.port, "-alpn", "http/1.1")
+        self.assert_session_ok(c, "ALPN http/1.1 offered", srv)
+        self.assert_stdout_has(c, r"^ALPN protocol: http/1\.1$", "the only common protocol")
+
+        mark_err = srv.stderr.line_count()
+        c = self.s_client_session(srv.port, "-alpn", "foo")
+        self.assert_no_pong(c, "ALPN foo offered", srv)
+        self.assertNotEqual(c.rc, 0, "s_client exited 0 without a common ALPN protocol\n"
+                            + c.describe())
+        self.assertIn("no application protocol", c.stderr(),
+                      "s_client did not get a no_application_protocol alert\n" + c.describe())
+        self.assertNotRegex(c.stdout(), re.compile(r"^ALPN protocol:", re.M), c.describe())
+        self.server_line(srv, r"^uptls: connection from \S+: ", mark_err,
+                         "the failed ALPN handshake", stream="stderr")
+
+        mark = srv.stdout.line_count()
+        c = self.s_client_session(srv.port)
+        self.assert_session_ok(c, "no ALPN offered", srv)
+        self.assert_stdout_has(c, r"^No ALPN negotiated$", "no ALPN offered")
+        self.server_line(srv, r"\bALPN none\b", mark, "the handshake line without ALPN")
+        srv.check_alive()
+
+
+# -- 4: versions and ciphers ---------------------------------------------------
+
+class VersionsAndCiphers(TlsConfigBase):
+
+    def test_min_tls_1_3(self):
+        """--min-tls 1.3: a TLS 1.2-only client is refused; TLS 1.3 works."""
+        srv = self.serve("--min-tls", "1.3")
+        mark_err = srv.stderr.line_count()
+        c = self.s_client_session(srv.port, "-tls1_2")
+        self.assert_no_pong(c, "s_client -tls1_2 against --min-tls 1.3", srv)
+        self.assertNotEqual(c.rc, 0, c.describe())
+        self.server_line(srv, r"^uptls: connection from \S+: ", mark_err,
+                         "the refused TLS 1.2 handshake", stream="stderr")
+
+        mark = srv.stdout.line_count()
+        c = self.s_client_session(srv.port)
+        self.assert_session_ok(c, "default s_client against --min-tls 1.3", srv)
+        self.assert_stdout_has(c, r"^New, TLSv1\.3, Cipher is ", "TLS 1.3")
+        self.server_line(srv, r"^TLS TLSv1\.3, cipher ", mark, "the TLS 1.3 handshake line")
+        srv.check_alive()
+
+    def test_max_tls_1_2_with_cipher(self):
+        """--max-tls 1.2 --ciphers ECDHE-ECDSA-AES128-GCM-SHA256: that version
+        and cipher are used; another cipher or TLS 1.3 only is refused."""
+        cipher = "ECDHE-ECDSA-AES128-GCM-SHA256"
+        srv = self.serve("--max-tls", "1.2", "--ciphers", cipher)
+
+        mark = srv.stdout.line_count()
+        c = self.s_client_session(srv.port)
+        self.assert_session_ok(c, "default s_client against --max-tls 1.2", srv)
+        self.assert_stdout_has(c, rf"^New, TLSv1\.2, Cipher is {cipher}$", "TLS 1.2 + cipher")
+        self.server_line(srv, rf"^TLS TLSv1\.2, cipher {cipher}\b", mark,
+                         "the TLS 1.2 handshake line")
+
+        c = self.s_client_session(srv.port, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384")
+        self.assert_no_pong(c, "a TLS 1.2 cipher the server does not allow", srv)
+        self.assertNotEqual(c.rc, 0, c.describe())
+
+        c = self.s_client_session(srv.port, "-tls1_3")
+        self.assert_no_pong(c, "s_client -tls1_3 against --max-tls 1.2", srv)
+        self.assertNotEqual(c.rc, 0, c.describe())
+        srv.check_alive()
+
+    def test_ciphersuites_and_groups(self):
+        """--ciphersuites and --groups choose the TLS 1.3 suite and the key exchange."""
+        srv = self.serve("--ciphersuites", "TLS_CHACHA20_POLY1305_SHA256", "--groups", "P-256")
+        c = self.s_client_session(srv.port)
+        self.assert_session_ok(c, "--ciphersuites CHACHA20 --groups P-256", srv)
+        self.assert_stdout_has(c, r"^New, TLSv1\.3, Cipher is TLS_CHACHA20_POLY1305_SHA256$",
+                               "the only allowed TLS 1.3 suite")
+        self.assert_stdout_has(c, r"^Server Temp Key: ECDH, prime256v1, 256 bits$",
+                               "the only allowed group")
+
+        c = self.s_client_session(srv.port, "-groups", "X25519")
+        self.assert_no_pong(c, "a client offering only X25519 against --groups P-256", srv)
+        srv.check_alive()
+
+    def test_deprecated_versions_refused(self):
+        """--min-tls 1.0 / --max-tls 1.1 / --min-tls SSLv3: exit 1, naming the RFC."""
+        for option, value, rfc in (("--min-tls", "1.0", "RFC 8996"),
+                                   ("--max-tls", "1.1", "RFC 8996"),
+                                   ("--min-tls", "SSLv3", "RFC 7568")):
+            with self.subTest(option=option, value=value):
+                cmd = [up.UPTLS, "serve", "pingpong", "--listen", f"{HOST}:0",
+                       "--implicit-tls", "--cert", self.pki.server,
+                       "--key", self.pki.server_key, option, value]
+                try:
+                    # run() kills the child (by its PID) if it overruns.
+                    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                                          text=True, timeout=STEP_TIMEOUT)
+                except subprocess.TimeoutExpired as exc:
+                    self.fail(f"{' '.join(cmd)} kept running (it must refuse {value})\n"
+                              f"stdout:\n{exc.stdout}\nstderr:\n{exc.stderr}")
+                what = (f"command: {' '.join(cmd)}\nexit status: {proc.returncode}\n"
+                        f"stdout:\n{proc.stdout}stderr:\n{proc.stderr}")
+                self.assertEqual(proc.returncode, 1, what)
+                self.assertIn(rfc, proc.stderr, what)
+                self.assertNotIn("listening on", proc.stdout, what)
+
+
+# -- 5: SNI --------------------------------------------------------------------
+
+class Sni(TlsConfigBase):
+
+    def test_sni_pem_identity(self):
+        """--sni-pem a.pem: SNI a.example gets CN=a.example (verified for
+        a.example), SNI localhost and no SNI get the default CN=localhost."""
+        srv = self.serve("--sni-pem", self.pki.a_bundle)
+
+        c = self.s_client_session(srv.port, "-servername", "a.example",
+                                  verify_hostname="a.example")
+        self.assert_session_ok(c, "SNI a.example", srv)
+        self.assert_stdout_has(c, r"^subject=CN ?= ?a\.example$", "the a.example identity")
+        self.assertEqual(c.server_cert_der(), file_cert_der(self.pki.a), c.describe())
+
+        c = self.s_client_session(srv.port, "-servername", "localhost")
+        self.assert_session_ok(c, "SNI localhost", srv)
+        self.assert_stdout_has(c, r"^subject=CN ?= ?localhost$", "the default identity")
+        self.assertEqual(c.server_cert_der(), file_cert_der(self.pki.server), c.describe())
+
+        c = self.s_client_session(srv.port, "-noservername")
+        self.assert_session_ok(c, "no SNI", srv)
+        self.assert_stdout_has(c, r"^subject=CN ?= ?localhost$", "the default identity")
+        srv.check_alive()
+
+
+# -- 6: resumption -------------------------------------------------------------
+
+class Resumption(TlsConfigBase):
+
+    def _resume(self, srv, version):
+        sess = os.path.join(self.tmp.name, f"sess-{version}.pem")
+        # PING/PONG first: the TLS 1.3 tickets arrive after the handshake.
+        c = self.s_client_session(srv.port, "-sess_out", sess)
+        self.assert_session_ok(c, f"first {version} session", srv)
+        self.assert_stdout_has(c, rf"^New, {version}, Cipher is ", "a full handshake")
+        self.assertTrue(os.path.isfile(sess) and os.path.getsize(sess) > 0,
+                        f"s_client wrote no session to {sess} (no ticket from the server?)\n"
+                        + c.describe())
+
+        c = self.s_client_session(srv.port, "-sess_in", sess)
+        self.assert_session_ok(c, f"resumed {version} session", srv)
+        self.assert_stdout_has(c, rf"^Reused, {version}, Cipher is ", "a resumed session")
+        srv.check_alive()
+
+    def test_tls13_resumption(self):
+        """A TLS 1.3 ticket from the first session resumes the second."""
+        self._resume(self.serve(), "TLSv1.3")
+
+    def test_tls12_resumption(self):
+        """--max-tls 1.2: the session of the first connection resumes the second."""
+        self._resume(self.serve("--max-tls", "1.2"), "TLSv1.2")
+
+
+# -- 7: uptls client against CPython's ssl -----------------------------------
+
+class UptlsClientAgainstPython(TlsConfigBase):
+
+    def _client_cmd(self, port, *extra):
+        return [up.UPTLS, "client", "pingpong", f"{HOST}:{port}", "--implicit-tls",
+                "--cafile", self.pki.ca, "--servername", "localhost", *extra]
+
+    def _server_context(self, client_auth=False, alpn=None):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.pki.server, self.pki.server_key)
+        if client_auth:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(self.pki.ca)
+        if alpn:
+            ctx.set_alpn_protocols(alpn)
+        return ctx
+
+    @staticmethod
+    def _subject(peercert):
+        return dict(rdn[0] for rdn in (peercert or {}).get("subject", ()))
+
+    def _with_server(self, ctx, body, timeout=120):
+        """Run `await body(port, seen, errors)` with a Python implicit-TLS seed server."""
+        seen = []  # per TLS connection: (peercert, selected ALPN protocol)
+
+        def on_tls(writer):
+            sslobj = writer.get_extra_info("ssl_object")
+            seen.append((sslobj.getpeercert(), sslobj.selected_alpn_protocol()))
+
+        async def run():
+            errors = []
+            server = await sp.seed_server(HOST, 0, ctx, implicit_tls=True, errors=errors,
+                                          on_tls=on_tls)
+            try:
+                await body(sp.server_port(server), seen, errors)
+            finally:
+                server.close()
+                await server.wait_closed()
+
+        run_async(run(), timeout)
+
+    def test_client_certificate(self):
+        """Python server with CERT_REQUIRED: --cert alice works and the server
+        sees CN=alice; without --cert the client exits 1 and says why."""
+        async def body(port, seen, errors):
+            rc, out, err, cmd = await run_command(self._client_cmd(
+                port, "--cert", self.pki.alice, "--key", self.pki.alice_key))
+            what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
+            self.assertEqual(rc, 0, what)
+            self.assertEqual(errors, [], f"Python server errors: {errors!r}\n{what}")
+            self.assertEqual(len(seen), 1, what)
+            self.assertEqual(self._subject(seen[0][0]).get("commonName"), "alice",
+                             f"Python server saw client certificate {seen[0][0]!r}\n{what}")
+
+            seen.clear()
+            rc, out, err, cmd = await run_command(self._client_cmd(port))
+            what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
+            self.assertEqual(rc, 1, what)
+            self.assertIn("the server requires a client certificate", err, what)
+            self.assertRegex(err, re.compile(r"^uptls client: ", re.M), what)
+            self.assertEqual(seen, [], "the Python server accepted a session without a "
+                             f"client certificate\n{what}")
+
+        self._with_server(self._server_context(client_auth=True), body)
+
+    def test_alpn(self):
+        """Python server with ALPN h2: `uptls client --alpn h2` prints ALPN h2."""
+        async def body(port, seen, errors):
+            rc, out, err, cmd = await run_command(self._client_cmd(port, "--alpn", "h2"))
+            what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
+            self.assertEqual(rc, 0, what)
+            self.assertRegex(out, re.compile(
+                r"^TLS TLSv1\.3, cipher \S+, \d+ secret bits, ALPN h2$", re.M), what)
+            self.assertEqual([alpn for _, alpn in seen], ["h2"], what)
+            self.assertEqual(errors, [], f"Python server errors: {errors!r}\n{what}")
+
+        self._with_server(self._server_context(alpn=["h2"]), body)
+
+    def test_no_alpn(self):
+        """Python server without ALPN: `uptls client --alpn h2` prints ALPN none."""
+        async def body(port, seen, errors):
+            rc, out, err, cmd = await run_command(self._client_cmd(port, "--alpn", "h2"))
+            what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
+            self.assertEqual(rc, 0, what)
+            self.assertRegex(out, re.compile(r"^TLS TLSv1\.3, .*\bALPN none$", re.M), what)
+            self.assertEqual(errors, [], f"Python server errors: {errors!r}\n{what}")
+
+        self._with_server(self._server_context(), body)
+
+
+# -- 8: curl -------------------------------------------------------------------
+
+class Curl(TlsConfigBase):
+
+    def _curl(self, port, name):
+        cmd = ["curl", "-q", "-sv", "--noproxy", "*", "--cacert", self.pki.ca,
+               "--max-time", str(CURL_MAX_TIME), "--resolve", f"{name}:{port}:{HOST}",
+               f"https://{name}:{port}/"]
+        try:
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                                  text=True, timeout=CURL_MAX_TIME + 20)
+        except subprocess.TimeoutExpired:
+            self.fail(f"{' '.join(cmd)} ignored its --max-time {CURL_MAX_TIME}")
+        what = (f"command: {' '.join(cmd)}\nexit status: {proc.returncode}\n"
+                f"stderr:\n{proc.stderr}")
+        return proc.returncode, proc.stderr, what
+
+    def test_curl_handshake_and_name_check(self):
+        """curl completes the handshake (TLS 1.3, ALPN http/1.1, verified);
+        for wrong.example it fails with exit 60."""
+        srv = self.serve("--alpn", "http/1.1")
+
+        mark = srv.stdout.line_count()
+        rc, err, what = self._curl(srv.port, "localhost")
+        what += "\nserver:\n" + srv.describe_running()
+        # The pingpong server ignores HTTP: curl times out (28) after the handshake.
+        self.assertIn(rc, (28, 52), "curl should time out waiting for an HTTP answer\n" + what)
+        self.assertIn("SSL connection using TLSv1.3", err, what)
+        self.assertIn("ALPN: server accepted http/1.1", err, what)
+        self.assertIn("SSL certificate verify ok", err, what)
+        self.server_line(srv, r"\bALPN http/1\.1\b", mark, "curl's handshake line")
+
+        rc, err, what = self._curl(srv.port, "wrong.example")
+        self.assertEqual(rc, 60, "curl must refuse a certificate without wrong.example\n" + what)
+        self.assertIn("no alternative certificate subject name matches target host name "
+                      "'wrong.example'", err, what)
+        srv.check_alive()
+
+
+# -- 9: key log ----------------------------------------------------------------
+
+_KEYLOG_LINE_RE = re.compile(r"^(?P<label>[A-Z0-9_]+) (?P<random>[0-9a-f]{64}) [0-9a-f]+$")
+
+
+class KeyLog(TlsConfigBase):
+
+    def _read_keylog(self, path):
+        try:
+            with open(path, encoding="ascii") as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return None
+
+    def _wait_keylog(self, path, label, timeout=SERVER_LINE_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self._read_keylog(path) or []
+            if any(line.startswith(label + " ") for line in lines):
+                return lines
+            if time.monotonic() >= deadline:
+                return lines
+            time.sleep(0.1)
+
+    def test_key_log_client_and_server(self):
+        """--key-log on both sides (STARTTLS): NSS key log format, the client's
+        TLS 1.3 secrets match the server's; TLS 1.2 logs CLIENT_RANDOM."""
+        server_log = os.path.join(self.tmp.name, "server.keys")
+        srv = self.serve("--key-log", server_log, cert=False, implicit_tls=False, ca_out=True)
+
+        client_log = os.path.join(self.tmp.name, "client.keys")
+        rc, out, err, cmd = run_async(run_command(
+            [up.UPTLS, "client", "pingpong", f"{HOST}:{srv.port}", "--cafile", srv.ca,
+             "--servername", "localhost", "--key-log", client_log]), 60)
+        what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
+        self.assertEqual(rc, 0, what)
+        lines = self._read_keylog(client_log)
+        self.assertIsNotNone(lines, f"no key log file {client_log}\n{what}")
+        for line in lines:
+            if line and not line.startswith("#"):
+                self.assertRegex(line, _KEYLOG_LINE_RE, f"not a key log line\n{what}")
+        labels = {m.group("label") for m in map(_KEYLOG_LINE_RE.match, lines) if m}
+        for label in ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+                      "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0"):
+            self.assertIn(label, labels, f"{client_log}:\n" + "\n".join(lines))
+
+        server_lines = self._wait_keylog(server_log, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
+        client_secret = [ln for ln in lines if ln.startswith("CLIENT_HANDSHAKE_TRAFFIC_SECRET ")]
+        self.assertTrue(set(client_secret) <= set(server_lines),
+                        "the client's CLIENT_HANDSHAKE_TRAFFIC_SECRET is not in the server's "
+                        f"key log\nclient:\n" + "\n".join(lines)
+                        + "\nserver:\n" + "\n".join(server_lines))
+
+        client_log12 = os.path.join(self.tmp.name, "client12.keys")
+        rc, out, err, cmd = run_async(run_command(
+            [up.UPTLS, "client", "pingpong", f"{HOST}:{srv.port}", "--cafile", srv.ca,
+             "--servername", "localhost", "--max-tls", "1.2", "--key-log", client_log12]), 60)
+        what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
+        self.assertEqual(rc, 0, what)
+        lines = self._read_keylog(client_log12) or []
+        self.assertTrue(any(_KEYLOG_LINE_RE.match(ln) and ln.startswith("CLIENT_RANDOM ")
+                            for ln in lines),
+                        f"no CLIENT_RANDOM line for TLS 1.2 in {client_log12}:\n"
+                        + "\n".join(lines) + "\n" + what)
+        srv.check_alive()
+
+
+# -- 10: SIGHUP reload ---------------------------------------------------------
+
+class Reload(TlsConfigBase):
+
+    def test_sighup_reloads_certificate(self):
+        """SIGHUP: new connections get the renewed certificate (SAN
+        renewed.example), an open session keeps answering PING."""
+        d = self.tmp.name
+        c1, k1 = self.pki.make_leaf("c1", self.pki.ca, self.pki.ca_key, "localhost",
+                                    dns_names=("localhost",), ip_addresses=("127.0.0.1",),
+                                    directory=d)
+        srv = start_uptls_serve(self, d, "--implicit-tls", "--cert", c1, "--key", k1,
+                                ca_out=False)
+        old_der = file_cert_der(c1)
+
+        old = self.s_client(srv.port)
+        self.assertTrue(old.ping(), "no PONG on the session opened before the reload\n"
+                        + old.describe())
+        self.assertEqual(old.server_cert_der(), old_der, old.describe())
+
+        # Renew: new key and certificate with another serial and an extra SAN,
+        # moved over the files the server was started with.
+        new_cert, new_key = self.pki.make_leaf(
+            "renewed", self.pki.ca, self.pki.ca_key, "localhost",
+            dns_names=("localhost", "renewed.example"), ip_addresses=("127.0.0.1",),
+            directory=d)
+        new_der = file_cert_der(new_cert)
+        self.assertNotEqual(new_der, old_der)
+        os.replace(new_key, k1)
+        os.replace(new_cert, c1)
+        srv.send_signal(signal.SIGHUP)
+
+        deadline = time.monotonic() + RELOAD_TIMEOUT
+        attempts = []
+        while True:
+            c = self.s_client_session(srv.port)
+            self.assert_session_ok(c, f"new session {len(attempts) + 1} after SIGHUP", srv)
+            der = c.server_cert_der()
+            attempts.append(der)
+            if der == new_der:
+                break
+            if time.monotonic() >= deadline:
+                self.fail(f"new sessions still got the old certificate {RELOAD_TIMEOUT:g}s "
+                          f"after SIGHUP ({len(attempts)} sessions)\n" + c.describe()
+                          + "\nserver:\n" + srv.describe_running())
+            time.sleep(0.25)
+        text = openssl("x509", "-noout", "-ext", "subjectAltName", "-inform", "PEM",
+                       input_text=ssl.DER_cert_to_PEM_cert(der))
+        self.assertIn("DNS:renewed.example", text)
+
+        self.assertTrue(old.ping(), "the session opened before SIGHUP no longer answers PING\n"
+                        + old.describe() + "\nserver:\n" + srv.describe_running())
+        self.assertEqual(old.quit(), 0, "the old session did not end cleanly on QUIT\n"
+                         + old.describe())
+        srv.check_alive()
+
+
+# -- more identity and client options ------------------------------------------
+
+class MoreOptions(TlsConfigBase):
+
+    def test_pkcs12_with_passphrase_file(self):
+        """--pkcs12 F --passphrase-file P serves that identity."""
+        p12 = os.path.join(self.tmp.name, "server.p12")
+        pass_file = os.path.join(self.tmp.name, "pass.txt")
+        with open(pass_file, "w", encoding="ascii") as f:
+            f.write("p12 secret\n")
+        openssl("pkcs12", "-export", "-in", self.pki.server, "-inkey", self.pki.server_key,
+                "-certfile", self.pki.ca, "-out", p12, "-passout", f"file:{pass_file}")
+        srv = self.serve("--pkcs12", p12, "--passphrase-file", pass_file, cert=False)
+        c = self.s_client_session(srv.port)
+        self.assert_session_ok(c, "--pkcs12 identity", srv)
+        self.assertEqual(c.server_cert_der(), file_cert_der(self.pki.server), c.describe())
+
+    def test_pem_with_encrypted_key_and_passphrase_env(self):
+        """--pem F (encrypted key + chain) --passphrase-env VAR serves that identity."""
+        secret = "pem " + secrets.token_hex(8)
+        key = os.path.join(self.tmp.name, "server-enc.key")
+        # The child processes inherit the variable: openssl reads it with
+        # -passout env:, uptls with --passphrase-env.
+        with mock.patch.dict(os.environ, {"UPTLS_TEST_PEM_PASS": secret}):
+            openssl("pkey", "-in", self.pki.server_key, "-aes256", "-out", key,
+                    "-passout", "env:UPTLS_TEST_PEM_PASS")
+            pem = self.pki.bundle("server-enc-bundle", key, self.pki.server,
+                                  directory=self.tmp.name)
+            srv = self.serve("--pem", pem, "--passphrase-env", "UPTLS_TEST_PEM_PASS",
+                             cert=False)
+        c = self.s_client_session(srv.port)
+        self.assert_session_ok(c, "--pem with an encrypted key", srv)
+        self.assertEqual(c.server_cert_der(), file_cert_der(self.pki.server), c.describe())
+
+    def test_uptls_client_name_mismatch_and_insecure(self):
+        """uptls client: a wrong --servername names the certificate's names;
+        --insecure connects anyway with a loud WARNING."""
+        srv = self.serve(cert=False, implicit_tls=False, ca_out=True)
+        rc, out, err, cmd = run_async(run_command(
+            [up.UPTLS, "client", "pingpong", f"{HOST}:{srv.port}", "--cafile", srv.ca,
+             "--servername", "a.example"]), 60)
+        what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
+        self.assertEqual(rc, 1, what)
+        self.assertIn("uptls client: ", err, what)
+        self.assertIn("certificate verify failed: hostname 'a.example' not in certificate "
+                      "names [localhost, 127.0.0.1, ::1]", err, what)
+
+        rc, out, err, cmd = run_async(run_command(
+            [up.UPTLS, "client", "pingpong", f"{HOST}:{srv.port}", "--servername", "a.example",
+             "--insecure"]), 60)
+        what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
+        self.assertEqual(rc, 0, what)
+        self.assertIn("WARNING", err, what)
+        srv.check_alive()
+
+
+if __name__ == "__main__":
+    sys.exit(up.main())
