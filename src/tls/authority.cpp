@@ -1,7 +1,10 @@
 #include "uptls/tls/authority.hpp"
 
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+
+#include <algorithm>
 
 #include <asio/ip/address.hpp>
 
@@ -202,6 +205,39 @@ std::string DevAuthority::crl_pem() const {
   char* data = nullptr;
   long n = BIO_get_mem_data(bio.get(), &data);
   return {data, static_cast<std::size_t>(n)};
+}
+
+std::string DevAuthority::ocsp_response(const Identity& identity) const {
+  auto chain = detail::parse_certificates(identity.chain_pem, "the identity");
+  X509* leaf = chain.front().get();
+  OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), leaf, impl_->cert.get());
+  BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf), nullptr);
+  char* hex = BN_bn2hex(serial);
+  bool revoked =
+      std::find(impl_->revoked.begin(), impl_->revoked.end(), hex) != impl_->revoked.end();
+  OPENSSL_free(hex);
+  BN_free(serial);
+
+  std::unique_ptr<OCSP_BASICRESP, detail::Deleter<OCSP_BASICRESP_free>> basic(OCSP_BASICRESP_new());
+  std::unique_ptr<ASN1_TIME, detail::Deleter<ASN1_TIME_free>> now(
+      X509_gmtime_adj(nullptr, back_dated));
+  std::unique_ptr<ASN1_TIME, detail::Deleter<ASN1_TIME_free>> next(X509_gmtime_adj(nullptr, day));
+  OCSP_basic_add1_status(basic.get(), id,
+                         revoked ? V_OCSP_CERTSTATUS_REVOKED : V_OCSP_CERTSTATUS_GOOD,
+                         revoked ? OCSP_REVOKED_STATUS_KEYCOMPROMISE : -1,
+                         revoked ? now.get() : nullptr, now.get(), next.get());
+  OCSP_CERTID_free(id);
+  if (OCSP_basic_sign(basic.get(), impl_->cert.get(), impl_->key.get(), EVP_sha256(), nullptr, 0) !=
+      1) {
+    throw detail::drain_errors("cannot sign the OCSP response");
+  }
+  std::unique_ptr<OCSP_RESPONSE, detail::Deleter<OCSP_RESPONSE_free>> response(
+      OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic.get()));
+  unsigned char* der = nullptr;
+  int n = i2d_OCSP_RESPONSE(response.get(), &der);
+  std::string bytes(reinterpret_cast<char*>(der), static_cast<std::size_t>(n));
+  OPENSSL_free(der);
+  return bytes;
 }
 
 }  // namespace uptls::tls

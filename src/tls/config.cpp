@@ -4,6 +4,7 @@
 
 #include "uptls/tls/config.hpp"
 
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 
 #include <algorithm>
@@ -243,6 +244,7 @@ std::shared_ptr<const ClientConfig> ClientConfig::make(const ClientOptions& opti
     impl->key_log = std::make_unique<detail::KeyLog>(options.protocol.key_log_file);
     impl->key_log->attach(ctx);
   }
+  if (options.request_ocsp) SSL_CTX_set_tlsext_status_type(ctx, TLSEXT_STATUSTYPE_ocsp);
   if (options.session_resumption && options.session_cache_size > 0) {
     impl->cache = std::make_unique<detail::SessionCache>(options.session_cache_size);
     detail::SessionCache::attach(ctx, impl->cache.get());
@@ -266,6 +268,7 @@ struct ServerConfig::Impl {
 
   std::unique_ptr<detail::KeyLog> key_log;
   std::unique_ptr<detail::TicketKeys> ticket_keys;
+  std::string ocsp_response;  // DER, stapled for the default identity
   ServerOptions options;
   std::vector<Site> sites;
   // Identities made by the SNI callback, per name.
@@ -329,6 +332,17 @@ struct ServerConfig::Impl {
     return ctx;
   }
 
+  // RFC 6066 §8: called when a client asks for the certificate's status.
+  static int on_status_request(SSL* ssl, void* arg) {
+    const auto* self = static_cast<const Impl*>(arg);
+    if (SSL_get_SSL_CTX(ssl) != self->sites.front().ctx.get()) return SSL_TLSEXT_ERR_NOACK;
+    const std::string& der = self->ocsp_response;
+    auto* copy = static_cast<unsigned char*>(OPENSSL_memdup(der.data(), der.size()));
+    if (!copy) return SSL_TLSEXT_ERR_NOACK;
+    SSL_set_tlsext_status_ocsp_resp(ssl, copy, static_cast<long>(der.size()));
+    return SSL_TLSEXT_ERR_OK;
+  }
+
   static int on_server_name(SSL* ssl, int* alert, void* arg) {
     auto* self = static_cast<Impl*>(arg);
     const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
@@ -363,6 +377,17 @@ std::shared_ptr<const ServerConfig> ServerConfig::make(const ServerOptions& opti
     site.names = detail::describe(chain.front().get()).dns_names;
     if (site.names.empty()) invalid("an SNI identity has no DNS names to be chosen by");
     impl->sites.push_back(std::move(site));
+  }
+  if (!options.ocsp_response_file.empty()) {
+    impl->ocsp_response = detail::read_file(options.ocsp_response_file, "OCSP response file");
+    const auto* p = reinterpret_cast<const unsigned char*>(impl->ocsp_response.data());
+    OCSP_RESPONSE* parsed =
+        d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(impl->ocsp_response.size()));
+    if (!parsed) invalid("'" + options.ocsp_response_file + "' is not a DER OCSP response");
+    OCSP_RESPONSE_free(parsed);
+    SSL_CTX* ctx = impl->sites.front().ctx.get();
+    SSL_CTX_set_tlsext_status_cb(ctx, Impl::on_status_request);
+    SSL_CTX_set_tlsext_status_arg(ctx, impl.get());
   }
   if (impl->sites.size() > 1 || options.sni_callback) {
     SSL_CTX* ctx = impl->sites.front().ctx.get();

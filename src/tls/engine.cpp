@@ -1,5 +1,7 @@
 #include "tls/engine.hpp"
 
+#include <openssl/ocsp.h>
+
 #include "tls/session_cache.hpp"
 
 #include <sys/socket.h>
@@ -372,6 +374,43 @@ void Engine::fail_verification(long result) {
   throw Error(code, message);
 }
 
+std::string Engine::ocsp_status() const {
+  SSL* ssl = ssl_.get();
+  const unsigned char* der = nullptr;
+  long length = SSL_get_tlsext_status_ocsp_resp(ssl, &der);
+  if (!der || length <= 0) return "none";
+  std::unique_ptr<OCSP_RESPONSE, Deleter<OCSP_RESPONSE_free>> response(
+      d2i_OCSP_RESPONSE(nullptr, &der, length));
+  if (!response) return "invalid: not an OCSP response";
+  if (OCSP_response_status(response.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+    return std::string("invalid: responder said ") +
+           OCSP_response_status_str(OCSP_response_status(response.get()));
+  }
+  std::unique_ptr<OCSP_BASICRESP, Deleter<OCSP_BASICRESP_free>> basic(
+      OCSP_response_get1_basic(response.get()));
+  STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
+  if (!basic || !chain || sk_X509_num(chain) < 2) return "invalid: no issuer to check it against";
+  X509_STORE* store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
+  if (OCSP_basic_verify(basic.get(), chain, store, 0) != 1) {
+    ERR_clear_error();
+    return "invalid: the response's signature does not verify";
+  }
+  std::unique_ptr<OCSP_CERTID, Deleter<OCSP_CERTID_free>> id(
+      OCSP_cert_to_id(nullptr, sk_X509_value(chain, 0), sk_X509_value(chain, 1)));
+  int status = -1, reason = 0;
+  ASN1_GENERALIZEDTIME *revoked_at = nullptr, *this_update = nullptr, *next_update = nullptr;
+  if (OCSP_resp_find_status(basic.get(), id.get(), &status, &reason, &revoked_at, &this_update,
+                            &next_update) != 1) {
+    return "invalid: no status for this certificate";
+  }
+  // Five minutes of leeway for clocks, as OpenSSL's own tools allow.
+  if (OCSP_check_validity(this_update, next_update, 300, -1) != 1) {
+    ERR_clear_error();
+    return "invalid: the response is out of date";
+  }
+  return OCSP_cert_status_str(status);
+}
+
 SessionInfo Engine::session_info() const {
   SessionInfo info;
   SSL* ssl = ssl_.get();
@@ -386,6 +425,9 @@ SessionInfo Engine::session_info() const {
   if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name))
     info.server_name = name;
   info.resumed = SSL_session_reused(ssl) == 1;
+  if (!server_ && SSL_get_tlsext_status_type(ssl) == TLSEXT_STATUSTYPE_ocsp) {
+    info.ocsp_status = ocsp_status();
+  }
   return info;
 }
 

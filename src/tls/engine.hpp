@@ -43,6 +43,8 @@ class Engine {
 
   SSL* ssl() const noexcept { return ssl_.get(); }
   SessionInfo session_info() const;
+  /// The verdict of the OCSP response the server stapled (client role).
+  std::string ocsp_status() const;
 
   /// What the BIO works on; only the BIO callbacks touch it.
   struct Transport {

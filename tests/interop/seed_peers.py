@@ -9,6 +9,10 @@ Standard library only (Python 3.11).  Used by test_pingpong.py to exercise the
                            handshake is driven by hand with ssl.MemoryBIO.
 * seed_server()          - the seed 000 server (asyncio.start_server), returns
                            the asyncio Server so a test can read its port.
+* ThreadedSeedServer     - the seed server with implicit TLS on blocking
+                           sockets (a thread per connection); it records
+                           each session's client certificate and ALPN, and
+                           lets a client read the alert of a failed handshake.
 * make_openssl_pki()     - ECDSA P-256 CA + leaf (localhost, 127.0.0.1, ::1)
                            made with the openssl command line.
 
@@ -22,8 +26,11 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 import ssl
 import subprocess
+import threading
+import time
 
 DEFAULT_TIMEOUT = 20.0
 _CLOSE_TIMEOUT = 5.0
@@ -365,11 +372,8 @@ async def _server_start_tls(reader, writer, ctx, timeout):
         raise
 
 
-async def _serve_one(reader, writer, ctx, implicit_tls, idle_timeout, handshake_timeout,
-                     on_tls=None):
+async def _serve_one(reader, writer, ctx, implicit_tls, idle_timeout, handshake_timeout):
     tls = implicit_tls
-    if tls and on_tls is not None:
-        on_tls(writer)
     while True:
         line = await _step(reader.readline(), idle_timeout, "waiting for a command")
         if not line:
@@ -385,13 +389,11 @@ async def _serve_one(reader, writer, ctx, implicit_tls, idle_timeout, handshake_
                 raise SeedProtocolError("STARTTLS on a connection that is already TLS")
             await _server_start_tls(reader, writer, ctx, handshake_timeout)
             tls = True
-            if on_tls is not None:
-                on_tls(writer)
         # Anything else is ignored, as in the seed.
 
 
 async def seed_server(host, port, ctx, *, implicit_tls=False, errors=None,
-                      idle_timeout=60.0, handshake_timeout=DEFAULT_TIMEOUT, on_tls=None):
+                      idle_timeout=60.0, handshake_timeout=DEFAULT_TIMEOUT):
     """Start the seed 000 server on host:port (0 = ephemeral) and return it.
 
     PING -> PONG, STARTTLS -> upgrade as TLS server with `ctx`, QUIT -> close.
@@ -399,17 +401,13 @@ async def seed_server(host, port, ctx, *, implicit_tls=False, errors=None,
     connection exceptions are appended to `errors` (a list) if given, and are
     never printed.  Use server.sockets[0].getsockname()[1] for the port and
     `server.close(); await server.wait_closed()` to stop it.
-
-    on_tls, if given, is called with the connection's StreamWriter once its
-    TLS handshake is done (e.g. to record
-    writer.get_extra_info("ssl_object").getpeercert()).
     """
 
     async def handle(reader, writer):
         graceful = False
         try:
             await _serve_one(reader, writer, ctx, implicit_tls, idle_timeout,
-                             handshake_timeout, on_tls)
+                             handshake_timeout)
             graceful = True
         except Exception as exc:  # noqa: BLE001 - recorded, not printed
             if errors is not None:
@@ -425,6 +423,147 @@ async def seed_server(host, port, ctx, *, implicit_tls=False, errors=None,
 def server_port(server):
     """Port of the first listening socket of an asyncio Server."""
     return server.sockets[0].getsockname()[1]
+
+
+# --------------------------------------------------------------------------
+# Server 2: implicit TLS on blocking sockets, a thread per connection
+# --------------------------------------------------------------------------
+
+class ThreadedSeedServer:
+    """The seed server with TLS from the first byte, on blocking sockets.
+
+    asyncio's TLS server drops the alert of a failed handshake (it aborts the
+    transport), so a client sees a reset instead of, e.g., TLS 1.3's
+    certificate_required.  Here the alert goes out, then the connection is
+    closed gently (FIN, then the client's bytes are drained for up to
+    `linger` seconds) so that the client can read it.
+
+    PING -> PONG, QUIT -> close_notify and close, anything else is ignored.
+    After each handshake, `sessions` gets a dict with 'peercert'
+    (SSLSocket.getpeercert()), 'alpn', 'version' and 'cipher'; exceptions of a
+    connection (failed handshakes included) go to `errors`.  Every socket
+    operation is bounded by `timeout`.  Use as a context manager, or call
+    close(), which stops the threads (bounded).
+    """
+
+    def __init__(self, ctx, host="127.0.0.1", *, timeout=DEFAULT_TIMEOUT, linger=2.0):
+        self._ctx = ctx
+        self._timeout = timeout
+        self._linger = linger
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = []
+        self._open = set()  # sockets of live connections, shut down by close()
+        self.sessions = []
+        self.errors = []
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = socket.create_server((host, 0), family=family)
+        self._listener.settimeout(0.2)
+        self.port = self._listener.getsockname()[1]
+        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
+        self._acceptor.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self._stop.set()
+        self._acceptor.join(5)
+        self._listener.close()
+        with self._lock:
+            threads = list(self._threads)
+            for sock in self._open:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        for t in threads:
+            t.join(self._timeout)
+
+    def _accept_loop(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            with self._lock:
+                self._threads.append(t)
+            t.start()
+
+    def _record(self, what, item):
+        with self._lock:
+            what.append(item)
+
+    def _serve(self, conn):
+        conn.settimeout(self._timeout)
+        sock = conn
+        with self._lock:
+            self._open.add(conn)
+        try:
+            sock = self._ctx.wrap_socket(conn, server_side=True,
+                                         do_handshake_on_connect=False)
+            with self._lock:
+                self._open.discard(conn)
+                self._open.add(sock)
+            try:
+                sock.do_handshake()
+            except (ssl.SSLError, OSError) as exc:
+                self._record(self.errors, exc)
+                self._linger_close(sock)
+                return
+            self._record(self.sessions, {
+                "peercert": sock.getpeercert(), "alpn": sock.selected_alpn_protocol(),
+                "version": sock.version(), "cipher": sock.cipher()})
+            self._command_loop(sock)
+        except Exception as exc:  # noqa: BLE001 - recorded, not printed
+            self._record(self.errors, exc)
+        finally:
+            with self._lock:
+                self._open.discard(sock)
+            sock.close()
+
+    def _command_loop(self, sock):
+        buf = b""
+        while True:
+            while b"\n" not in buf:
+                data = sock.recv(_READ_CHUNK)
+                if not data:
+                    return  # EOF: the client went away
+                buf += data
+            line, buf = buf.split(b"\n", 1)
+            command = line.rstrip(b"\r")
+            if command == b"PING":
+                sock.sendall(b"PONG\n")
+            elif command == b"QUIT":
+                try:
+                    sock.unwrap()  # close_notify (bounded by the socket timeout)
+                except (ssl.SSLError, OSError, ValueError):
+                    pass
+                return
+
+    def _linger_close(self, sock):
+        """After a failed handshake (alert sent): FIN, drain, so close() sends no RST."""
+        try:
+            sock.shutdown(socket.SHUT_WR)  # also drops the SSL object: raw reads below
+        except OSError:
+            return
+        deadline = time.monotonic() + self._linger
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            try:
+                sock.settimeout(remaining)
+                if not sock.recv(_READ_CHUNK):
+                    return
+            except OSError:
+                return
 
 
 # --------------------------------------------------------------------------

@@ -37,8 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import seed_peers as sp  # noqa: E402
 import uptls_process as up  # noqa: E402
 from uptls_process import (  # noqa: E402
-    HOST, STEP_TIMEOUT, PipeReader, run_async, run_command, start_process,
-    start_uptls_serve, stop_process)
+    HOST, STEP_TIMEOUT, PipeReader, start_process, start_uptls_serve, stop_process)
 
 SERVER_LINE_TIMEOUT = 10.0   # a per-connection line of `uptls serve` after the fact
 OPENSSL_TIMEOUT = 60.0       # one openssl command making keys or certificates
@@ -174,9 +173,34 @@ def file_cert_der(path):
     return cert_der(m.group(0))
 
 
+def run_uptls(args, timeout=up.CLIENT_TIMEOUT):
+    """Run `uptls ARGS...` to its end (killed, by its PID, after `timeout`).
+
+    Returns (returncode, stdout, stderr, description for failure messages).
+    """
+    cmd = [up.UPTLS, *args]
+    try:
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"{' '.join(cmd)} did not finish within {timeout:g}s\n"
+                             f"stdout:\n{exc.stdout}\nstderr:\n{exc.stderr}") from None
+    what = (f"command: {' '.join(cmd)}\nexit status: {proc.returncode}\n"
+            f"stdout:\n{proc.stdout}stderr:\n{proc.stderr}")
+    return proc.returncode, proc.stdout, proc.stderr, what
+
+
 # --------------------------------------------------------------------------
 # openssl s_client sessions
 # --------------------------------------------------------------------------
+
+# s_client writes the server's data with write(2) but its own text through a
+# stdio buffer that it flushes at whole-buffer boundaries: a ticket's dump can
+# be cut anywhere and "PONG\n" land in the middle of it.  The data is one
+# write, so it always ends a line; s_client's own text (hex, base64, words)
+# never ends in PONG.
+_PONG_RE = r"PONG$"
+
 
 class SClient:
     """An `openssl s_client` child connected to 127.0.0.1:PORT.
@@ -212,10 +236,10 @@ class SClient:
             return False
 
     def ping(self, timeout=STEP_TIMEOUT):
-        """Send PING; True if a PONG line follows within `timeout`."""
+        """Send PING; True if PONG follows within `timeout`."""
         if not self.send(b"PING\n"):
             return False
-        hit = self.out.wait_for(r"^PONG$", timeout, self._next)
+        hit = self.out.wait_for(_PONG_RE, timeout, self._next)
         if hit is None:
             return False
         self._next = hit[0] + 1
@@ -334,7 +358,7 @@ class TlsConfigBase(unittest.TestCase):
         extra = ("\nserver:\n" + srv.describe_running()) if srv is not None else ""
         self.assertFalse(c.got_pong, f"{what}: got PONG although the session must fail\n"
                          + c.describe() + extra)
-        self.assertNotIn("\nPONG\n", "\n" + c.stdout(), c.describe())
+        self.assertNotRegex(c.stdout(), re.compile(_PONG_RE, re.M), c.describe())
         self.assertIsNotNone(c.rc, f"{what}: openssl s_client did not exit by itself\n"
                              + c.describe() + extra)
 
@@ -570,12 +594,13 @@ class Resumption(TlsConfigBase):
 # -- 7: uptls client against CPython's ssl -----------------------------------
 
 class UptlsClientAgainstPython(TlsConfigBase):
+    """`uptls client pingpong --implicit-tls` against sp.ThreadedSeedServer."""
 
-    def _client_cmd(self, port, *extra):
-        return [up.UPTLS, "client", "pingpong", f"{HOST}:{port}", "--implicit-tls",
-                "--cafile", self.pki.ca, "--servername", "localhost", *extra]
+    def _client(self, port, *extra):
+        return run_uptls(["client", "pingpong", f"{HOST}:{port}", "--implicit-tls",
+                          "--cafile", self.pki.ca, "--servername", "localhost", *extra])
 
-    def _server_context(self, client_auth=False, alpn=None):
+    def _server(self, client_auth=False, alpn=None):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.pki.server, self.pki.server_key)
         if client_auth:
@@ -583,79 +608,51 @@ class UptlsClientAgainstPython(TlsConfigBase):
             ctx.load_verify_locations(self.pki.ca)
         if alpn:
             ctx.set_alpn_protocols(alpn)
-        return ctx
+        server = sp.ThreadedSeedServer(ctx, HOST)
+        self.addCleanup(server.close)
+        return server
 
     @staticmethod
     def _subject(peercert):
         return dict(rdn[0] for rdn in (peercert or {}).get("subject", ()))
 
-    def _with_server(self, ctx, body, timeout=120):
-        """Run `await body(port, seen, errors)` with a Python implicit-TLS seed server."""
-        seen = []  # per TLS connection: (peercert, selected ALPN protocol)
-
-        def on_tls(writer):
-            sslobj = writer.get_extra_info("ssl_object")
-            seen.append((sslobj.getpeercert(), sslobj.selected_alpn_protocol()))
-
-        async def run():
-            errors = []
-            server = await sp.seed_server(HOST, 0, ctx, implicit_tls=True, errors=errors,
-                                          on_tls=on_tls)
-            try:
-                await body(sp.server_port(server), seen, errors)
-            finally:
-                server.close()
-                await server.wait_closed()
-
-        run_async(run(), timeout)
-
     def test_client_certificate(self):
         """Python server with CERT_REQUIRED: --cert alice works and the server
         sees CN=alice; without --cert the client exits 1 and says why."""
-        async def body(port, seen, errors):
-            rc, out, err, cmd = await run_command(self._client_cmd(
-                port, "--cert", self.pki.alice, "--key", self.pki.alice_key))
-            what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
-            self.assertEqual(rc, 0, what)
-            self.assertEqual(errors, [], f"Python server errors: {errors!r}\n{what}")
-            self.assertEqual(len(seen), 1, what)
-            self.assertEqual(self._subject(seen[0][0]).get("commonName"), "alice",
-                             f"Python server saw client certificate {seen[0][0]!r}\n{what}")
+        server = self._server(client_auth=True)
+        rc, out, err, what = self._client(server.port, "--cert", self.pki.alice,
+                                          "--key", self.pki.alice_key)
+        self.assertEqual(rc, 0, what)
+        self.assertEqual(server.errors, [], f"Python server errors: {server.errors!r}\n{what}")
+        self.assertEqual(len(server.sessions), 1, what)
+        self.assertEqual(self._subject(server.sessions[0]["peercert"]).get("commonName"),
+                         "alice", f"Python server saw {server.sessions[0]!r}\n{what}")
 
-            seen.clear()
-            rc, out, err, cmd = await run_command(self._client_cmd(port))
-            what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
-            self.assertEqual(rc, 1, what)
-            self.assertIn("the server requires a client certificate", err, what)
-            self.assertRegex(err, re.compile(r"^uptls client: ", re.M), what)
-            self.assertEqual(seen, [], "the Python server accepted a session without a "
-                             f"client certificate\n{what}")
-
-        self._with_server(self._server_context(client_auth=True), body)
+        rc, out, err, what = self._client(server.port)
+        self.assertEqual(rc, 1, what)
+        self.assertIn("the server requires a client certificate", err, what)
+        self.assertRegex(err, re.compile(r"^uptls client: ", re.M), what)
+        self.assertEqual(len(server.sessions), 1, "the Python server accepted a session "
+                         f"without a client certificate: {server.sessions!r}\n{what}")
 
     def test_alpn(self):
         """Python server with ALPN h2: `uptls client --alpn h2` prints ALPN h2."""
-        async def body(port, seen, errors):
-            rc, out, err, cmd = await run_command(self._client_cmd(port, "--alpn", "h2"))
-            what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
-            self.assertEqual(rc, 0, what)
-            self.assertRegex(out, re.compile(
-                r"^TLS TLSv1\.3, cipher \S+, \d+ secret bits, ALPN h2$", re.M), what)
-            self.assertEqual([alpn for _, alpn in seen], ["h2"], what)
-            self.assertEqual(errors, [], f"Python server errors: {errors!r}\n{what}")
-
-        self._with_server(self._server_context(alpn=["h2"]), body)
+        server = self._server(alpn=["h2"])
+        rc, out, err, what = self._client(server.port, "--alpn", "h2")
+        self.assertEqual(rc, 0, what)
+        self.assertRegex(out, re.compile(
+            r"^TLS TLSv1\.3, cipher \S+, \d+ secret bits, ALPN h2$", re.M), what)
+        self.assertEqual([x["alpn"] for x in server.sessions], ["h2"], what)
+        self.assertEqual(server.errors, [], f"Python server errors: {server.errors!r}\n{what}")
 
     def test_no_alpn(self):
         """Python server without ALPN: `uptls client --alpn h2` prints ALPN none."""
-        async def body(port, seen, errors):
-            rc, out, err, cmd = await run_command(self._client_cmd(port, "--alpn", "h2"))
-            what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
-            self.assertEqual(rc, 0, what)
-            self.assertRegex(out, re.compile(r"^TLS TLSv1\.3, .*\bALPN none$", re.M), what)
-            self.assertEqual(errors, [], f"Python server errors: {errors!r}\n{what}")
-
-        self._with_server(self._server_context(), body)
+        server = self._server()
+        rc, out, err, what = self._client(server.port, "--alpn", "h2")
+        self.assertEqual(rc, 0, what)
+        self.assertRegex(out, re.compile(r"^TLS TLSv1\.3, .*\bALPN none$", re.M), what)
+        self.assertEqual([x["alpn"] for x in server.sessions], [None], what)
+        self.assertEqual(server.errors, [], f"Python server errors: {server.errors!r}\n{what}")
 
 
 # -- 8: curl -------------------------------------------------------------------
@@ -728,10 +725,9 @@ class KeyLog(TlsConfigBase):
         srv = self.serve("--key-log", server_log, cert=False, implicit_tls=False, ca_out=True)
 
         client_log = os.path.join(self.tmp.name, "client.keys")
-        rc, out, err, cmd = run_async(run_command(
-            [up.UPTLS, "client", "pingpong", f"{HOST}:{srv.port}", "--cafile", srv.ca,
-             "--servername", "localhost", "--key-log", client_log]), 60)
-        what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
+        rc, out, err, what = run_uptls(
+            ["client", "pingpong", f"{HOST}:{srv.port}", "--cafile", srv.ca,
+             "--servername", "localhost", "--key-log", client_log], 60)
         self.assertEqual(rc, 0, what)
         lines = self._read_keylog(client_log)
         self.assertIsNotNone(lines, f"no key log file {client_log}\n{what}")
@@ -751,10 +747,9 @@ class KeyLog(TlsConfigBase):
                         + "\nserver:\n" + "\n".join(server_lines))
 
         client_log12 = os.path.join(self.tmp.name, "client12.keys")
-        rc, out, err, cmd = run_async(run_command(
-            [up.UPTLS, "client", "pingpong", f"{HOST}:{srv.port}", "--cafile", srv.ca,
-             "--servername", "localhost", "--max-tls", "1.2", "--key-log", client_log12]), 60)
-        what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
+        rc, out, err, what = run_uptls(
+            ["client", "pingpong", f"{HOST}:{srv.port}", "--cafile", srv.ca,
+             "--servername", "localhost", "--max-tls", "1.2", "--key-log", client_log12], 60)
         self.assertEqual(rc, 0, what)
         lines = self._read_keylog(client_log12) or []
         self.assertTrue(any(_KEYLOG_LINE_RE.match(ln) and ln.startswith("CLIENT_RANDOM ")
@@ -859,19 +854,17 @@ class MoreOptions(TlsConfigBase):
         """uptls client: a wrong --servername names the certificate's names;
         --insecure connects anyway with a loud WARNING."""
         srv = self.serve(cert=False, implicit_tls=False, ca_out=True)
-        rc, out, err, cmd = run_async(run_command(
-            [up.UPTLS, "client", "pingpong", f"{HOST}:{srv.port}", "--cafile", srv.ca,
-             "--servername", "a.example"]), 60)
-        what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
+        rc, out, err, what = run_uptls(
+            ["client", "pingpong", f"{HOST}:{srv.port}", "--cafile", srv.ca,
+             "--servername", "a.example"], 60)
         self.assertEqual(rc, 1, what)
         self.assertIn("uptls client: ", err, what)
         self.assertIn("certificate verify failed: hostname 'a.example' not in certificate "
                       "names [localhost, 127.0.0.1, ::1]", err, what)
 
-        rc, out, err, cmd = run_async(run_command(
-            [up.UPTLS, "client", "pingpong", f"{HOST}:{srv.port}", "--servername", "a.example",
-             "--insecure"]), 60)
-        what = f"{cmd}\nexit status {rc}\nstdout:\n{out}\nstderr:\n{err}"
+        rc, out, err, what = run_uptls(
+            ["client", "pingpong", f"{HOST}:{srv.port}", "--servername", "a.example",
+             "--insecure"], 60)
         self.assertEqual(rc, 0, what)
         self.assertIn("WARNING", err, what)
         srv.check_alive()

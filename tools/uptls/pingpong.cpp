@@ -28,6 +28,7 @@ std::string describe_session(const Stream& stream) {
                      std::to_string(info->secret_bits) + " secret bits, ALPN " +
                      (info->alpn.empty() ? std::string("none") : info->alpn);
   if (info->resumed) line += ", resumed";
+  if (!info->ocsp_status.empty()) line += ", OCSP " + info->ocsp_status;
   if (stream.role() == Role::server) {
     auto client = stream.peer_certificate();
     line += ", client certificate " + (client ? client->subject : std::string("none"));

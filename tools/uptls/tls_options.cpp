@@ -93,6 +93,8 @@ void add_server_tls_options(CLI::App& command, ServerTlsArgs& args) {
   command.add_option("--dhparam", args.dhparam, "DH parameters (PEM) for TLS 1.2 DHE");
   command.add_option("--ticket-keys", args.ticket_keys,
                      "session ticket keys shared by a fleet, one `openssl rand -hex 80` per line");
+  command.add_option("--ocsp-response", args.ocsp_response,
+                     "OCSP response (DER) to staple for clients that ask");
 }
 
 void add_client_tls_options(CLI::App& command, ClientTlsArgs& args) {
@@ -105,6 +107,7 @@ void add_client_tls_options(CLI::App& command, ClientTlsArgs& args) {
   command.add_flag("--insecure", args.insecure,
                    "DANGEROUS: accept any certificate for any name (debugging only)");
   command.add_flag("--no-resumption", args.no_resumption, "always do a full handshake");
+  command.add_flag("--ocsp", args.ocsp, "ask for the server's stapled OCSP status and show it");
 }
 
 std::shared_ptr<const tls::ServerConfig> make_server_config(const ServerTlsArgs& args) {
@@ -135,6 +138,7 @@ std::shared_ptr<const tls::ServerConfig> make_server_config(const ServerTlsArgs&
   }
   options.dh_params_file = args.dhparam;
   options.ticket_keys_file = args.ticket_keys;
+  options.ocsp_response_file = args.ocsp_response;
   return tls::ServerConfig::make(options);
 }
 
@@ -147,6 +151,7 @@ std::shared_ptr<const tls::ClientConfig> make_client_config(const ClientTlsArgs&
   if (args.identity.given()) options.identity = args.identity.load();
   options.protocol = args.protocol.protocol();
   options.session_resumption = !args.no_resumption;
+  options.request_ocsp = args.ocsp;
   if (args.insecure) {
     std::fprintf(stderr,
                  "WARNING: --insecure: the server's certificate and name are NOT verified; "

@@ -49,6 +49,7 @@ struct ServerTlsArgs {
   std::vector<std::string> sni_pems;
   std::string dhparam;
   std::string ticket_keys;
+  std::string ocsp_response;
 };
 
 struct ClientTlsArgs {
@@ -60,6 +61,7 @@ struct ClientTlsArgs {
   bool crl_chain = false;
   bool insecure = false;
   bool no_resumption = false;
+  bool ocsp = false;
 };
 
 void add_server_tls_options(CLI::App& command, ServerTlsArgs& args);

@@ -59,6 +59,10 @@ class DevAuthority {
   /// This CA's certificate revocation list (PEM), valid from now for a day.
   std::string crl_pem() const;
 
+  /// A signed OCSP response (DER) for the leaf of identity, issued by this
+  /// CA: "good", or "revoked" if revoke() was called for it. Valid for a day.
+  std::string ocsp_response(const Identity& identity) const;
+
   struct Impl;
 
  private:

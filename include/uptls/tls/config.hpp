@@ -108,6 +108,9 @@ struct ClientOptions {
   bool session_resumption = true;
   /// How many sessions the cache holds in all (a few KiB each).
   std::size_t session_cache_size = 256;
+  /// Ask the server to staple an OCSP response; its verdict is in
+  /// SessionInfo::ocsp_status (reported, not enforced).
+  bool request_ocsp = false;
   /// Accept any server certificate and any name. Only for debugging: a
   /// connection made this way is not authenticated.
   bool dangerous_skip_verification = false;
@@ -168,6 +171,10 @@ struct ServerOptions {
   /// 160 hexadecimal digits (`openssl rand -hex 80`); the first encrypts new
   /// tickets, all decrypt. Empty: keys made in memory and rotated.
   std::string ticket_keys_file;
+  /// An OCSP response (DER) for the certificate, stapled for clients that
+  /// ask (RFC 6066 §8). Read when the configuration is built: rebuild it (or
+  /// SIGHUP `uptls serve`) when the responder issues a new one.
+  std::string ocsp_response_file;
   /// How often in-memory ticket keys are replaced; the previous key still
   /// decrypts for one more period.
   std::chrono::seconds ticket_key_rotation = std::chrono::hours(12);

@@ -57,6 +57,9 @@ struct SessionInfo {
   std::string server_name;
   /// Whether the session was resumed rather than fully negotiated.
   bool resumed = false;
+  /// Client that asked for OCSP stapling: "good", "revoked", "unknown",
+  /// "none" (nothing stapled) or "invalid: why"; empty when not asked.
+  std::string ocsp_status;
 };
 
 }  // namespace uptls::tls

@@ -341,5 +341,48 @@ TEST(Verification, IntermediateChainIsServedAndVerified) {
   });
 }
 
+TEST(Ocsp, StapledStatusIsReportedToClientsThatAsk) {
+  run([]() -> awaitable<void> {
+    DevAuthority authority("OCSP CA");
+    Identity identity = authority.issue({"localhost"});
+    TempFile good(authority.ocsp_response(identity));
+    ServerOptions server;
+    server.identity = identity;
+    server.ocsp_response_file = good.name();
+    ClientOptions client;
+    client.trust.ca_pem = authority.ca_pem();
+    client.request_ocsp = true;
+    client.session_resumption = false;
+    auto asking = ClientConfig::make(client);
+
+    auto stapled = co_await handshake(ServerConfig::make(server), asking, "localhost");
+    EXPECT_EQ(stapled.client_info->ocsp_status, "good") << stapled.client_error.message;
+
+    authority.revoke(identity);
+    TempFile revoked(authority.ocsp_response(identity));
+    server.ocsp_response_file = revoked.name();
+    auto bad = co_await handshake(ServerConfig::make(server), asking, "localhost");
+    EXPECT_EQ(bad.client_info->ocsp_status, "revoked");
+
+    server.ocsp_response_file.clear();
+    auto nothing = co_await handshake(ServerConfig::make(server), asking, "localhost");
+    EXPECT_EQ(nothing.client_info->ocsp_status, "none");
+
+    client.request_ocsp = false;
+    server.ocsp_response_file = good.name();
+    auto not_asked =
+        co_await handshake(ServerConfig::make(server), ClientConfig::make(client), "localhost");
+    EXPECT_EQ(not_asked.client_info->ocsp_status, "");
+  });
+}
+
+TEST(Ocsp, ResponseFileMustBeAnOcspResponse) {
+  TempFile garbage("not DER");
+  ServerOptions server;
+  server.identity = pki().authority.issue({"localhost"});
+  server.ocsp_response_file = garbage.name();
+  EXPECT_THROW(ServerConfig::make(server), Error);
+}
+
 }  // namespace
 }  // namespace uptls::tls
