@@ -39,6 +39,7 @@ void add_protocol_options(CLI::App& command, ProtocolArgs& args) {
   command.add_option("--alpn", args.alpn, "ALPN protocols, comma-separated, preferred first");
   command.add_option("--key-log", args.key_log,
                      "append TLS secrets to this file for Wireshark (default: $SSLKEYLOGFILE)");
+  command.add_option("--npn", args.npn, "not supported: NPN was replaced by ALPN (use --alpn)");
 }
 
 }  // namespace
@@ -56,6 +57,11 @@ tls::Identity IdentityArgs::load() const {
 }
 
 tls::Protocol ProtocolArgs::protocol() const {
+  if (!npn.empty()) {
+    throw std::invalid_argument(
+        "NPN is not supported: it was never standardized and was replaced by ALPN (RFC 7301); "
+        "use --alpn " + npn);
+  }
   tls::Protocol protocol;
   if (!min_tls.empty()) protocol.min_version = tls::parse_version(min_tls);
   if (!max_tls.empty()) protocol.max_version = tls::parse_version(max_tls);

@@ -34,6 +34,7 @@ struct ProtocolArgs {
   std::string groups;
   std::string alpn;
   std::string key_log;
+  std::string npn;
 
   tls::Protocol protocol() const;
 };
