@@ -437,21 +437,5 @@ void scenario_memory(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options o = parse_args(argc, argv);
-  raise_nofile();
-
-  start_watchdog(o);
-
-  try {
-    if (o.scenario == "bulk")
-      scenario_bulk(o);
-    else if (o.scenario == "sessions")
-      scenario_sessions(o);
-    else
-      scenario_memory(o);
-  } catch (const std::exception& e) {
-    die(o.scenario + ": " + e.what());
-  }
-  std::fflush(stdout);
-  std::_Exit(0);  // don't race static destruction against the watchdog thread
+  return bench::run(argc, argv, scenario_bulk, scenario_sessions, scenario_memory);
 }

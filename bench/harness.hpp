@@ -133,4 +133,26 @@ inline void start_watchdog(const Options& o) {
   }).detach();
 }
 
+/// The whole program: parses the arguments, raises the descriptor limit,
+/// starts the watchdog, runs the scenario asked for and exits.
+template <typename Bulk, typename Sessions, typename Memory>
+int run(int argc, char** argv, Bulk bulk, Sessions sessions, Memory memory) {
+  Options o = parse_args(argc, argv);
+  raise_nofile();
+  start_watchdog(o);
+  try {
+    if (o.scenario == "bulk") {
+      bulk(o);
+    } else if (o.scenario == "sessions") {
+      sessions(o);
+    } else {
+      memory(o);
+    }
+  } catch (const std::exception& e) {
+    die(o.scenario + ": " + e.what());
+  }
+  std::fflush(stdout);
+  std::_Exit(0);  // don't race static destruction against the watchdog thread
+}
+
 }  // namespace bench

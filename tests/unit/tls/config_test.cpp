@@ -25,23 +25,19 @@ using test::run;
 
 using test::TempFile;
 
-std::error_code config_error(const std::function<void()>& build) {
+/// What building threw: its code and message; empty if nothing.
+test::Caught built(const std::function<void()>& build) {
   try {
     build();
   } catch (const Error& e) {
-    return e.code();
+    return test::Caught(e.code(), e.what());
   }
   return {};
 }
 
-std::string config_message(const std::function<void()>& build) {
-  try {
-    build();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return {};
-}
+std::error_code config_error(const std::function<void()>& build) { return built(build).code; }
+
+std::string config_message(const std::function<void()>& build) { return built(build).message; }
 
 TEST(ServerConfig, KeyThatDoesNotMatchItsCertificateFailsWhenBuilt) {
   DevAuthority authority;
