@@ -60,7 +60,8 @@ tls::Protocol ProtocolArgs::protocol() const {
   if (!npn.empty()) {
     throw std::invalid_argument(
         "NPN is not supported: it was never standardized and was replaced by ALPN (RFC 7301); "
-        "use --alpn " + npn);
+        "use --alpn " +
+        npn);
   }
   tls::Protocol protocol;
   if (!min_tls.empty()) protocol.min_version = tls::parse_version(min_tls);
