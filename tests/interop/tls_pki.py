@@ -155,6 +155,54 @@ def file_cert_der(path):
     return cert_der(m.group(0))
 
 
+# --------------------------------------------------------------------------
+# OCSP responses via `openssl ocsp`
+# --------------------------------------------------------------------------
+
+def _index_time(openssl_date):
+    """'Nov 25 06:51:02 2026 GMT' (x509 -enddate) -> '261125065102Z' (index.txt)."""
+    t = time.strptime(openssl_date.strip(), "%b %d %H:%M:%S %Y GMT")
+    return time.strftime("%y%m%d%H%M%SZ", time.gmtime(calendar.timegm(t)))
+
+
+def make_ocsp_response(out, cert, issuer, issuer_key, *, status="good",
+                       signer=None, signer_key=None, days=1):
+    """Write to `out` a DER OCSP response for `cert` (issued by `issuer`).
+
+    `openssl ocsp` acts as an index.txt-based responder without a network:
+    the index (written next to `out`) lists `cert` as valid (status "good")
+    or revoked (status "revoked", reason keyCompromise, revoked yesterday);
+    the response is signed by (signer, signer_key), by default the issuing
+    CA itself, with thisUpdate now and nextUpdate `days` days later, no nonce.
+    Returns `out`.
+    """
+    if status not in ("good", "revoked"):
+        raise ValueError(f"status must be good or revoked, not {status!r}")
+    fields = dict(line.split("=", 1) for line in openssl(
+        "x509", "-in", cert, "-noout", "-serial", "-enddate", "-subject",
+        "-nameopt", "compat").splitlines() if "=" in line)
+    # openssl ocsp looks the serial up as BN_bn2hex() writes it: upper-case
+    # hex, whole bytes, no leading zero bytes.
+    serial = format(int(fields["serial"], 16), "X")
+    serial = ("0" + serial) if len(serial) % 2 else serial
+    expiry = _index_time(fields["notAfter"])
+    subject = fields["subject"].strip()
+    if status == "good":
+        row = ["V", expiry, "", serial, "unknown", subject]
+    else:
+        revoked = time.strftime("%y%m%d%H%M%SZ", time.gmtime(time.time() - 86400))
+        row = ["R", expiry, f"{revoked},keyCompromise", serial, "unknown", subject]
+    index = os.path.splitext(out)[0] + ".index.txt"
+    with open(index, "w", encoding="ascii") as f:
+        f.write("\t".join(row) + "\n")
+    openssl("ocsp", "-index", index, "-rsigner", signer or issuer,
+            "-rkey", signer_key or issuer_key, "-CA", issuer, "-issuer", issuer,
+            "-cert", cert, "-no_nonce", "-ndays", str(days), "-respout", out)
+    if not os.path.isfile(out) or os.path.getsize(out) == 0:
+        raise RuntimeError(f"openssl ocsp wrote no response to {out}")
+    return out
+
+
 def run_uptls(args, timeout=up.CLIENT_TIMEOUT):
     """Run `uptls ARGS...` to its end (killed, by its PID, after `timeout`).
 
