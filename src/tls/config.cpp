@@ -173,6 +173,24 @@ void use_dh_params(SSL_CTX* ctx, const std::string& path) {
   params.release();  // the context owns them now
 }
 
+// TLS 1.2 DHE without configured parameters: RFC 7919's ffdhe2048, a
+// well-known safe-prime group (what Mozilla's intermediate profile uses),
+// not parameters of unknown provenance.
+void use_rfc7919_group(SSL_CTX* ctx) {
+  std::unique_ptr<EVP_PKEY_CTX, detail::Deleter<EVP_PKEY_CTX_free>> maker(
+      EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string("group", const_cast<char*>("ffdhe2048"), 0),
+      OSSL_PARAM_construct_end()};
+  EVP_PKEY* group = nullptr;
+  if (!maker || EVP_PKEY_paramgen_init(maker.get()) != 1 ||
+      EVP_PKEY_CTX_set_params(maker.get(), params) != 1 ||
+      EVP_PKEY_paramgen(maker.get(), &group) != 1 || SSL_CTX_set0_tmp_dh_pkey(ctx, group) != 1) {
+    EVP_PKEY_free(group);
+    throw config_error("cannot set up the RFC 7919 DH group");
+  }
+}
+
 std::string lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -286,7 +304,7 @@ struct ServerConfig::Impl {
     // from the trust store on every handshake.
     SSL_CTX_set_mode(raw, SSL_MODE_NO_AUTO_CHAIN);
     if (options.dh_params_file.empty()) {
-      SSL_CTX_set_dh_auto(raw, 1);
+      use_rfc7919_group(raw);
     } else {
       use_dh_params(raw, options.dh_params_file);
     }

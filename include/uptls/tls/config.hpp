@@ -163,8 +163,8 @@ struct ServerOptions {
   /// The CAs that issue client certificates: trusted for them and named in
   /// the certificate request. Needed when client_auth is not none.
   Trust client_trust;
-  /// Finite-field Diffie-Hellman parameters (PEM) for TLS 1.2 DHE; without
-  /// them the RFC 7919 group matching the certificate's strength is used.
+  /// Finite-field Diffie-Hellman parameters (PEM) for TLS 1.2 DHE, 2048 bits
+  /// or more; without them RFC 7919's ffdhe2048 is used.
   std::string dh_params_file;
   /// Session ticket keys shared by a fleet, so that servers behind one
   /// address resume each other's sessions: a file with one key per line,

@@ -102,6 +102,17 @@ TEST(ClientConfig, DefaultsVerifyThePeer) {
   EXPECT_FALSE(ClientConfig::make(options)->verifies_peer());
 }
 
+TEST(ClientConfig, MissingSystemTrustStoreSaysHowToFixIt) {
+  // OpenSSL's variables point the "system" store somewhere empty.
+  ::setenv("SSL_CERT_FILE", "/nonexistent/ca-certificates.crt", 1);
+  ::setenv("SSL_CERT_DIR", "/nonexistent/certs", 1);
+  std::string message = config_message([] { ClientConfig::make(); });
+  ::unsetenv("SSL_CERT_FILE");
+  ::unsetenv("SSL_CERT_DIR");
+  EXPECT_NE(message.find("no system trust store"), std::string::npos) << message;
+  EXPECT_NE(message.find("apt-get install ca-certificates"), std::string::npos) << message;
+}
+
 TEST(ClientConfig, MissingCaFileIsAClearError) {
   ClientOptions options;
   options.trust.ca_files.push_back("/nonexistent/ca.pem");
