@@ -5,7 +5,7 @@ Usage:
     /usr/bin/python3 tests/interop/test_tls_config.py --uptls PATH [unittest args]
 
 Peers: the openssl command line (s_client), curl, and CPython's ssl module.
-Certificates are made with the openssl command line (ECDSA P-256).  Every
+Certificates are made with the openssl command line (ECDSA P-256, tls_pki.py).  Every
 process listens on or connects to 127.0.0.1 only, every wait is bounded, and
 every child is stopped by the test that started it (SIGTERM to its own PID,
 SIGKILL after a timeout).  Standard library only.
@@ -14,7 +14,7 @@ What is checked (see each test's docstring):
   client authentication required / requested, ALPN, protocol versions and
   ciphers, SNI identities, session resumption, `uptls client` against a
   Python ssl server (client certificate, ALPN), curl, key logs, SIGHUP reload,
-  and a few more identity and client options.
+  a few more identity and client options, and OCSP stapling (s_client -status).
 """
 
 from __future__ import annotations
@@ -724,6 +724,32 @@ class MoreOptions(TlsConfigBase):
         self.assertEqual(rc, 0, what)
         self.assertIn("WARNING", err, what)
         srv.check_alive()
+
+
+# -- OCSP stapling by `uptls serve` ----------------------------------------------
+
+class OcspStapling(TlsConfigBase):
+
+    def test_serve_staples_ocsp_response(self):
+        """--ocsp-response resp.der (made by `openssl ocsp`): `s_client -status`
+        shows "OCSP Response Status: successful" and "Cert Status: good";
+        without --ocsp-response it shows that no response was sent."""
+        resp = make_ocsp_response(os.path.join(self.tmp.name, "server-ocsp.der"),
+                                  self.pki.server, self.pki.ca, self.pki.ca_key)
+        srv = self.serve("--ocsp-response", resp)
+        c = self.s_client_session(srv.port, "-status")
+        self.assert_session_ok(c, "s_client -status against --ocsp-response", srv)
+        self.assert_stdout_has(c, r"^\s*OCSP Response Status: successful \(0x0\)$",
+                               "the stapled response")
+        self.assert_stdout_has(c, r"^\s*Cert Status: good$", "the stapled response")
+        self.assertNotIn("OCSP response: no response sent", c.stdout(), c.describe())
+        srv.check_alive()
+
+        plain = self.serve()
+        c = self.s_client_session(plain.port, "-status")
+        self.assert_session_ok(c, "s_client -status without --ocsp-response", plain)
+        self.assert_stdout_has(c, r"^OCSP response: no response sent$", "nothing stapled")
+        plain.check_alive()
 
 
 if __name__ == "__main__":
