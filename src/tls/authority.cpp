@@ -22,22 +22,6 @@ PkeyPtr new_p256_key() {
   return key;
 }
 
-std::string pem_of(X509* cert) {
-  detail::BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(bio.get(), cert);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return {data, static_cast<std::size_t>(n)};
-}
-
-std::string pem_of(EVP_PKEY* key) {
-  detail::BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return {data, static_cast<std::size_t>(n)};
-}
-
 void add_extension(X509* cert, X509* issuer, int nid, const std::string& value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
@@ -106,8 +90,8 @@ void make_ca(DevAuthority::Impl& ca, const std::string& common_name,
   if (X509_sign(cert, signer, EVP_sha256()) == 0) {
     throw detail::drain_errors("cannot sign the CA certificate");
   }
-  ca.root_pem = parent ? parent->root_pem : pem_of(cert);
-  ca.intermediates_pem = parent ? pem_of(cert) + parent->intermediates_pem : std::string();
+  ca.root_pem = parent ? parent->root_pem : detail::pem_of(cert);
+  ca.intermediates_pem = parent ? detail::pem_of(cert) + parent->intermediates_pem : std::string();
 }
 
 }  // namespace
@@ -162,8 +146,8 @@ Identity DevAuthority::issue(const std::vector<std::string>& names,
     throw detail::drain_errors("cannot sign the leaf certificate");
   }
   Identity identity;
-  identity.chain_pem = pem_of(cert.get()) + impl_->intermediates_pem;
-  identity.key_pem = pem_of(key.get());
+  identity.chain_pem = detail::pem_of(cert.get()) + impl_->intermediates_pem;
+  identity.key_pem = detail::pem_of(key.get());
   return identity;
 }
 

@@ -67,22 +67,6 @@ PkeyPtr parse_key(std::string_view text, const Passphrase& passphrase, const std
   invalid("no usable private key in " + what);
 }
 
-std::string pem_of(X509* cert) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(bio.get(), cert);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return {data, static_cast<std::size_t>(n)};
-}
-
-std::string pem_of(EVP_PKEY* key) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_PKCS8PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return {data, static_cast<std::size_t>(n)};
-}
-
 std::string subject_of(X509* cert) { return detail::describe(cert).subject; }
 
 /// The key matches the leaf, and each certificate is issued by the next.
@@ -104,8 +88,8 @@ void check(const std::vector<X509Ptr>& chain, EVP_PKEY* key) {
 Identity identity_of(const std::vector<X509Ptr>& chain, EVP_PKEY* key) {
   check(chain, key);
   Identity identity;
-  for (const auto& cert : chain) identity.chain_pem += pem_of(cert.get());
-  identity.key_pem = pem_of(key);
+  for (const auto& cert : chain) identity.chain_pem += detail::pem_of(cert.get());
+  identity.key_pem = detail::pem_of(key);
   return identity;
 }
 

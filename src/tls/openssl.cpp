@@ -111,6 +111,18 @@ std::vector<X509Ptr> parse_certificates(std::string_view pem, std::string_view w
   return certs;
 }
 
+std::string pem_of(X509* cert) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(bio.get(), cert);
+  return bio_text(bio.get());
+}
+
+std::string pem_of(EVP_PKEY* key) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PKCS8PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
+  return bio_text(bio.get());
+}
+
 CertificateInfo describe(X509* cert) {
   CertificateInfo info;
   info.subject = x509_name(X509_get_subject_name(cert));
@@ -164,9 +176,7 @@ CertificateInfo describe(X509* cert) {
   info.is_ca = X509_check_ca(cert) != 0;
   ERR_clear_error();
 
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(bio.get(), cert);
-  info.pem = bio_text(bio.get());
+  info.pem = pem_of(cert);
   return info;
 }
 

@@ -42,6 +42,12 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
 /// Parses every certificate in a PEM text, in order.
 std::vector<X509Ptr> parse_certificates(std::string_view pem, std::string_view what);
 
+/// A certificate in PEM form.
+std::string pem_of(X509* cert);
+
+/// A private key in unencrypted PKCS#8 PEM form.
+std::string pem_of(EVP_PKEY* key);
+
 /// The readable facts of a certificate.
 CertificateInfo describe(X509* cert);
 
