@@ -113,6 +113,30 @@ TEST(ClientConfig, MissingSystemTrustStoreSaysHowToFixIt) {
   EXPECT_NE(message.find("apt-get install ca-certificates"), std::string::npos) << message;
 }
 
+TEST(ClientConfig, TrustsAHashedCaDirectory) {
+  run([]() -> awaitable<void> {
+    // OpenSSL finds CAs in a directory by subject hash: <hash>.0, as c_rehash names them.
+    auto dir =
+        std::filesystem::temp_directory_path() / ("uptls-capath-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    X509* ca = test::first_cert(pki().authority.ca_pem());
+    char name[16];
+    std::snprintf(name, sizeof name, "%08lx.0", X509_subject_name_hash(ca));
+    X509_free(ca);
+    std::ofstream(dir / name) << pki().authority.ca_pem();
+    ClientOptions options;
+    options.trust.ca_dirs.push_back(dir.string());
+    auto trusted =
+        (co_await test::handshake(pki().server, ClientConfig::make(options), "localhost"))
+            .client_error;
+    std::filesystem::remove_all(dir);
+    EXPECT_FALSE(trusted.code) << trusted.message;
+
+    options.trust.ca_dirs = {"/nonexistent/capath"};
+    EXPECT_EQ(config_error([&] { ClientConfig::make(options); }), errc::invalid_config);
+  });
+}
+
 TEST(ClientConfig, MissingCaFileIsAClearError) {
   ClientOptions options;
   options.trust.ca_files.push_back("/nonexistent/ca.pem");
@@ -306,6 +330,24 @@ TEST(Resumption, FleetSharesTicketKeysFromAFile) {
     bool by_stranger = co_await resumed_connection(client, port);
     co_await stranger.stop();
     EXPECT_FALSE(by_stranger) << "a server without the key does a full handshake";
+  });
+}
+
+TEST(Resumption, Tls12SessionIdIsKeptAcrossResumptions) {
+  run([]() -> awaitable<void> {
+    Server server = co_await greeting_server();
+    auto port = server.local_endpoint().port();
+    ClientOptions options;
+    options.trust.ca_pem = pki().authority.ca_pem();
+    options.protocol.max_version = Version::tls1_2;
+    auto config = ClientConfig::make(options);
+    bool first = co_await resumed_connection(config, port);
+    bool second = co_await resumed_connection(config, port);
+    bool third = co_await resumed_connection(config, port);
+    EXPECT_FALSE(first);
+    EXPECT_TRUE(second);
+    EXPECT_TRUE(third) << "a TLS 1.2 session gets no new ticket: it is kept for reuse";
+    co_await server.stop();
   });
 }
 
