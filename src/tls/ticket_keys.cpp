@@ -22,6 +22,13 @@ TicketKeys::Key random_key() {
   return key;
 }
 
+// Fetched once: an implicit fetch on every ticket costs OpenSSL 3 a lookup
+// under a lock.
+const EVP_CIPHER* ticket_cipher() {
+  static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+  return cipher;
+}
+
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -37,8 +44,8 @@ void set_hmac(EVP_MAC_CTX* hmac, unsigned char* key) {
   EVP_MAC_CTX_set_params(hmac, params);
 }
 
-// OpenSSL's ticket callback: 1 = key used, 2 = decrypted with an old key
-// (issue a fresh ticket), 0 = unknown key (full handshake), -1 = error.
+// OpenSSL's ticket callback: 1 = key used, 2 = decrypted, issue a fresh
+// ticket, 0 = unknown key (full handshake), -1 = error.
 int on_ticket(SSL* ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
               EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* hmac, int encrypt) {
   auto* keys = static_cast<TicketKeys*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ticket_index()));
@@ -47,16 +54,17 @@ int on_ticket(SSL* ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENG
     TicketKeys::Key key = keys->current();
     if (RAND_bytes(iv, 16) != 1) return -1;
     std::memcpy(name, key.name, sizeof key.name);
-    if (EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes, iv) != 1) return -1;
+    if (EVP_EncryptInit_ex(cipher, ticket_cipher(), nullptr, key.aes, iv) != 1) return -1;
     set_hmac(hmac, key.hmac);
     return 1;
   }
   TicketKeys::Key key;
-  bool is_current = false;
-  if (!keys->find(name, key, is_current)) return 0;
+  if (!keys->find(name, key)) return 0;
   set_hmac(hmac, key.hmac);
-  if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes, iv) != 1) return -1;
-  return is_current ? 1 : 2;
+  if (EVP_DecryptInit_ex(cipher, ticket_cipher(), nullptr, key.aes, iv) != 1) return -1;
+  // Always 2, "renew": a resumed connection gets fresh tickets (from the
+  // current key), so a client that uses each ticket once keeps resuming.
+  return 2;
 }
 
 }  // namespace
@@ -124,13 +132,12 @@ TicketKeys::Key TicketKeys::current() {
   return keys_.front();
 }
 
-bool TicketKeys::find(const unsigned char* name, Key& key, bool& is_current) {
+bool TicketKeys::find(const unsigned char* name, Key& key) {
   std::lock_guard lock(mutex_);
   rotate_if_due();
   for (std::size_t i = 0; i < keys_.size(); ++i) {
     if (std::memcmp(keys_[i].name, name, sizeof keys_[i].name) == 0) {
       key = keys_[i];
-      is_current = i == 0;
       return true;
     }
   }

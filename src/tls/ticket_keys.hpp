@@ -32,10 +32,9 @@ class TicketKeys {
     unsigned char aes[32];
   };
 
-  /// Encrypting: the current key. Decrypting: the key named, if any, and
-  /// whether it is the current one.
+  /// Encrypting: the current key. Decrypting: the key named, if any.
   Key current();
-  bool find(const unsigned char* name, Key& key, bool& is_current);
+  bool find(const unsigned char* name, Key& key);
 
  private:
   void rotate_if_due();

@@ -251,9 +251,13 @@ TEST(Resumption, SecondConnectionResumesByDefault) {
     options.trust.ca_pem = pki().authority.ca_pem();
     auto config = ClientConfig::make(options);
     bool first = co_await resumed_connection(config, port);
-    bool second = co_await resumed_connection(config, port);
     EXPECT_FALSE(first);
-    EXPECT_TRUE(second);
+    // Each ticket is used once; a resumed connection gets fresh ones, so
+    // resumption goes on however many connections follow.
+    for (int i = 2; i <= 5; ++i) {
+      bool resumed = co_await resumed_connection(config, port);
+      EXPECT_TRUE(resumed) << "connection " << i;
+    }
 
     options.session_resumption = false;
     auto no_cache = ClientConfig::make(options);
