@@ -103,12 +103,25 @@ TEST(ClientConfig, DefaultsVerifyThePeer) {
 }
 
 TEST(ClientConfig, MissingSystemTrustStoreSaysHowToFixIt) {
-  // OpenSSL's variables point the "system" store somewhere empty.
+  // OpenSSL's variables point the "system" store somewhere empty; the
+  // variables as they were are put back afterwards.
+  struct Saved {
+    explicit Saved(const char* name) : name(name) {
+      if (const char* value = std::getenv(name)) old = value;
+    }
+    ~Saved() {
+      if (old) {
+        ::setenv(name, old->c_str(), 1);
+      } else {
+        ::unsetenv(name);
+      }
+    }
+    const char* name;
+    std::optional<std::string> old;
+  } file("SSL_CERT_FILE"), dir("SSL_CERT_DIR");
   ::setenv("SSL_CERT_FILE", "/nonexistent/ca-certificates.crt", 1);
   ::setenv("SSL_CERT_DIR", "/nonexistent/certs", 1);
   std::string message = config_message([] { ClientConfig::make(); });
-  ::unsetenv("SSL_CERT_FILE");
-  ::unsetenv("SSL_CERT_DIR");
   EXPECT_NE(message.find("no system trust store"), std::string::npos) << message;
   EXPECT_NE(message.find("apt-get install ca-certificates"), std::string::npos) << message;
 }
