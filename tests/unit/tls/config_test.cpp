@@ -106,8 +106,8 @@ TEST(ClientConfig, MissingSystemTrustStoreSaysHowToFixIt) {
   // OpenSSL's variables point the "system" store somewhere empty; the
   // variables as they were are put back afterwards.
   struct Saved {
-    explicit Saved(const char* name) : name(name) {
-      if (const char* value = std::getenv(name)) old = value;
+    explicit Saved(const char* variable) : name(variable) {
+      if (const char* value = std::getenv(variable)) old = value;
     }
     ~Saved() {
       if (old) {
