@@ -37,6 +37,8 @@ class LibraryCategory final : public std::error_category {
         return "invalid argument";
       case errc::resolve_failed:
         return "host name could not be resolved";
+      case errc::data_after_close_notify:
+        return "data after the peer's TLS close_notify";
     }
     return "unknown uptls error";
   }

@@ -36,6 +36,9 @@ enum class errc {
   invalid_argument,
   /// A host name could not be resolved to any address.
   resolve_failed,
+  /// Bytes arrived after the peer's TLS close_notify; they are not TLS and
+  /// are never delivered.
+  data_after_close_notify,
 };
 
 /// The category of errc values.

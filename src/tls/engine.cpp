@@ -225,6 +225,20 @@ void Engine::keep_resumed_session() {
   }
 }
 
+void Engine::refuse_bytes_after_close() {
+  // DESIGN.md: once TLS is up it never falls back to plaintext. Whatever
+  // follows the peer's close_notify, read ahead or still in the socket,
+  // is not TLS: it is refused, never delivered.
+  char probe;
+  bool more = SSL_has_pending(ssl_.get()) == 1 ||
+              ::recv(transport_.fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+  if (more) {
+    throw Error(make_error_code(errc::data_after_close_notify),
+                "bytes arrived after the peer's TLS close_notify; they are not TLS and were "
+                "discarded");
+  }
+}
+
 bool Engine::flush(Op op) {
   if (send_gathered(&transport_)) return true;
   if (transport_.last_errno != 0) fail(op, SSL_ERROR_SYSCALL);
@@ -233,6 +247,10 @@ bool Engine::flush(Op op) {
 
 Step Engine::read(void* data, std::size_t size) {
   if (deferred_failure_) std::rethrow_exception(std::exchange(deferred_failure_, nullptr));
+  if (peer_closed_) {
+    refuse_bytes_after_close();
+    return {Want::nothing, 0};
+  }
   auto* out = static_cast<char*>(data);
   std::size_t total = 0;
   // Fill the caller's buffer from records already read ahead: no system call.
@@ -240,7 +258,14 @@ Step Engine::read(void* data, std::size_t size) {
     std::size_t n = 0;
     int r = SSL_read_ex(ssl_.get(), out + total, size - total, &n);
     if (r != 1) {
-      if (total == 0) return finish(Op::read, r);
+      if (total == 0) {
+        Step step = finish(Op::read, r);
+        if (step.want == Want::nothing) {
+          peer_closed_ = true;
+          refuse_bytes_after_close();
+        }
+        return step;
+      }
       // The data comes first; a failure behind it is reported by the next
       // read. It is captured now: the error queue belongs to the thread.
       try {

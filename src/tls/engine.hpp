@@ -67,6 +67,8 @@ class Engine {
   [[noreturn]] void fail(Op op, int ssl_error);
   bool peer_vanished(int ssl_error) const;
   void keep_resumed_session();
+  /// After the peer's close_notify: throws if any byte followed it.
+  void refuse_bytes_after_close();
   [[noreturn]] void fail_verification(long result);
 
   Transport transport_;
@@ -75,6 +77,7 @@ class Engine {
   std::string session_key_;
   bool server_;
   bool shutdown_sent_ = false;
+  bool peer_closed_ = false;
   std::exception_ptr deferred_failure_;
   // Bytes of the last write that are encrypted but not yet all sent.
   std::size_t accepted_ = 0;

@@ -1,6 +1,11 @@
 #include "uptls/stream.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/read.hpp>
@@ -10,6 +15,7 @@
 #include <asio/streambuf.hpp>
 #include <asio/write.hpp>
 
+#include "support/certs.hpp"
 #include "support/support.hpp"
 #include "uptls/error.hpp"
 
@@ -395,6 +401,61 @@ TEST(Stream, AsTupleFormReturnsTheErrorInsteadOfThrowing) {
         asio::buffer(&byte, 1), asio::experimental::as_tuple(asio::use_awaitable));
     EXPECT_EQ(ec, errc::stream_closed);
     EXPECT_EQ(got, 0u);
+  });
+}
+
+/// A TLS client written with OpenSSL alone, on a blocking socket: it sends
+/// "hi", its close_notify, then plaintext on the same connection.
+void close_notify_then_plaintext(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return;
+  }
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  X509* ca = test::first_cert(pki().authority.ca_pem());
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca);
+  X509_free(ca);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  SSL_set_tlsext_host_name(ssl, "localhost");
+  if (SSL_connect(ssl) == 1) {
+    SSL_write(ssl, "hi\n", 3);
+    SSL_shutdown(ssl);
+    ::send(fd, "PLAINTEXT\n", 10, MSG_NOSIGNAL);
+    char sink[256];
+    while (::recv(fd, sink, sizeof sink, 0) > 0) {
+    }
+  }
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  ::close(fd);
+}
+
+// DESIGN.md: once TLS is up it never falls back to plaintext; after the
+// peer's close_notify, further bytes are an error.
+TEST(Stream, BytesAfterCloseNotifyAreAnErrorNeverData) {
+  run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    asio::ip::tcp::acceptor acceptor(executor, {asio::ip::make_address("127.0.0.1"), 0});
+    std::thread client(close_notify_then_plaintext, acceptor.local_endpoint().port());
+    auto socket = co_await acceptor.async_accept(asio::use_awaitable);
+    Stream server(std::move(socket), pki().server);
+    co_await server.start_tls();
+    // Let the close_notify and the plaintext arrive before reading on.
+    asio::steady_timer pause(executor, std::chrono::milliseconds(100));
+    co_await pause.async_wait(asio::use_awaitable);
+    auto hi = co_await server.read_line();
+    EXPECT_EQ(hi, "hi");
+    auto after = co_await caught(server.read_line());
+    EXPECT_EQ(after.code, errc::data_after_close_notify) << after.message;
+    server.abort();
+    client.join();
   });
 }
 
