@@ -112,7 +112,9 @@ class Stream {
   /// @returns the number of bytes read; 0 only at the peer's clean end of
   ///          stream (TCP FIN in plaintext, close_notify in TLS).
   /// @throws Error errc::tls_truncated when a TLS peer closes TCP without
-  ///         close_notify, errc::read_timeout, or std::system_error for a reset.
+  ///         close_notify, errc::data_after_close_notify when bytes follow the
+  ///         peer's close_notify, errc::read_timeout, or std::system_error for
+  ///         a reset.
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer);
 
   /// Reads one line ended by LF or CRLF.
