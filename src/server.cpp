@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "endpoint_text.hpp"
 #include "stream_access.hpp"
 #include "uptls/error.hpp"
 
@@ -19,12 +20,6 @@ namespace uptls {
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
-  std::string address = endpoint.address().to_string();
-  if (endpoint.address().is_v6()) address = "[" + address + "]";
-  return address + ":" + std::to_string(endpoint.port());
-}
 
 void log_to_stderr(std::string_view line) {
   std::fprintf(stderr, "uptls: %.*s\n", static_cast<int>(line.size()), line.data());
@@ -85,8 +80,7 @@ struct Server::Impl {
   }
 
   static asio::awaitable<void> session(std::shared_ptr<Impl> self, asio::ip::tcp::socket socket) {
-    asio::error_code ignored;
-    std::string peer = endpoint_text(socket.remote_endpoint(ignored));
+    std::string peer = detail::endpoint_text(socket);
     Stream stream = self->options.tls ? Stream(std::move(socket), self->options.tls)
                                       : Stream(std::move(socket), Role::server);
     stream.set_timeouts(self->options.timeouts);

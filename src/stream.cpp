@@ -12,6 +12,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "endpoint_text.hpp"
 #include "read_buffer.hpp"
 #include "stream_access.hpp"
 #include "system_error.hpp"
@@ -23,19 +24,11 @@ namespace uptls {
 using tls::detail::Step;
 using tls::detail::Want;
 using Clock = std::chrono::steady_clock;
+using detail::endpoint_text;
 
 namespace {
 
 constexpr std::size_t read_chunk = 16 * 1024;
-
-std::string endpoint_text(const asio::ip::tcp::socket& socket) {
-  asio::error_code ec;
-  auto endpoint = socket.remote_endpoint(ec);
-  if (ec) return "peer";
-  std::string address = endpoint.address().to_string();
-  if (endpoint.address().is_v6()) address = "[" + address + "]";
-  return address + ":" + std::to_string(endpoint.port());
-}
 
 Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
   return timeout.count() > 0 ? Clock::now() + timeout : Clock::time_point::max();

@@ -6,8 +6,6 @@
 
 #include <algorithm>
 
-#include <asio/ip/address.hpp>
-
 #include "tls/openssl.hpp"
 
 namespace uptls::tls {
@@ -50,12 +48,6 @@ X509Ptr new_certificate(const std::string& common_name, EVP_PKEY* key, long from
                              0);
   X509_set_pubkey(cert.get(), key);
   return cert;
-}
-
-bool is_ip_address(const std::string& name) {
-  asio::error_code ec;
-  asio::ip::make_address(name, ec);
-  return !ec;
 }
 
 }  // namespace
@@ -129,7 +121,7 @@ Identity DevAuthority::issue(const std::vector<std::string>& names,
   std::string alt_names;
   for (const auto& name : names) {
     if (!alt_names.empty()) alt_names += ',';
-    alt_names += (is_ip_address(name) ? "IP:" : "DNS:") + name;
+    alt_names += (detail::is_ip_literal(name) ? "IP:" : "DNS:") + name;
   }
   add_extension(cert.get(), issuer, NID_subject_alt_name, alt_names);
   add_extension(cert.get(), issuer, NID_basic_constraints, "critical,CA:FALSE");
@@ -186,9 +178,7 @@ std::string DevAuthority::crl_pem() const {
   }
   detail::BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509_CRL(bio.get(), crl.get());
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return {data, static_cast<std::size_t>(n)};
+  return detail::bio_text(bio.get());
 }
 
 std::string DevAuthority::ocsp_response(const Identity& identity) const {

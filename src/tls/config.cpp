@@ -27,18 +27,13 @@ using detail::SslCtxPtr;
 
 namespace {
 
-[[noreturn]] void invalid(const std::string& message) {
-  ERR_clear_error();
-  throw Error(make_error_code(errc::invalid_config), message);
-}
-
 int protocol_number(Version v) { return v == Version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION; }
 
 std::string alpn_wire(const std::vector<std::string>& protocols) {
   std::string wire;
   for (const auto& p : protocols) {
     if (p.empty() || p.size() > 255) {
-      invalid("ALPN protocol names must be 1 to 255 bytes: '" + p + "'");
+      detail::invalid_config("ALPN protocol names must be 1 to 255 bytes: '" + p + "'");
     }
     wire += static_cast<char>(p.size());
     wire += p;
@@ -49,7 +44,7 @@ std::string alpn_wire(const std::vector<std::string>& protocols) {
 // Settings both roles share: see docs/defaults.md for why each is chosen.
 SslCtxPtr new_context(const SSL_METHOD* method, const Protocol& protocol) {
   if (protocol_number(protocol.min_version) > protocol_number(protocol.max_version)) {
-    invalid("minimum TLS version is newer than the maximum");
+    detail::invalid_config("minimum TLS version is newer than the maximum");
   }
   SslCtxPtr ctx(SSL_CTX_new(method));
   if (!ctx) throw config_error("cannot create an OpenSSL context");
@@ -61,15 +56,16 @@ SslCtxPtr new_context(const SSL_METHOD* method, const Protocol& protocol) {
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (!protocol.tls12_ciphers.empty() &&
       SSL_CTX_set_cipher_list(ctx.get(), protocol.tls12_ciphers.c_str()) != 1) {
-    invalid("no usable TLS 1.2 cipher in '" + protocol.tls12_ciphers + "'");
+    detail::invalid_config("no usable TLS 1.2 cipher in '" + protocol.tls12_ciphers + "'");
   }
   if (!protocol.tls13_ciphersuites.empty() &&
       SSL_CTX_set_ciphersuites(ctx.get(), protocol.tls13_ciphersuites.c_str()) != 1) {
-    invalid("no usable TLS 1.3 cipher suite in '" + protocol.tls13_ciphersuites + "'");
+    detail::invalid_config("no usable TLS 1.3 cipher suite in '" + protocol.tls13_ciphersuites +
+                           "'");
   }
   if (!protocol.groups.empty() &&
       SSL_CTX_set1_groups_list(ctx.get(), protocol.groups.c_str()) != 1) {
-    invalid("unknown key-exchange group in '" + protocol.groups + "'");
+    detail::invalid_config("unknown key-exchange group in '" + protocol.groups + "'");
   }
   alpn_wire(protocol.alpn);  // checks the names
   return ctx;
@@ -92,8 +88,9 @@ void use_system_trust(SSL_CTX* ctx) {
   const char* dir = dir_env ? dir_env : X509_get_default_cert_dir();
   std::error_code ignored;
   if (!std::filesystem::exists(file, ignored) && !std::filesystem::is_directory(dir, ignored)) {
-    invalid(std::string("no system trust store: neither ") + file + " nor " + dir +
-            " exists; install it (apt-get install ca-certificates) or give a CA file");
+    detail::invalid_config(
+        std::string("no system trust store: neither ") + file + " nor " + dir +
+        " exists; install it (apt-get install ca-certificates) or give a CA file");
   }
   if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
     throw config_error("cannot load the system trust store");
@@ -111,7 +108,7 @@ bool load_trust(SSL_CTX* ctx, const Trust& trust, STACK_OF(X509_NAME) * names) {
   for (const auto& dir : trust.ca_dirs) {
     std::error_code ec;
     if (!std::filesystem::is_directory(dir, ec))
-      invalid("CA directory '" + dir + "' does not exist");
+      detail::invalid_config("CA directory '" + dir + "' does not exist");
     if (X509_STORE_load_path(store, dir.c_str()) != 1) {
       throw config_error("cannot use CA directory '" + dir + "'");
     }
@@ -126,7 +123,7 @@ bool load_trust(SSL_CTX* ctx, const Trust& trust, STACK_OF(X509_NAME) * names) {
       ++count;
     }
     ERR_clear_error();
-    if (count == 0) invalid("no PEM CRL found in '" + file + "'");
+    if (count == 0) detail::invalid_config("no PEM CRL found in '" + file + "'");
   }
   if (!trust.crl_files.empty()) {
     X509_STORE_set_flags(store, trust.crl_check == CrlCheck::chain
@@ -161,12 +158,12 @@ void use_dh_params(SSL_CTX* ctx, const std::string& path) {
   detail::BioPtr bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
   detail::PkeyPtr params(PEM_read_bio_Parameters(bio.get(), nullptr));
   if (!params || EVP_PKEY_get_base_id(params.get()) != EVP_PKEY_DH) {
-    invalid("no PEM DH parameters in '" + path + "'");
+    detail::invalid_config("no PEM DH parameters in '" + path + "'");
   }
   int bits = EVP_PKEY_get_bits(params.get());
   if (bits < 2048) {
-    invalid("the DH parameters in '" + path + "' have " + std::to_string(bits) +
-            " bits: 2048 or more are needed (Logjam)");
+    detail::invalid_config("the DH parameters in '" + path + "' have " + std::to_string(bits) +
+                           " bits: 2048 or more are needed (Logjam)");
   }
   if (SSL_CTX_set0_tmp_dh_pkey(ctx, params.get()) != 1)
     throw config_error("cannot use DH parameters");
@@ -220,15 +217,17 @@ Version parse_version(std::string_view text) {
   if (v == "1.2") return Version::tls1_2;
   if (v == "1.3") return Version::tls1_3;
   if (v == "1" || v == "1.0" || v == "1.1") {
-    invalid("TLS " + std::string(v == "1" ? "1.0" : v) +
-            " is not supported: RFC 8996 deprecates TLS 1.0 and 1.1; use 1.2 or 1.3");
+    detail::invalid_config(
+        "TLS " + std::string(v == "1" ? "1.0" : v) +
+        " is not supported: RFC 8996 deprecates TLS 1.0 and 1.1; use 1.2 or 1.3");
   }
   std::string l = lower(text);
   if (l.find("ssl") != std::string::npos) {
-    invalid(std::string(text) +
-            " is not supported: SSL 2 and 3 are broken (RFC 6176, RFC 7568); use TLS 1.2 or 1.3");
+    detail::invalid_config(
+        std::string(text) +
+        " is not supported: SSL 2 and 3 are broken (RFC 6176, RFC 7568); use TLS 1.2 or 1.3");
   }
-  invalid("unknown TLS version '" + std::string(text) + "': use 1.2 or 1.3");
+  detail::invalid_config("unknown TLS version '" + std::string(text) + "': use 1.2 or 1.3");
 }
 
 struct ClientConfig::Impl {
@@ -315,7 +314,7 @@ struct ServerConfig::Impl {
       bool any = load_trust(raw, options.client_trust, names);
       SSL_CTX_set_client_CA_list(raw, names);
       if (!any) {
-        invalid(
+        detail::invalid_config(
             "client authentication needs the CAs that issue client certificates "
             "(client_trust.ca_files, ca_pem or ca_dirs)");
       }
@@ -393,7 +392,8 @@ std::shared_ptr<const ServerConfig> ServerConfig::make(const ServerOptions& opti
     Impl::Site site{impl->site_context(identity), {}};
     auto chain = detail::parse_certificates(identity.chain_pem, "an SNI identity");
     site.names = detail::describe(chain.front().get()).dns_names;
-    if (site.names.empty()) invalid("an SNI identity has no DNS names to be chosen by");
+    if (site.names.empty())
+      detail::invalid_config("an SNI identity has no DNS names to be chosen by");
     impl->sites.push_back(std::move(site));
   }
   if (!options.ocsp_response_file.empty()) {
@@ -401,7 +401,8 @@ std::shared_ptr<const ServerConfig> ServerConfig::make(const ServerOptions& opti
     const auto* p = reinterpret_cast<const unsigned char*>(impl->ocsp_response.data());
     OCSP_RESPONSE* parsed =
         d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(impl->ocsp_response.size()));
-    if (!parsed) invalid("'" + options.ocsp_response_file + "' is not a DER OCSP response");
+    if (!parsed)
+      detail::invalid_config("'" + options.ocsp_response_file + "' is not a DER OCSP response");
     OCSP_RESPONSE_free(parsed);
     SSL_CTX* ctx = impl->sites.front().ctx.get();
     SSL_CTX_set_tlsext_status_cb(ctx, Impl::on_status_request);

@@ -12,8 +12,6 @@
 #include <system_error>
 #include <utility>
 
-#include <asio/ip/address.hpp>
-
 namespace uptls::tls::detail {
 namespace {
 
@@ -104,12 +102,6 @@ BIO_METHOD* socket_method() {
     return m;
   }();
   return method;
-}
-
-bool is_ip_literal(const std::string& name) {
-  asio::error_code ec;
-  asio::ip::make_address(name, ec);
-  return !ec;
 }
 
 std::string join_names(const CertificateInfo& info) {
@@ -285,9 +277,10 @@ Step Engine::write(const void* data, std::size_t size) {
     if (!flush(Op::write)) return {Want::write, 0};
     return {Want::nothing, std::exchange(accepted_, 0)};
   }
-  // Up to four records are encrypted, gathered and sent with one system call.
+  // Up to four records are encrypted, gathered and sent with one system
+  // call; a write of one record goes straight out, with no copy.
   size = std::min(size, max_gathered_write);
-  transport_.coalesce = true;
+  transport_.coalesce = size > SSL3_RT_MAX_PLAIN_LENGTH;
   std::size_t n = 0;
   int r = SSL_write_ex(ssl_.get(), data, size, &n);
   transport_.coalesce = false;

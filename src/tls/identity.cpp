@@ -19,11 +19,6 @@ using detail::BioPtr;
 using detail::PkeyPtr;
 using detail::X509Ptr;
 
-[[noreturn]] void invalid(const std::string& message) {
-  ERR_clear_error();
-  throw Error(make_error_code(errc::invalid_config), message);
-}
-
 bool is_pem(std::string_view text) { return text.find("-----BEGIN ") != std::string_view::npos; }
 
 BioPtr memory_bio(std::string_view text) {
@@ -59,12 +54,13 @@ PkeyPtr parse_key(std::string_view text, const Passphrase& passphrase, const std
   }
   bool encrypted = text.find("ENCRYPTED") != std::string_view::npos || !is_pem(text);
   if (encrypted && !passphrase.given()) {
-    invalid("the private key in " + what + " is encrypted or unreadable: give its passphrase");
+    detail::invalid_config("the private key in " + what +
+                           " is encrypted or unreadable: give its passphrase");
   }
   if (passphrase.given()) {
-    invalid("cannot decrypt the private key in " + what + ": wrong passphrase?");
+    detail::invalid_config("cannot decrypt the private key in " + what + ": wrong passphrase?");
   }
-  invalid("no usable private key in " + what);
+  detail::invalid_config("no usable private key in " + what);
 }
 
 std::string subject_of(X509* cert) { return detail::describe(cert).subject; }
@@ -72,15 +68,15 @@ std::string subject_of(X509* cert) { return detail::describe(cert).subject; }
 /// The key matches the leaf, and each certificate is issued by the next.
 void check(const std::vector<X509Ptr>& chain, EVP_PKEY* key) {
   if (X509_check_private_key(chain.front().get(), key) != 1) {
-    invalid("the private key does not match the certificate '" + subject_of(chain.front().get()) +
-            "'");
+    detail::invalid_config("the private key does not match the certificate '" +
+                           subject_of(chain.front().get()) + "'");
   }
   for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
     if (X509_check_issued(chain[i + 1].get(), chain[i].get()) != X509_V_OK) {
-      invalid("the certificate chain is out of order: certificate " + std::to_string(i + 2) +
-              " ('" + subject_of(chain[i + 1].get()) + "') did not issue certificate " +
-              std::to_string(i + 1) + " ('" + subject_of(chain[i].get()) +
-              "'); put the leaf first, then each issuer in turn");
+      detail::invalid_config(
+          "the certificate chain is out of order: certificate " + std::to_string(i + 2) + " ('" +
+          subject_of(chain[i + 1].get()) + "') did not issue certificate " + std::to_string(i + 1) +
+          " ('" + subject_of(chain[i].get()) + "'); put the leaf first, then each issuer in turn");
     }
   }
 }
@@ -132,11 +128,12 @@ std::string Passphrase::resolve() const {
       return value_;
     case Source::environment:
       if (const char* value = std::getenv(value_.c_str())) return value;
-      invalid("the passphrase variable " + value_ + " is not set");
+      detail::invalid_config("the passphrase variable " + value_ + " is not set");
     case Source::file: {
       std::ifstream in(value_);
       std::string line;
-      if (!in || !std::getline(in, line)) invalid("cannot read a passphrase from '" + value_ + "'");
+      if (!in || !std::getline(in, line))
+        detail::invalid_config("cannot read a passphrase from '" + value_ + "'");
       if (!line.empty() && line.back() == '\r') line.pop_back();
       return line;
     }
@@ -156,7 +153,7 @@ Identity Identity::from_files(const std::string& chain_path, const std::string& 
 Identity Identity::from_pem_file(const std::string& path, const Passphrase& passphrase) {
   std::string text = detail::read_file(path, "PEM file");
   std::string keys = pem_blocks(text, true);
-  if (keys.empty()) invalid("PEM file '" + path + "' holds no private key");
+  if (keys.empty()) detail::invalid_config("PEM file '" + path + "' holds no private key");
   auto chain = detail::parse_certificates(pem_blocks(text, false), "PEM file '" + path + "'");
   PkeyPtr key = parse_key(keys, passphrase, "'" + path + "'");
   return identity_of(chain, key.get());
@@ -173,11 +170,12 @@ Identity Identity::from_pkcs12_file(const std::string& path, const Passphrase& p
   std::string data = detail::read_file(path, "PKCS#12 file");
   BioPtr bio = memory_bio(data);
   std::unique_ptr<PKCS12, detail::Deleter<PKCS12_free>> p12(d2i_PKCS12_bio(bio.get(), nullptr));
-  if (!p12) invalid("'" + path + "' is not a PKCS#12 file");
+  if (!p12) detail::invalid_config("'" + path + "' is not a PKCS#12 file");
   std::string secret = passphrase.resolve();
   if (PKCS12_verify_mac(p12.get(), secret.c_str(), static_cast<int>(secret.size())) != 1 &&
       PKCS12_verify_mac(p12.get(), nullptr, 0) != 1) {
-    invalid(passphrase.given() ? "cannot open PKCS#12 file '" + path + "': wrong passphrase?"
+    detail::invalid_config(passphrase.given()
+                               ? "cannot open PKCS#12 file '" + path + "': wrong passphrase?"
                                : "PKCS#12 file '" + path + "' is protected: give its passphrase");
   }
   EVP_PKEY* raw_key = nullptr;
@@ -188,7 +186,7 @@ Identity Identity::from_pkcs12_file(const std::string& path, const Passphrase& p
     EVP_PKEY_free(raw_key);
     X509_free(raw_cert);
     sk_X509_pop_free(extra, X509_free);
-    invalid("PKCS#12 file '" + path + "' holds no key and certificate");
+    detail::invalid_config("PKCS#12 file '" + path + "' holds no key and certificate");
   }
   PkeyPtr key(raw_key);
   std::vector<X509Ptr> chain;
@@ -219,17 +217,17 @@ void use_identity(SSL_CTX* ctx, const Identity& identity, bool check_validity) {
   auto chain = parse_certificates(identity.chain_pem, "the certificate chain");
   BioPtr bio = memory_bio(identity.key_pem);
   PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) invalid("no usable (unencrypted) PEM private key in the identity");
+  if (!key) detail::invalid_config("no usable (unencrypted) PEM private key in the identity");
   check(chain, key.get());
   X509* leaf = chain.front().get();
   if (check_validity) {
     if (X509_cmp_current_time(X509_get0_notAfter(leaf)) < 0) {
-      invalid("the certificate '" + subject_of(leaf) + "' expired on " + describe(leaf).not_after +
-              ": renew it");
+      detail::invalid_config("the certificate '" + subject_of(leaf) + "' expired on " +
+                             describe(leaf).not_after + ": renew it");
     }
     if (X509_cmp_current_time(X509_get0_notBefore(leaf)) > 0) {
-      invalid("the certificate '" + subject_of(leaf) + "' is not valid before " +
-              describe(leaf).not_before + ": check the clock or the certificate");
+      detail::invalid_config("the certificate '" + subject_of(leaf) + "' is not valid before " +
+                             describe(leaf).not_before + ": check the clock or the certificate");
     }
   }
   if (SSL_CTX_use_certificate(ctx, leaf) != 1 || SSL_CTX_use_PrivateKey(ctx, key.get()) != 1) {

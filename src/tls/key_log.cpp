@@ -24,7 +24,7 @@ KeyLog::KeyLog(const std::string& path) {
   if (fd >= 0) file_ = ::fdopen(fd, "a");
   if (!file_) {
     if (fd >= 0) ::close(fd);
-    throw Error(make_error_code(errc::invalid_config), "cannot open key log file '" + path + "'");
+    invalid_config("cannot open key log file '" + path + "'");
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <openssl/pem.h>
 
+#include <asio/ip/address.hpp>
 #include <asio/ip/address_v6.hpp>
 #include <cstring>
 
@@ -31,12 +32,6 @@ std::string drain_text(std::string_view context, unsigned long& first) {
     separator = "; ";
   }
   return message;
-}
-
-std::string bio_text(BIO* bio) {
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<std::size_t>(n));
 }
 
 std::string x509_name(X509_NAME* name) {
@@ -69,6 +64,23 @@ std::string ip_text(const ASN1_OCTET_STRING* ip) {
 
 }  // namespace
 
+std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
+void invalid_config(const std::string& message) {
+  ERR_clear_error();
+  throw Error(make_error_code(errc::invalid_config), message);
+}
+
+bool is_ip_literal(const std::string& text) {
+  asio::error_code ec;
+  asio::ip::make_address(text, ec);
+  return !ec;
+}
+
 Error drain_errors(std::string_view context) {
   unsigned long first = 0;
   std::string message = drain_text(context, first);
@@ -93,8 +105,7 @@ std::vector<X509Ptr> parse_certificates(std::string_view pem, std::string_view w
     }
     ERR_clear_error();
     if (certs.empty()) {
-      throw Error(make_error_code(errc::invalid_config),
-                  "no certificate (PEM or DER) found in " + std::string(what));
+      invalid_config("no certificate (PEM or DER) found in " + std::string(what));
     }
     return certs;
   }
@@ -105,8 +116,7 @@ std::vector<X509Ptr> parse_certificates(std::string_view pem, std::string_view w
   // The loop ends with a "no start line" error at the end of the text: expected.
   ERR_clear_error();
   if (certs.empty()) {
-    throw Error(make_error_code(errc::invalid_config),
-                std::string("no PEM certificate found in ") + std::string(what));
+    invalid_config("no PEM certificate found in " + std::string(what));
   }
   return certs;
 }
@@ -183,8 +193,7 @@ CertificateInfo describe(X509* cert) {
 std::string read_file(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    throw Error(make_error_code(errc::invalid_config),
-                "cannot read " + std::string(what) + " '" + path + "'");
+    invalid_config("cannot read " + std::string(what) + " '" + path + "'");
   }
   std::ostringstream text;
   text << in.rdbuf();

@@ -36,6 +36,15 @@ using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
 /// (root-cause) entry, every entry's text in the message after context.
 [[nodiscard]] Error drain_errors(std::string_view context);
 
+/// Throws errc::invalid_config with message, after clearing OpenSSL's queue.
+[[noreturn]] void invalid_config(const std::string& message);
+
+/// The bytes a memory BIO holds.
+std::string bio_text(BIO* bio);
+
+/// Whether text is an IPv4 or IPv6 address rather than a name.
+bool is_ip_literal(const std::string& text);
+
 /// Same, with errc::invalid_config as the code; for configuration building.
 [[nodiscard]] Error config_error(std::string_view context);
 

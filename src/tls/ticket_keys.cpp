@@ -72,8 +72,7 @@ int on_ticket(SSL* ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENG
 std::unique_ptr<TicketKeys> TicketKeys::from_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    throw Error(make_error_code(errc::invalid_config),
-                "cannot read session ticket keys file '" + path + "'");
+    invalid_config("cannot read session ticket keys file '" + path + "'");
   }
   auto keys = std::make_unique<TicketKeys>();
   int number = 0;
@@ -90,15 +89,13 @@ std::unique_ptr<TicketKeys> TicketKeys::from_file(const std::string& path) {
       bytes[i] = static_cast<unsigned char>(high * 16 + low);
     }
     if (!ok) {
-      throw Error(make_error_code(errc::invalid_config),
-                  "session ticket keys file '" + path + "' line " + std::to_string(number) +
-                      ": expected 160 hexadecimal digits (make one with: openssl rand -hex 80)");
+      invalid_config("session ticket keys file '" + path + "' line " + std::to_string(number) +
+                     ": expected 160 hexadecimal digits (make one with: openssl rand -hex 80)");
     }
     keys->keys_.push_back(key);
   }
   if (keys->keys_.empty()) {
-    throw Error(make_error_code(errc::invalid_config),
-                "session ticket keys file '" + path + "' holds no key");
+    invalid_config("session ticket keys file '" + path + "' holds no key");
   }
   return keys;
 }
