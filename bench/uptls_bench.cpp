@@ -30,6 +30,7 @@ class BenchServer {
   explicit BenchServer(const Options& o) {
     uptls::ServeOptions options;
     options.tls = uptls::tls::ServerConfig::make(uptls::tls::Identity::from_files(o.cert, o.key));
+    options.upgradeable = true;
     options.log = [this](std::string_view line) {
       errors_.fetch_add(1);
       std::cerr << "uptls_bench: server connection: " << line << "\n";

@@ -1,6 +1,7 @@
 #include "uptls/connect.hpp"
 
 #include <asio/connect.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/deferred.hpp>
 #include <asio/experimental/parallel_group.hpp>
 #include <asio/steady_timer.hpp>
@@ -42,6 +43,17 @@ asio::awaitable<std::vector<asio::ip::tcp::endpoint>> addresses(const std::strin
   co_return endpoints;
 }
 
+/// The client stream over a connected transport, upgraded at once for
+/// implicit TLS.
+asio::awaitable<Stream> client_stream(std::unique_ptr<Transport> transport, std::string name,
+                                      const ConnectOptions& options) {
+  Stream stream = options.tls ? Stream(std::move(transport), options.tls, std::move(name))
+                              : Stream(std::move(transport), Role::client);
+  stream.set_timeouts(options.timeouts);
+  if (options.tls && !options.upgradeable) co_await stream.start_tls();
+  co_return stream;
+}
+
 }  // namespace
 
 asio::awaitable<Stream> open_connection(std::string host, std::uint16_t port,
@@ -65,11 +77,30 @@ asio::awaitable<Stream> open_connection(std::string host, std::uint16_t port,
   if (connect_ec) detail::throw_system_error(connect_ec, "connecting to " + target);
 
   std::string name = options.server_name.empty() ? host : options.server_name;
-  Stream stream = options.tls ? Stream(std::move(socket), options.tls, std::move(name))
-                              : Stream(std::move(socket), Role::client);
-  stream.set_timeouts(options.timeouts);
-  if (options.tls && !options.upgradeable) co_await stream.start_tls();
-  co_return stream;
+  co_return co_await client_stream(tcp_transport(std::move(socket)), name, options);
+}
+
+asio::awaitable<Stream> open_unix_connection(std::string path, ConnectOptions options) {
+  auto executor = co_await asio::this_coro::executor;
+  asio::local::stream_protocol::socket socket(executor);
+  asio::local::stream_protocol::endpoint endpoint(path);
+  auto [ec] = co_await socket.async_connect(endpoint,
+                                            asio::experimental::as_tuple(asio::use_awaitable));
+  if (ec) detail::throw_system_error(ec, "connecting to unix:" + path);
+  std::string name = options.server_name.empty() ? "localhost" : options.server_name;
+  co_return co_await client_stream(unix_transport(std::move(socket)), name, options);
+}
+
+asio::awaitable<std::tuple<std::error_code, Stream>> detail::open_connection_result(
+    std::string host, std::uint16_t port, ConnectOptions options) {
+  std::error_code ec;
+  try {
+    Stream stream = co_await open_connection(std::move(host), port, std::move(options));
+    co_return std::tuple<std::error_code, Stream>(ec, std::move(stream));
+  } catch (const std::system_error& e) {
+    ec = e.code();
+  }
+  co_return std::tuple<std::error_code, Stream>(ec, Stream());
 }
 
 }  // namespace uptls

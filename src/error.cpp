@@ -39,6 +39,10 @@ class LibraryCategory final : public std::error_category {
         return "host name could not be resolved";
       case errc::data_after_close_notify:
         return "data after the peer's TLS close_notify";
+      case errc::write_timeout:
+        return "write timed out";
+      case errc::close_timeout:
+        return "close_notify wait timed out";
     }
     return "unknown uptls error";
   }

@@ -1,3 +1,6 @@
+// The server: an accept loop on a strand of its own, one coroutine per
+// connection on a strand of its own, and a graceful stop.
+
 #include "uptls/server.hpp"
 
 #include <asio/co_spawn.hpp>
@@ -6,14 +9,22 @@
 #include <asio/experimental/deferred.hpp>
 #include <asio/experimental/parallel_group.hpp>
 #include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <mutex>
 #include <unordered_map>
 
 #include "endpoint_text.hpp"
-#include "stream_access.hpp"
+#include "system_error.hpp"
 #include "uptls/error.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace uptls {
 
@@ -25,29 +36,102 @@ void log_to_stderr(std::string_view line) {
   std::fprintf(stderr, "uptls: %.*s\n", static_cast<int>(line.size()), line.data());
 }
 
+/// What the server accepts connections from: TCP or a Unix domain socket.
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  /// Accepts one connection whose I/O runs on executor.
+  virtual asio::awaitable<std::pair<std::error_code, std::unique_ptr<Transport>>> accept(
+      asio::any_io_executor executor) = 0;
+  virtual void close() noexcept = 0;
+};
+
+class TcpListener final : public Listener {
+ public:
+  explicit TcpListener(asio::ip::tcp::acceptor acceptor) : acceptor_(std::move(acceptor)) {}
+
+  asio::awaitable<std::pair<std::error_code, std::unique_ptr<Transport>>> accept(
+      asio::any_io_executor executor) override {
+    auto [ec, socket] = co_await acceptor_.async_accept(
+        executor, asio::experimental::as_tuple(asio::use_awaitable));
+    if (ec) co_return std::pair(ec, nullptr);
+    co_return std::pair(ec, tcp_transport(std::move(socket)));
+  }
+
+  void close() noexcept override {
+    std::error_code ignored;
+    acceptor_.close(ignored);
+  }
+
+ private:
+  asio::ip::tcp::acceptor acceptor_;
+};
+
+class UnixListener final : public Listener {
+ public:
+  UnixListener(asio::local::stream_protocol::acceptor acceptor, std::string path)
+      : acceptor_(std::move(acceptor)), path_(std::move(path)) {}
+  ~UnixListener() override { close(); }
+
+  asio::awaitable<std::pair<std::error_code, std::unique_ptr<Transport>>> accept(
+      asio::any_io_executor executor) override {
+    auto [ec, socket] = co_await acceptor_.async_accept(
+        executor, asio::experimental::as_tuple(asio::use_awaitable));
+    if (ec) co_return std::pair(ec, nullptr);
+    co_return std::pair(ec, unix_transport(std::move(socket)));
+  }
+
+  void close() noexcept override {
+    if (!acceptor_.is_open()) return;
+    std::error_code ignored;
+    acceptor_.close(ignored);
+    ::unlink(path_.c_str());
+  }
+
+ private:
+  asio::local::stream_protocol::acceptor acceptor_;
+  std::string path_;
+};
+
 }  // namespace
 
-// All of a server's state is touched only from its executor (one thread).
+// The accept loop, stop() and serve_forever() run on the server's strand,
+// and only they touch the table of live connections; each connection runs
+// on its own strand and reports its end by posting to the server's.
 struct Server::Impl {
-  Impl(asio::ip::tcp::acceptor a, Handler h, ServeOptions o)
-      : acceptor(std::move(a)),
+  Impl(asio::any_io_executor executor, std::unique_ptr<Listener> l, std::string a, Handler h,
+       ServeOptions o)
+      : io(std::move(executor)),
+        strand(asio::make_strand(io)),
+        listener(std::move(l)),
+        address(std::move(a)),
         handler(std::move(h)),
         options(std::move(o)),
-        signal(acceptor.get_executor(), Clock::time_point::max()) {
+        signal(strand, Clock::time_point::max()) {
     if (!options.log) options.log = log_to_stderr;
   }
 
-  asio::ip::tcp::acceptor acceptor;
+  asio::any_io_executor io;
+  asio::strand<asio::any_io_executor> strand;
+  std::unique_ptr<Listener> listener;
+  std::string address;
+  std::optional<asio::ip::tcp::endpoint> tcp_endpoint;
   Handler handler;
   ServeOptions options;
+  // Guards options.tls, which set_tls may replace from any thread.
+  std::mutex tls_mutex;
   // Never expires: cancel() wakes everyone waiting for a change of state.
   asio::steady_timer signal;
-  std::unordered_map<std::uint64_t, std::weak_ptr<Stream::Impl>> live;
+  std::unordered_map<std::uint64_t, Stream::AbortHandle> live;
+  std::atomic<std::size_t> live_count{0};
   std::uint64_t next_id = 0;
   bool stopping = false;
   bool stopped = false;
 
-  void notify() { signal.cancel(); }
+  std::shared_ptr<const tls::ServerConfig> tls() {
+    std::lock_guard lock(tls_mutex);
+    return options.tls;
+  }
 
   /// Waits for a change of state, or until deadline.
   asio::awaitable<void> wait_change(Clock::time_point deadline) {
@@ -55,7 +139,7 @@ struct Server::Impl {
       co_await signal.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
       co_return;
     }
-    asio::steady_timer timer(acceptor.get_executor(), deadline);
+    asio::steady_timer timer(strand, deadline);
     co_await asio::experimental::make_parallel_group(
         signal.async_wait(asio::experimental::deferred),
         timer.async_wait(asio::experimental::deferred))
@@ -64,71 +148,99 @@ struct Server::Impl {
 
   static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self) {
     while (!self->stopping) {
-      auto [ec, socket] =
-          co_await self->acceptor.async_accept(asio::experimental::as_tuple(asio::use_awaitable));
+      auto connection_strand = asio::make_strand(self->io);
+      auto [ec, transport] = co_await self->listener->accept(connection_strand);
       if (self->stopping) break;
       if (ec) {
         self->options.log("accept failed: " + ec.message());
         // Out of descriptors or memory: back off instead of spinning.
-        asio::steady_timer pause(self->acceptor.get_executor(), std::chrono::milliseconds(100));
+        asio::steady_timer pause(self->strand, std::chrono::milliseconds(100));
         co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
         continue;
       }
-      asio::co_spawn(self->acceptor.get_executor(), session(self, std::move(socket)),
+      auto tls = self->tls();
+      Stream stream = tls ? Stream(std::move(transport), tls)
+                          : Stream(std::move(transport), Role::server);
+      stream.set_timeouts(self->options.timeouts);
+      std::uint64_t id = self->next_id++;
+      self->live.emplace(id, stream.abort_handle());
+      self->live_count = self->live.size();
+      asio::co_spawn(connection_strand, session(self, id, std::move(stream), tls != nullptr),
                      asio::detached);
     }
   }
 
-  static asio::awaitable<void> session(std::shared_ptr<Impl> self, asio::ip::tcp::socket socket) {
-    std::string peer = detail::endpoint_text(socket);
-    Stream stream = self->options.tls ? Stream(std::move(socket), self->options.tls)
-                                      : Stream(std::move(socket), Role::server);
-    stream.set_timeouts(self->options.timeouts);
-    std::uint64_t id = self->next_id++;
-    self->live.emplace(id, stream.impl_);
+  static asio::awaitable<void> session(std::shared_ptr<Impl> self, std::uint64_t id,
+                                       Stream stream, bool tls) {
+    std::string peer = stream.peer();
     try {
-      if (self->options.tls && !self->options.upgradeable) co_await stream.start_tls();
+      if (tls && !self->options.upgradeable) co_await stream.start_tls();
       co_await self->handler(std::move(stream));
     } catch (const std::exception& e) {
       self->options.log("connection from " + peer + ": " + e.what());
     }
-    self->live.erase(id);
-    if (self->live.empty()) self->notify();
+    asio::post(self->strand, [self, id] {
+      self->live.erase(id);
+      self->live_count = self->live.size();
+      if (self->live.empty()) self->signal.cancel();
+    });
+  }
+
+  static asio::awaitable<void> serve_forever(std::shared_ptr<Impl> self) {
+    while (!self->stopped) co_await self->wait_change(Clock::time_point::max());
+  }
+
+  static asio::awaitable<void> stop(std::shared_ptr<Impl> self, std::chrono::milliseconds grace) {
+    if (self->stopping) {
+      while (!self->stopped) co_await self->wait_change(Clock::time_point::max());
+      co_return;
+    }
+    self->stopping = true;
+    self->listener->close();
+    auto deadline = Clock::now() + grace;
+    while (!self->live.empty() && Clock::now() < deadline) co_await self->wait_change(deadline);
+    for (auto& [id, handle] : self->live) handle.abort();
+    while (!self->live.empty()) co_await self->wait_change(Clock::time_point::max());
+    self->stopped = true;
+    self->signal.cancel();
+  }
+
+  static Server start(asio::any_io_executor executor, std::unique_ptr<Listener> listener,
+                      std::string address, Handler handler, ServeOptions options,
+                      std::optional<asio::ip::tcp::endpoint> endpoint) {
+    auto impl = std::make_shared<Impl>(std::move(executor), std::move(listener),
+                                       std::move(address), std::move(handler), std::move(options));
+    impl->tcp_endpoint = endpoint;
+    asio::co_spawn(impl->strand, accept_loop(impl), asio::detached);
+    return Server(impl);
   }
 };
 
 Server::Server(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-asio::ip::tcp::endpoint Server::local_endpoint() const { return impl_->acceptor.local_endpoint(); }
+asio::ip::tcp::endpoint Server::local_endpoint() const {
+  if (!impl_->tcp_endpoint) {
+    throw std::system_error(std::make_error_code(std::errc::address_family_not_supported),
+                            "the server at " + impl_->address + " has no TCP endpoint");
+  }
+  return *impl_->tcp_endpoint;
+}
+
+std::string Server::address() const { return impl_->address; }
 
 void Server::set_tls(std::shared_ptr<const tls::ServerConfig> config) {
+  std::lock_guard lock(impl_->tls_mutex);
   impl_->options.tls = std::move(config);
 }
 
-std::size_t Server::connections() const noexcept { return impl_->live.size(); }
+std::size_t Server::connections() const noexcept { return impl_->live_count; }
 
 asio::awaitable<void> Server::serve_forever() {
-  auto self = impl_;
-  while (!self->stopped) co_await self->wait_change(Clock::time_point::max());
+  co_await asio::co_spawn(impl_->strand, Impl::serve_forever(impl_), asio::use_awaitable);
 }
 
 asio::awaitable<void> Server::stop(std::chrono::milliseconds grace) {
-  auto self = impl_;
-  if (self->stopping) {
-    while (!self->stopped) co_await self->wait_change(Clock::time_point::max());
-    co_return;
-  }
-  self->stopping = true;
-  asio::error_code ignored;
-  self->acceptor.close(ignored);
-  auto deadline = Clock::now() + grace;
-  while (!self->live.empty() && Clock::now() < deadline) co_await self->wait_change(deadline);
-  for (auto& [id, weak] : self->live) {
-    if (auto stream = weak.lock()) detail::abort_stream(*stream);
-  }
-  while (!self->live.empty()) co_await self->wait_change(Clock::time_point::max());
-  self->stopped = true;
-  self->notify();
+  co_await asio::co_spawn(impl_->strand, Impl::stop(impl_, grace), asio::use_awaitable);
 }
 
 asio::awaitable<Server> start_server(Handler handler, std::string host, std::uint16_t port,
@@ -147,10 +259,42 @@ asio::awaitable<Server> start_server(Handler handler, std::string host, std::uin
   if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true));
   acceptor.bind(endpoint);
   acceptor.listen();
-  auto impl =
-      std::make_shared<Server::Impl>(std::move(acceptor), std::move(handler), std::move(options));
-  asio::co_spawn(executor, Server::Impl::accept_loop(impl), asio::detached);
-  co_return Server(impl);
+  auto bound = acceptor.local_endpoint();
+  co_return Server::Impl::start(executor, std::make_unique<TcpListener>(std::move(acceptor)),
+                                detail::endpoint_text(bound), std::move(handler),
+                                std::move(options), bound);
+}
+
+namespace {
+
+/// Removes a socket file at path that nobody listens on any more.
+void remove_stale_socket(const std::string& path, const asio::any_io_executor& executor) {
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0 || !S_ISSOCK(info.st_mode)) return;
+  asio::local::stream_protocol::socket probe(executor);
+  std::error_code ec;
+  probe.connect(asio::local::stream_protocol::endpoint(path), ec);
+  // Asio's system category does not compare equal to std::errc: compare the value.
+  if (ec && ec.value() == ECONNREFUSED) ::unlink(path.c_str());
+}
+
+}  // namespace
+
+asio::awaitable<Server> start_unix_server(Handler handler, std::string path,
+                                          ServeOptions options) {
+  auto executor = co_await asio::this_coro::executor;
+  remove_stale_socket(path, executor);
+  asio::local::stream_protocol::acceptor acceptor(executor);
+  asio::local::stream_protocol::endpoint endpoint(path);
+  acceptor.open(endpoint.protocol());
+  std::error_code ec;
+  acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) detail::throw_system_error(ec, "cannot listen on unix:" + path);
+  co_return Server::Impl::start(executor,
+                                std::make_unique<UnixListener>(std::move(acceptor), path),
+                                "unix:" + path, std::move(handler), std::move(options),
+                                std::nullopt);
 }
 
 }  // namespace uptls

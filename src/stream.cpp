@@ -1,30 +1,33 @@
 // The stream: plaintext, the upgrade, and TLS, top to bottom.
 //
-// Reads go through try_read (one non-blocking attempt, plain socket or TLS
-// engine) and wait_ready (an Asio readiness wait, bounded by a deadline).
-// The read buffer holds memory only while it holds bytes.
+// Reads go through try_read (one non-blocking attempt, plain transport or
+// TLS engine) and wait_ready (the transport's readiness wait, bounded by a
+// deadline). The read buffer holds memory only while it holds bytes.
 
 #include "uptls/stream.hpp"
 
-#include <asio/experimental/as_tuple.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/experimental/deferred.hpp>
 #include <asio/experimental/parallel_group.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cstring>
+#include <new>
 
-#include "endpoint_text.hpp"
+#include "printable.hpp"
 #include "read_buffer.hpp"
-#include "stream_access.hpp"
 #include "system_error.hpp"
+#include "tls/config_access.hpp"
 #include "tls/engine.hpp"
 #include "uptls/error.hpp"
+#include "uptls/lines.hpp"
 
 namespace uptls {
 
 using tls::detail::Step;
 using tls::detail::Want;
 using Clock = std::chrono::steady_clock;
-using detail::endpoint_text;
 
 namespace {
 
@@ -34,99 +37,118 @@ Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
   return timeout.count() > 0 ? Clock::now() + timeout : Clock::time_point::max();
 }
 
+Error closed_error() {
+  return Error(make_error_code(errc::stream_closed),
+               "the stream is closed; open a new connection");
+}
+
 }  // namespace
 
-struct Stream::Impl {
-  Impl(asio::ip::tcp::socket s, Role r) : socket(std::move(s)), role(r) {
-    socket.non_blocking(true);
-    asio::error_code ignored;
-    // Line protocols write small segments back to back (STARTTLS, then the
-    // ClientHello); Nagle's algorithm would hold the second for an ACK.
-    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+struct detail::StreamState {
+  StreamState(std::unique_ptr<Transport> t, Role r) : transport(std::move(t)), role(r) {
+    if (!transport) {
+      throw Error(make_error_code(errc::invalid_argument), "a Stream needs a transport");
+    }
   }
 
-  asio::ip::tcp::socket socket;
+  std::unique_ptr<Transport> transport;
   Role role;
   std::shared_ptr<const tls::ClientConfig> client_config;
   std::shared_ptr<const tls::ServerConfig> server_config;
   std::string server_name;
   Timeouts timeouts;
-  detail::ReadBuffer buffer;
+  ReadBuffer buffer;
   std::unique_ptr<tls::detail::Engine> engine;
   bool closed = false;
+  std::string error_message;
 
   void ensure_open() const {
-    if (closed) throw Error(make_error_code(errc::stream_closed), "the stream is closed");
+    if (closed) throw closed_error();
   }
 
   void abort() noexcept {
     closed = true;
-    asio::error_code ignored;
-    socket.close(ignored);
+    transport->close();
     buffer.release();
   }
 
-  /// Waits until the socket is ready in the wanted direction, or the deadline passes.
+  /// Waits until the transport is ready in the wanted direction, or the
+  /// deadline passes.
   asio::awaitable<void> wait_ready(Want want, Clock::time_point deadline, errc on_timeout) {
-    auto type = want == Want::write ? asio::socket_base::wait_write : asio::socket_base::wait_read;
-    asio::error_code ec;
+    auto direction = want == Want::write ? Readiness::write : Readiness::read;
+    std::error_code ec;
     if (deadline == Clock::time_point::max()) {
-      std::tie(ec) =
-          co_await socket.async_wait(type, asio::experimental::as_tuple(asio::use_awaitable));
+      ec = co_await transport->wait(direction);
     } else {
-      asio::steady_timer timer(socket.get_executor(), deadline);
-      auto [order, socket_ec, timer_ec] =
+      auto executor = transport->get_executor();
+      asio::steady_timer timer(executor, deadline);
+      auto [order, failure, wait_ec, timer_ec] =
           co_await asio::experimental::make_parallel_group(
-              socket.async_wait(type, asio::experimental::deferred),
+              asio::co_spawn(executor, transport->wait(direction), asio::experimental::deferred),
               timer.async_wait(asio::experimental::deferred))
               .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
       if (order[0] == 1 && !timer_ec) throw_timeout(on_timeout);
-      ec = socket_ec;
+      if (failure) std::rethrow_exception(failure);
+      ec = wait_ec;
     }
     if (closed) throw Error(make_error_code(errc::stream_closed), "the stream was closed");
-    if (ec) detail::throw_system_error(ec, "waiting for " + endpoint_text(socket));
+    if (ec == asio::error::operation_aborted) {
+      throw std::system_error(ec, "waiting for " + transport->peer() + " was cancelled");
+    }
+    if (ec) detail::throw_system_error(ec, "waiting for " + transport->peer());
   }
 
   [[noreturn]] void throw_timeout(errc which) {
-    std::string peer = endpoint_text(socket);
+    std::string peer = transport->peer();
+    auto ms = [](std::chrono::milliseconds t) { return std::to_string(t.count()) + " ms"; };
     switch (which) {
       case errc::handshake_timeout:
         throw Error(make_error_code(which), "TLS handshake with " + peer +
-                                                " did not finish within " +
-                                                std::to_string(timeouts.handshake.count()) + " ms");
+                                                " did not finish within " + ms(timeouts.handshake));
+      case errc::write_timeout:
+        throw Error(make_error_code(which), peer + " took no data for " + ms(timeouts.write) +
+                                                " (it stopped reading)");
+      case errc::close_timeout:
+        throw Error(make_error_code(which),
+                    "no close_notify from " + peer + " within " + ms(timeouts.close));
       default:
-        throw Error(make_error_code(which), "no data from " + peer + " within " +
-                                                std::to_string(timeouts.read.count()) + " ms");
+        throw Error(make_error_code(which),
+                    "no data from " + peer + " within " + ms(timeouts.read));
     }
   }
 
   /// One non-blocking read attempt; bytes == 0 with Want::nothing is a clean end.
   Step try_read(char* data, std::size_t size) {
     if (engine) return engine->read(data, size);
-    asio::error_code ec;
-    std::size_t n = socket.read_some(asio::buffer(data, size), ec);
+    std::error_code ec;
+    std::size_t n = transport->read_some(asio::buffer(data, size), ec);
     if (!ec) return {Want::nothing, n};
-    if (ec == asio::error::eof) return {Want::nothing, 0};
     if (ec == asio::error::would_block) return {Want::read, 0};
-    detail::throw_system_error(ec, "reading from " + endpoint_text(socket));
+    detail::throw_system_error(ec, "reading from " + transport->peer());
   }
 
   Step try_write(const char* data, std::size_t size) {
     if (engine) return engine->write(data, size);
-    asio::error_code ec;
-    std::size_t n = socket.write_some(asio::buffer(data, size), ec);
+    std::error_code ec;
+    std::size_t n = transport->write_some(asio::buffer(data, size), ec);
     if (!ec) return {Want::nothing, n};
     if (ec == asio::error::would_block) return {Want::write, 0};
-    detail::throw_system_error(ec, "writing to " + endpoint_text(socket));
+    detail::throw_system_error(ec, "writing to " + transport->peer());
   }
 
-  /// Writes at least one byte of data, waiting for the socket as needed.
+  /// Writes at least one byte of data, waiting for the transport as needed.
   asio::awaitable<std::size_t> write_some(const char* data, std::size_t size) {
-    for (;;) {
-      ensure_open();
-      Step step = try_write(data, size);
-      if (step.want == Want::nothing) co_return step.bytes;
-      co_await wait_ready(step.want, Clock::time_point::max(), errc::read_timeout);
+    ensure_open();
+    try {
+      for (;;) {
+        Step step = try_write(data, size);
+        if (step.want == Want::nothing) co_return step.bytes;
+        co_await wait_ready(step.want, deadline_after(timeouts.write), errc::write_timeout);
+      }
+    } catch (...) {
+      // A TLS record half sent cannot be taken back or finished later.
+      if (engine && engine->write_pending()) abort();
+      throw;
     }
   }
 
@@ -156,41 +178,41 @@ struct Stream::Impl {
     }
   }
 
-  void take_carried_over(CarryOver carry_over, std::string& carried) {
+  std::string take_carried_over(CarryOver carry_over) {
     if (role == Role::client && carry_over == CarryOver::feed_handshake) {
       throw Error(make_error_code(errc::invalid_argument),
                   "a client cannot feed carried-over bytes to the handshake: the server speaks "
                   "second in TLS");
     }
     bool feed = role == Role::server && carry_over != CarryOver::refuse;
-    if (buffer.empty()) return;
+    if (buffer.empty()) return {};
     if (!feed) {
+      std::string seen = detail::printable(buffer.view());
       std::size_t n = buffer.size();
       abort();
       // DESIGN.md, the upgrade invariant: bytes from the plaintext phase are
       // never delivered as application data after the upgrade.
       throw Error(make_error_code(errc::injected_plaintext),
                   std::to_string(n) + " plaintext byte(s) arrived before the TLS handshake " +
-                      "began; refusing to carry them into TLS (STARTTLS injection?). The " +
+                      "began (" + seen + "); refusing to carry them into TLS (STARTTLS " +
+                      "injection, or start_tls called before reading the peer's reply). The " +
                       "connection was closed.");
     }
-    carried = buffer.take_all();
+    return buffer.take_all();
   }
 
   asio::awaitable<void> handshake(CarryOver carry_over) {
     ensure_open();
     if (engine)
       throw Error(make_error_code(errc::already_tls), "start_tls: the stream is already TLS");
-    std::string carried;
-    take_carried_over(carry_over, carried);
+    std::string carried = take_carried_over(carry_over);
     try {
       if (role == Role::server) {
         if (!server_config)
           throw Error(make_error_code(errc::no_tls_config),
                       "start_tls: no server TLS configuration for this stream");
-        engine = std::make_unique<tls::detail::Engine>(
-            static_cast<SSL_CTX*>(server_config->native_handle()), true, socket.native_handle(),
-            std::move(carried));
+        engine = std::make_unique<tls::detail::Engine>(tls::detail::context_of(*server_config),
+                                                       true, *transport, std::move(carried));
       } else {
         if (!client_config)
           throw Error(make_error_code(errc::no_tls_config),
@@ -199,11 +221,10 @@ struct Stream::Impl {
           throw Error(make_error_code(errc::invalid_argument),
                       "start_tls: a server name is needed to verify the server's certificate");
         }
-        engine = std::make_unique<tls::detail::Engine>(
-            static_cast<SSL_CTX*>(client_config->native_handle()), false, socket.native_handle(),
-            std::string());
+        engine = std::make_unique<tls::detail::Engine>(tls::detail::context_of(*client_config),
+                                                       false, *transport, std::string());
         engine->expect_server_name(server_name, client_config->verifies_peer(),
-                                   server_name + "|" + endpoint_text(socket));
+                                   server_name + "|" + transport->peer());
       }
       auto deadline = deadline_after(timeouts.handshake);
       for (;;) {
@@ -212,259 +233,471 @@ struct Stream::Impl {
         co_await wait_ready(step.want, deadline, errc::handshake_timeout);
       }
     } catch (...) {
-      // A failed handshake leaves nothing usable: neither TLS nor plaintext.
+      // A failed or cancelled handshake leaves nothing usable: neither TLS
+      // nor plaintext.
       engine.reset();
       abort();
       throw;
     }
   }
+
+  asio::awaitable<void> close() {
+    if (closed) co_return;
+    if (engine) {
+      auto deadline = deadline_after(timeouts.close);
+      try {
+        for (;;) {
+          Step step = engine->shutdown();
+          if (step.want == Want::nothing) break;
+          co_await wait_ready(step.want, deadline, errc::close_timeout);
+        }
+      } catch (const std::exception&) {
+        // The peer vanished or stalled, or the close was cancelled: nothing
+        // more is owed to it; the transport closes below.
+      }
+    }
+    abort();
+  }
+
+  asio::awaitable<std::optional<std::string>> read_line(std::size_t max_length) {
+    std::size_t from = 0;
+    for (;;) {
+      Match match = find_line(buffer.view(), max_length, from);
+      if (match.scan == Scan::found) {
+        std::string line(buffer.view().substr(0, match.length));
+        buffer.consume(match.consumed);
+        co_return line;
+      }
+      if (match.scan == Scan::too_long) break;
+      from = match.resume;
+      if (!co_await fill()) {
+        if (buffer.empty()) co_return std::nullopt;
+        throw Error(make_error_code(errc::unexpected_eof),
+                    "the peer closed the connection in the middle of a line (" +
+                        std::to_string(buffer.size()) + " bytes without a line end)");
+      }
+    }
+    throw Error(make_error_code(errc::line_too_long),
+                "line longer than " + std::to_string(max_length) +
+                    " bytes; the bytes stay buffered (raise the limit or check the peer)");
+  }
+
+  asio::awaitable<std::string> read_until(std::string_view delimiter, std::size_t max_length) {
+    if (delimiter.empty()) {
+      throw Error(make_error_code(errc::invalid_argument), "read_until: empty delimiter");
+    }
+    std::size_t from = 0;
+    for (;;) {
+      Match match = find_delimited(buffer.view(), delimiter, max_length, from);
+      if (match.scan == Scan::found) {
+        std::string record(buffer.view().substr(0, match.length));
+        buffer.consume(match.consumed);
+        co_return record;
+      }
+      if (match.scan == Scan::too_long) break;
+      from = match.resume;
+      if (!co_await fill()) {
+        throw Error(make_error_code(errc::unexpected_eof),
+                    "the peer closed the connection before the delimiter (" +
+                        std::to_string(buffer.size()) + " bytes buffered)");
+      }
+    }
+    throw Error(make_error_code(errc::line_too_long),
+                "no delimiter within " + std::to_string(max_length) +
+                    " bytes; the bytes stay buffered (raise the limit or check the peer)");
+  }
+
+  asio::awaitable<std::string> read_exactly(std::size_t n) {
+    std::string out;
+    out.reserve(n);
+    while (out.size() < n) {
+      if (!buffer.empty()) {
+        std::size_t k = std::min(n - out.size(), buffer.size());
+        out.append(buffer.view().substr(0, k));
+        buffer.consume(k);
+        continue;
+      }
+      std::size_t old = out.size();
+      out.resize(n);
+      std::size_t got = 0;
+      try {
+        got = co_await read_raw(out.data() + old, n - old);
+      } catch (...) {
+        // What was read stays readable: a cancelled or timed-out read loses nothing.
+        out.resize(old);
+        restore(out);
+        throw;
+      }
+      out.resize(old + got);
+      if (got == 0) {
+        throw Error(make_error_code(errc::unexpected_eof),
+                    "the peer closed the connection after " + std::to_string(old) + " of " +
+                        std::to_string(n) + " bytes");
+      }
+    }
+    co_return out;
+  }
+
+  /// Puts bytes taken for a read that did not complete back in front.
+  void restore(const std::string& bytes) {
+    if (bytes.empty() || closed) return;
+    std::string rest = buffer.take_all();
+    char* space = buffer.prepare(bytes.size() + rest.size());
+    std::memcpy(space, bytes.data(), bytes.size());
+    std::memcpy(space + bytes.size(), rest.data(), rest.size());
+    buffer.commit(bytes.size() + rest.size());
+  }
+
+  asio::awaitable<std::size_t> read_some(asio::mutable_buffer out) {
+    if (out.size() == 0) co_return 0;
+    if (!buffer.empty()) co_return buffer.take(static_cast<char*>(out.data()), out.size());
+    co_return co_await read_raw(static_cast<char*>(out.data()), out.size());
+  }
+
+  asio::awaitable<std::size_t> write_all(asio::const_buffer data) {
+    const char* p = static_cast<const char*>(data.data());
+    std::size_t left = data.size();
+    try {
+      while (left > 0) {
+        std::size_t n = co_await write_some(p, left);
+        p += n;
+        left -= n;
+      }
+    } catch (...) {
+      // Part of the message went out and the caller cannot know how much:
+      // the peer would see a torn message, so the stream is not used again.
+      if (left < data.size()) abort();
+      throw;
+    }
+    co_return data.size();
+  }
+
+  /// Runs a throwing operation and returns its error as a code instead,
+  /// keeping the message for error_message().
+  template <typename T>
+  static asio::awaitable<std::tuple<std::error_code, T>> result_of(
+      std::shared_ptr<StreamState> self, asio::awaitable<T> operation) {
+    std::error_code ec;
+    try {
+      co_return std::tuple<std::error_code, T>(std::error_code(), co_await std::move(operation));
+    } catch (const std::system_error& e) {
+      ec = e.code();
+      if (self) self->error_message = e.what();
+    } catch (const std::bad_alloc&) {
+      ec = std::make_error_code(std::errc::not_enough_memory);
+      if (self) self->error_message = "out of memory";
+    }
+    co_return std::tuple<std::error_code, T>(ec, T());
+  }
+
+  static asio::awaitable<std::tuple<std::error_code>> result_of(
+      std::shared_ptr<StreamState> self, asio::awaitable<void> operation) {
+    auto unit = [](asio::awaitable<void> op) -> asio::awaitable<bool> {
+      co_await std::move(op);
+      co_return true;
+    };
+    auto [ec, ignored] = co_await result_of(std::move(self), unit(std::move(operation)));
+    co_return std::tuple<std::error_code>(ec);
+  }
 };
 
+using detail::StreamState;
+
+namespace {
+
+// Each public operation is a coroutine made at the call that holds the
+// state for as long as it runs, so the Stream object may be moved or
+// destroyed meanwhile. A moved-from stream has no state: its operations
+// fail when awaited, as those of a closed stream do.
+
+StreamState& live(const std::shared_ptr<StreamState>& state) {
+  if (!state) throw closed_error();
+  return *state;
+}
+
+asio::awaitable<void> start_tls_on(std::shared_ptr<StreamState> self, CarryOver carry_over) {
+  co_await live(self).handshake(carry_over);
+}
+
+asio::awaitable<std::optional<std::string>> read_line_on(std::shared_ptr<StreamState> self,
+                                                         std::size_t max_length) {
+  co_return co_await live(self).read_line(max_length);
+}
+
+asio::awaitable<std::string> read_until_on(std::shared_ptr<StreamState> self,
+                                           std::string delimiter, std::size_t max_length) {
+  co_return co_await live(self).read_until(delimiter, max_length);
+}
+
+asio::awaitable<std::string> read_exactly_on(std::shared_ptr<StreamState> self, std::size_t n) {
+  co_return co_await live(self).read_exactly(n);
+}
+
+asio::awaitable<std::size_t> read_some_on(std::shared_ptr<StreamState> self,
+                                          asio::mutable_buffer buffer) {
+  co_return co_await live(self).read_some(buffer);
+}
+
+asio::awaitable<std::size_t> write_all_on(std::shared_ptr<StreamState> self,
+                                          asio::const_buffer data) {
+  co_return co_await live(self).write_all(data);
+}
+
+asio::awaitable<void> write_all_void_on(std::shared_ptr<StreamState> self,
+                                        asio::const_buffer data) {
+  co_await live(self).write_all(data);
+}
+
+asio::awaitable<std::size_t> write_some_on(std::shared_ptr<StreamState> self,
+                                           asio::const_buffer data) {
+  if (data.size() == 0) co_return 0;
+  co_return co_await live(self).write_some(static_cast<const char*>(data.data()), data.size());
+}
+
+asio::awaitable<void> close_on(std::shared_ptr<StreamState> self) {
+  if (self) co_await self->close();
+}
+
+/// A line as read_line gives it, with the clean end as asio::error::eof.
+asio::awaitable<std::string> line_or_eof(std::shared_ptr<StreamState> self,
+                                         std::size_t max_length) {
+  auto line = co_await live(self).read_line(max_length);
+  if (!line) throw std::system_error(asio::error::eof, "end of stream before a line");
+  co_return std::move(*line);
+}
+
+/// Asio's algorithms (async_read, async_read_until) expect eof, not 0.
+asio::awaitable<std::size_t> some_or_eof(std::shared_ptr<StreamState> self,
+                                         asio::mutable_buffer buffer) {
+  std::size_t n = co_await live(self).read_some(buffer);
+  if (n == 0 && buffer.size() > 0) throw std::system_error(asio::error::eof, "end of stream");
+  co_return n;
+}
+
+}  // namespace
+
+Stream::Stream() noexcept = default;
+
+Stream::Stream(std::unique_ptr<Transport> transport, Role role)
+    : state_(std::make_shared<StreamState>(std::move(transport), role)) {}
+
+Stream::Stream(std::unique_ptr<Transport> transport,
+               std::shared_ptr<const tls::ClientConfig> config, std::string server_name)
+    : Stream(std::move(transport), Role::client) {
+  state_->client_config = std::move(config);
+  state_->server_name = std::move(server_name);
+}
+
+Stream::Stream(std::unique_ptr<Transport> transport,
+               std::shared_ptr<const tls::ServerConfig> config)
+    : Stream(std::move(transport), Role::server) {
+  state_->server_config = std::move(config);
+}
+
 Stream::Stream(asio::ip::tcp::socket socket, Role role)
-    : impl_(std::make_shared<Impl>(std::move(socket), role)) {}
+    : Stream(tcp_transport(std::move(socket)), role) {}
 
 Stream::Stream(asio::ip::tcp::socket socket, std::shared_ptr<const tls::ClientConfig> config,
                std::string server_name)
-    : Stream(std::move(socket), Role::client) {
-  impl_->client_config = std::move(config);
-  impl_->server_name = std::move(server_name);
-}
+    : Stream(tcp_transport(std::move(socket)), std::move(config), std::move(server_name)) {}
 
 Stream::Stream(asio::ip::tcp::socket socket, std::shared_ptr<const tls::ServerConfig> config)
-    : Stream(std::move(socket), Role::server) {
-  impl_->server_config = std::move(config);
-}
+    : Stream(tcp_transport(std::move(socket)), std::move(config)) {}
 
 Stream::Stream(Stream&&) noexcept = default;
 
 Stream& Stream::operator=(Stream&& other) noexcept {
   if (this != &other) {
-    if (impl_ && !impl_->closed) impl_->abort();
-    impl_ = std::move(other.impl_);
+    if (state_ && !state_->closed) state_->abort();
+    state_ = std::move(other.state_);
   }
   return *this;
 }
 
 Stream::~Stream() {
-  if (impl_ && !impl_->closed) impl_->abort();
+  if (state_ && !state_->closed) state_->abort();
 }
 
 asio::awaitable<void> Stream::start_tls(CarryOver carry_over) {
-  auto keep = impl_;
-  co_await keep->handshake(carry_over);
+  return start_tls_on(state_, carry_over);
 }
 
 asio::awaitable<void> Stream::start_tls(std::shared_ptr<const tls::ClientConfig> config,
                                         std::string server_name, CarryOver carry_over) {
-  auto keep = impl_;
-  if (keep->role != Role::client) {
+  auto self = state_;
+  if (self && self->role != Role::client) {
     throw Error(make_error_code(errc::invalid_argument),
                 "start_tls: a client configuration given to a server-role stream");
   }
-  keep->client_config = std::move(config);
-  if (!server_name.empty()) keep->server_name = std::move(server_name);
-  co_await keep->handshake(carry_over);
+  if (self) {
+    self->client_config = std::move(config);
+    if (!server_name.empty()) self->server_name = std::move(server_name);
+  }
+  return start_tls_on(std::move(self), carry_over);
 }
 
 asio::awaitable<void> Stream::start_tls(std::shared_ptr<const tls::ServerConfig> config,
                                         CarryOver carry_over) {
-  auto keep = impl_;
-  if (keep->role != Role::server) {
+  auto self = state_;
+  if (self && self->role != Role::server) {
     throw Error(make_error_code(errc::invalid_argument),
                 "start_tls: a server configuration given to a client-role stream");
   }
-  keep->server_config = std::move(config);
-  co_await keep->handshake(carry_over);
+  if (self) self->server_config = std::move(config);
+  return start_tls_on(std::move(self), carry_over);
 }
 
 asio::awaitable<std::size_t> Stream::read_some(asio::mutable_buffer buffer) {
-  auto keep = impl_;
-  if (buffer.size() == 0) co_return 0;
-  if (!keep->buffer.empty()) {
-    co_return keep->buffer.take(static_cast<char*>(buffer.data()), buffer.size());
-  }
-  co_return co_await keep->read_raw(static_cast<char*>(buffer.data()), buffer.size());
+  return read_some_on(state_, buffer);
 }
 
 asio::awaitable<std::optional<std::string>> Stream::read_line(std::size_t max_length) {
-  auto keep = impl_;
-  std::size_t scanned = 0;
-  for (;;) {
-    std::string_view data = keep->buffer.view();
-    if (auto end = data.find('\n', scanned); end != std::string_view::npos) {
-      std::size_t length = end > 0 && data[end - 1] == '\r' ? end - 1 : end;
-      if (length > max_length) break;
-      std::string line(data.substr(0, length));
-      keep->buffer.consume(end + 1);
-      co_return line;
-    }
-    scanned = data.size();
-    // One byte of slack: a line of exactly max_length may still need its CR.
-    if (data.size() > max_length + 1) break;
-    if (!co_await keep->fill()) {
-      if (keep->buffer.empty()) co_return std::nullopt;
-      throw Error(make_error_code(errc::unexpected_eof),
-                  "the peer closed the connection in the middle of a line (" +
-                      std::to_string(keep->buffer.size()) + " bytes without a line end)");
-    }
-  }
-  throw Error(make_error_code(errc::line_too_long),
-              "line longer than " + std::to_string(max_length) +
-                  " bytes; the bytes stay buffered (raise the limit or check the peer)");
+  return read_line_on(state_, max_length);
 }
 
 asio::awaitable<std::string> Stream::read_until(std::string_view delimiter,
                                                 std::size_t max_length) {
-  auto keep = impl_;
-  if (delimiter.empty()) {
-    throw Error(make_error_code(errc::invalid_argument), "read_until: empty delimiter");
-  }
-  std::size_t scanned = 0;
-  for (;;) {
-    std::string_view data = keep->buffer.view();
-    if (auto pos = data.find(delimiter, scanned); pos != std::string_view::npos) {
-      std::size_t length = pos + delimiter.size();
-      if (length > max_length) break;
-      std::string record(data.substr(0, length));
-      keep->buffer.consume(length);
-      co_return record;
-    }
-    if (data.size() >= max_length) break;
-    scanned = data.size() >= delimiter.size() ? data.size() - delimiter.size() + 1 : 0;
-    if (!co_await keep->fill()) {
-      throw Error(make_error_code(errc::unexpected_eof),
-                  "the peer closed the connection before the delimiter (" +
-                      std::to_string(keep->buffer.size()) + " bytes buffered)");
-    }
-  }
-  throw Error(make_error_code(errc::line_too_long),
-              "no delimiter within " + std::to_string(max_length) +
-                  " bytes; the bytes stay buffered (raise the limit or check the peer)");
+  return read_until_on(state_, std::string(delimiter), max_length);
 }
 
 asio::awaitable<std::string> Stream::read_exactly(std::size_t n) {
-  auto keep = impl_;
-  std::string out;
-  out.reserve(n);
-  while (out.size() < n) {
-    if (!keep->buffer.empty()) {
-      std::size_t k = std::min(n - out.size(), keep->buffer.size());
-      out.append(keep->buffer.view().substr(0, k));
-      keep->buffer.consume(k);
-      continue;
-    }
-    std::size_t old = out.size();
-    out.resize(n);
-    std::size_t got = co_await keep->read_raw(out.data() + old, n - old);
-    out.resize(old + got);
-    if (got == 0) {
-      throw Error(make_error_code(errc::unexpected_eof), "the peer closed the connection after " +
-                                                             std::to_string(old) + " of " +
-                                                             std::to_string(n) + " bytes");
-    }
-  }
-  co_return out;
+  return read_exactly_on(state_, n);
 }
 
 asio::awaitable<void> Stream::write_all(asio::const_buffer data) {
-  auto keep = impl_;
-  const char* p = static_cast<const char*>(data.data());
-  std::size_t left = data.size();
-  while (left > 0) {
-    std::size_t n = co_await keep->write_some(p, left);
-    p += n;
-    left -= n;
-  }
-}
-
-asio::awaitable<std::pair<std::error_code, std::size_t>> Stream::read_some_result(
-    asio::mutable_buffer buffer) {
-  try {
-    std::size_t n = co_await read_some(buffer);
-    // Asio's algorithms (async_read, async_read_until) expect eof, not 0.
-    if (n == 0 && buffer.size() > 0) co_return std::pair(asio::error_code(asio::error::eof), n);
-    co_return std::pair(std::error_code(), n);
-  } catch (const std::system_error& e) {
-    co_return std::pair(e.code(), std::size_t{0});
-  }
-}
-
-asio::awaitable<std::pair<std::error_code, std::size_t>> Stream::write_some_result(
-    asio::const_buffer buffer) {
-  auto keep = impl_;
-  try {
-    std::size_t n = buffer.size() ? co_await keep->write_some(
-                                        static_cast<const char*>(buffer.data()), buffer.size())
-                                  : 0;
-    co_return std::pair(std::error_code(), n);
-  } catch (const std::system_error& e) {
-    co_return std::pair(e.code(), std::size_t{0});
-  }
+  return write_all_void_on(state_, data);
 }
 
 asio::awaitable<void> Stream::write_all(std::string_view text) {
-  co_await write_all(asio::buffer(text));
+  return write_all(asio::buffer(text));
 }
 
-asio::awaitable<void> Stream::close() {
-  auto keep = impl_;
-  if (!keep || keep->closed) co_return;
-  if (keep->engine) {
-    auto deadline = deadline_after(keep->timeouts.close);
-    try {
-      for (;;) {
-        Step step = keep->engine->shutdown();
-        if (step.want == Want::nothing) break;
-        co_await keep->wait_ready(step.want, deadline, errc::read_timeout);
-      }
-    } catch (const std::exception&) {
-      // The peer vanished or stalled: nothing more is owed to it; the socket closes below.
-    }
-  }
-  keep->abort();
-}
+asio::awaitable<void> Stream::close() { return close_on(state_); }
 
 void Stream::abort() noexcept {
-  if (impl_) impl_->abort();
+  if (state_) state_->abort();
 }
 
-bool Stream::is_tls() const noexcept { return impl_ && impl_->engine != nullptr; }
+asio::awaitable<Stream::Result> Stream::start_tls_result(CarryOver carry_over) {
+  auto self = state_;
+  return StreamState::result_of(self, start_tls_on(self, carry_over));
+}
 
-bool Stream::is_closed() const noexcept { return !impl_ || impl_->closed; }
+asio::awaitable<Stream::ResultOf<std::string>> Stream::read_line_result(std::size_t max_length) {
+  auto self = state_;
+  return StreamState::result_of(self, line_or_eof(self, max_length));
+}
 
-Role Stream::role() const noexcept { return impl_->role; }
+asio::awaitable<Stream::ResultOf<std::string>> Stream::read_until_result(std::string delimiter,
+                                                                         std::size_t max_length) {
+  auto self = state_;
+  return StreamState::result_of(self, read_until_on(self, std::move(delimiter), max_length));
+}
+
+asio::awaitable<Stream::ResultOf<std::string>> Stream::read_exactly_result(std::size_t n) {
+  auto self = state_;
+  return StreamState::result_of(self, read_exactly_on(self, n));
+}
+
+asio::awaitable<Stream::ResultOf<std::size_t>> Stream::write_all_result(asio::const_buffer data) {
+  auto self = state_;
+  return StreamState::result_of(self, write_all_on(self, data));
+}
+
+asio::awaitable<Stream::Result> Stream::close_result() {
+  auto self = state_;
+  return StreamState::result_of(self, close_on(self));
+}
+
+asio::awaitable<Stream::ResultOf<std::size_t>> Stream::read_some_result(
+    asio::mutable_buffer buffer) {
+  auto self = state_;
+  return StreamState::result_of(self, some_or_eof(self, buffer));
+}
+
+asio::awaitable<Stream::ResultOf<std::size_t>> Stream::write_some_result(
+    asio::const_buffer buffer) {
+  auto self = state_;
+  return StreamState::result_of(self, write_some_on(self, buffer));
+}
+
+const std::string& Stream::error_message() const noexcept {
+  static const std::string none;
+  return state_ ? state_->error_message : none;
+}
+
+bool Stream::is_tls() const noexcept { return state_ && state_->engine != nullptr; }
+
+bool Stream::is_closed() const noexcept { return !state_ || state_->closed; }
+
+Role Stream::role() const noexcept { return state_ ? state_->role : Role::client; }
 
 bool Stream::upgradeable() const noexcept {
-  return !is_tls() && (impl_->role == Role::server ? impl_->server_config != nullptr
-                                                   : impl_->client_config != nullptr);
+  return state_ && !is_tls() &&
+         (state_->role == Role::server ? state_->server_config != nullptr
+                                       : state_->client_config != nullptr);
 }
 
 std::optional<tls::CertificateInfo> Stream::peer_certificate() const {
   if (!is_tls()) return std::nullopt;
-  X509* cert = SSL_get0_peer_certificate(impl_->engine->ssl());
+  X509* cert = SSL_get0_peer_certificate(state_->engine->ssl());
   if (!cert) return std::nullopt;
   return tls::detail::describe(cert);
 }
 
 std::optional<tls::SessionInfo> Stream::tls_info() const {
   if (!is_tls()) return std::nullopt;
-  return impl_->engine->session_info();
+  return state_->engine->session_info();
 }
 
-asio::ip::tcp::endpoint Stream::local_endpoint() const { return impl_->socket.local_endpoint(); }
+std::string Stream::peer() const { return state_ ? state_->transport->peer() : "closed stream"; }
 
-asio::ip::tcp::endpoint Stream::remote_endpoint() const { return impl_->socket.remote_endpoint(); }
+namespace {
 
-std::size_t Stream::buffered() const noexcept { return impl_ ? impl_->buffer.size() : 0; }
+asio::ip::tcp::endpoint tcp_endpoint_of(const std::shared_ptr<StreamState>& state, bool local) {
+  auto endpoint = state ? state->transport->tcp_endpoint(local) : std::nullopt;
+  if (!endpoint) {
+    throw std::system_error(std::make_error_code(std::errc::not_connected),
+                            "the stream has no TCP endpoint (closed, or not TCP)");
+  }
+  return *endpoint;
+}
 
-const Timeouts& Stream::timeouts() const noexcept { return impl_->timeouts; }
+}  // namespace
 
-void Stream::set_timeouts(const Timeouts& timeouts) noexcept { impl_->timeouts = timeouts; }
+asio::ip::tcp::endpoint Stream::local_endpoint() const { return tcp_endpoint_of(state_, true); }
 
-Stream::executor_type Stream::get_executor() const { return impl_->socket.get_executor(); }
+asio::ip::tcp::endpoint Stream::remote_endpoint() const { return tcp_endpoint_of(state_, false); }
 
-void* Stream::native_handle() const noexcept { return is_tls() ? impl_->engine->ssl() : nullptr; }
+std::size_t Stream::buffered() const noexcept { return state_ ? state_->buffer.size() : 0; }
 
-void detail::abort_stream(Stream::Impl& impl) noexcept { impl.abort(); }
+const Timeouts& Stream::timeouts() const noexcept {
+  static const Timeouts defaults;
+  return state_ ? state_->timeouts : defaults;
+}
+
+void Stream::set_timeouts(const Timeouts& timeouts) noexcept {
+  if (state_) state_->timeouts = timeouts;
+}
+
+Stream::executor_type Stream::get_executor() const {
+  return live(state_).transport->get_executor();
+}
+
+void* Stream::native_handle() const noexcept { return is_tls() ? state_->engine->ssl() : nullptr; }
+
+Stream::AbortHandle Stream::abort_handle() const {
+  AbortHandle handle;
+  handle.state_ = state_;
+  return handle;
+}
+
+void Stream::AbortHandle::abort() const {
+  auto state = state_.lock();
+  if (!state) return;
+  asio::dispatch(state->transport->get_executor(), [weak = state_] {
+    if (auto alive = weak.lock()) alive->abort();
+  });
+}
 
 }  // namespace uptls

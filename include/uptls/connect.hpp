@@ -1,13 +1,18 @@
 #pragma once
 /// @file
-/// Opening client connections (seed 000's and 001's open_connection).
+/// Opening client connections (seed 000's and 001's open_connection), over
+/// TCP or a Unix domain socket.
 
+#include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <tuple>
 
+#include "uptls/detail/launch.hpp"
+#include "uptls/export.hpp"
 #include "uptls/stream.hpp"
 #include "uptls/tls/config.hpp"
 
@@ -15,14 +20,15 @@ namespace uptls {
 
 /// How open_connection connects.
 struct ConnectOptions {
-  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
-  // co_await expression twice. Set the fields you need on a named object.
+  // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
   ConnectOptions() = default;
 
   /// The TLS configuration. Without upgradeable the handshake happens right
   /// after connecting (implicit TLS); with it, at start_tls().
   std::shared_ptr<const tls::ClientConfig> tls;
-  /// Defer TLS until start_tls() (seed 001).
+  /// Defer TLS until start_tls() (seed 001). The default, false, is
+  /// ServeOptions's too, and asyncio's: a configuration given means TLS
+  /// from the first byte.
   bool upgradeable = false;
   /// The name for SNI and certificate verification when it differs from the
   /// host connected to (seed 004 connects to localhost, verifies example.com).
@@ -38,7 +44,37 @@ struct ConnectOptions {
 /// options.upgradeable is not.
 /// @throws Error errc::resolve_failed, errc::connect_timeout, or the
 ///         handshake's error; std::system_error when every address refuses.
-asio::awaitable<Stream> open_connection(std::string host, std::uint16_t port,
-                                        ConnectOptions options = {});
+/// @param host a name or an IP address.
+/// @param port the TCP port.
+/// @param options TLS, timeouts, the name to verify.
+UPTLS_API asio::awaitable<Stream> open_connection(std::string host, std::uint16_t port,
+                                                  ConnectOptions options = {});
+
+/// Connects to a Unix domain socket at path; TLS as open_connection does
+/// (options.server_name is the name to verify; it defaults to "localhost").
+/// @param path the socket's path.
+/// @param options TLS, timeouts, the name to verify.
+/// @throws std::system_error when nobody listens at path; the handshake's error.
+UPTLS_API asio::awaitable<Stream> open_unix_connection(std::string path,
+                                                       ConnectOptions options = {});
+
+namespace detail {
+UPTLS_API asio::awaitable<std::tuple<std::error_code, Stream>> open_connection_result(
+    std::string host, std::uint16_t port, ConnectOptions options);
+}
+
+/// Initiates open_connection with any completion token.
+/// @param executor where the connection's I/O runs.
+/// @param host a name or an IP address.
+/// @param port the TCP port.
+/// @param options TLS, timeouts, the name to verify.
+/// @param token completion token for `void(std::error_code, Stream)`.
+template <typename Token>
+auto async_open_connection(asio::any_io_executor executor, std::string host, std::uint16_t port,
+                           ConnectOptions options, Token&& token) {
+  return detail::launch<void(std::error_code, Stream)>(
+      executor, std::forward<Token>(token),
+      detail::open_connection_result(std::move(host), port, std::move(options)));
+}
 
 }  // namespace uptls

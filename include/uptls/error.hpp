@@ -39,6 +39,10 @@ enum class errc {
   /// Bytes arrived after the peer's TLS close_notify; they are not TLS and
   /// are never delivered.
   data_after_close_notify,
+  /// The peer took no data within the write timeout (it stopped reading).
+  write_timeout,
+  /// The peer's close_notify did not arrive within the close timeout.
+  close_timeout,
 };
 
 /// The category of errc values.

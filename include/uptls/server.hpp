@@ -1,7 +1,7 @@
 #pragma once
 /// @file
-/// A TCP server that runs one coroutine per connection (seed 000's and 001's
-/// start_server).
+/// A server that runs one coroutine per connection (seed 000's and 001's
+/// start_server), on TCP or a Unix domain socket, on one thread or many.
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "uptls/export.hpp"
 #include "uptls/stream.hpp"
 #include "uptls/tls/config.hpp"
 
@@ -22,35 +23,49 @@ using Handler = std::function<asio::awaitable<void>(Stream)>;
 
 /// How start_server serves.
 struct ServeOptions {
-  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
-  // co_await expression twice. Set the fields you need on a named object.
+  // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
   ServeOptions() = default;
 
   /// The server's TLS configuration, given to every accepted stream.
   std::shared_ptr<const tls::ServerConfig> tls;
-  /// With tls: connections start in plaintext and the handler calls
-  /// start_tls() (upgradeable, the default); without: each connection is
-  /// TLS from its first byte (implicit TLS) and the handler sees it upgraded.
-  bool upgradeable = true;
+  /// With tls and upgradeable: connections start in plaintext and the
+  /// handler calls start_tls() (STARTTLS). With tls alone (the default, as
+  /// ConnectOptions and asyncio have it): each connection is TLS from its
+  /// first byte (implicit TLS) and the handler sees it upgraded.
+  bool upgradeable = false;
   /// The timeouts of every accepted stream.
   Timeouts timeouts;
   /// Receives one line per connection that ended in an error (a handler
   /// that threw, a failed implicit handshake). Default: standard error.
+  /// Called from the connection's strand: when the io_context runs on
+  /// several threads, calls may come from several threads at once.
   std::function<void(std::string_view)> log;
 };
 
 /// A listening server. Copies refer to the same server.
-class Server {
+///
+/// Threads: the server accepts on a strand of the executor it was started
+/// on and runs each connection on a strand of its own, so the io_context
+/// may be run by any number of threads (`uptls serve --threads N`); a
+/// handler needs no locking for its own stream. Every member function is
+/// safe to call from any thread.
+class UPTLS_API Server {
  public:
-  /// The address and port the server listens on (the real port when 0 was asked).
+  /// The TCP address and port the server listens on (the real port when 0
+  /// was asked).
+  /// @throws std::system_error for a Unix domain socket server.
   asio::ip::tcp::endpoint local_endpoint() const;
+
+  /// Where the server listens, as text: "127.0.0.1:10001", "[::1]:25",
+  /// "unix:/run/app.sock".
+  std::string address() const;
 
   /// The number of connections whose handler is running.
   std::size_t connections() const noexcept;
 
   /// Replaces the TLS configuration (a renewed certificate, say) for the
-  /// connections accepted from now on; open connections keep theirs. Call
-  /// it on the server's executor.
+  /// connections accepted from now on; open connections keep theirs.
+  /// @param config the new configuration.
   void set_tls(std::shared_ptr<const tls::ServerConfig> config);
 
   /// Completes when the server has stopped and every handler has finished.
@@ -58,22 +73,38 @@ class Server {
 
   /// Stops accepting, lets running handlers finish for up to grace, then
   /// aborts the connections that remain; completes when all have ended.
+  /// @param grace how long running handlers may take to finish.
   asio::awaitable<void> stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
+  /// The server's state; private to the library.
   struct Impl;
 
- private:
+  /// For the library's start functions.
+  /// @param impl the state of a started server.
   explicit Server(std::shared_ptr<Impl> impl);
+
+ private:
   std::shared_ptr<Impl> impl_;
-  friend asio::awaitable<Server> start_server(Handler, std::string, std::uint16_t, ServeOptions);
 };
 
 /// Listens on host:port and starts accepting: each connection runs handler
-/// in its own coroutine. A handler that throws ends its own connection only;
-/// the error is logged.
+/// in its own coroutine, on its own strand. A handler that throws ends its
+/// own connection only; the error is logged.
+/// @param handler run for each connection.
 /// @param host an address or a name; "" or "0.0.0.0" listens on all IPv4 addresses, "::" on all.
+/// @param port the port; 0 picks a free one (see Server::local_endpoint).
+/// @param options TLS, timeouts and logging.
 /// @throws std::system_error when the address cannot be bound.
-asio::awaitable<Server> start_server(Handler handler, std::string host, std::uint16_t port,
-                                     ServeOptions options = {});
+UPTLS_API asio::awaitable<Server> start_server(Handler handler, std::string host,
+                                               std::uint16_t port, ServeOptions options = {});
+
+/// Listens on a Unix domain socket at path and starts accepting, as
+/// start_server does. A stale socket file (nobody listening) is replaced;
+/// the file is removed when the server stops.
+/// @param path the socket's path.
+/// @throws std::system_error when the path cannot be bound (a server is
+///         listening there, or the directory is not writable).
+UPTLS_API asio::awaitable<Server> start_unix_server(Handler handler, std::string path,
+                                                    ServeOptions options = {});
 
 }  // namespace uptls

@@ -2,13 +2,10 @@
 /// @file
 /// One stream type for plain TCP and TLS, upgradeable in place.
 
-#include <asio/associated_executor.hpp>
-#include <asio/async_result.hpp>
 #include <asio/awaitable.hpp>
-#include <asio/bind_executor.hpp>
 #include <asio/buffer.hpp>
-#include <asio/co_spawn.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -16,10 +13,14 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 #include <utility>
 
+#include "uptls/detail/launch.hpp"
+#include "uptls/export.hpp"
 #include "uptls/tls/config.hpp"
 #include "uptls/tls/session_info.hpp"
+#include "uptls/transport.hpp"
 
 namespace uptls {
 
@@ -43,72 +44,119 @@ enum class CarryOver {
   refuse,
 };
 
+namespace detail {
+struct StreamState;
+}
+
 /// Timeouts of a stream. Zero means none.
 struct Timeouts {
-  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
-  // co_await expression twice. Set the fields you need on a named object.
+  // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
   Timeouts() = default;
 
   /// Bounds the whole TLS handshake, so a silent peer cannot hold a connection.
   std::chrono::milliseconds handshake{30'000};
-  /// Bounds each wait for incoming data.
+  /// Bounds each wait for incoming data (errc::read_timeout).
   std::chrono::milliseconds read{0};
+  /// Bounds each wait for room to write, so a peer that stops reading
+  /// cannot hold a writer (errc::write_timeout).
+  std::chrono::milliseconds write{0};
   /// Bounds the wait for the peer's close_notify in close().
   std::chrono::milliseconds close{5'000};
 };
 
-/// A TCP connection that speaks plaintext and can be upgraded to TLS in
-/// place, in the client or the server role; also used for implicit TLS.
+/// A connection that speaks plaintext and can be upgraded to TLS in place,
+/// in the client or the server role; also used for implicit TLS.
 ///
-/// The stream owns its read buffer, so line reads, delimited reads and the
-/// upgrade all see the same bytes. Reads and writes are coroutines on the
-/// executor of the socket. One read and one write may be outstanding at the
-/// same time; start_tls and close need the stream to themselves.
+/// The stream runs over a Transport: TCP, a Unix domain socket, or any
+/// other (tests use an in-memory pair). It owns its read buffer, so line
+/// reads, delimited reads and the upgrade all see the same bytes.
+///
+/// Every operation comes in two forms: a coroutine (`co_await
+/// stream.read_line()`) that throws Error with a message saying what
+/// happened and what to do, and an Asio initiating function
+/// (`stream.async_read_line(max, token)`) that takes any completion token
+/// and completes with an error code first; `asio::as_tuple` or
+/// `asio::redirect_error` give the code instead of an exception, and
+/// error_message() the full message.
+///
+/// Cancellation: both forms support per-operation cancellation
+/// (`co_await (stream.read_line() || timer.async_wait(...))`, cancellation
+/// slots), and complete with asio::error::operation_aborted. A cancelled or
+/// timed-out read loses nothing: bytes already read stay buffered and the
+/// stream stays usable. A write that is cancelled or times out after some
+/// of its bytes went out, a cancelled start_tls and a cancelled close leave
+/// a stream that cannot be trusted any more: it is aborted.
+///
+/// One read and one write may be outstanding at the same time; start_tls
+/// and close need the stream to themselves.
 ///
 /// Thread safety: distinct objects are safe; one object is not safe for
-/// concurrent use from several threads (use a strand).
-class Stream {
+/// concurrent use from several threads (use a strand; a Server runs each
+/// connection on its own strand).
+class UPTLS_API Stream {
  public:
-  /// Takes over a connected socket.
-  /// @param socket a connected TCP socket.
-  /// @param role the TLS role this end will play when upgraded.
-  Stream(asio::ip::tcp::socket socket, Role role);
+  /// A stream with no connection: every operation fails with
+  /// errc::stream_closed. What a Stream is after it was moved from.
+  Stream() noexcept;
 
-  /// Takes over a connected socket, storing the client configuration that
-  /// start_tls() will use (seed 001's `upgradeable=True`).
+  /// Takes over a connected transport.
+  /// @param transport the connection (tcp_transport, unix_transport, ...).
+  /// @param role the TLS role this end will play when upgraded.
+  Stream(std::unique_ptr<Transport> transport, Role role);
+
+  /// Takes over a connected transport, storing the client configuration
+  /// that start_tls() will use (seed 001's `upgradeable=True`).
   /// @param server_name the name to send as SNI and to verify the
   ///        certificate against.
+  Stream(std::unique_ptr<Transport> transport, std::shared_ptr<const tls::ClientConfig> config,
+         std::string server_name);
+
+  /// Takes over an accepted transport, storing the server configuration
+  /// that start_tls() will use.
+  Stream(std::unique_ptr<Transport> transport, std::shared_ptr<const tls::ServerConfig> config);
+
+  /// Takes over a connected TCP socket.
+  Stream(asio::ip::tcp::socket socket, Role role);
+
+  /// Takes over a connected TCP socket with a stored client configuration.
   Stream(asio::ip::tcp::socket socket, std::shared_ptr<const tls::ClientConfig> config,
          std::string server_name);
 
-  /// Takes over an accepted socket, storing the server configuration that
-  /// start_tls() will use.
+  /// Takes over an accepted TCP socket with a stored server configuration.
   Stream(asio::ip::tcp::socket socket, std::shared_ptr<const tls::ServerConfig> config);
 
-  Stream(Stream&&) noexcept;
-  Stream& operator=(Stream&&) noexcept;
+  /// Takes over the other's connection; other is left closed.
+  Stream(Stream&& other) noexcept;
+  /// Aborts this stream's connection if open, then takes over the other's.
+  Stream& operator=(Stream&& other) noexcept;
   /// A stream destroyed while open is closed hard (as abort()).
   ~Stream();
 
   /// Upgrades to TLS with the configuration stored at construction.
+  /// @param carry_over what to do with bytes read but not consumed.
   /// @throws Error errc::no_tls_config without one, errc::already_tls when
   ///         already upgraded, errc::injected_plaintext when carried-over bytes
   ///         are refused, errc::handshake_timeout, or a TLS / verification
-  ///         error from the handshake.
+  ///         error from the handshake. A failed upgrade closes the stream.
   asio::awaitable<void> start_tls(CarryOver carry_over = CarryOver::role_default);
 
   /// Upgrades to TLS as a client with the given configuration (seed 000).
+  /// @param config the client configuration to use from now on.
   /// @param server_name the name for SNI and verification; empty: the name
   ///        stored at construction.
+  /// @param carry_over what to do with bytes read but not consumed.
   asio::awaitable<void> start_tls(std::shared_ptr<const tls::ClientConfig> config,
                                   std::string server_name = {},
                                   CarryOver carry_over = CarryOver::role_default);
 
   /// Upgrades to TLS as a server with the given configuration.
+  /// @param config the server configuration to use from now on.
+  /// @param carry_over what to do with bytes read but not consumed.
   asio::awaitable<void> start_tls(std::shared_ptr<const tls::ServerConfig> config,
                                   CarryOver carry_over = CarryOver::role_default);
 
   /// Reads at least one byte into buffer.
+  /// @param buffer where to put the bytes.
   /// @returns the number of bytes read; 0 only at the peer's clean end of
   ///          stream (TCP FIN in plaintext, close_notify in TLS).
   /// @throws Error errc::tls_truncated when a TLS peer closes TCP without
@@ -126,29 +174,117 @@ class Stream {
   asio::awaitable<std::optional<std::string>> read_line(std::size_t max_length = 8192);
 
   /// Reads up to and including delimiter.
+  /// @param delimiter what ends the record; not empty.
+  /// @param max_length the longest record accepted, delimiter included.
   /// @throws Error errc::line_too_long when max_length bytes arrive without
   ///         the delimiter, errc::unexpected_eof when the stream ends first.
   asio::awaitable<std::string> read_until(std::string_view delimiter,
                                           std::size_t max_length = 65536);
 
   /// Reads exactly n bytes.
+  /// @param n how many.
   /// @throws Error errc::unexpected_eof when the stream ends first.
   asio::awaitable<std::string> read_exactly(std::size_t n);
 
-  /// Writes all of data; completes when the kernel has taken every byte, so
-  /// a slow peer slows the writer (backpressure).
+  /// Writes all of data; completes when the transport has taken every byte,
+  /// so a slow peer slows the writer (backpressure).
+  /// @param data the bytes; they must stay valid until completion.
+  /// @throws Error errc::write_timeout, or the transport's error.
   asio::awaitable<void> write_all(asio::const_buffer data);
 
   /// Writes all of text.
+  /// @param text the bytes; they must stay valid until completion.
   asio::awaitable<void> write_all(std::string_view text);
 
   /// Closes gracefully: in TLS sends close_notify and waits (bounded by
-  /// Timeouts::close) for the peer's, then closes the socket. Idempotent.
+  /// Timeouts::close) for the peer's, then closes the transport.
+  /// Idempotent; never throws for the peer's failures.
   asio::awaitable<void> close();
 
-  /// Closes the socket at once, with no close_notify. Pending operations
+  /// Closes the transport at once, with no close_notify. Pending operations
   /// complete with an error.
   void abort() noexcept;
+
+  /// Initiates start_tls() with the stored configuration.
+  /// @param carry_over what to do with bytes read but not consumed.
+  /// @param token completion token for `void(std::error_code)`.
+  template <typename Token>
+  auto async_start_tls(CarryOver carry_over, Token&& token) {
+    return launch<void(std::error_code)>(std::forward<Token>(token), start_tls_result(carry_over));
+  }
+
+  /// Initiates read_line(); a clean end of stream before any byte of a new
+  /// line completes with asio::error::eof.
+  /// @param max_length the longest line accepted, terminator excluded.
+  /// @param token completion token for `void(std::error_code, std::string)`.
+  template <typename Token>
+  auto async_read_line(std::size_t max_length, Token&& token) {
+    return launch<void(std::error_code, std::string)>(std::forward<Token>(token),
+                                                      read_line_result(max_length));
+  }
+
+  /// Initiates read_until().
+  /// @param delimiter what ends the record; copied.
+  /// @param max_length the longest record accepted, delimiter included.
+  /// @param token completion token for `void(std::error_code, std::string)`.
+  template <typename Token>
+  auto async_read_until(std::string_view delimiter, std::size_t max_length, Token&& token) {
+    return launch<void(std::error_code, std::string)>(
+        std::forward<Token>(token), read_until_result(std::string(delimiter), max_length));
+  }
+
+  /// Initiates read_exactly().
+  /// @param n how many bytes.
+  /// @param token completion token for `void(std::error_code, std::string)`.
+  template <typename Token>
+  auto async_read_exactly(std::size_t n, Token&& token) {
+    return launch<void(std::error_code, std::string)>(std::forward<Token>(token),
+                                                      read_exactly_result(n));
+  }
+
+  /// Initiates write_all(); completes with the bytes written.
+  /// @param data the bytes; they must stay valid until completion.
+  /// @param token completion token for `void(std::error_code, std::size_t)`.
+  template <typename Token>
+  auto async_write_all(asio::const_buffer data, Token&& token) {
+    return launch<void(std::error_code, std::size_t)>(std::forward<Token>(token),
+                                                      write_all_result(data));
+  }
+
+  /// Initiates close().
+  /// @param token completion token for `void(std::error_code)`.
+  template <typename Token>
+  auto async_close(Token&& token) {
+    return launch<void(std::error_code)>(std::forward<Token>(token), close_result());
+  }
+
+  /// Asio's AsyncReadStream: reads into the first non-empty buffer and
+  /// completes with (error_code, bytes), so asio::async_read and friends
+  /// work on a Stream. Errors are those read_some throws; the clean end of
+  /// stream is asio::error::eof.
+  /// @param buffers where to put the bytes.
+  /// @param token completion token for `void(std::error_code, std::size_t)`.
+  template <typename MutableBufferSequence, typename ReadToken>
+  auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
+    return launch<void(std::error_code, std::size_t)>(
+        std::forward<ReadToken>(token),
+        read_some_result(first_buffer<asio::mutable_buffer>(buffers)));
+  }
+
+  /// Asio's AsyncWriteStream: writes at least one byte of the first
+  /// non-empty buffer and completes with (error_code, bytes).
+  /// @param buffers the bytes to write.
+  /// @param token completion token for `void(std::error_code, std::size_t)`.
+  template <typename ConstBufferSequence, typename WriteToken>
+  auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
+    return launch<void(std::error_code, std::size_t)>(
+        std::forward<WriteToken>(token),
+        write_some_result(first_buffer<asio::const_buffer>(buffers)));
+  }
+
+  /// The whole message of the last error an async_* operation completed
+  /// with (an error code carries none); empty when there was none.
+  const std::string& error_message() const noexcept;
 
   /// Whether the stream has been upgraded to TLS.
   bool is_tls() const noexcept;
@@ -169,10 +305,15 @@ class Stream {
   /// The negotiated TLS parameters; none before the upgrade.
   std::optional<tls::SessionInfo> tls_info() const;
 
+  /// The peer as messages name it ("127.0.0.1:4000", "unix:/run/app.sock").
+  std::string peer() const;
+
   /// The local address and port.
+  /// @throws std::system_error when the transport is not TCP.
   asio::ip::tcp::endpoint local_endpoint() const;
 
   /// The peer's address and port.
+  /// @throws std::system_error when the transport is not TCP.
   asio::ip::tcp::endpoint remote_endpoint() const;
 
   /// Bytes read from the peer and not yet consumed by the application.
@@ -182,43 +323,49 @@ class Stream {
   const Timeouts& timeouts() const noexcept;
 
   /// Replaces the timeouts; applies to operations started afterwards.
+  /// @param timeouts the new timeouts.
   void set_timeouts(const Timeouts& timeouts) noexcept;
 
   /// The executor type, for Asio's stream concepts.
   using executor_type = asio::any_io_executor;
 
-  /// The executor the stream's operations run on.
+  /// The executor the stream's operations run on (its transport's).
   executor_type get_executor() const;
-
-  /// Asio's AsyncReadStream: reads into the first non-empty buffer and
-  /// completes with (error_code, bytes), so asio::async_read and friends
-  /// work on a Stream. Errors are those read_some throws; the clean end of
-  /// stream is asio::error::eof. With an as_tuple token it is the
-  /// non-throwing form of read_some.
-  template <typename MutableBufferSequence, typename ReadToken>
-  auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
-    return initiate(&Stream::read_some_result, first_buffer<asio::mutable_buffer>(buffers),
-                    std::forward<ReadToken>(token));
-  }
-
-  /// Asio's AsyncWriteStream: writes at least one byte of the first
-  /// non-empty buffer and completes with (error_code, bytes).
-  template <typename ConstBufferSequence, typename WriteToken>
-  auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
-    return initiate(&Stream::write_some_result, first_buffer<asio::const_buffer>(buffers),
-                    std::forward<WriteToken>(token));
-  }
 
   /// The OpenSSL SSL* once upgraded, else nullptr; for what uptls does not cover.
   void* native_handle() const noexcept;
 
-  struct Impl;
+  /// Aborts a stream later, from any thread, without owning it: what a
+  /// server keeps to end the connections its handlers still hold.
+  class UPTLS_API AbortHandle {
+   public:
+    /// A handle that aborts nothing.
+    AbortHandle() = default;
+    /// Aborts the stream on its executor, if it still exists; safe from any thread.
+    void abort() const;
+
+   private:
+    friend class Stream;
+    std::weak_ptr<detail::StreamState> state_;
+  };
+
+  /// A handle that can abort this stream later.
+  AbortHandle abort_handle() const;
 
  private:
-  asio::awaitable<std::pair<std::error_code, std::size_t>> read_some_result(
-      asio::mutable_buffer buffer);
-  asio::awaitable<std::pair<std::error_code, std::size_t>> write_some_result(
-      asio::const_buffer buffer);
+  using Result = std::tuple<std::error_code>;
+  template <typename T>
+  using ResultOf = std::tuple<std::error_code, T>;
+
+  asio::awaitable<Result> start_tls_result(CarryOver carry_over);
+  asio::awaitable<ResultOf<std::string>> read_line_result(std::size_t max_length);
+  asio::awaitable<ResultOf<std::string>> read_until_result(std::string delimiter,
+                                                           std::size_t max_length);
+  asio::awaitable<ResultOf<std::string>> read_exactly_result(std::size_t n);
+  asio::awaitable<ResultOf<std::size_t>> write_all_result(asio::const_buffer data);
+  asio::awaitable<Result> close_result();
+  asio::awaitable<ResultOf<std::size_t>> read_some_result(asio::mutable_buffer buffer);
+  asio::awaitable<ResultOf<std::size_t>> write_some_result(asio::const_buffer buffer);
 
   template <typename Buffer, typename Sequence>
   static Buffer first_buffer(const Sequence& buffers) {
@@ -230,27 +377,13 @@ class Stream {
     return Buffer();
   }
 
-  /// Runs one of the *_result coroutines and completes token with its result.
-  template <typename Buffer, typename Token>
-  auto initiate(
-      asio::awaitable<std::pair<std::error_code, std::size_t>> (Stream::*operation)(Buffer),
-      Buffer buffer, Token&& token) {
-    return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
-        [this, operation, buffer](auto handler) {
-          auto executor = asio::get_associated_executor(handler, get_executor());
-          asio::co_spawn(get_executor(), (this->*operation)(buffer),
-                         asio::bind_executor(
-                             executor, [handler = std::move(handler)](
-                                           std::exception_ptr,
-                                           std::pair<std::error_code, std::size_t> result) mutable {
-                               std::move(handler)(result.first, result.second);
-                             }));
-        },
-        token);
+  template <typename Signature, typename Token, typename Tuple>
+  auto launch(Token&& token, asio::awaitable<Tuple> operation) {
+    return detail::launch<Signature>(get_executor(), std::forward<Token>(token),
+                                     std::move(operation));
   }
 
-  std::shared_ptr<Impl> impl_;
-  friend class Server;
+  std::shared_ptr<detail::StreamState> state_;
 };
 
 }  // namespace uptls

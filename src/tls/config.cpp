@@ -17,6 +17,7 @@
 
 #include "tls/key_log.hpp"
 #include "tls/openssl.hpp"
+#include "tls/config_access.hpp"
 #include "tls/session_cache.hpp"
 #include "tls/ticket_keys.hpp"
 
@@ -275,6 +276,10 @@ bool ClientConfig::verifies_peer() const noexcept { return impl_->verify; }
 
 void* ClientConfig::native_handle() const noexcept { return impl_->ctx.get(); }
 
+SSL_CTX* detail::ConfigAccess::context(const ClientConfig& config) noexcept {
+  return config.impl_->ctx.get();
+}
+
 struct ServerConfig::Impl {
   /// One context per identity; the first is the default, the others are
   /// switched to by SNI.
@@ -423,5 +428,9 @@ std::shared_ptr<const ServerConfig> ServerConfig::make(Identity identity) {
 }
 
 void* ServerConfig::native_handle() const noexcept { return impl_->sites.front().ctx.get(); }
+
+SSL_CTX* detail::ConfigAccess::context(const ServerConfig& config) noexcept {
+  return config.impl_->sites.front().ctx.get();
+}
 
 }  // namespace uptls::tls

@@ -2,9 +2,8 @@
 
 #include <openssl/ocsp.h>
 
+#include "printable.hpp"
 #include "tls/session_cache.hpp"
-
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,44 +12,56 @@
 #include <utility>
 
 namespace uptls::tls::detail {
+
+using uptls::detail::printable;
+
 namespace {
 
-Engine::Transport* transport_of(BIO* bio) {
-  return static_cast<Engine::Transport*>(BIO_get_data(bio));
-}
+Engine::BioState* state_of(BIO* bio) { return static_cast<Engine::BioState*>(BIO_get_data(bio)); }
+
+constexpr std::size_t first_bytes_kept = 64;
 
 int bio_read(BIO* bio, char* out, int size) {
-  Engine::Transport* t = transport_of(bio);
+  Engine::BioState* t = state_of(bio);
   BIO_clear_retry_flags(bio);
+  std::size_t n = 0;
   if (t->carried_pos < t->carried.size()) {
-    std::size_t n = std::min(static_cast<std::size_t>(size), t->carried.size() - t->carried_pos);
+    n = std::min(static_cast<std::size_t>(size), t->carried.size() - t->carried_pos);
     std::memcpy(out, t->carried.data() + t->carried_pos, n);
     t->carried_pos += n;
     if (t->carried_pos == t->carried.size()) {
       std::string().swap(t->carried);
       t->carried_pos = 0;
     }
-    return static_cast<int>(n);
-  }
-  ssize_t n = ::recv(t->fd, out, static_cast<std::size_t>(size), 0);
-  if (n >= 0) return static_cast<int>(n);
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-    BIO_set_retry_read(bio);
   } else {
-    t->last_errno = errno;
+    std::error_code ec;
+    n = t->transport->read_some(asio::buffer(out, static_cast<std::size_t>(size)), ec);
+    if (ec == asio::error::would_block) {
+      BIO_set_retry_read(bio);
+      return -1;
+    }
+    if (ec) {
+      t->last_error = ec;
+      return -1;
+    }
   }
-  return -1;
+  if (t->first_bytes.size() < first_bytes_kept) {
+    t->first_bytes.append(out, std::min(n, first_bytes_kept - t->first_bytes.size()));
+  }
+  return static_cast<int>(n);
 }
 
 // Sends what was gathered; true when nothing is left.
-bool send_gathered(Engine::Transport* t) {
+bool send_gathered(Engine::BioState* t) {
   while (t->out_pos < t->out.size()) {
-    ssize_t n = ::send(t->fd, t->out.data() + t->out_pos, t->out.size() - t->out_pos, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) t->last_errno = errno;
+    std::error_code ec;
+    std::size_t n =
+        t->transport->write_some(asio::buffer(t->out.data() + t->out_pos, t->out.size() - t->out_pos), ec);
+    if (ec) {
+      if (ec != asio::error::would_block) t->last_error = ec;
       return false;
     }
-    t->out_pos += static_cast<std::size_t>(n);
+    t->out_pos += n;
   }
   std::string().swap(t->out);
   t->out_pos = 0;
@@ -58,32 +69,33 @@ bool send_gathered(Engine::Transport* t) {
 }
 
 int bio_write(BIO* bio, const char* data, int size) {
-  Engine::Transport* t = transport_of(bio);
+  Engine::BioState* t = state_of(bio);
   BIO_clear_retry_flags(bio);
   if (t->coalesce) {
     t->out.append(data, static_cast<std::size_t>(size));
     return size;
   }
   if (!send_gathered(t)) {
-    if (t->last_errno == 0) BIO_set_retry_write(bio);
+    if (!t->last_error) BIO_set_retry_write(bio);
     return -1;
   }
-  ssize_t n = ::send(t->fd, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
-  if (n >= 0) return static_cast<int>(n);
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+  std::error_code ec;
+  std::size_t n = t->transport->write_some(asio::buffer(data, static_cast<std::size_t>(size)), ec);
+  if (!ec) return static_cast<int>(n);
+  if (ec == asio::error::would_block) {
     BIO_set_retry_write(bio);
   } else {
-    t->last_errno = errno;
+    t->last_error = ec;
   }
   return -1;
 }
 
 long bio_ctrl(BIO* bio, int cmd, long, void*) {
   if (cmd != BIO_CTRL_FLUSH) return 0;
-  Engine::Transport* t = transport_of(bio);
+  Engine::BioState* t = state_of(bio);
   BIO_clear_retry_flags(bio);
   if (send_gathered(t)) return 1;
-  if (t->last_errno == 0) BIO_set_retry_write(bio);
+  if (!t->last_error) BIO_set_retry_write(bio);
   return 0;
 }
 
@@ -92,9 +104,9 @@ int bio_create(BIO* bio) {
   return 1;
 }
 
-BIO_METHOD* socket_method() {
+BIO_METHOD* transport_method() {
   static BIO_METHOD* method = [] {
-    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "uptls socket");
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "uptls transport");
     BIO_meth_set_read(m, bio_read);
     BIO_meth_set_write(m, bio_write);
     BIO_meth_set_ctrl(m, bio_ctrl);
@@ -102,6 +114,21 @@ BIO_METHOD* socket_method() {
     return m;
   }();
   return method;
+}
+
+bool not_tls(unsigned long e) {
+  if (ERR_GET_LIB(e) != ERR_LIB_SSL) return false;
+  switch (ERR_GET_REASON(e)) {
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_HTTPS_PROXY_REQUEST:
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_UNKNOWN_PROTOCOL:
+    case SSL_R_PACKET_LENGTH_TOO_LONG:
+    case SSL_R_RECORD_LENGTH_MISMATCH:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::string join_names(const CertificateInfo& info) {
@@ -114,15 +141,11 @@ std::string join_names(const CertificateInfo& info) {
 // What the first OpenSSL error of a failed handshake means for the user.
 std::string hint(unsigned long e, bool server) {
   if (ERR_GET_LIB(e) != ERR_LIB_SSL) return {};
+  if (not_tls(e)) {
+    return server ? "the client's first bytes are not a TLS ClientHello"
+                  : "the server's answer is not TLS";
+  }
   switch (ERR_GET_REASON(e)) {
-    case SSL_R_HTTP_REQUEST:
-    case SSL_R_HTTPS_PROXY_REQUEST:
-    case SSL_R_WRONG_VERSION_NUMBER:
-    case SSL_R_UNKNOWN_PROTOCOL:
-    case SSL_R_PACKET_LENGTH_TOO_LONG:
-    case SSL_R_RECORD_LENGTH_MISMATCH:
-      return server ? "the client's first bytes are not a TLS ClientHello"
-                    : "the server's answer is not TLS";
     case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
       return "the server requires a client certificate: configure one";
     case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
@@ -155,14 +178,14 @@ std::string hint(unsigned long e, bool server) {
 
 }  // namespace
 
-Engine::Engine(SSL_CTX* ctx, bool server, int fd, std::string carried)
+Engine::Engine(SSL_CTX* ctx, bool server, Transport& transport, std::string carried)
     : ssl_(SSL_new(ctx)), server_(server) {
-  transport_.fd = fd;
-  transport_.carried = std::move(carried);
+  bio_.transport = &transport;
+  bio_.carried = std::move(carried);
   if (!ssl_) throw drain_errors("cannot create a TLS connection");
-  BIO* bio = BIO_new(socket_method());
-  if (!bio) throw drain_errors("cannot create the socket BIO");
-  BIO_set_data(bio, &transport_);
+  BIO* bio = BIO_new(transport_method());
+  if (!bio) throw drain_errors("cannot create the transport BIO");
+  BIO_set_data(bio, &bio_);
   SSL_set_bio(ssl_.get(), bio, bio);
   // Read whole socket reads at once instead of a header and a body per record.
   SSL_set_read_ahead(ssl_.get(), 1);
@@ -202,7 +225,7 @@ Step Engine::handshake() {
   // sure no gathered record waits while we wait for the peer.
   if (!flush(Op::handshake)) return {Want::write, 0};
   if (step.want == Want::nothing) {
-    transport_.coalesce = false;
+    bio_.coalesce = false;
     keep_resumed_session();
   }
   return step;
@@ -221,9 +244,12 @@ void Engine::refuse_bytes_after_close() {
   // DESIGN.md: once TLS is up it never falls back to plaintext. Whatever
   // follows the peer's close_notify, read ahead or still in the socket,
   // is not TLS: it is refused, never delivered.
+  // A byte still in the transport is read, not peeked: the stream fails
+  // either way, and transports need not support peeking.
   char probe;
+  std::error_code ec;
   bool more = SSL_has_pending(ssl_.get()) == 1 ||
-              ::recv(transport_.fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+              bio_.transport->read_some(asio::buffer(&probe, 1), ec) > 0;
   if (more) {
     throw Error(make_error_code(errc::data_after_close_notify),
                 "bytes arrived after the peer's TLS close_notify; they are not TLS and were "
@@ -232,8 +258,8 @@ void Engine::refuse_bytes_after_close() {
 }
 
 bool Engine::flush(Op op) {
-  if (send_gathered(&transport_)) return true;
-  if (transport_.last_errno != 0) fail(op, SSL_ERROR_SYSCALL);
+  if (send_gathered(&bio_)) return true;
+  if (bio_.last_error) fail(op, SSL_ERROR_SYSCALL);
   return false;
 }
 
@@ -280,10 +306,10 @@ Step Engine::write(const void* data, std::size_t size) {
   // Up to four records are encrypted, gathered and sent with one system
   // call; a write of one record goes straight out, with no copy.
   size = std::min(size, max_gathered_write);
-  transport_.coalesce = size > SSL3_RT_MAX_PLAIN_LENGTH;
+  bio_.coalesce = size > SSL3_RT_MAX_PLAIN_LENGTH;
   std::size_t n = 0;
   int r = SSL_write_ex(ssl_.get(), data, size, &n);
-  transport_.coalesce = false;
+  bio_.coalesce = false;
   if (r != 1) return finish(Op::write, r);
   if (!flush(Op::write)) {
     // Encrypted and accepted: report the bytes once they are on their way.
@@ -334,10 +360,10 @@ Step Engine::finish(Op op, int result) {
 
 void Engine::fail(Op op, int ssl_error) {
   // Best effort: let the peer see the alert that explains the failure.
-  if (transport_.last_errno == 0) send_gathered(&transport_);
-  if (transport_.last_errno != 0) {
+  if (!bio_.last_error) send_gathered(&bio_);
+  if (bio_.last_error) {
     ERR_clear_error();
-    throw std::system_error(transport_.last_errno, std::generic_category(),
+    throw std::system_error(bio_.last_error,
                             op == Op::handshake ? "TLS handshake failed" : "TLS connection failed");
   }
   unsigned long first = ERR_peek_error();
@@ -359,12 +385,27 @@ void Engine::fail(Op op, int ssl_error) {
   if (std::string meaning = hint(first, server_); !meaning.empty()) {
     context += " (" + meaning + ")";
   }
+  if (op == Op::handshake && not_tls(first)) context += what_came_instead();
   throw drain_errors(context);
+}
+
+std::string Engine::what_came_instead() const {
+  if (bio_.first_bytes.empty()) return {};
+  std::string text = ": it sent " + printable(bio_.first_bytes);
+  if (server_) {
+    return text +
+           ". The client speaks plaintext: read its STARTTLS command (or the protocol's "
+           "equivalent) before start_tls, or ask it to use TLS from the first byte";
+  }
+  return text +
+         ". The server speaks plaintext here: read its greeting and its go-ahead for STARTTLS "
+         "(an SMTP server answers 220) before start_tls; for a server that starts in plaintext, "
+         "set ConnectOptions::upgradeable and call start_tls at the protocol's signal";
 }
 
 bool Engine::peer_vanished(int ssl_error) const {
   unsigned long first = ERR_peek_error();
-  if (transport_.last_errno != 0) return true;
+  if (bio_.last_error) return true;
   return (ssl_error == SSL_ERROR_SYSCALL && first == 0) ||
          (ERR_GET_LIB(first) == ERR_LIB_SSL &&
           ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING);

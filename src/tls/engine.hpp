@@ -1,15 +1,18 @@
 #pragma once
-// The TLS engine: one OpenSSL SSL object that reads and writes the socket
-// directly through a small BIO. The BIO first hands out the bytes carried
-// over from the plaintext phase (server role), then reads the socket; it
-// never blocks, so every step answers "done", "want read" or "want write"
-// and the stream waits for readiness with Asio.
+// The TLS engine: one OpenSSL SSL object that reads and writes the
+// transport directly through a small BIO. The BIO first hands out the bytes
+// carried over from the plaintext phase (server role), then reads the
+// transport; it never blocks, so every step answers "done", "want read" or
+// "want write" and the stream waits for readiness. The engine makes no
+// system call of its own.
 
 #include <cstddef>
 #include <exception>
 #include <string>
+#include <system_error>
 
 #include "tls/openssl.hpp"
+#include "uptls/transport.hpp"
 #include "uptls/tls/session_info.hpp"
 
 namespace uptls::tls::detail {
@@ -26,7 +29,8 @@ struct Step {
 class Engine {
  public:
   /// @param carried bytes read in plaintext that begin the peer's handshake.
-  Engine(SSL_CTX* ctx, bool server, int fd, std::string carried);
+  /// @param transport outlives the engine.
+  Engine(SSL_CTX* ctx, bool server, Transport& transport, std::string carried);
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -42,16 +46,24 @@ class Engine {
   Step shutdown();
 
   SSL* ssl() const noexcept { return ssl_.get(); }
+  /// Whether a write was accepted in part: its record must be finished
+  /// before anything else is written.
+  bool write_pending() const noexcept {
+    return accepted_ > 0 || !bio_.out.empty() || SSL_want_write(ssl_.get());
+  }
   SessionInfo session_info() const;
   /// The verdict of the OCSP response the server stapled (client role).
   std::string ocsp_status() const;
 
   /// What the BIO works on; only the BIO callbacks touch it.
-  struct Transport {
-    int fd = -1;
+  struct BioState {
+    Transport* transport = nullptr;
     std::string carried;
     std::size_t carried_pos = 0;
-    int last_errno = 0;
+    // The transport's failure, kept for the error OpenSSL cannot carry.
+    std::error_code last_error;
+    // The first bytes the peer sent, to say what came when it was not TLS.
+    std::string first_bytes;
     // Handshake flights and the records of one write are gathered and sent
     // with one system call; other output (alerts, key updates) goes straight out.
     bool coalesce = true;
@@ -66,12 +78,14 @@ class Engine {
   bool flush(Op op);
   [[noreturn]] void fail(Op op, int ssl_error);
   bool peer_vanished(int ssl_error) const;
+  /// For a handshake that got no TLS: the peer's first bytes, and what to do.
+  std::string what_came_instead() const;
   void keep_resumed_session();
   /// After the peer's close_notify: throws if any byte followed it.
   void refuse_bytes_after_close();
   [[noreturn]] void fail_verification(long result);
 
-  Transport transport_;
+  BioState bio_;
   SslPtr ssl_;
   std::string expected_name_;
   std::string session_key_;

@@ -1,71 +1,80 @@
 #include "uptls/stream.hpp"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <thread>
+#include <limits>
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/post.hpp>
 #include <asio/read.hpp>
 #include <asio/read_until.hpp>
-#include <asio/socket_base.hpp>
+#include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/streambuf.hpp>
 #include <asio/write.hpp>
 
-#include "support/certs.hpp"
+#include "support/memory_transport.hpp"
 #include "support/support.hpp"
 #include "uptls/error.hpp"
+
+// These tests run over the in-memory transport: deterministic, no sockets,
+// no sleeps. tests/unit/transport_test.cpp covers TCP and Unix sockets.
 
 namespace uptls {
 namespace {
 
 using asio::awaitable;
+using namespace asio::experimental::awaitable_operators;
 using test::caught;
-using test::connected_pair;
+using test::memory_pair;
+using test::MemoryPair;
 using test::pki;
 using test::raw_read_to_end;
 using test::raw_write;
 using test::run;
 
-/// A server-role stream and the raw client socket connected to it.
+constexpr int to_server = MemoryPair::to_server;
+
+/// A server-role stream and the raw client transport connected to it.
 struct Plain {
-  explicit Plain(const asio::any_io_executor& executor) {
-    auto [server_socket, client_socket] = connected_pair(executor);
-    server.emplace(std::move(server_socket), pki().server);
-    client = std::move(client_socket);
+  explicit Plain(const asio::any_io_executor& executor, test::Faults faults = {}) {
+    auto pair = memory_pair(executor, faults);
+    link = pair.link;
+    server.emplace(std::move(pair.server), pki().server);
+    client = std::move(pair.client);
   }
+  std::shared_ptr<test::MemoryLink> link;
   std::optional<Stream> server;
-  std::optional<asio::ip::tcp::socket> client;
+  std::unique_ptr<Transport> client;
 };
 
 /// Two streams, server and client roles, both upgradeable.
 struct Pair {
-  explicit Pair(const asio::any_io_executor& executor) {
-    auto [server_socket, client_socket] = connected_pair(executor);
-    server.emplace(std::move(server_socket), pki().server);
-    client.emplace(std::move(client_socket), pki().client, "localhost");
+  explicit Pair(const asio::any_io_executor& executor, test::Faults faults = {}) {
+    auto pair = memory_pair(executor, faults);
+    link = pair.link;
+    server.emplace(std::move(pair.server), pki().server);
+    client.emplace(std::move(pair.client), pki().client, "localhost");
   }
   /// Upgrades both ends at once, as STARTTLS does.
   awaitable<void> upgrade() {
-    auto executor = co_await asio::this_coro::executor;
-    std::optional<Caught> server_result;
-    asio::co_spawn(executor, caught(server->start_tls()),
-                   [&](std::exception_ptr, test::Caught c) { server_result = c; });
-    co_await client->start_tls();
-    asio::steady_timer wait(executor);
-    while (!server_result) {
-      wait.expires_after(std::chrono::milliseconds(1));
-      co_await wait.async_wait(asio::use_awaitable);
-    }
-    if (server_result->code) throw std::runtime_error("server upgrade: " + server_result->message);
+    auto [s, c] = co_await (caught(server->start_tls()) && caught(client->start_tls()));
+    if (s.code) throw std::system_error(s.code, "server: " + s.message);
+    if (c.code) throw std::system_error(c.code, "client: " + c.message);
   }
-  using Caught = test::Caught;
+  std::shared_ptr<test::MemoryLink> link;
   std::optional<Stream> server;
   std::optional<Stream> client;
 };
+
+/// Lets every coroutine that is ready run before this one goes on.
+awaitable<void> let_others_run() {
+  auto executor = co_await asio::this_coro::executor;
+  for (int i = 0; i < 3; ++i) co_await asio::post(executor, asio::use_awaitable);
+}
 
 TEST(Stream, ReadLineAcceptsLfAndCrlf) {
   run([]() -> awaitable<void> {
@@ -179,9 +188,9 @@ TEST(Stream, StartTlsTwiceIsAnError) {
 
 TEST(Stream, StartTlsWithoutConfigurationIsAnError) {
   run([]() -> awaitable<void> {
-    auto [server_socket, client_socket] = connected_pair(co_await asio::this_coro::executor);
-    Stream server(std::move(server_socket), Role::server);
-    Stream client(std::move(client_socket), Role::client);
+    auto pair = memory_pair(co_await asio::this_coro::executor);
+    Stream server(std::move(pair.server), Role::server);
+    Stream client(std::move(pair.client), Role::client);
     EXPECT_FALSE(server.upgradeable());
     auto server_error = co_await caught(server.start_tls());
     auto client_error = co_await caught(client.start_tls());
@@ -195,32 +204,28 @@ TEST(Stream, StartTlsWithoutConfigurationIsAnError) {
 // the application.
 TEST(Stream, StartTlsAndClientHelloInOneWrite) {
   run([]() -> awaitable<void> {
-    auto [server_socket, client_socket] = connected_pair(co_await asio::this_coro::executor);
-    Stream server(std::move(server_socket), pki().server);
-    Stream client(std::move(client_socket), pki().client, "localhost");
-    // Hold the client's first flight until STARTTLS is written with it: the
-    // client writes "STARTTLS\n" and starts its handshake before the server
-    // reads anything, so both sit in the server's socket buffer together.
-    co_await client.write_all("STARTTLS\n");
+    Pair p(co_await asio::this_coro::executor);
+    // The client writes STARTTLS and its first flight before the server
+    // reads anything: both wait in the server's pipe together.
+    co_await p.client->write_all("STARTTLS\n");
     auto executor = co_await asio::this_coro::executor;
     std::optional<test::Caught> client_result;
-    asio::co_spawn(executor, caught(client.start_tls()),
+    asio::co_spawn(executor, caught(p.client->start_tls()),
                    [&](std::exception_ptr, test::Caught c) { client_result = c; });
-    asio::steady_timer pause(executor, std::chrono::milliseconds(50));
-    co_await pause.async_wait(asio::use_awaitable);
+    co_await let_others_run();
+    EXPECT_GT(p.link->pending(to_server), std::size_t{9}) << "the ClientHello is on its way";
 
-    auto line = co_await server.read_line();
+    auto line = co_await p.server->read_line();
     EXPECT_EQ(line, "STARTTLS");
-    EXPECT_GT(server.buffered(), 0u) << "the ClientHello arrived with the STARTTLS line";
-    co_await server.start_tls();
-    EXPECT_EQ(server.buffered(), 0u);
-    while (!client_result) {
-      pause.expires_after(std::chrono::milliseconds(1));
-      co_await pause.async_wait(asio::use_awaitable);
-    }
+    EXPECT_GT(p.server->buffered(), 0u) << "the ClientHello arrived with the STARTTLS line";
+    co_await p.server->start_tls();
+    EXPECT_EQ(p.server->buffered(), 0u);
+    co_await let_others_run();
+    EXPECT_TRUE(client_result.has_value());
+    if (!client_result) co_return;
     EXPECT_FALSE(client_result->code) << client_result->message;
-    co_await client.write_all("PING\n");
-    auto ping = co_await server.read_line();
+    co_await p.client->write_all("PING\n");
+    auto ping = co_await p.server->read_line();
     EXPECT_EQ(ping, "PING");
   });
 }
@@ -229,14 +234,16 @@ TEST(Stream, StartTlsAndClientHelloInOneWrite) {
 // second in TLS, so a byte buffered before the ClientHello is injected.
 TEST(Stream, ClientRefusesCarriedOverBytes) {
   run([]() -> awaitable<void> {
-    auto [server_socket, client_socket] = connected_pair(co_await asio::this_coro::executor);
-    Stream client(std::move(client_socket), pki().client, "localhost");
-    co_await raw_write(server_socket, "220 ready\r\n250 INJECTED\r\n");
+    auto pair = memory_pair(co_await asio::this_coro::executor);
+    Stream client(std::move(pair.client), pki().client, "localhost");
+    co_await raw_write(*pair.server, "220 ready\r\n250 INJECTED\r\n");
     auto greeting = co_await client.read_line();
     EXPECT_EQ(greeting, "220 ready");
     auto error = co_await caught(client.start_tls());
     EXPECT_EQ(error.code, errc::injected_plaintext);
     EXPECT_NE(error.message.find("14 plaintext byte(s)"), std::string::npos) << error.message;
+    EXPECT_NE(error.message.find("\"250 INJECTED\\r\\n\""), std::string::npos)
+        << "the message shows what came, escaped: " << error.message;
     EXPECT_TRUE(client.is_closed()) << "the connection is closed, not left half-upgraded";
     EXPECT_FALSE(client.is_tls());
     auto reuse = co_await caught(client.read_line());
@@ -246,8 +253,8 @@ TEST(Stream, ClientRefusesCarriedOverBytes) {
 
 TEST(Stream, ClientCannotFeedCarriedOverBytesToTheHandshake) {
   run([]() -> awaitable<void> {
-    auto [server_socket, client_socket] = connected_pair(co_await asio::this_coro::executor);
-    Stream client(std::move(client_socket), pki().client, "localhost");
+    auto pair = memory_pair(co_await asio::this_coro::executor);
+    Stream client(std::move(pair.client), pki().client, "localhost");
     auto error = co_await caught(client.start_tls(CarryOver::feed_handshake));
     EXPECT_EQ(error.code, errc::invalid_argument);
   });
@@ -280,12 +287,12 @@ TEST(Stream, CloseNotifyIsACleanEndOfStream) {
   });
 }
 
-TEST(Stream, TcpCloseWithoutCloseNotifyIsTruncation) {
+TEST(Stream, CloseWithoutCloseNotifyIsTruncation) {
   run([]() -> awaitable<void> {
     Pair p(co_await asio::this_coro::executor);
     co_await p.upgrade();
     // A round trip first, so the client has read the server's session
-    // tickets: closing with unread data would send a reset, not a FIN.
+    // tickets: closing with unread data would be a reset, not an end.
     co_await p.client->write_all("ping\n");
     auto ping = co_await p.server->read_line();
     co_await p.server->write_all("pong\n");
@@ -300,12 +307,22 @@ TEST(Stream, TcpCloseWithoutCloseNotifyIsTruncation) {
 
 TEST(Stream, ResetIsToldApartFromClose) {
   run([]() -> awaitable<void> {
-    // SO_LINGER with a zero timeout makes close() send a reset.
-    auto [server_socket, raw] = connected_pair(co_await asio::this_coro::executor);
-    Stream server(std::move(server_socket), Role::server);
-    raw.set_option(asio::socket_base::linger(true, 0));
-    raw.close();
-    auto error = co_await caught(server.read_line());
+    Plain p(co_await asio::this_coro::executor);
+    p.link->reset();
+    auto error = co_await caught(p.server->read_line());
+    EXPECT_EQ(error.code, std::errc::connection_reset) << error.message;
+  });
+}
+
+TEST(Stream, ResetInTlsIsNotTruncation) {
+  run([]() -> awaitable<void> {
+    Pair p(co_await asio::this_coro::executor);
+    co_await p.upgrade();
+    co_await p.client->write_all("before the reset\n");
+    auto line = co_await p.server->read_line();
+    EXPECT_EQ(line, "before the reset");
+    p.link->reset();
+    auto error = co_await caught(p.server->read_line());
     EXPECT_EQ(error.code, std::errc::connection_reset) << error.message;
   });
 }
@@ -353,10 +370,17 @@ TEST(Stream, AbortFailsPendingRead) {
   run([]() -> awaitable<void> {
     Plain p(co_await asio::this_coro::executor);
     auto executor = co_await asio::this_coro::executor;
-    asio::steady_timer later(executor, std::chrono::milliseconds(20));
-    later.async_wait([&](asio::error_code) { p.server->abort(); });
-    auto error = co_await caught(p.server->read_line());
-    EXPECT_EQ(error.code, errc::stream_closed);
+    std::optional<test::Caught> result;
+    asio::co_spawn(executor, caught(p.server->read_line()),
+                   [&](std::exception_ptr, test::Caught c) { result = c; });
+    co_await let_others_run();
+    EXPECT_FALSE(result) << "the read waits for data";
+    p.server->abort();
+    co_await let_others_run();
+    EXPECT_TRUE(result.has_value());
+    if (result) {
+      EXPECT_EQ(result->code, errc::stream_closed);
+    }
   });
 }
 
@@ -383,7 +407,8 @@ TEST(Stream, ComposesWithAsioAlgorithms) {
     std::size_t n = co_await asio::async_read_until(*p.server, buffer, '\n', asio::use_awaitable);
     EXPECT_EQ(std::string(static_cast<const char*>(buffer.data().data()), n), message);
 
-    co_await p.client->close();
+    auto executor = co_await asio::this_coro::executor;
+    asio::co_spawn(executor, p.client->close(), asio::detached);
     char byte;
     auto [ec, got] = co_await p.server->async_read_some(
         asio::buffer(&byte, 1), asio::experimental::as_tuple(asio::use_awaitable));
@@ -404,58 +429,239 @@ TEST(Stream, AsTupleFormReturnsTheErrorInsteadOfThrowing) {
   });
 }
 
-/// A TLS client written with OpenSSL alone, on a blocking socket: it sends
-/// "hi", its close_notify, then plaintext on the same connection.
-void close_notify_then_plaintext(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return;
-  }
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  X509* ca = test::first_cert(pki().authority.ca_pem());
-  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca);
-  X509_free(ca);
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-  SSL* ssl = SSL_new(ctx);
-  SSL_set_fd(ssl, fd);
-  SSL_set_tlsext_host_name(ssl, "localhost");
-  if (SSL_connect(ssl) == 1) {
-    SSL_write(ssl, "hi\n", 3);
-    SSL_shutdown(ssl);
-    ::send(fd, "PLAINTEXT\n", 10, MSG_NOSIGNAL);
-    char sink[256];
-    while (::recv(fd, sink, sizeof sink, 0) > 0) {
-    }
-  }
-  SSL_free(ssl);
-  SSL_CTX_free(ctx);
-  ::close(fd);
-}
-
 // DESIGN.md: once TLS is up it never falls back to plaintext; after the
 // peer's close_notify, further bytes are an error.
 TEST(Stream, BytesAfterCloseNotifyAreAnErrorNeverData) {
   run([]() -> awaitable<void> {
+    Pair p(co_await asio::this_coro::executor);
+    co_await p.upgrade();
+    co_await p.client->write_all("hi\n");
     auto executor = co_await asio::this_coro::executor;
-    asio::ip::tcp::acceptor acceptor(executor, {asio::ip::make_address("127.0.0.1"), 0});
-    std::thread client(close_notify_then_plaintext, acceptor.local_endpoint().port());
-    auto socket = co_await acceptor.async_accept(asio::use_awaitable);
-    Stream server(std::move(socket), pki().server);
-    co_await server.start_tls();
-    // Let the close_notify and the plaintext arrive before reading on.
-    asio::steady_timer pause(executor, std::chrono::milliseconds(100));
-    co_await pause.async_wait(asio::use_awaitable);
-    auto hi = co_await server.read_line();
+    asio::co_spawn(executor, p.client->close(), asio::detached);
+    co_await let_others_run();  // the client's close_notify is on its way
+    p.link->inject(to_server, "PLAINTEXT\n");
+    auto hi = co_await p.server->read_line();
     EXPECT_EQ(hi, "hi");
-    auto after = co_await caught(server.read_line());
+    auto after = co_await caught(p.server->read_line());
     EXPECT_EQ(after.code, errc::data_after_close_notify) << after.message;
-    server.abort();
-    client.join();
+  });
+}
+
+/// One whole session: plaintext lines, STARTTLS, lines both ways over TLS,
+/// close. Throws what either side threw; before_close counts the link's
+/// operations before the close.
+awaitable<void> whole_session(Pair& p, std::size_t& before_close) {
+  co_await p.client->write_all("PING\nSTARTTLS\n");
+  auto ping = co_await p.server->read_line();
+  if (ping != "PING") throw std::runtime_error("PING lost");
+  auto starttls = co_await p.server->read_line();
+  if (starttls != "STARTTLS") throw std::runtime_error("STARTTLS lost");
+  co_await p.upgrade();
+  co_await p.client->write_all("over TLS\n");
+  auto line = co_await p.server->read_line();
+  if (line != "over TLS") throw std::runtime_error("TLS line lost");
+  co_await p.server->write_all("answer\n");
+  auto answer = co_await p.client->read_line();
+  if (answer != "answer") throw std::runtime_error("TLS answer lost");
+  before_close = p.link->operations;
+  co_await (p.client->close() && p.server->close());
+}
+
+// Beast's fail_count: fail the first read or write, then the second, and so
+// on, until a session completes with no fault. Every fault must end as a
+// clear error on a closed stream (never a hang, a crash or a wrong byte).
+TEST(Stream, AFaultAtEveryStepOfTheUpgradeIsAClearError) {
+  std::size_t faults = 0;
+  for (std::size_t n = 1;; ++n) {
+    ASSERT_LT(n, 500u) << "a session takes far fewer operations";
+    test::Faults f;
+    f.fail_at = n;
+    bool fired = false;
+    run([&]() -> awaitable<void> {
+      Pair p(co_await asio::this_coro::executor, f);
+      std::size_t before_close = std::numeric_limits<std::size_t>::max();
+      auto result = co_await caught(whole_session(p, before_close));
+      fired = p.link->operations >= n;
+      if (!fired || n > before_close) {
+        // close() owes nothing to a peer that failed: it never throws.
+        EXPECT_FALSE(result.code) << "no error from a whole session: " << result.message;
+        EXPECT_TRUE(p.client->is_closed() && p.server->is_closed());
+        co_return;
+      }
+      EXPECT_TRUE(result.code) << "fault at operation " << n << " went unnoticed";
+      EXPECT_FALSE(result.message.empty());
+      EXPECT_EQ(result.message.find("lost"), std::string::npos) << result.message;
+    });
+    if (!fired) break;
+    ++faults;
+  }
+  EXPECT_GT(faults, 10u) << "the sweep covered the plaintext phase, the handshake and TLS";
+}
+
+TEST(Stream, OneByteWritesAndReadsCarryAWholeSession) {
+  run([]() -> awaitable<void> {
+    test::Faults f;
+    f.max_write = 1;
+    f.max_read = 1;
+    Pair p(co_await asio::this_coro::executor, f);
+    std::size_t before_close = 0;
+    co_await whole_session(p, before_close);
+    EXPECT_GT(before_close, 1000u) << "every record went a byte at a time";
+    EXPECT_TRUE(p.server->is_closed());
+  });
+}
+
+TEST(Stream, AStalledReaderTimesOutTheWriterAndTheStreamIsAborted) {
+  run([]() -> awaitable<void> {
+    test::Faults f;
+    f.capacity = 64 * 1024;
+    Pair p(co_await asio::this_coro::executor, f);
+    co_await p.upgrade();
+    Timeouts timeouts;
+    timeouts.write = std::chrono::milliseconds(50);
+    p.client->set_timeouts(timeouts);
+    std::string big(1024 * 1024, 'x');
+    auto error = co_await caught(p.client->write_all(big));
+    EXPECT_EQ(error.code, errc::write_timeout);
+    EXPECT_NE(error.message.find("took no data for 50 ms"), std::string::npos) << error.message;
+    EXPECT_TRUE(p.client->is_closed()) << "a torn write leaves no usable stream";
+  });
+}
+
+TEST(Stream, CloseTimeoutIsItsOwn) {
+  run([]() -> awaitable<void> {
+    Pair p(co_await asio::this_coro::executor);
+    co_await p.upgrade();
+    Timeouts timeouts;
+    timeouts.close = std::chrono::milliseconds(30);
+    p.client->set_timeouts(timeouts);
+    auto [ec] = co_await p.client->async_close(asio::experimental::as_tuple(asio::use_awaitable));
+    EXPECT_FALSE(ec) << "close does not fail for the peer's silence";
+    EXPECT_TRUE(p.client->is_closed());
+  });
+}
+
+TEST(Stream, ReadLineOrTimerCancelsTheReadAndLosesNothing) {
+  run([]() -> awaitable<void> {
+    Pair p(co_await asio::this_coro::executor);
+    co_await p.upgrade();
+    co_await p.client->write_all("partial ");
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(20));
+    auto first = co_await (p.server->read_line() || timer.async_wait(asio::use_awaitable));
+    EXPECT_EQ(first.index(), 1u) << "the timer won against a silent peer";
+    EXPECT_FALSE(p.server->is_closed()) << "a cancelled read leaves the stream usable";
+    co_await p.client->write_all("line\n");
+    auto line = co_await p.server->read_line();
+    EXPECT_EQ(line, "partial line") << "the bytes read before the cancel are kept";
+  });
+}
+
+TEST(Stream, TokenFormsHonourCancellation) {
+  run([]() -> awaitable<void> {
+    Plain p(co_await asio::this_coro::executor);
+    auto executor = co_await asio::this_coro::executor;
+    char byte;
+    asio::steady_timer timer(executor, std::chrono::milliseconds(20));
+    auto raced = co_await (p.server->async_read_some(asio::buffer(&byte, 1), asio::use_awaitable) ||
+                           timer.async_wait(asio::use_awaitable));
+    EXPECT_EQ(raced.index(), 1u) << "async_read_some gave way to the timer";
+
+    asio::cancellation_signal signal;
+    std::optional<std::error_code> result;
+    p.server->async_read_exactly(
+        4, asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, std::string) {
+          result = ec;
+        }));
+    co_await raw_write(*p.client, "ab");
+    co_await let_others_run();
+    signal.emit(asio::cancellation_type::terminal);
+    co_await let_others_run();
+    EXPECT_TRUE(result.has_value());
+    if (result) {
+      EXPECT_EQ(*result, asio::error::operation_aborted);
+    }
+    co_await raw_write(*p.client, "cd");
+    auto all = co_await p.server->read_exactly(4);
+    EXPECT_EQ(all, "abcd") << "a cancelled read_exactly gives back what it had read";
+  });
+}
+
+TEST(Stream, EveryOperationTakesACompletionToken) {
+  run([]() -> awaitable<void> {
+    Pair p(co_await asio::this_coro::executor);
+    auto token = asio::experimental::as_tuple(asio::use_awaitable);
+    auto [server_ec, client_ec] =
+        co_await (p.server->async_start_tls(CarryOver::role_default, token) &&
+                  p.client->async_start_tls(CarryOver::role_default, token));
+    EXPECT_FALSE(server_ec);
+    EXPECT_FALSE(std::get<0>(client_ec));
+    EXPECT_TRUE(p.client->is_tls());
+    std::string text = "one\nheader\r\n\r\nexact";
+    auto [e2, n] = co_await p.client->async_write_all(asio::buffer(text), token);
+    EXPECT_FALSE(e2);
+    EXPECT_EQ(n, text.size());
+    auto [e3, line] = co_await p.server->async_read_line(100, token);
+    EXPECT_EQ(line, "one");
+    auto [e4, header] = co_await p.server->async_read_until("\r\n\r\n", 100, token);
+    EXPECT_EQ(header, "header\r\n\r\n");
+    auto [e5, exact] = co_await p.server->async_read_exactly(5, token);
+    EXPECT_EQ(exact, "exact");
+    EXPECT_FALSE(e3 || e4 || e5);
+
+    std::error_code ec;
+    co_await p.client->write_all("a line longer than two\n");
+    co_await p.server->async_read_line(2, asio::redirect_error(asio::use_awaitable, ec));
+    EXPECT_EQ(ec, errc::line_too_long) << "redirect_error gives the code";
+    EXPECT_NE(p.server->error_message().find("longer than 2 bytes"), std::string::npos)
+        << "and error_message() the whole message: " << p.server->error_message();
+
+    auto [e7, rest] = co_await p.server->async_read_line(100, token);
+    EXPECT_EQ(rest, "a line longer than two") << "the line too long stayed buffered";
+    auto executor = co_await asio::this_coro::executor;
+    asio::co_spawn(executor, p.client->async_close(asio::use_awaitable), asio::detached);
+    auto [e8, end] = co_await p.server->async_read_line(100, token);
+    EXPECT_FALSE(e7);
+    EXPECT_EQ(e8, asio::error::eof) << "a clean end is eof";
+  });
+}
+
+TEST(Stream, OperationsOnAMovedFromStreamAreAClearError) {
+  run([]() -> awaitable<void> {
+    Plain p(co_await asio::this_coro::executor);
+    Stream moved = std::move(*p.server);
+    auto error = co_await caught(p.server->read_line());
+    EXPECT_EQ(error.code, errc::stream_closed);
+    EXPECT_TRUE(p.server->is_closed());
+    EXPECT_FALSE(moved.is_closed());
+    Stream empty;
+    auto write = co_await caught(empty.write_all("x"));
+    EXPECT_EQ(write.code, errc::stream_closed);
+  });
+}
+
+// Issue 6: calling start_tls before reading an SMTP server's greeting, or
+// connecting with implicit TLS to a plaintext server, says what came.
+TEST(Stream, AClientMeetingPlaintextSaysWhatCameAndWhatToDo) {
+  run([]() -> awaitable<void> {
+    auto pair = memory_pair(co_await asio::this_coro::executor);
+    Stream client(std::move(pair.client), pki().client, "localhost");
+    co_await raw_write(*pair.server, "220 mail.example ESMTP ready\r\n");
+    auto error = co_await caught(client.start_tls());
+    EXPECT_NE(error.message.find("the server's answer is not TLS"), std::string::npos)
+        << error.message;
+    EXPECT_NE(error.message.find("\"220 mail.example ESMTP ready\\r\\n\""), std::string::npos)
+        << error.message;
+    EXPECT_NE(error.message.find("upgradeable"), std::string::npos) << error.message;
+  });
+}
+
+TEST(Stream, AServerMeetingPlaintextSaysWhatCame) {
+  run([]() -> awaitable<void> {
+    Plain p(co_await asio::this_coro::executor);
+    co_await raw_write(*p.client, "EHLO client.example\r\n\x1b[31m");
+    auto error = co_await caught(p.server->start_tls());
+    EXPECT_NE(error.message.find("\"EHLO client.example\\r\\n\\x1b[31m\""), std::string::npos)
+        << "escaped, so a peer cannot drive the terminal: " << error.message;
   });
 }
 

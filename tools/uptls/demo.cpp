@@ -21,6 +21,7 @@ asio::awaitable<int> demo() {
   std::vector<std::string> server_errors;
   ServeOptions serve;
   serve.tls = server_config;
+  serve.upgradeable = true;
   serve.log = [&](std::string_view line) { server_errors.emplace_back(line); };
   Handler handler = [](Stream stream) {
     return serve_pingpong(std::move(stream), [](std::string_view line) {

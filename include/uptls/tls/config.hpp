@@ -21,6 +21,11 @@
 
 namespace uptls::tls {
 
+namespace detail {
+struct ConfigAccess;
+}
+
+
 /// TLS protocol versions uptls negotiates. Older versions are not offered.
 enum class Version { tls1_2, tls1_3 };
 
@@ -138,6 +143,7 @@ class ClientConfig {
   struct Impl;
   explicit ClientConfig(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  friend struct detail::ConfigAccess;
 };
 
 /// What a server configuration is made from.
@@ -202,6 +208,7 @@ class ServerConfig {
   struct Impl;
   explicit ServerConfig(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  friend struct detail::ConfigAccess;
 };
 
 }  // namespace uptls::tls

@@ -1,0 +1,23 @@
+#pragma once
+// The OpenSSL contexts behind the public configurations, for the library's
+// own use (the public native_handle() is for users).
+
+#include "tls/openssl.hpp"
+#include "uptls/tls/config.hpp"
+
+namespace uptls::tls::detail {
+
+struct ConfigAccess {
+  static SSL_CTX* context(const ClientConfig& config) noexcept;
+  static SSL_CTX* context(const ServerConfig& config) noexcept;
+};
+
+inline SSL_CTX* context_of(const ClientConfig& config) noexcept {
+  return ConfigAccess::context(config);
+}
+
+inline SSL_CTX* context_of(const ServerConfig& config) noexcept {
+  return ConfigAccess::context(config);
+}
+
+}  // namespace uptls::tls::detail

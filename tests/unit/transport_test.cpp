@@ -1,0 +1,119 @@
+#include "uptls/transport.hpp"
+
+#include <gtest/gtest.h>
+
+#include <asio/socket_base.hpp>
+#include <filesystem>
+
+#include "support/support.hpp"
+#include "uptls/connect.hpp"
+#include "uptls/error.hpp"
+#include "uptls/server.hpp"
+#include "uptls/stream.hpp"
+
+namespace uptls {
+namespace {
+
+using asio::awaitable;
+using test::caught;
+using test::connected_pair;
+using test::pki;
+using test::run;
+
+TEST(TcpTransport, ResetIsToldApartFromClose) {
+  run([]() -> awaitable<void> {
+    // SO_LINGER with a zero timeout makes close() send a reset.
+    auto [server_socket, raw] = connected_pair(co_await asio::this_coro::executor);
+    Stream server(std::move(server_socket), Role::server);
+    raw.set_option(asio::socket_base::linger(true, 0));
+    raw.close();
+    auto error = co_await caught(server.read_line());
+    EXPECT_EQ(error.code, std::errc::connection_reset) << error.message;
+  });
+}
+
+TEST(TcpTransport, NamesItsPeerAndEndpoints) {
+  run([]() -> awaitable<void> {
+    auto [server_socket, client_socket] = connected_pair(co_await asio::this_coro::executor);
+    auto client_port = client_socket.local_endpoint().port();
+    Stream server(std::move(server_socket), Role::server);
+    EXPECT_EQ(server.peer(), "127.0.0.1:" + std::to_string(client_port));
+    EXPECT_EQ(server.remote_endpoint().port(), client_port);
+    co_return;
+  });
+}
+
+std::string socket_path(const char* name) {
+  return (std::filesystem::temp_directory_path() /
+          (std::string("uptls-") + name + "-" + std::to_string(::getpid()) + ".sock"))
+      .string();
+}
+
+// STARTTLS over a Unix domain socket: the same stream, server and client.
+TEST(UnixTransport, ServerAndClientUpgradeOverAUnixSocket) {
+  std::string path = socket_path("starttls");
+  run([path]() -> awaitable<void> {
+    ServeOptions options;
+    options.tls = pki().server;
+    options.upgradeable = true;
+    Handler handler = [](Stream stream) -> awaitable<void> {
+      auto command = co_await stream.read_line();
+      if (command != "STARTTLS") co_return;
+      co_await stream.write_all("GO\n");
+      co_await stream.start_tls(CarryOver::refuse);
+      auto line = co_await stream.read_line();
+      co_await stream.write_all("echo " + line.value_or("?") + "\n");
+      co_await stream.close();
+    };
+    Server server = co_await start_unix_server(handler, path, options);
+    EXPECT_EQ(server.address(), "unix:" + path);
+    ConnectOptions connect;
+    connect.tls = pki().client;
+    connect.upgradeable = true;
+    Stream stream = co_await open_unix_connection(path, connect);
+    EXPECT_EQ(stream.peer(), "unix:" + path);
+    co_await stream.write_all("STARTTLS\n");
+    auto go = co_await stream.read_line();
+    EXPECT_EQ(go, "GO");
+    co_await stream.start_tls();
+    EXPECT_TRUE(stream.is_tls());
+    EXPECT_EQ(stream.peer_certificate()->subject, "CN=localhost");
+    co_await stream.write_all("over unix\n");
+    auto echo = co_await stream.read_line();
+    EXPECT_EQ(echo, "echo over unix");
+    EXPECT_THROW((void)stream.remote_endpoint(), std::system_error) << "not TCP";
+    co_await stream.close();
+    co_await server.stop();
+  });
+  EXPECT_FALSE(std::filesystem::exists(path)) << "the socket file is removed at stop";
+}
+
+TEST(UnixTransport, AStaleSocketFileIsReplacedALiveOneIsNot) {
+  std::string path = socket_path("stale");
+  {
+    // A socket file nobody listens on any more, as a crashed server leaves.
+    asio::io_context io;
+    asio::local::stream_protocol::acceptor stale(io, asio::local::stream_protocol::endpoint(path));
+  }
+  ASSERT_TRUE(std::filesystem::exists(path));
+  run([path]() -> awaitable<void> {
+    Handler handler = [](Stream stream) -> awaitable<void> { co_await stream.close(); };
+    Server server = co_await start_unix_server(handler, path);
+    auto second = co_await caught(start_unix_server(handler, path));
+    EXPECT_EQ(second.code, std::errc::address_in_use) << second.message;
+    co_await server.stop();
+  });
+}
+
+TEST(UnixTransport, NobodyListeningIsASystemError) {
+  run([]() -> awaitable<void> {
+    auto error = co_await caught(open_unix_connection(socket_path("nobody")));
+    EXPECT_TRUE(error.code == std::errc::no_such_file_or_directory ||
+                error.code == std::errc::connection_refused)
+        << error.message;
+    EXPECT_NE(error.message.find("unix:"), std::string::npos) << error.message;
+  });
+}
+
+}  // namespace
+}  // namespace uptls
