@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <asio/steady_timer.hpp>
+#include <asio/use_future.hpp>
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <thread>
 
 #include "support/support.hpp"
 #include "uptls/connect.hpp"
@@ -225,6 +230,70 @@ TEST(Server, SetTlsServesNewConnectionsWithoutDroppingOpenOnes) {
     co_await after.close();
     co_await server.stop();
   });
+}
+
+// Issue 6: a server on an io_context run by several threads, each
+// connection on its own strand; many clients upgrade at once. Under
+// ThreadSanitizer (scripts/test) this is also the data-race check.
+TEST(Server, ManyConcurrentUpgradesOnSeveralThreads) {
+  constexpr int server_threads = 4;
+  constexpr int sessions = 200;
+  asio::io_context server_io;
+  std::mutex log_mutex;
+  std::vector<std::string> log;
+  std::promise<Server> started;
+  auto start = [&]() -> awaitable<void> {
+    ServeOptions options;
+    options.tls = pki().server;
+    options.upgradeable = true;
+    options.log = [&](std::string_view line) {
+      std::lock_guard lock(log_mutex);
+      log.emplace_back(line);
+    };
+    Handler handler = echo;
+    std::string host = "127.0.0.1";
+    started.set_value(co_await start_server(handler, host, 0, options));
+  };
+  asio::co_spawn(server_io, start(), asio::detached);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < server_threads; ++i) threads.emplace_back([&] { server_io.run(); });
+  Server server = started.get_future().get();
+  auto port = server.local_endpoint().port();
+
+  asio::io_context client_io;
+  std::atomic<int> passed{0};
+  std::atomic<int> failed{0};
+  for (int i = 0; i < sessions; ++i) {
+    auto session = [&, i]() -> awaitable<void> {
+      std::string line = "line " + std::to_string(i);
+      ConnectOptions options;
+      options.tls = pki().client;
+      options.upgradeable = true;
+      options.server_name = "localhost";
+      std::string host = "127.0.0.1";
+      Stream stream = co_await open_connection(host, port, options);
+      co_await stream.write_all("STARTTLS\n");
+      co_await stream.start_tls();
+      co_await stream.write_all(line + "\n");
+      auto echoed = co_await stream.read_line();
+      co_await stream.close();
+      if (echoed != line) throw std::runtime_error("wrong echo");
+    };
+    asio::co_spawn(client_io, session(), [&](std::exception_ptr e) {
+      (e ? failed : passed).fetch_add(1);
+    });
+  }
+  std::thread second([&] { client_io.run_for(std::chrono::seconds(60)); });
+  client_io.run_for(std::chrono::seconds(60));
+  second.join();
+  EXPECT_EQ(passed.load(), sessions);
+  EXPECT_EQ(failed.load(), 0);
+
+  asio::co_spawn(server_io, server.stop(std::chrono::seconds(5)), asio::use_future).get();
+  EXPECT_EQ(server.connections(), 0u);
+  for (auto& thread : threads) thread.join();
+  std::lock_guard lock(log_mutex);
+  EXPECT_TRUE(log.empty()) << log.front();
 }
 
 }  // namespace
