@@ -12,11 +12,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <map>
-#include <mutex>
 
 #include "tls/key_log.hpp"
 #include "tls/openssl.hpp"
+#include "lru_cache.hpp"
 #include "tls/config_access.hpp"
 #include "tls/session_cache.hpp"
 #include "tls/ticket_keys.hpp"
@@ -293,9 +292,9 @@ struct ServerConfig::Impl {
   std::string ocsp_response;  // DER, stapled for the default identity
   ServerOptions options;
   std::vector<Site> sites;
-  // Identities made by the SNI callback, per name.
-  std::mutex minted_mutex;
-  std::map<std::string, SslCtxPtr> minted;
+  // Identities made by the SNI callback, per name; bounded, so a client
+  // that sends many names cannot grow it without limit.
+  uptls::detail::LruCache<std::string, std::shared_ptr<SSL_CTX>> minted{1024};
 
   /// A context with every setting of options and this identity.
   SslCtxPtr site_context(const Identity& identity) {
@@ -336,22 +335,22 @@ struct ServerConfig::Impl {
   }
 
   /// The context for a name: a configured site, one made by the callback, or none.
-  SSL_CTX* context_for(std::string_view name) {
+  std::shared_ptr<SSL_CTX> context_for(std::string_view name) {
     for (std::size_t i = 1; i < sites.size(); ++i) {
       for (const auto& pattern : sites[i].names) {
-        if (name_matches(pattern, name)) return sites[i].ctx.get();
+        // Sites live as long as the configuration: no ownership to share.
+        if (name_matches(pattern, name)) return {std::shared_ptr<void>(), sites[i].ctx.get()};
       }
     }
     if (!options.sni_callback) return nullptr;
     std::string key = lower(name);
-    std::lock_guard lock(minted_mutex);
-    if (auto found = minted.find(key); found != minted.end()) return found->second.get();
+    if (auto found = minted.find(key)) return *found;
+    // Made outside the cache's lock: minting a certificate is slow, and
+    // other names' handshakes go on meanwhile on other threads.
     std::optional<Identity> identity = options.sni_callback(name);
     if (!identity) return nullptr;
-    // Bounded: a client that sends many names cannot grow this without limit.
-    if (minted.size() >= 1024) minted.erase(minted.begin());
-    SSL_CTX* ctx = (minted[key] = site_context(*identity)).get();
-    return ctx;
+    std::shared_ptr<SSL_CTX> ctx(site_context(*identity).release(), SSL_CTX_free);
+    return minted.insert(key, std::move(ctx));
   }
 
   // RFC 6066 §8: called when a client asks for the certificate's status.
@@ -370,7 +369,8 @@ struct ServerConfig::Impl {
     const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     if (!name) return SSL_TLSEXT_ERR_OK;
     try {
-      if (SSL_CTX* ctx = self->context_for(name)) SSL_set_SSL_CTX(ssl, ctx);
+      // SSL_set_SSL_CTX takes its own reference: the cache may drop ours.
+      if (auto ctx = self->context_for(name)) SSL_set_SSL_CTX(ssl, ctx.get());
       return SSL_TLSEXT_ERR_OK;
     } catch (const std::exception&) {
       // The callback could not make an identity for this name.

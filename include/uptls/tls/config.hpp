@@ -159,7 +159,10 @@ struct ServerOptions {
   /// Asked for a name that no identity matches; may return an identity
   /// made on the fly (an intercepting proxy mints one per host), which is
   /// kept for later connections with that name. Empty: the default identity.
-  /// Called from the handshake, on the thread running it.
+  /// Called from the handshake, on the thread running it: with a server on
+  /// several threads, calls for different names may run at once. The
+  /// identities made are kept for the 1,024 names used most recently; when
+  /// two handshakes mint one for the same name at once, the first is kept.
   std::function<std::optional<Identity>(std::string_view server_name)> sni_callback;
   /// Versions, ciphers, groups, ALPN (the server chooses from its list; a
   /// client with no overlap fails the handshake), key log.
