@@ -45,13 +45,15 @@ class BenchServer {
           started.set_value(co_await uptls::start_server(handler, host, 0, options));
         },
         asio::detached);
-    thread_ = std::thread([this] { io_.run(); });
+    for (std::uint64_t i = 0; i < o.server_threads; ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
     server_ = future.get();
   }
 
   ~BenchServer() {
     io_.stop();
-    thread_.join();
+    for (auto& thread : threads_) thread.join();
   }
 
   asio::ip::tcp::endpoint endpoint() const { return server_->local_endpoint(); }
@@ -89,8 +91,8 @@ class BenchServer {
     co_await s.close();
   }
 
-  asio::io_context io_{1};
-  std::thread thread_;
+  asio::io_context io_;
+  std::vector<std::thread> threads_;
   std::optional<uptls::Server> server_;
   std::atomic<long> active_{0};
   std::atomic<long> errors_{0};

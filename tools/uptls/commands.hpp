@@ -11,12 +11,16 @@ void add_demo_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_client_command(CLI::App& app);
 
-/// Runs a coroutine on a fresh io_context until it completes and returns its
-/// exit status; an exception is printed as "uptls <command>: <message>" and
-/// gives status 1.
-int run_command(const std::string& command, asio::awaitable<int> body);
+/// Runs a coroutine on a fresh io_context, served by threads threads, until
+/// it completes and returns its exit status; an exception is printed as
+/// "uptls <command>: <message>" and gives status 1.
+int run_command(const std::string& command, asio::awaitable<int> body, unsigned threads = 1);
 
-/// Prints one line to standard output at once (tests read it while we run).
+/// The default of --threads: the number of cores.
+unsigned default_threads();
+
+/// Prints one line to standard output at once (tests read it while we run);
+/// lines from several threads do not interleave.
 void print_line(std::string_view line);
 
 }  // namespace uptls::cli

@@ -4,14 +4,18 @@
 #include <asio/io_context.hpp>
 #include <cstdio>
 #include <exception>
+#include <algorithm>
 #include <iostream>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "commands.hpp"
 
 namespace uptls::cli {
 
-int run_command(const std::string& command, asio::awaitable<int> body) {
-  asio::io_context io;
+int run_command(const std::string& command, asio::awaitable<int> body, unsigned threads) {
+  asio::io_context io(static_cast<int>(threads));
   int status = 1;
   asio::co_spawn(io, std::move(body), [&](std::exception_ptr error, int result) {
     if (!error) {
@@ -26,11 +30,18 @@ int run_command(const std::string& command, asio::awaitable<int> body) {
     // Anything left (a server's accept loop, say) must not keep us running.
     io.stop();
   });
+  std::vector<std::thread> helpers;
+  for (unsigned i = 1; i < threads; ++i) helpers.emplace_back([&io] { io.run(); });
   io.run();
+  for (auto& helper : helpers) helper.join();
   return status;
 }
 
+unsigned default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
 void print_line(std::string_view line) {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);

@@ -17,6 +17,7 @@ struct ServeArgs {
   ServerTlsArgs tls;
   bool implicit_tls = false;
   bool quiet = false;
+  unsigned threads = default_threads();
 };
 
 asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
@@ -34,7 +35,8 @@ asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
   auto endpoint = server.local_endpoint();
   std::string address = endpoint.address().to_string();
   if (endpoint.address().is_v6()) address = "[" + address + "]";
-  print_line("listening on " + address + ":" + std::to_string(endpoint.port()));
+  print_line("listening on " + address + ":" + std::to_string(endpoint.port()) + " (" +
+             std::to_string(args->threads) + " thread" + (args->threads == 1 ? ")" : "s)"));
 
   asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM, SIGHUP);
   for (;;) {
@@ -69,6 +71,10 @@ void add_serve_command(CLI::App& app) {
   add_server_tls_options(*pingpong, args->tls);
   pingpong->add_flag("--implicit-tls", args->implicit_tls, "TLS from the first byte, no STARTTLS");
   pingpong->add_flag("--quiet", args->quiet, "do not print each step");
+  pingpong->add_option("--threads", args->threads,
+                       "threads serving connections (each connection stays on one at a time)")
+      ->check(CLI::Range(1u, 256u))
+      ->capture_default_str();
   pingpong->footer(
       "Examples:\n"
       "  uptls serve pingpong --listen 127.0.0.1:10001 --ca-out ca.pem\n"
@@ -76,7 +82,7 @@ void add_serve_command(CLI::App& app) {
       "  uptls serve pingpong --listen 127.0.0.1:10443 --pem server.pem --implicit-tls \\\n"
       "      --alpn h2,http/1.1 --require-client-cert --client-ca clients.pem");
   pingpong->callback([args] {
-    if (int status = run_command("serve", serve(args)); status != 0)
+    if (int status = run_command("serve", serve(args), args->threads); status != 0)
       throw CLI::RuntimeError(status);
   });
 }
