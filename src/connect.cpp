@@ -84,8 +84,8 @@ asio::awaitable<Stream> open_unix_connection(std::string path, ConnectOptions op
   auto executor = co_await asio::this_coro::executor;
   asio::local::stream_protocol::socket socket(executor);
   asio::local::stream_protocol::endpoint endpoint(path);
-  auto [ec] = co_await socket.async_connect(endpoint,
-                                            asio::experimental::as_tuple(asio::use_awaitable));
+  auto [ec] =
+      co_await socket.async_connect(endpoint, asio::experimental::as_tuple(asio::use_awaitable));
   if (ec) detail::throw_system_error(ec, "connecting to unix:" + path);
   std::string name = options.server_name.empty() ? "localhost" : options.server_name;
   co_return co_await client_stream(unix_transport(std::move(socket)), name, options);

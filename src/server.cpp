@@ -159,8 +159,8 @@ struct Server::Impl {
         continue;
       }
       auto tls = self->tls();
-      Stream stream = tls ? Stream(std::move(transport), tls)
-                          : Stream(std::move(transport), Role::server);
+      Stream stream =
+          tls ? Stream(std::move(transport), tls) : Stream(std::move(transport), Role::server);
       stream.set_timeouts(self->options.timeouts);
       std::uint64_t id = self->next_id++;
       self->live.emplace(id, stream.abort_handle());
@@ -170,8 +170,8 @@ struct Server::Impl {
     }
   }
 
-  static asio::awaitable<void> session(std::shared_ptr<Impl> self, std::uint64_t id,
-                                       Stream stream, bool tls) {
+  static asio::awaitable<void> session(std::shared_ptr<Impl> self, std::uint64_t id, Stream stream,
+                                       bool tls) {
     std::string peer = stream.peer();
     try {
       if (tls && !self->options.upgradeable) co_await stream.start_tls();
@@ -208,8 +208,8 @@ struct Server::Impl {
   static Server start(asio::any_io_executor executor, std::unique_ptr<Listener> listener,
                       std::string address, Handler handler, ServeOptions options,
                       std::optional<asio::ip::tcp::endpoint> endpoint) {
-    auto impl = std::make_shared<Impl>(std::move(executor), std::move(listener),
-                                       std::move(address), std::move(handler), std::move(options));
+    auto impl = std::make_shared<Impl>(std::move(executor), std::move(listener), std::move(address),
+                                       std::move(handler), std::move(options));
     impl->tcp_endpoint = endpoint;
     asio::co_spawn(impl->strand, accept_loop(impl), asio::detached);
     return Server(impl);
@@ -280,8 +280,7 @@ void remove_stale_socket(const std::string& path, const asio::any_io_executor& e
 
 }  // namespace
 
-asio::awaitable<Server> start_unix_server(Handler handler, std::string path,
-                                          ServeOptions options) {
+asio::awaitable<Server> start_unix_server(Handler handler, std::string path, ServeOptions options) {
   auto executor = co_await asio::this_coro::executor;
   remove_stale_socket(path, executor);
   asio::local::stream_protocol::acceptor acceptor(executor);
@@ -291,8 +290,7 @@ asio::awaitable<Server> start_unix_server(Handler handler, std::string path,
   acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) detail::throw_system_error(ec, "cannot listen on unix:" + path);
-  co_return Server::Impl::start(executor,
-                                std::make_unique<UnixListener>(std::move(acceptor), path),
+  co_return Server::Impl::start(executor, std::make_unique<UnixListener>(std::move(acceptor), path),
                                 "unix:" + path, std::move(handler), std::move(options),
                                 std::nullopt);
 }

@@ -38,8 +38,7 @@ Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
 }
 
 Error closed_error() {
-  return Error(make_error_code(errc::stream_closed),
-               "the stream is closed; open a new connection");
+  return Error(make_error_code(errc::stream_closed), "the stream is closed; open a new connection");
 }
 
 }  // namespace
@@ -106,8 +105,8 @@ struct detail::StreamState {
         throw Error(make_error_code(which), "TLS handshake with " + peer +
                                                 " did not finish within " + ms(timeouts.handshake));
       case errc::write_timeout:
-        throw Error(make_error_code(which), peer + " took no data for " + ms(timeouts.write) +
-                                                " (it stopped reading)");
+        throw Error(make_error_code(which),
+                    peer + " took no data for " + ms(timeouts.write) + " (it stopped reading)");
       case errc::close_timeout:
         throw Error(make_error_code(which),
                     "no close_notify from " + peer + " within " + ms(timeouts.close));
@@ -330,9 +329,9 @@ struct detail::StreamState {
       }
       out.resize(old + got);
       if (got == 0) {
-        throw Error(make_error_code(errc::unexpected_eof),
-                    "the peer closed the connection after " + std::to_string(old) + " of " +
-                        std::to_string(n) + " bytes");
+        throw Error(make_error_code(errc::unexpected_eof), "the peer closed the connection after " +
+                                                               std::to_string(old) + " of " +
+                                                               std::to_string(n) + " bytes");
       }
     }
     co_return out;
@@ -390,8 +389,8 @@ struct detail::StreamState {
     co_return std::tuple<std::error_code, T>(ec, T());
   }
 
-  static asio::awaitable<std::tuple<std::error_code>> result_of(
-      std::shared_ptr<StreamState> self, asio::awaitable<void> operation) {
+  static asio::awaitable<std::tuple<std::error_code>> result_of(std::shared_ptr<StreamState> self,
+                                                                asio::awaitable<void> operation) {
     auto unit = [](asio::awaitable<void> op) -> asio::awaitable<bool> {
       co_await std::move(op);
       co_return true;
@@ -424,8 +423,8 @@ asio::awaitable<std::optional<std::string>> read_line_on(std::shared_ptr<StreamS
   co_return co_await live(self).read_line(max_length);
 }
 
-asio::awaitable<std::string> read_until_on(std::shared_ptr<StreamState> self,
-                                           std::string delimiter, std::size_t max_length) {
+asio::awaitable<std::string> read_until_on(std::shared_ptr<StreamState> self, std::string delimiter,
+                                           std::size_t max_length) {
   co_return co_await live(self).read_until(delimiter, max_length);
 }
 

@@ -13,10 +13,10 @@
 #include <cstring>
 #include <filesystem>
 
-#include "tls/key_log.hpp"
-#include "tls/openssl.hpp"
 #include "lru_cache.hpp"
 #include "tls/config_access.hpp"
+#include "tls/key_log.hpp"
+#include "tls/openssl.hpp"
 #include "tls/session_cache.hpp"
 #include "tls/ticket_keys.hpp"
 

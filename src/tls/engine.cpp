@@ -55,8 +55,8 @@ int bio_read(BIO* bio, char* out, int size) {
 bool send_gathered(Engine::BioState* t) {
   while (t->out_pos < t->out.size()) {
     std::error_code ec;
-    std::size_t n =
-        t->transport->write_some(asio::buffer(t->out.data() + t->out_pos, t->out.size() - t->out_pos), ec);
+    std::size_t n = t->transport->write_some(
+        asio::buffer(t->out.data() + t->out_pos, t->out.size() - t->out_pos), ec);
     if (ec) {
       if (ec != asio::error::would_block) t->last_error = ec;
       return false;

@@ -12,8 +12,8 @@
 #include <system_error>
 
 #include "tls/openssl.hpp"
-#include "uptls/transport.hpp"
 #include "uptls/tls/session_info.hpp"
+#include "uptls/transport.hpp"
 
 namespace uptls::tls::detail {
 

@@ -4,13 +4,13 @@
 // inject, in the way of Beast's test::stream and fail_count: fail the Nth
 // operation, split every write into small pieces, stall a reader, reset.
 
+#include <algorithm>
+#include <array>
 #include <asio/any_io_executor.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
-#include <algorithm>
-#include <array>
 #include <cstddef>
 #include <limits>
 #include <memory>
@@ -141,9 +141,8 @@ class MemoryTransport final : public Transport {
       ec = std::make_error_code(std::errc::broken_pipe);
       return 0;
     }
-    std::size_t room = link_->faults.capacity > out.data.size()
-                           ? link_->faults.capacity - out.data.size()
-                           : 0;
+    std::size_t room =
+        link_->faults.capacity > out.data.size() ? link_->faults.capacity - out.data.size() : 0;
     if (room == 0) {
       ec = asio::error::would_block;
       return 0;

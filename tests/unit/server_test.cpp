@@ -292,9 +292,8 @@ TEST(Server, ManyConcurrentUpgradesOnSeveralThreads) {
   std::atomic<int> passed{0};
   std::atomic<int> failed{0};
   for (int i = 0; i < sessions; ++i) {
-    asio::co_spawn(client_io, named_session(port, i), [&](std::exception_ptr e) {
-      (e ? failed : passed).fetch_add(1);
-    });
+    asio::co_spawn(client_io, named_session(port, i),
+                   [&](std::exception_ptr e) { (e ? failed : passed).fetch_add(1); });
   }
   std::thread second([&] { client_io.run_for(std::chrono::seconds(60)); });
   client_io.run_for(std::chrono::seconds(60));

@@ -569,9 +569,8 @@ TEST(Stream, TokenFormsHonourCancellation) {
     asio::cancellation_signal signal;
     std::optional<std::error_code> result;
     p.server->async_read_exactly(
-        4, asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, std::string) {
-          result = ec;
-        }));
+        4, asio::bind_cancellation_slot(signal.slot(),
+                                        [&](std::error_code ec, std::string) { result = ec; }));
     co_await raw_write(*p.client, "ab");
     co_await let_others_run();
     signal.emit(asio::cancellation_type::terminal);

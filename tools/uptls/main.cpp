@@ -1,10 +1,10 @@
 // uptls: the command-line tool.
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <cstdio>
 #include <exception>
-#include <algorithm>
 #include <iostream>
 #include <mutex>
 #include <thread>

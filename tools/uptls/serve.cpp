@@ -71,8 +71,9 @@ void add_serve_command(CLI::App& app) {
   add_server_tls_options(*pingpong, args->tls);
   pingpong->add_flag("--implicit-tls", args->implicit_tls, "TLS from the first byte, no STARTTLS");
   pingpong->add_flag("--quiet", args->quiet, "do not print each step");
-  pingpong->add_option("--threads", args->threads,
-                       "threads serving connections (each connection stays on one at a time)")
+  pingpong
+      ->add_option("--threads", args->threads,
+                   "threads serving connections (each connection stays on one at a time)")
       ->check(CLI::Range(1u, 256u))
       ->capture_default_str();
   pingpong->footer(

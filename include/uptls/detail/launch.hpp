@@ -30,11 +30,11 @@ auto launch(asio::any_io_executor executor, Token&& token, asio::awaitable<Tuple
         asio::co_spawn(
             executor, std::move(op),
             asio::bind_cancellation_slot(
-                slot, asio::bind_executor(handler_executor,
-                                          [handler = std::move(handler)](std::exception_ptr,
-                                                                         Tuple result) mutable {
-                                            std::apply(std::move(handler), std::move(result));
-                                          })));
+                slot, asio::bind_executor(
+                          handler_executor,
+                          [handler = std::move(handler)](std::exception_ptr, Tuple result) mutable {
+                            std::apply(std::move(handler), std::move(result));
+                          })));
       },
       token, std::move(operation));
 }
