@@ -18,6 +18,7 @@
 #include "printable.hpp"
 #include "read_buffer.hpp"
 #include "system_error.hpp"
+#include "tls/certificates.hpp"
 #include "tls/config_access.hpp"
 #include "tls/engine.hpp"
 #include "uptls/error.hpp"

@@ -6,9 +6,14 @@
 
 #include <algorithm>
 
-#include "tls/openssl.hpp"
+#include "ip_literal.hpp"
+#include "tls/certificates.hpp"
+#include "tls/errors.hpp"
 
 namespace uptls::tls {
+
+using uptls::detail::is_ip_literal;
+
 namespace {
 
 using detail::PkeyPtr;
@@ -121,7 +126,7 @@ Identity DevAuthority::issue(const std::vector<std::string>& names,
   std::string alt_names;
   for (const auto& name : names) {
     if (!alt_names.empty()) alt_names += ',';
-    alt_names += (detail::is_ip_literal(name) ? "IP:" : "DNS:") + name;
+    alt_names += (is_ip_literal(name) ? "IP:" : "DNS:") + name;
   }
   add_extension(cert.get(), issuer, NID_subject_alt_name, alt_names);
   add_extension(cert.get(), issuer, NID_basic_constraints, "critical,CA:FALSE");

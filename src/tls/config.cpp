@@ -14,9 +14,10 @@
 #include <filesystem>
 
 #include "lru_cache.hpp"
+#include "tls/certificates.hpp"
 #include "tls/config_access.hpp"
+#include "tls/errors.hpp"
 #include "tls/key_log.hpp"
-#include "tls/openssl.hpp"
 #include "tls/session_cache.hpp"
 #include "tls/ticket_keys.hpp"
 

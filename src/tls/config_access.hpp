@@ -2,7 +2,7 @@
 // The OpenSSL contexts behind the public configurations, for the library's
 // own use (the public native_handle() is for users).
 
-#include "tls/openssl.hpp"
+#include "tls/handles.hpp"
 #include "uptls/tls/config.hpp"
 
 namespace uptls::tls::detail {

@@ -2,7 +2,10 @@
 
 #include <openssl/ocsp.h>
 
+#include "ip_literal.hpp"
 #include "printable.hpp"
+#include "tls/certificates.hpp"
+#include "tls/errors.hpp"
 #include "tls/session_cache.hpp"
 
 #include <algorithm>
@@ -13,6 +16,7 @@
 
 namespace uptls::tls::detail {
 
+using uptls::detail::is_ip_literal;
 using uptls::detail::printable;
 
 namespace {

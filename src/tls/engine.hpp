@@ -11,7 +11,7 @@
 #include <string>
 #include <system_error>
 
-#include "tls/openssl.hpp"
+#include "tls/handles.hpp"
 #include "uptls/tls/session_info.hpp"
 #include "uptls/transport.hpp"
 

@@ -10,7 +10,8 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "tls/openssl.hpp"
+#include "tls/certificates.hpp"
+#include "tls/errors.hpp"
 
 namespace uptls::tls {
 namespace {

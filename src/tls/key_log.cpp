@@ -1,4 +1,5 @@
 #include "tls/key_log.hpp"
+#include "tls/errors.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <string>
 
-#include "tls/openssl.hpp"
+#include "tls/handles.hpp"
 
 namespace uptls::tls::detail {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "tls/openssl.hpp"
+#include "tls/handles.hpp"
 
 namespace uptls::tls::detail {
 

@@ -1,4 +1,5 @@
 #include "tls/ticket_keys.hpp"
+#include "tls/errors.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/rand.h>

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "tls/openssl.hpp"
+#include "tls/handles.hpp"
 
 namespace uptls::tls::detail {
 

@@ -1,38 +1,15 @@
-#include "tls/openssl.hpp"
+#include "tls/certificates.hpp"
 
 #include <openssl/pem.h>
 
-#include <asio/ip/address.hpp>
 #include <asio/ip/address_v6.hpp>
+#include <cstdio>
 #include <cstring>
 
-#include <array>
-#include <cstdio>
-#include <fstream>
-#include <sstream>
+#include "tls/errors.hpp"
 
 namespace uptls::tls::detail {
 namespace {
-
-std::string drain_text(std::string_view context, unsigned long& first) {
-  std::string message(context);
-  first = 0;
-  const char* separator = ": ";
-  while (unsigned long e = ERR_get_error()) {
-    if (first == 0) first = e;
-    char text[256];
-    ERR_error_string_n(e, text, sizeof text);
-    // "error:0A000086:SSL routines::certificate verify failed": keep the reason.
-    std::string_view reason(text);
-    if (auto colon = reason.rfind(':'); colon != std::string_view::npos) {
-      reason.remove_prefix(colon + 1);
-    }
-    message += separator;
-    message += reason;
-    separator = "; ";
-  }
-  return message;
-}
 
 std::string x509_name(X509_NAME* name) {
   BioPtr bio(BIO_new(BIO_s_mem()));
@@ -68,28 +45,6 @@ std::string bio_text(BIO* bio) {
   char* data = nullptr;
   long n = BIO_get_mem_data(bio, &data);
   return std::string(data, static_cast<std::size_t>(n));
-}
-
-void invalid_config(const std::string& message) {
-  ERR_clear_error();
-  throw Error(make_error_code(errc::invalid_config), message);
-}
-
-bool is_ip_literal(const std::string& text) {
-  asio::error_code ec;
-  asio::ip::make_address(text, ec);
-  return !ec;
-}
-
-Error drain_errors(std::string_view context) {
-  unsigned long first = 0;
-  std::string message = drain_text(context, first);
-  return Error(std::error_code(static_cast<int>(first), tls_category()), message);
-}
-
-Error config_error(std::string_view context) {
-  unsigned long first = 0;
-  return Error(make_error_code(errc::invalid_config), drain_text(context, first));
 }
 
 std::vector<X509Ptr> parse_certificates(std::string_view pem, std::string_view what) {
@@ -188,16 +143,6 @@ CertificateInfo describe(X509* cert) {
 
   info.pem = pem_of(cert);
   return info;
-}
-
-std::string read_file(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    invalid_config("cannot read " + std::string(what) + " '" + path + "'");
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 }  // namespace uptls::tls::detail
