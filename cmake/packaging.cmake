@@ -15,14 +15,16 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "${PROJECT_DESCRIPTION}\n The uptls C++20 library (headers, CMake package, pkg-config file)\n and the uptls command-line tool.")
+    "The uptls C++20 library (headers, CMake package, pkg-config file) and the uptls command.")
 # What the headers, uptlsConfig.cmake and uptls.pc need at build time; the
 # run-time libraries (libssl3, libstdc++6, ...) come from dpkg-shlibdeps.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libssl3 (>= 3.0), libssl-dev (>= 3.0), libasio-dev (>= 1.22)")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libssl-dev (>= 3.0), libasio-dev (>= 1.22)")
 find_program(UPTLS_DPKG_SHLIBDEPS dpkg-shlibdeps)
+mark_as_advanced(UPTLS_DPKG_SHLIBDEPS)
 if(UPTLS_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+else()
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libssl3 (>= 3.0)")
 endif()
-mark_as_advanced(UPTLS_DPKG_SHLIBDEPS)
 
 include(CPack)
