@@ -6,6 +6,8 @@
 #include <string>
 #include <system_error>
 
+#include "uptls/export.hpp"
+
 namespace uptls {
 
 /// Library errors: protocol, usage and state failures detected by uptls itself.
@@ -46,23 +48,23 @@ enum class errc {
 };
 
 /// The category of errc values.
-const std::error_category& error_category() noexcept;
+UPTLS_API const std::error_category& error_category() noexcept;
 
 /// The category of OpenSSL error-queue codes (the packed value of ERR_get_error).
-const std::error_category& tls_category() noexcept;
+UPTLS_API const std::error_category& tls_category() noexcept;
 
 /// The category of certificate verification results (X509_V_ERR_* values).
-const std::error_category& verify_category() noexcept;
+UPTLS_API const std::error_category& verify_category() noexcept;
 
 /// Makes an error_code in error_category().
-std::error_code make_error_code(errc e) noexcept;
+UPTLS_API std::error_code make_error_code(errc e) noexcept;
 
 /// The exception thrown by uptls operations.
 ///
 /// code() says what class of failure it is; what() is the whole message,
 /// with the detail a user needs to act on it (for example the names a
 /// certificate does hold when the hostname did not match).
-class Error : public std::system_error {
+class UPTLS_API Error : public std::system_error {
  public:
   /// @param code the error class.
   /// @param message what happened and, where possible, what to do.
@@ -77,5 +79,10 @@ class Error : public std::system_error {
 
 }  // namespace uptls
 
+namespace std {
+
+/// Lets errc values convert to std::error_code in uptls::error_category().
 template <>
-struct std::is_error_code_enum<uptls::errc> : std::true_type {};
+struct is_error_code_enum<uptls::errc> : true_type {};
+
+}  // namespace std

@@ -35,6 +35,7 @@ struct Match {
 };
 
 /// Finds a line ended by LF or CRLF at the start of data.
+/// @param data the bytes buffered so far.
 /// @param max_length the longest line accepted, terminator excluded; any
 ///        value, SIZE_MAX included, is safe.
 /// @param from where to start looking for the LF (a previous Match::resume).
@@ -43,6 +44,8 @@ UPTLS_API Match find_line(std::string_view data, std::size_t max_length,
 
 /// Finds the first occurrence of delimiter and returns the record up to and
 /// including it.
+/// @param data the bytes buffered so far.
+/// @param delimiter what ends a record; an empty one is found at once.
 /// @param max_length the longest record accepted, delimiter included.
 /// @param from where to start looking (a previous Match::resume).
 UPTLS_API Match find_delimited(std::string_view data, std::string_view delimiter,

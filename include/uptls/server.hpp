@@ -101,7 +101,9 @@ UPTLS_API asio::awaitable<Server> start_server(Handler handler, std::string host
 /// Listens on a Unix domain socket at path and starts accepting, as
 /// start_server does. A stale socket file (nobody listening) is replaced;
 /// the file is removed when the server stops.
+/// @param handler run for each connection.
 /// @param path the socket's path.
+/// @param options TLS, timeouts and logging.
 /// @throws std::system_error when the path cannot be bound (a server is
 ///         listening there, or the directory is not writable).
 UPTLS_API asio::awaitable<Server> start_unix_server(Handler handler, std::string path,

@@ -106,6 +106,8 @@ class UPTLS_API Stream {
 
   /// Takes over a connected transport, storing the client configuration
   /// that start_tls() will use (seed 001's `upgradeable=True`).
+  /// @param transport the connection.
+  /// @param config the client configuration start_tls() will use.
   /// @param server_name the name to send as SNI and to verify the
   ///        certificate against.
   Stream(std::unique_ptr<Transport> transport, std::shared_ptr<const tls::ClientConfig> config,
@@ -113,21 +115,32 @@ class UPTLS_API Stream {
 
   /// Takes over an accepted transport, storing the server configuration
   /// that start_tls() will use.
+  /// @param transport the connection.
+  /// @param config the server configuration start_tls() will use.
   Stream(std::unique_ptr<Transport> transport, std::shared_ptr<const tls::ServerConfig> config);
 
   /// Takes over a connected TCP socket.
+  /// @param socket the connection.
+  /// @param role the TLS role this end will play when upgraded.
   Stream(asio::ip::tcp::socket socket, Role role);
 
   /// Takes over a connected TCP socket with a stored client configuration.
+  /// @param socket the connection.
+  /// @param config the client configuration start_tls() will use.
+  /// @param server_name the name to send as SNI and to verify.
   Stream(asio::ip::tcp::socket socket, std::shared_ptr<const tls::ClientConfig> config,
          std::string server_name);
 
   /// Takes over an accepted TCP socket with a stored server configuration.
+  /// @param socket the connection.
+  /// @param config the server configuration start_tls() will use.
   Stream(asio::ip::tcp::socket socket, std::shared_ptr<const tls::ServerConfig> config);
 
   /// Takes over the other's connection; other is left closed.
+  /// @param other the stream to take over.
   Stream(Stream&& other) noexcept;
   /// Aborts this stream's connection if open, then takes over the other's.
+  /// @param other the stream to take over.
   Stream& operator=(Stream&& other) noexcept;
   /// A stream destroyed while open is closed hard (as abort()).
   ~Stream();

@@ -9,3 +9,4 @@
 #include "uptls/tls/authority.hpp"
 #include "uptls/tls/config.hpp"
 #include "uptls/tls/session_info.hpp"
+#include "uptls/version.hpp"

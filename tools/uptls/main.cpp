@@ -7,10 +7,12 @@
 #include <exception>
 #include <iostream>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "commands.hpp"
+#include "uptls/version.hpp"
 
 namespace uptls::cli {
 
@@ -51,6 +53,10 @@ void print_line(std::string_view line) {
 
 int main(int argc, char** argv) {
   CLI::App app{"uptls: TCP streams upgraded to TLS in place (STARTTLS), safe by default."};
+  app.set_version_flag(
+      "--version",
+      "uptls " + std::string(uptls::version()) + "\n" + std::string(uptls::tls::openssl_version()),
+      "Print the versions of uptls and of the OpenSSL it runs with, and exit");
   app.require_subcommand(1);
   app.footer(
       "Examples:\n"

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "uptls/export.hpp"
 #include "uptls/tls/identity.hpp"
 
 namespace uptls::tls {
@@ -16,6 +17,7 @@ namespace uptls::tls {
 struct IssueOptions {
   // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
   // co_await expression twice. Set the fields you need on a named object.
+  /// A certificate valid now for 30 days, usable by servers and clients.
   IssueOptions() = default;
 
   /// Start of validity, relative to now (negative: in the past).
@@ -30,14 +32,17 @@ struct IssueOptions {
 
 /// Makes a CA and leaf certificates (ECDSA P-256) in memory, so demos and
 /// tests need no files. Not for production: the CA key is never protected.
-class DevAuthority {
+class UPTLS_API DevAuthority {
  public:
   /// Makes a new CA key and a self-signed CA certificate valid for a year.
   /// @param common_name the CA's subject common name.
   /// @throws Error when OpenSSL fails.
   explicit DevAuthority(const std::string& common_name = "uptls development CA");
+  /// Destroys the CA key; certificates already issued stay valid.
   ~DevAuthority();
+  /// Takes over the CA; the moved-from object may only be destroyed or assigned to.
   DevAuthority(DevAuthority&&) noexcept;
+  /// Takes over the CA; the moved-from object may only be destroyed or assigned to.
   DevAuthority& operator=(DevAuthority&&) noexcept;
 
   /// The root CA certificate, to trust on the other side.
@@ -47,6 +52,7 @@ class DevAuthority {
   /// and the root.
   /// @param names DNS names and IP addresses (v4 or v6) for the subject
   ///        alternative names; the first one is also the common name.
+  /// @param options validity period and extended key usages.
   /// @throws Error (errc::invalid_argument) when names is empty.
   Identity issue(const std::vector<std::string>& names, const IssueOptions& options = {}) const;
 
@@ -63,6 +69,7 @@ class DevAuthority {
   /// CA: "good", or "revoked" if revoke() was called for it. Valid for a day.
   std::string ocsp_response(const Identity& identity) const;
 
+  /// The library's implementation; not part of the API.
   struct Impl;
 
  private:

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "uptls/export.hpp"
 #include "uptls/tls/identity.hpp"
 
 namespace uptls::tls {
@@ -32,7 +33,7 @@ enum class Version { tls1_2, tls1_3 };
 /// Parses "1.2", "1.3", "TLSv1.2", "tls1_3" and the like.
 /// @throws Error (errc::invalid_config) for SSLv2, SSLv3, TLS 1.0 and 1.1,
 ///         saying why they are refused, and for anything else.
-Version parse_version(std::string_view text);
+UPTLS_API Version parse_version(std::string_view text);
 
 /// Which certificates of a chain are checked against the CRLs given.
 enum class CrlCheck {
@@ -56,6 +57,7 @@ enum class ClientAuth {
 struct Trust {
   // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
   // co_await expression twice. Set the fields you need on a named object.
+  /// No CA given (the system trust store is used), no CRLs.
   Trust() = default;
 
   /// PEM files of CA certificates.
@@ -73,6 +75,7 @@ struct Trust {
 /// Protocol choices both roles share. Empty strings keep OpenSSL's defaults.
 struct Protocol {
   // Deliberately not an aggregate (see Trust).
+  /// TLS 1.2 and 1.3 with OpenSSL's default ciphers and groups, no ALPN, no key log.
   Protocol() = default;
 
   /// The oldest version used.
@@ -99,6 +102,7 @@ struct Protocol {
 /// trust store, its name checked.
 struct ClientOptions {
   // Deliberately not an aggregate (see Trust).
+  /// The safe defaults described above.
   ClientOptions() = default;
 
   /// The CAs that issue server certificates; none given: the system store.
@@ -122,14 +126,17 @@ struct ClientOptions {
 };
 
 /// An immutable client configuration, shared by the streams that use it.
-class ClientConfig {
+class UPTLS_API ClientConfig {
  public:
   /// Builds and checks a configuration.
   /// @throws Error (errc::invalid_config) with the reason when it cannot be built.
   static std::shared_ptr<const ClientConfig> make(const ClientOptions& options = {});
 
+  /// Frees the OpenSSL context once no stream uses the configuration.
   ~ClientConfig();
+  /// Not copyable: a configuration is shared through std::shared_ptr.
   ClientConfig(const ClientConfig&) = delete;
+  /// Not copyable: a configuration is shared through std::shared_ptr.
   ClientConfig& operator=(const ClientConfig&) = delete;
 
   /// Whether the server's certificate and name are verified.
@@ -149,6 +156,7 @@ class ClientConfig {
 /// What a server configuration is made from.
 struct ServerOptions {
   // Deliberately not an aggregate (see Trust).
+  /// No identity yet (set one: make() refuses a configuration without it).
   ServerOptions() = default;
 
   /// The certificate chain and key the server presents by default.
@@ -190,7 +198,7 @@ struct ServerOptions {
 };
 
 /// An immutable server configuration, shared by the streams that use it.
-class ServerConfig {
+class UPTLS_API ServerConfig {
  public:
   /// Builds and checks a configuration: the chain parses, the key matches
   /// the leaf certificate.
@@ -200,8 +208,11 @@ class ServerConfig {
   /// Builds a configuration with the safe defaults and this identity.
   static std::shared_ptr<const ServerConfig> make(Identity identity);
 
+  /// Frees the OpenSSL context once no stream uses the configuration.
   ~ServerConfig();
+  /// Not copyable: a configuration is shared through std::shared_ptr.
   ServerConfig(const ServerConfig&) = delete;
+  /// Not copyable: a configuration is shared through std::shared_ptr.
   ServerConfig& operator=(const ServerConfig&) = delete;
 
   /// The OpenSSL SSL_CTX* behind this configuration.

@@ -5,12 +5,15 @@
 
 #include <string>
 
+#include "uptls/export.hpp"
+
 namespace uptls::tls {
 
 /// Where the passphrase of an encrypted private key comes from. The default
 /// is none: an encrypted key is then an error that says a passphrase is needed.
-class Passphrase {
+class UPTLS_API Passphrase {
  public:
+  /// No passphrase.
   Passphrase() = default;
 
   /// The passphrase itself.
@@ -41,9 +44,10 @@ class Passphrase {
 /// Every factory checks what it loads: the key decrypts and matches the leaf
 /// certificate, and each certificate of the chain is issued by the next one.
 /// A server identity is also checked for validity when a ServerConfig is built.
-struct Identity {
+struct UPTLS_API Identity {
   // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
   // co_await expression twice.
+  /// An empty identity, to be filled in or replaced by a factory's.
   Identity() = default;
 
   /// The leaf certificate first, then any intermediates.

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "uptls/export.hpp"
+
 namespace uptls::tls {
 
 /// The readable facts of one X.509 certificate.
@@ -41,7 +43,7 @@ struct CertificateInfo {
 /// Parses certificates, PEM (any number) or DER (one or more concatenated),
 /// and describes each, in order.
 /// @throws Error (errc::invalid_config) when there is none.
-std::vector<CertificateInfo> read_certificates(std::string_view pem_or_der);
+UPTLS_API std::vector<CertificateInfo> read_certificates(std::string_view pem_or_der);
 
 /// The negotiated parameters of an established TLS session.
 struct SessionInfo {
