@@ -27,7 +27,8 @@ using Clock = std::chrono::steady_clock;
 
 class BenchServer {
  public:
-  explicit BenchServer(const Options& o) {
+  // The concurrency hint: one thread needs no locking in the scheduler.
+  explicit BenchServer(const Options& o) : io_(static_cast<int>(o.server_threads)) {
     uptls::ServeOptions options;
     options.tls = uptls::tls::ServerConfig::make(uptls::tls::Identity::from_files(o.cert, o.key));
     options.upgradeable = true;

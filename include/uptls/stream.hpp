@@ -95,8 +95,10 @@ struct Timeouts {
 /// connection on its own strand).
 class UPTLS_API Stream {
  public:
-  /// A stream with no connection: every operation fails with
-  /// errc::stream_closed. What a Stream is after it was moved from.
+  /// A stream with no connection: every coroutine operation fails with
+  /// errc::stream_closed when awaited, and an async_ form throws it at the
+  /// call (there is no executor to complete on). What a Stream is after it
+  /// was moved from.
   Stream() noexcept;
 
   /// Takes over a connected transport.

@@ -49,7 +49,7 @@ int bio_read(BIO* bio, char* out, int size) {
       return -1;
     }
   }
-  if (t->first_bytes.size() < first_bytes_kept) {
+  if (t->handshaking && t->first_bytes.size() < first_bytes_kept) {
     t->first_bytes.append(out, std::min(n, first_bytes_kept - t->first_bytes.size()));
   }
   return static_cast<int>(n);
@@ -230,6 +230,8 @@ Step Engine::handshake() {
   if (!flush(Op::handshake)) return {Want::write, 0};
   if (step.want == Want::nothing) {
     bio_.coalesce = false;
+    bio_.handshaking = false;
+    std::string().swap(bio_.first_bytes);
     keep_resumed_session();
   }
   return step;

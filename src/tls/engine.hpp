@@ -62,8 +62,10 @@ class Engine {
     std::size_t carried_pos = 0;
     // The transport's failure, kept for the error OpenSSL cannot carry.
     std::error_code last_error;
-    // The first bytes the peer sent, to say what came when it was not TLS.
+    // The first bytes the peer sent during the handshake, to say what came
+    // when it was not TLS; released when the handshake is done.
     std::string first_bytes;
+    bool handshaking = true;
     // Handshake flights and the records of one write are gathered and sent
     // with one system call; other output (alerts, key updates) goes straight out.
     bool coalesce = true;

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include <asio/steady_timer.hpp>
+#include <asio/post.hpp>
 #include <asio/use_future.hpp>
 #include <atomic>
 #include <future>
@@ -157,8 +157,13 @@ TEST(Server, StopAbortsHandlersThatOutliveTheGracePeriod) {
     EXPECT_EQ(server.connections(), 1u);
     co_await server.stop(std::chrono::milliseconds(50));
     EXPECT_EQ(server.connections(), 0u);
-    auto after = co_await caught(idle.read_line());
-    EXPECT_TRUE(after.code || true);
+    // The server's end was closed: the client reads an end (or a reset), no line.
+    std::optional<std::string> after;
+    try {
+      after = co_await idle.read_line();
+    } catch (const std::system_error&) {
+    }
+    EXPECT_FALSE(after.has_value()) << "the aborted handler's connection is closed";
     auto refused = co_await caught(open_connection(host, port));
     EXPECT_EQ(refused.code, std::errc::connection_refused) << "no longer accepting";
   });
@@ -171,12 +176,10 @@ TEST(Server, ServeForeverReturnsAfterStop) {
     bool served = false;
     auto executor = co_await asio::this_coro::executor;
     asio::co_spawn(executor, server.serve_forever(), [&](std::exception_ptr) { served = true; });
-    asio::steady_timer pause(executor, std::chrono::milliseconds(10));
-    co_await pause.async_wait(asio::use_awaitable);
-    EXPECT_FALSE(served);
+    for (int i = 0; i < 5; ++i) co_await asio::post(executor, asio::use_awaitable);
+    EXPECT_FALSE(served) << "serving until stopped";
     co_await server.stop();
-    pause.expires_after(std::chrono::milliseconds(10));
-    co_await pause.async_wait(asio::use_awaitable);
+    for (int i = 0; i < 5; ++i) co_await asio::post(executor, asio::use_awaitable);
     EXPECT_TRUE(served);
   });
 }

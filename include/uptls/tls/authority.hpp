@@ -15,8 +15,7 @@ namespace uptls::tls {
 /// How DevAuthority::issue makes a certificate; the defaults make one valid
 /// now for 30 days, usable by servers and clients.
 struct IssueOptions {
-  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
-  // co_await expression twice. Set the fields you need on a named object.
+  // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
   /// A certificate valid now for 30 days, usable by servers and clients.
   IssueOptions() = default;
 

@@ -55,8 +55,7 @@ enum class ClientAuth {
 
 /// Where trusted CA certificates and revocation lists come from.
 struct Trust {
-  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
-  // co_await expression twice. Set the fields you need on a named object.
+  // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
   /// No CA given (the system trust store is used), no CRLs.
   Trust() = default;
 
@@ -74,7 +73,7 @@ struct Trust {
 
 /// Protocol choices both roles share. Empty strings keep OpenSSL's defaults.
 struct Protocol {
-  // Deliberately not an aggregate (see Trust).
+  // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
   /// TLS 1.2 and 1.3 with OpenSSL's default ciphers and groups, no ALPN, no key log.
   Protocol() = default;
 
@@ -101,7 +100,7 @@ struct Protocol {
 /// TLS 1.2 or newer, the server's certificate verified against the system
 /// trust store, its name checked.
 struct ClientOptions {
-  // Deliberately not an aggregate (see Trust).
+  // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
   /// The safe defaults described above.
   ClientOptions() = default;
 
@@ -155,7 +154,7 @@ class UPTLS_API ClientConfig {
 
 /// What a server configuration is made from.
 struct ServerOptions {
-  // Deliberately not an aggregate (see Trust).
+  // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
   /// No identity yet (set one: make() refuses a configuration without it).
   ServerOptions() = default;
 

@@ -45,8 +45,7 @@ class UPTLS_API Passphrase {
 /// certificate, and each certificate of the chain is issued by the next one.
 /// A server identity is also checked for validity when a ServerConfig is built.
 struct UPTLS_API Identity {
-  // Deliberately not an aggregate: GCC 12 destroys aggregate temporaries in a
-  // co_await expression twice.
+  // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
   /// An empty identity, to be filled in or replaced by a factory's.
   Identity() = default;
 
