@@ -123,7 +123,7 @@ struct detail::StreamState {
     std::error_code ec;
     std::size_t n = transport->read_some(asio::buffer(data, size), ec);
     if (!ec) return {Want::nothing, n};
-    if (ec == asio::error::would_block) return {Want::read, 0};
+    if (is_would_block(ec)) return {Want::read, 0};
     detail::throw_system_error(ec, "reading from " + transport->peer());
   }
 
@@ -132,7 +132,7 @@ struct detail::StreamState {
     std::error_code ec;
     std::size_t n = transport->write_some(asio::buffer(data, size), ec);
     if (!ec) return {Want::nothing, n};
-    if (ec == asio::error::would_block) return {Want::write, 0};
+    if (is_would_block(ec)) return {Want::write, 0};
     detail::throw_system_error(ec, "writing to " + transport->peer());
   }
 

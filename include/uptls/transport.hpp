@@ -6,6 +6,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
+#include <asio/error.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/local/stream_protocol.hpp>
 #include <cstddef>
@@ -87,6 +88,14 @@ class UPTLS_API Transport {
   /// The local and the remote TCP endpoint, when the transport is TCP.
   virtual std::optional<asio::ip::tcp::endpoint> tcp_endpoint(bool local) const;
 };
+
+/// Whether ec says "try again later": asio::error::would_block, or the same
+/// condition in std::errc spelling, as a transport of your own may return it.
+/// @param ec a code from Transport::read_some or write_some.
+inline bool is_would_block(const std::error_code& ec) noexcept {
+  return ec == asio::error::would_block || ec == std::errc::operation_would_block ||
+         ec == std::errc::resource_unavailable_try_again;
+}
 
 /// A transport over a connected TCP socket (Nagle's algorithm off: line
 /// protocols write small segments back to back).

@@ -40,7 +40,7 @@ int bio_read(BIO* bio, char* out, int size) {
   } else {
     std::error_code ec;
     n = t->transport->read_some(asio::buffer(out, static_cast<std::size_t>(size)), ec);
-    if (ec == asio::error::would_block) {
+    if (is_would_block(ec)) {
       BIO_set_retry_read(bio);
       return -1;
     }
@@ -62,7 +62,7 @@ bool send_gathered(Engine::BioState* t) {
     std::size_t n = t->transport->write_some(
         asio::buffer(t->out.data() + t->out_pos, t->out.size() - t->out_pos), ec);
     if (ec) {
-      if (ec != asio::error::would_block) t->last_error = ec;
+      if (!is_would_block(ec)) t->last_error = ec;
       return false;
     }
     t->out_pos += n;
@@ -86,7 +86,7 @@ int bio_write(BIO* bio, const char* data, int size) {
   std::error_code ec;
   std::size_t n = t->transport->write_some(asio::buffer(data, static_cast<std::size_t>(size)), ec);
   if (!ec) return static_cast<int>(n);
-  if (ec == asio::error::would_block) {
+  if (is_would_block(ec)) {
     BIO_set_retry_write(bio);
   } else {
     t->last_error = ec;

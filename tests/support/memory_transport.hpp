@@ -3,6 +3,8 @@
 // pipes, deterministic (bytes move only when a side reads), with faults to
 // inject, in the way of Beast's test::stream and fail_count: fail the Nth
 // operation, split every write into small pieces, stall a reader, reset.
+// It says "try again" in std::errc spelling, as a user's transport may, so
+// the tests also prove that Stream does not depend on Asio's.
 
 #include <algorithm>
 #include <array>
@@ -112,7 +114,7 @@ class MemoryTransport final : public Transport {
       return 0;
     }
     if (in.data.empty()) {
-      if (!in.fin) ec = asio::error::would_block;
+      if (!in.fin) ec = std::make_error_code(std::errc::operation_would_block);
       return 0;
     }
     std::size_t n = std::min({buffer.size(), link_->faults.max_read, in.data.size()});
@@ -144,7 +146,7 @@ class MemoryTransport final : public Transport {
     std::size_t room =
         link_->faults.capacity > out.data.size() ? link_->faults.capacity - out.data.size() : 0;
     if (room == 0) {
-      ec = asio::error::would_block;
+      ec = std::make_error_code(std::errc::operation_would_block);
       return 0;
     }
     std::size_t n = std::min({buffer.size(), link_->faults.max_write, room});
@@ -238,7 +240,7 @@ inline asio::awaitable<void> raw_write(Transport& transport, std::string data) {
   while (done < data.size()) {
     std::error_code ec;
     done += transport.write_some(asio::buffer(data) + done, ec);
-    if (ec == asio::error::would_block) {
+    if (is_would_block(ec)) {
       co_await transport.wait(Readiness::write);
     } else if (ec) {
       throw std::system_error(ec, "raw_write");
@@ -253,7 +255,7 @@ inline asio::awaitable<std::string> raw_read_to_end(Transport& transport) {
   for (;;) {
     std::error_code ec;
     std::size_t n = transport.read_some(asio::buffer(chunk), ec);
-    if (ec == asio::error::would_block) {
+    if (is_would_block(ec)) {
       if (co_await transport.wait(Readiness::read)) co_return all;
       continue;
     }
