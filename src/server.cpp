@@ -46,50 +46,39 @@ class Listener {
   virtual void close() noexcept = 0;
 };
 
-class TcpListener final : public Listener {
+std::unique_ptr<Transport> transport_of(asio::ip::tcp::socket socket) {
+  return tcp_transport(std::move(socket));
+}
+
+std::unique_ptr<Transport> transport_of(asio::local::stream_protocol::socket socket) {
+  return unix_transport(std::move(socket));
+}
+
+/// TCP or a Unix domain socket; a Unix socket's file is removed at close.
+template <typename Protocol>
+class SocketListener final : public Listener {
  public:
-  explicit TcpListener(asio::ip::tcp::acceptor acceptor) : acceptor_(std::move(acceptor)) {}
-
-  asio::awaitable<std::pair<std::error_code, std::unique_ptr<Transport>>> accept(
-      asio::any_io_executor executor) override {
-    auto [ec, socket] = co_await acceptor_.async_accept(
-        executor, asio::experimental::as_tuple(asio::use_awaitable));
-    if (ec) co_return std::pair(ec, nullptr);
-    co_return std::pair(ec, tcp_transport(std::move(socket)));
-  }
-
-  void close() noexcept override {
-    std::error_code ignored;
-    acceptor_.close(ignored);
-  }
-
- private:
-  asio::ip::tcp::acceptor acceptor_;
-};
-
-class UnixListener final : public Listener {
- public:
-  UnixListener(asio::local::stream_protocol::acceptor acceptor, std::string path)
+  explicit SocketListener(typename Protocol::acceptor acceptor, std::string path = {})
       : acceptor_(std::move(acceptor)), path_(std::move(path)) {}
-  ~UnixListener() override { close(); }
+  ~SocketListener() override { close(); }
 
   asio::awaitable<std::pair<std::error_code, std::unique_ptr<Transport>>> accept(
       asio::any_io_executor executor) override {
     auto [ec, socket] = co_await acceptor_.async_accept(
         executor, asio::experimental::as_tuple(asio::use_awaitable));
     if (ec) co_return std::pair(ec, nullptr);
-    co_return std::pair(ec, unix_transport(std::move(socket)));
+    co_return std::pair(ec, transport_of(std::move(socket)));
   }
 
   void close() noexcept override {
     if (!acceptor_.is_open()) return;
     std::error_code ignored;
     acceptor_.close(ignored);
-    ::unlink(path_.c_str());
+    if (!path_.empty()) ::unlink(path_.c_str());
   }
 
  private:
-  asio::local::stream_protocol::acceptor acceptor_;
+  typename Protocol::acceptor acceptor_;
   std::string path_;
 };
 
@@ -260,9 +249,9 @@ asio::awaitable<Server> start_server(Handler handler, std::string host, std::uin
   acceptor.bind(endpoint);
   acceptor.listen();
   auto bound = acceptor.local_endpoint();
-  co_return Server::Impl::start(executor, std::make_unique<TcpListener>(std::move(acceptor)),
-                                detail::endpoint_text(bound), std::move(handler),
-                                std::move(options), bound);
+  co_return Server::Impl::start(
+      executor, std::make_unique<SocketListener<asio::ip::tcp>>(std::move(acceptor)),
+      detail::endpoint_text(bound), std::move(handler), std::move(options), bound);
 }
 
 namespace {
@@ -290,9 +279,10 @@ asio::awaitable<Server> start_unix_server(Handler handler, std::string path, Ser
   acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) detail::throw_system_error(ec, "cannot listen on unix:" + path);
-  co_return Server::Impl::start(executor, std::make_unique<UnixListener>(std::move(acceptor), path),
-                                "unix:" + path, std::move(handler), std::move(options),
-                                std::nullopt);
+  co_return Server::Impl::start(
+      executor,
+      std::make_unique<SocketListener<asio::local::stream_protocol>>(std::move(acceptor), path),
+      "unix:" + path, std::move(handler), std::move(options), std::nullopt);
 }
 
 }  // namespace uptls

@@ -259,52 +259,58 @@ struct detail::StreamState {
     abort();
   }
 
-  asio::awaitable<std::optional<std::string>> read_line(std::size_t max_length) {
+  /// The loop of read_line and read_until: reads until search finds a
+  /// record at the start of the buffer, and takes it. Answers too_long at
+  /// the limit (the bytes stay buffered) and need_more at the peer's end.
+  template <typename Search>
+  asio::awaitable<std::pair<Scan, std::string>> read_record(Search search) {
     std::size_t from = 0;
     for (;;) {
-      Match match = find_line(buffer.view(), max_length, from);
+      Match match = search(buffer.view(), from);
       if (match.scan == Scan::found) {
-        std::string line(buffer.view().substr(0, match.length));
+        std::string record(buffer.view().substr(0, match.length));
         buffer.consume(match.consumed);
-        co_return line;
+        co_return std::pair(Scan::found, std::move(record));
       }
-      if (match.scan == Scan::too_long) break;
+      if (match.scan == Scan::too_long) co_return std::pair(Scan::too_long, std::string());
       from = match.resume;
-      if (!co_await fill()) {
-        if (buffer.empty()) co_return std::nullopt;
-        throw Error(make_error_code(errc::unexpected_eof),
-                    "the peer closed the connection in the middle of a line (" +
-                        std::to_string(buffer.size()) + " bytes without a line end)");
-      }
+      if (!co_await fill()) co_return std::pair(Scan::need_more, std::string());
     }
-    throw Error(make_error_code(errc::line_too_long),
-                "line longer than " + std::to_string(max_length) +
-                    " bytes; the bytes stay buffered (raise the limit or check the peer)");
+  }
+
+  asio::awaitable<std::optional<std::string>> read_line(std::size_t max_length) {
+    auto [scan, line] = co_await read_record([max_length](std::string_view data, std::size_t from) {
+      return find_line(data, max_length, from);
+    });
+    if (scan == Scan::found) co_return std::move(line);
+    if (scan == Scan::too_long) {
+      throw Error(make_error_code(errc::line_too_long),
+                  "line longer than " + std::to_string(max_length) +
+                      " bytes; the bytes stay buffered (raise the limit or check the peer)");
+    }
+    if (buffer.empty()) co_return std::nullopt;
+    throw Error(make_error_code(errc::unexpected_eof),
+                "the peer closed the connection in the middle of a line (" +
+                    std::to_string(buffer.size()) + " bytes without a line end)");
   }
 
   asio::awaitable<std::string> read_until(std::string_view delimiter, std::size_t max_length) {
     if (delimiter.empty()) {
       throw Error(make_error_code(errc::invalid_argument), "read_until: empty delimiter");
     }
-    std::size_t from = 0;
-    for (;;) {
-      Match match = find_delimited(buffer.view(), delimiter, max_length, from);
-      if (match.scan == Scan::found) {
-        std::string record(buffer.view().substr(0, match.length));
-        buffer.consume(match.consumed);
-        co_return record;
-      }
-      if (match.scan == Scan::too_long) break;
-      from = match.resume;
-      if (!co_await fill()) {
-        throw Error(make_error_code(errc::unexpected_eof),
-                    "the peer closed the connection before the delimiter (" +
-                        std::to_string(buffer.size()) + " bytes buffered)");
-      }
+    auto [scan, record] =
+        co_await read_record([delimiter, max_length](std::string_view data, std::size_t from) {
+          return find_delimited(data, delimiter, max_length, from);
+        });
+    if (scan == Scan::found) co_return std::move(record);
+    if (scan == Scan::too_long) {
+      throw Error(make_error_code(errc::line_too_long),
+                  "no delimiter within " + std::to_string(max_length) +
+                      " bytes; the bytes stay buffered (raise the limit or check the peer)");
     }
-    throw Error(make_error_code(errc::line_too_long),
-                "no delimiter within " + std::to_string(max_length) +
-                    " bytes; the bytes stay buffered (raise the limit or check the peer)");
+    throw Error(make_error_code(errc::unexpected_eof),
+                "the peer closed the connection before the delimiter (" +
+                    std::to_string(buffer.size()) + " bytes buffered)");
   }
 
   asio::awaitable<std::string> read_exactly(std::size_t n) {

@@ -99,15 +99,7 @@ class MemoryTransport final : public Transport {
   ~MemoryTransport() override { close(); }
 
   std::size_t read_some(asio::mutable_buffer buffer, std::error_code& ec) noexcept override {
-    ec.clear();
-    if (!link_->open[side_]) {
-      ec = asio::error::bad_descriptor;
-      return 0;
-    }
-    if (link_->fail_now()) {
-      ec = link_->faults.error;
-      return 0;
-    }
+    if (refused(ec)) return 0;
     MemoryLink::Pipe& in = link_->pipe[side_];
     if (in.reset) {
       ec = std::make_error_code(std::errc::connection_reset);
@@ -125,15 +117,7 @@ class MemoryTransport final : public Transport {
   }
 
   std::size_t write_some(asio::const_buffer buffer, std::error_code& ec) noexcept override {
-    ec.clear();
-    if (!link_->open[side_]) {
-      ec = asio::error::bad_descriptor;
-      return 0;
-    }
-    if (link_->fail_now()) {
-      ec = link_->faults.error;
-      return 0;
-    }
+    if (refused(ec)) return 0;
     MemoryLink::Pipe& out = link_->pipe[1 - side_];
     if (out.reset || !link_->open[1 - side_]) {
       ec = std::make_error_code(std::errc::connection_reset);
@@ -195,6 +179,17 @@ class MemoryTransport final : public Transport {
   std::string peer() const override { return side_ == 0 ? "memory:client" : "memory:server"; }
 
  private:
+  /// A closed side, or the attempt chosen to fail: sets ec.
+  bool refused(std::error_code& ec) {
+    ec.clear();
+    if (!link_->open[side_]) {
+      ec = asio::error::bad_descriptor;
+    } else if (link_->fail_now()) {
+      ec = link_->faults.error;
+    }
+    return static_cast<bool>(ec);
+  }
+
   bool ready(Readiness direction) const {
     if (direction == Readiness::read) {
       const auto& in = link_->pipe[side_];
