@@ -139,7 +139,7 @@ def build_and_install(builder, variant):
         symbols = run(["nm", "-D", "--defined-only", "-C", real]).splitlines()
         names = [line.split(" ", 2)[2] for line in symbols if line.count(" ") >= 2]
         ours = [name for name in names if "uptls::" in name]
-        for wanted in ["uptls::version()", "uptls::Stream::read_line(",
+        for wanted in ["uptls::version()", "uptls::Stream::read_line",
                        "uptls::start_server(", "uptls::tcp_transport("]:
             check(any(name.startswith(wanted) for name in ours), f"{wanted} is not exported")
         log(f"libuptls.so exports {len(names)} symbols, {len(names) - len(ours)} "
