@@ -44,6 +44,19 @@ Error closed_error() {
 
 }  // namespace
 
+namespace detail {
+struct StreamState;
+}
+
+namespace {
+
+detail::StreamState& live(const std::shared_ptr<detail::StreamState>& state) {
+  if (!state) throw closed_error();
+  return *state;
+}
+
+}  // namespace
+
 struct detail::StreamState {
   StreamState(std::unique_ptr<Transport> t, Role r) : transport(std::move(t)), role(r) {
     if (!transport) {
@@ -78,18 +91,18 @@ struct detail::StreamState {
     auto direction = want == Want::write ? Readiness::write : Readiness::read;
     std::error_code ec;
     if (deadline == Clock::time_point::max()) {
-      ec = co_await transport->wait(direction);
+      std::tie(ec) = co_await transport->wait(direction);
     } else {
       auto executor = transport->get_executor();
       asio::steady_timer timer(executor, deadline);
-      auto [order, failure, wait_ec, timer_ec] =
+      auto [order, failure, waited, timer_ec] =
           co_await asio::experimental::make_parallel_group(
               asio::co_spawn(executor, transport->wait(direction), asio::experimental::deferred),
               timer.async_wait(asio::experimental::deferred))
               .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
       if (order[0] == 1 && !timer_ec) throw_timeout(on_timeout);
       if (failure) std::rethrow_exception(failure);
-      ec = wait_ec;
+      std::tie(ec) = waited;
     }
     if (closed) throw Error(make_error_code(errc::stream_closed), "the stream was closed");
     if (ec == asio::error::operation_aborted) {
@@ -278,11 +291,16 @@ struct detail::StreamState {
     }
   }
 
-  asio::awaitable<std::optional<std::string>> read_line(std::size_t max_length) {
-    auto [scan, line] = co_await read_record([max_length](std::string_view data, std::size_t from) {
-      return find_line(data, max_length, from);
-    });
+  // read_line and read_until hold the state themselves (no wrapper frame):
+  // an idle connection waits in them, and every frame is memory it holds.
+  static asio::awaitable<std::optional<std::string>> read_line(std::shared_ptr<StreamState> self,
+                                                               std::size_t max_length) {
+    auto [scan, line] =
+        co_await live(self).read_record([max_length](std::string_view data, std::size_t from) {
+          return find_line(data, max_length, from);
+        });
     if (scan == Scan::found) co_return std::move(line);
+    const ReadBuffer& buffer = self->buffer;
     if (scan == Scan::too_long) {
       throw Error(make_error_code(errc::line_too_long),
                   "line longer than " + std::to_string(max_length) +
@@ -294,15 +312,18 @@ struct detail::StreamState {
                     std::to_string(buffer.size()) + " bytes without a line end)");
   }
 
-  asio::awaitable<std::string> read_until(std::string_view delimiter, std::size_t max_length) {
+  static asio::awaitable<std::string> read_until(std::shared_ptr<StreamState> self,
+                                                 std::string delimiter, std::size_t max_length) {
     if (delimiter.empty()) {
       throw Error(make_error_code(errc::invalid_argument), "read_until: empty delimiter");
     }
-    auto [scan, record] =
-        co_await read_record([delimiter, max_length](std::string_view data, std::size_t from) {
-          return find_delimited(data, delimiter, max_length, from);
+    std::string_view wanted = delimiter;
+    auto [scan, record] = co_await live(self).read_record(
+        [wanted, max_length](std::string_view data, std::size_t from) {
+          return find_delimited(data, wanted, max_length, from);
         });
     if (scan == Scan::found) co_return std::move(record);
+    const ReadBuffer& buffer = self->buffer;
     if (scan == Scan::too_long) {
       throw Error(make_error_code(errc::line_too_long),
                   "no delimiter within " + std::to_string(max_length) +
@@ -416,23 +437,8 @@ namespace {
 // destroyed meanwhile. A moved-from stream has no state: its operations
 // fail when awaited, as those of a closed stream do.
 
-StreamState& live(const std::shared_ptr<StreamState>& state) {
-  if (!state) throw closed_error();
-  return *state;
-}
-
 asio::awaitable<void> start_tls_on(std::shared_ptr<StreamState> self, CarryOver carry_over) {
   co_await live(self).handshake(carry_over);
-}
-
-asio::awaitable<std::optional<std::string>> read_line_on(std::shared_ptr<StreamState> self,
-                                                         std::size_t max_length) {
-  co_return co_await live(self).read_line(max_length);
-}
-
-asio::awaitable<std::string> read_until_on(std::shared_ptr<StreamState> self, std::string delimiter,
-                                           std::size_t max_length) {
-  co_return co_await live(self).read_until(delimiter, max_length);
 }
 
 asio::awaitable<std::string> read_exactly_on(std::shared_ptr<StreamState> self, std::size_t n) {
@@ -467,7 +473,7 @@ asio::awaitable<void> close_on(std::shared_ptr<StreamState> self) {
 /// A line as read_line gives it, with the clean end as asio::error::eof.
 asio::awaitable<std::string> line_or_eof(std::shared_ptr<StreamState> self,
                                          std::size_t max_length) {
-  auto line = co_await live(self).read_line(max_length);
+  auto line = co_await StreamState::read_line(std::move(self), max_length);
   if (!line) throw std::system_error(asio::error::eof, "end of stream before a line");
   co_return std::move(*line);
 }
@@ -558,12 +564,12 @@ asio::awaitable<std::size_t> Stream::read_some(asio::mutable_buffer buffer) {
 }
 
 asio::awaitable<std::optional<std::string>> Stream::read_line(std::size_t max_length) {
-  return read_line_on(state_, max_length);
+  return StreamState::read_line(state_, max_length);
 }
 
 asio::awaitable<std::string> Stream::read_until(std::string_view delimiter,
                                                 std::size_t max_length) {
-  return read_until_on(state_, std::string(delimiter), max_length);
+  return StreamState::read_until(state_, std::string(delimiter), max_length);
 }
 
 asio::awaitable<std::string> Stream::read_exactly(std::size_t n) {
@@ -597,7 +603,8 @@ asio::awaitable<Stream::ResultOf<std::string>> Stream::read_line_result(std::siz
 asio::awaitable<Stream::ResultOf<std::string>> Stream::read_until_result(std::string delimiter,
                                                                          std::size_t max_length) {
   auto self = state_;
-  return StreamState::result_of(self, read_until_on(self, std::move(delimiter), max_length));
+  return StreamState::result_of(self,
+                                StreamState::read_until(self, std::move(delimiter), max_length));
 }
 
 asio::awaitable<Stream::ResultOf<std::string>> Stream::read_exactly_result(std::size_t n) {

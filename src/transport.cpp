@@ -48,11 +48,10 @@ class SocketTransport final : public Transport {
     return 0;
   }
 
-  asio::awaitable<std::error_code> wait(Readiness direction) override {
+  asio::awaitable<WaitResult> wait(Readiness direction) override {
     auto type = direction == Readiness::write ? Socket::wait_write : Socket::wait_read;
-    auto [ec] =
-        co_await socket_.async_wait(type, asio::experimental::as_tuple(asio::use_awaitable));
-    co_return ec;
+    // Not a coroutine: an idle connection holds no frame of ours.
+    return socket_.async_wait(type, asio::experimental::as_tuple(asio::use_awaitable));
   }
 
   void shutdown_send(std::error_code& ec) noexcept override {

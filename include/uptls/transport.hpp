@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <tuple>
 
 #include "uptls/export.hpp"
 
@@ -61,13 +62,19 @@ class UPTLS_API Transport {
   /// @returns the bytes written (at least one when ec is clear).
   virtual std::size_t write_some(asio::const_buffer buffer, std::error_code& ec) noexcept = 0;
 
+  /// What wait() completes with: no error when ready;
+  /// asio::error::operation_aborted when cancelled or closed; another error
+  /// when the wait failed. A tuple, so that a socket transport can return
+  /// `socket.async_wait(type, asio::experimental::as_tuple(asio::use_awaitable))`
+  /// itself, without a coroutine frame of its own for every wait.
+  using WaitResult = std::tuple<std::error_code>;
+
   /// Waits until an attempt in direction may make progress.
   ///
   /// Supports per-operation cancellation through the awaiting coroutine's
   /// cancellation state (`wait(...) || timer`, asio::cancel_after).
-  /// @returns no error when ready; asio::error::operation_aborted when
-  ///          cancelled or closed; another error when the wait failed.
-  virtual asio::awaitable<std::error_code> wait(Readiness direction) = 0;
+  /// @param direction what to wait for.
+  virtual asio::awaitable<WaitResult> wait(Readiness direction) = 0;
 
   /// Stops sending: the peer reads an end of stream; reading goes on.
   virtual void shutdown_send(std::error_code& ec) noexcept = 0;

@@ -139,16 +139,16 @@ class MemoryTransport final : public Transport {
     return n;
   }
 
-  asio::awaitable<std::error_code> wait(Readiness direction) override {
+  asio::awaitable<WaitResult> wait(Readiness direction) override {
     auto& timer = direction == Readiness::read ? *link_->readable[side_] : *link_->writable[side_];
     for (;;) {
-      if (!link_->open[side_]) co_return asio::error::operation_aborted;
-      if (ready(direction)) co_return std::error_code();
+      if (!link_->open[side_]) co_return WaitResult(asio::error::operation_aborted);
+      if (ready(direction)) co_return WaitResult();
       timer.expires_at(asio::steady_timer::time_point::max());
       co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
       auto state = co_await asio::this_coro::cancellation_state;
       if (state.cancelled() != asio::cancellation_type::none) {
-        co_return asio::error::operation_aborted;
+        co_return WaitResult(asio::error::operation_aborted);
       }
     }
   }
@@ -251,7 +251,8 @@ inline asio::awaitable<std::string> raw_read_to_end(Transport& transport) {
     std::error_code ec;
     std::size_t n = transport.read_some(asio::buffer(chunk), ec);
     if (is_would_block(ec)) {
-      if (co_await transport.wait(Readiness::read)) co_return all;
+      auto [wait_ec] = co_await transport.wait(Readiness::read);
+      if (wait_ec) co_return all;
       continue;
     }
     all.append(chunk, n);
