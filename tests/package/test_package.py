@@ -206,6 +206,30 @@ def consume_as_subproject(builder):
                           "FetchContent")
 
 
+def check_debian_package(builder, variant):
+    """`cpack -G DEB` in the variant's build: the package holds the library,
+    headers, CMake package, uptls.pc and the command, depends on what it
+    needs, and its command runs from the unpacked tree."""
+    build = os.path.join(builder.args.work, f"{variant}-build")
+    run(["cpack", "-G", "DEB"], env=builder.env, cwd=build)
+    debs = glob.glob(os.path.join(build, f"uptls_{builder.args.version}_*.deb"))
+    check(len(debs) == 1, f"cpack made no uptls_{builder.args.version}_*.deb in {build}")
+    info = run(["dpkg-deb", "--info", debs[0]])
+    depends = next((line for line in info.splitlines() if line.strip().startswith("Depends:")), "")
+    for needed in ["libssl", "libasio-dev"]:
+        check(needed in depends, f"the package does not depend on {needed}: {depends!r}")
+    contents = run(["dpkg-deb", "--contents", debs[0]])
+    for path in ["./usr/bin/uptls", "./usr/include/uptls/stream.hpp",
+                 "./usr/include/uptls/version.hpp", "/cmake/uptls/uptlsConfig.cmake",
+                 "/pkgconfig/uptls.pc"]:
+        check(path in contents, f"the package does not hold {path}")
+    root = os.path.join(builder.args.work, f"{variant}-deb-root")
+    run(["dpkg-deb", "--extract", debs[0], root])
+    output = run([os.path.join(root, "usr/bin/uptls"), "--version"])
+    check(output.startswith(f"uptls {builder.args.version}\n"),
+          f"the packaged uptls --version printed {output!r}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", required=True, help="the uptls source tree")
@@ -217,7 +241,7 @@ def main():
     args.source = os.path.abspath(args.source)
     args.work = os.path.abspath(args.work)
 
-    for tool in ["pkg-config", "readelf", "nm"]:
+    for tool in ["pkg-config", "readelf", "nm", "cpack", "dpkg-deb"]:
         if not shutil.which(tool):
             print(f"test_package: {tool} is missing (Debian: pkg-config, binutils)")
             return 1
@@ -229,12 +253,13 @@ def main():
             prefix, libdir = build_and_install(builder, variant)
             consume_with_cmake(builder, variant, prefix)
             consume_with_pkg_config(builder, variant, prefix, libdir)
+        check_debian_package(builder, "static")
         consume_as_subproject(builder)
     except Failure as failure:
         print(f"test_package: FAILED: {failure}")
         return 1
     print("test_package: passed: static and shared installs, find_package, pkg-config, "
-          "FetchContent")
+          "the Debian package, FetchContent")
     return 0
 
 
