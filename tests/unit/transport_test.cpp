@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/socket_base.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <filesystem>
 
 #include "support/support.hpp"
@@ -40,6 +43,44 @@ TEST(TcpTransport, NamesItsPeerAndEndpoints) {
     EXPECT_EQ(server.peer(), "127.0.0.1:" + std::to_string(client_port));
     EXPECT_EQ(server.remote_endpoint().port(), client_port);
     co_return;
+  });
+}
+
+// Issue 6: `co_await (stream.async_read_some(buf, use_awaitable) || timer)`
+// hung against a silent peer; the coroutine form and the token form both
+// give way to the timer now, over a real socket.
+TEST(TcpTransport, ReadsGiveWayToATimerAgainstASilentPeer) {
+  using namespace asio::experimental::awaitable_operators;
+  run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    auto [server_socket, silent] = connected_pair(executor);
+    Stream server(std::move(server_socket), Role::server);
+    asio::steady_timer timer(executor, std::chrono::milliseconds(20));
+    auto line = co_await (server.read_line() || timer.async_wait(asio::use_awaitable));
+    EXPECT_EQ(line.index(), 1u);
+    char byte;
+    timer.expires_after(std::chrono::milliseconds(20));
+    auto some = co_await (server.async_read_some(asio::buffer(&byte, 1), asio::use_awaitable) ||
+                          timer.async_wait(asio::use_awaitable));
+    EXPECT_EQ(some.index(), 1u);
+    EXPECT_FALSE(server.is_closed()) << "a cancelled read leaves the stream usable";
+  });
+}
+
+// A relay whose peer stops reading must not hang: the write times out once
+// the kernel's buffers are full.
+TEST(TcpTransport, AWriterWhosePeerStopsReadingTimesOut) {
+  run([]() -> awaitable<void> {
+    auto [server_socket, not_reading] = connected_pair(co_await asio::this_coro::executor);
+    Stream server(std::move(server_socket), Role::server);
+    Timeouts timeouts;
+    timeouts.write = std::chrono::milliseconds(100);
+    server.set_timeouts(timeouts);
+    std::string chunk(1024 * 1024, 'x');
+    test::Caught error;
+    for (int i = 0; i < 256 && !error.code; ++i) error = co_await caught(server.write_all(chunk));
+    EXPECT_EQ(error.code, errc::write_timeout) << error.message;
+    EXPECT_TRUE(server.is_closed());
   });
 }
 
