@@ -26,7 +26,6 @@ namespace detail {
 struct ConfigAccess;
 }
 
-
 /// TLS protocol versions uptls negotiates. Older versions are not offered.
 enum class Version { tls1_2, tls1_3 };
 
