@@ -16,8 +16,9 @@ static_assert(__cplusplus >= 202002L, "uptls::uptls must bring C++20 with it");
 
 /// A STARTTLS round trip on loopback through the library's Stream, Server
 /// and open_connection: what a shared libuptls must export.
-asio::awaitable<std::string> round_trip(std::shared_ptr<const uptls::tls::ServerConfig> server_tls,
-                                        std::shared_ptr<const uptls::tls::ClientConfig> client_tls) {
+asio::awaitable<std::string> round_trip(
+    std::shared_ptr<const uptls::tls::ServerConfig> server_tls,
+    std::shared_ptr<const uptls::tls::ClientConfig> client_tls) {
   uptls::ServeOptions serve;
   serve.tls = server_tls;
   serve.upgradeable = true;
