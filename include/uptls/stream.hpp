@@ -5,7 +5,6 @@
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/local/stream_protocol.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -75,7 +74,7 @@ struct Timeouts {
 /// stream.read_line()`) that throws Error with a message saying what
 /// happened and what to do, and an Asio initiating function
 /// (`stream.async_read_line(max, token)`) that takes any completion token
-/// and completes with an error code first; `asio::as_tuple` or
+/// and completes with an error code first; `asio::experimental::as_tuple` or
 /// `asio::redirect_error` give the code instead of an exception, and
 /// error_message() the full message.
 ///

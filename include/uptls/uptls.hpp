@@ -4,9 +4,11 @@
 
 #include "uptls/connect.hpp"
 #include "uptls/error.hpp"
+#include "uptls/lines.hpp"
 #include "uptls/server.hpp"
 #include "uptls/stream.hpp"
 #include "uptls/tls/authority.hpp"
 #include "uptls/tls/config.hpp"
 #include "uptls/tls/session_info.hpp"
+#include "uptls/transport.hpp"
 #include "uptls/version.hpp"
