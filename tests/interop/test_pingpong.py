@@ -74,7 +74,12 @@ class PingPongInterop(unittest.TestCase):
         srv.check_alive()
 
     def test_seed_client_50_concurrent(self):
-        srv = self.serve()
+        self.check_50_concurrent(self.serve())
+
+    def test_seed_client_50_concurrent_on_four_server_threads(self):
+        self.check_50_concurrent(self.serve("--threads", "4"))
+
+    def check_50_concurrent(self, srv):
         ctx = sp.client_context(srv.ca)
 
         async def body():
