@@ -42,8 +42,17 @@ std::string alpn_wire(const std::vector<std::string>& protocols) {
   return wire;
 }
 
+// TLS 1.2 with forward secrecy and AEAD only: ECDHE with AES-GCM or
+// ChaCha20-Poly1305 (no CBC: Lucky13; no static RSA key exchange). DHE is
+// added only where DH parameters were given. TLS 1.3 suites are all AEAD.
+constexpr const char* safe_tls12_ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL";
+constexpr const char* safe_tls12_ciphers_with_dhe =
+    "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL";
+// Strong named groups only, the fastest first.
+constexpr const char* safe_groups = "X25519:P-256:X448:P-384:P-521";
+
 // Settings both roles share: see docs/defaults.md for why each is chosen.
-SslCtxPtr new_context(const SSL_METHOD* method, const Protocol& protocol) {
+SslCtxPtr new_context(const SSL_METHOD* method, const Protocol& protocol, bool dhe = false) {
   if (protocol_number(protocol.min_version) > protocol_number(protocol.max_version)) {
     detail::invalid_config("minimum TLS version is newer than the maximum");
   }
@@ -55,21 +64,48 @@ SslCtxPtr new_context(const SSL_METHOD* method, const Protocol& protocol) {
   // Buffers are released while a connection is idle: most of the memory an
   // idle TLS connection would otherwise hold (about 34 KiB each).
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  if (!protocol.tls12_ciphers.empty() &&
-      SSL_CTX_set_cipher_list(ctx.get(), protocol.tls12_ciphers.c_str()) != 1) {
-    detail::invalid_config("no usable TLS 1.2 cipher in '" + protocol.tls12_ciphers + "'");
+  const std::string& ciphers =
+      protocol.tls12_ciphers.empty()
+          ? std::string(dhe ? safe_tls12_ciphers_with_dhe : safe_tls12_ciphers)
+          : protocol.tls12_ciphers;
+  if (SSL_CTX_set_cipher_list(ctx.get(), ciphers.c_str()) != 1) {
+    detail::invalid_config("no usable TLS 1.2 cipher in '" + ciphers + "'");
   }
   if (!protocol.tls13_ciphersuites.empty() &&
       SSL_CTX_set_ciphersuites(ctx.get(), protocol.tls13_ciphersuites.c_str()) != 1) {
     detail::invalid_config("no usable TLS 1.3 cipher suite in '" + protocol.tls13_ciphersuites +
                            "'");
   }
-  if (!protocol.groups.empty() &&
-      SSL_CTX_set1_groups_list(ctx.get(), protocol.groups.c_str()) != 1) {
-    detail::invalid_config("unknown key-exchange group in '" + protocol.groups + "'");
+  const std::string& groups = protocol.groups.empty() ? std::string(safe_groups) : protocol.groups;
+  if (SSL_CTX_set1_groups_list(ctx.get(), groups.c_str()) != 1) {
+    detail::invalid_config("unknown key-exchange group in '" + groups + "'");
   }
   alpn_wire(protocol.alpn);  // checks the names
   return ctx;
+}
+
+/// The TLS 1.2 ciphers of ctx that lack forward secrecy or AEAD, as warnings.
+std::vector<std::string> weak_choices(SSL_CTX* ctx, const Protocol& protocol) {
+  std::vector<std::string> warnings;
+  if (protocol.min_version != Version::tls1_2) return warnings;
+  std::string no_secrecy, no_aead;
+  STACK_OF(SSL_CIPHER)* ciphers = SSL_CTX_get_ciphers(ctx);
+  for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); ++i) {
+    const SSL_CIPHER* cipher = sk_SSL_CIPHER_value(ciphers, i);
+    int kx = SSL_CIPHER_get_kx_nid(cipher);
+    if (kx == NID_kx_any) continue;  // a TLS 1.3 suite: always forward secret and AEAD
+    std::string name = SSL_CIPHER_get_name(cipher);
+    if (kx != NID_kx_ecdhe && kx != NID_kx_dhe)
+      no_secrecy += (no_secrecy.empty() ? "" : ", ") + name;
+    if (!SSL_CIPHER_is_aead(cipher)) no_aead += (no_aead.empty() ? "" : ", ") + name;
+  }
+  if (!no_secrecy.empty()) {
+    warnings.push_back("TLS 1.2 ciphers without forward secrecy are enabled: " + no_secrecy);
+  }
+  if (!no_aead.empty()) {
+    warnings.push_back("TLS 1.2 ciphers without AEAD (CBC, Lucky13) are enabled: " + no_aead);
+  }
+  return warnings;
 }
 
 void add_ca_pem(X509_STORE* store, std::string_view pem, const std::string& what,
@@ -171,24 +207,6 @@ void use_dh_params(SSL_CTX* ctx, const std::string& path) {
   params.release();  // the context owns them now
 }
 
-// TLS 1.2 DHE without configured parameters: RFC 7919's ffdhe2048, a
-// well-known safe-prime group (what Mozilla's intermediate profile uses),
-// not parameters of unknown provenance.
-void use_rfc7919_group(SSL_CTX* ctx) {
-  std::unique_ptr<EVP_PKEY_CTX, detail::Deleter<EVP_PKEY_CTX_free>> maker(
-      EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string("group", const_cast<char*>("ffdhe2048"), 0),
-      OSSL_PARAM_construct_end()};
-  EVP_PKEY* group = nullptr;
-  if (!maker || EVP_PKEY_paramgen_init(maker.get()) != 1 ||
-      EVP_PKEY_CTX_set_params(maker.get(), params) != 1 ||
-      EVP_PKEY_paramgen(maker.get(), &group) != 1 || SSL_CTX_set0_tmp_dh_pkey(ctx, group) != 1) {
-    EVP_PKEY_free(group);
-    throw config_error("cannot set up the RFC 7919 DH group");
-  }
-}
-
 std::string lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -237,6 +255,7 @@ struct ClientConfig::Impl {
   std::unique_ptr<detail::KeyLog> key_log;
   SslCtxPtr ctx;
   bool verify = true;
+  std::vector<std::string> warnings;
 };
 
 ClientConfig::ClientConfig(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -245,6 +264,7 @@ ClientConfig::~ClientConfig() = default;
 std::shared_ptr<const ClientConfig> ClientConfig::make(const ClientOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->ctx = new_context(TLS_client_method(), options.protocol);
+  impl->warnings = weak_choices(impl->ctx.get(), options.protocol);
   SSL_CTX* ctx = impl->ctx.get();
   impl->verify = !options.dangerous_skip_verification;
   SSL_CTX_set_verify(ctx, impl->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
@@ -276,6 +296,8 @@ bool ClientConfig::verifies_peer() const noexcept { return impl_->verify; }
 
 void* ClientConfig::native_handle() const noexcept { return impl_->ctx.get(); }
 
+const std::vector<std::string>& ClientConfig::warnings() const noexcept { return impl_->warnings; }
+
 SSL_CTX* detail::ConfigAccess::context(const ClientConfig& config) noexcept {
   return config.impl_->ctx.get();
 }
@@ -293,13 +315,15 @@ struct ServerConfig::Impl {
   std::string ocsp_response;  // DER, stapled for the default identity
   ServerOptions options;
   std::vector<Site> sites;
+  std::vector<std::string> warnings;
   // Identities made by the SNI callback, per name; bounded, so a client
   // that sends many names cannot grow it without limit.
   uptls::detail::LruCache<std::string, std::shared_ptr<SSL_CTX>> minted{1024};
 
   /// A context with every setting of options and this identity.
   SslCtxPtr site_context(const Identity& identity) {
-    SslCtxPtr ctx = new_context(TLS_server_method(), options.protocol);
+    SslCtxPtr ctx =
+        new_context(TLS_server_method(), options.protocol, !options.dh_params_file.empty());
     SSL_CTX* raw = ctx.get();
     SSL_CTX_set_options(raw, SSL_OP_CIPHER_SERVER_PREFERENCE);
     static constexpr unsigned char session_context[] = "uptls";
@@ -307,11 +331,8 @@ struct ServerConfig::Impl {
     // Serve exactly the chain that was configured, instead of building one
     // from the trust store on every handshake.
     SSL_CTX_set_mode(raw, SSL_MODE_NO_AUTO_CHAIN);
-    if (options.dh_params_file.empty()) {
-      use_rfc7919_group(raw);
-    } else {
-      use_dh_params(raw, options.dh_params_file);
-    }
+    // DHE only with parameters the operator chose (see safe_tls12_ciphers).
+    if (!options.dh_params_file.empty()) use_dh_params(raw, options.dh_params_file);
     detail::use_identity(raw, identity, true);
 
     if (options.client_auth != ClientAuth::none) {
@@ -394,6 +415,7 @@ std::shared_ptr<const ServerConfig> ServerConfig::make(const ServerOptions& opti
                           ? detail::TicketKeys::rotating(options.ticket_key_rotation)
                           : detail::TicketKeys::from_file(options.ticket_keys_file);
   impl->sites.push_back({impl->site_context(options.identity), {}});
+  impl->warnings = weak_choices(impl->sites.front().ctx.get(), options.protocol);
   for (const auto& identity : options.sni_identities) {
     Impl::Site site{impl->site_context(identity), {}};
     auto chain = detail::parse_certificates(identity.chain_pem, "an SNI identity");
@@ -429,6 +451,8 @@ std::shared_ptr<const ServerConfig> ServerConfig::make(Identity identity) {
 }
 
 void* ServerConfig::native_handle() const noexcept { return impl_->sites.front().ctx.get(); }
+
+const std::vector<std::string>& ServerConfig::warnings() const noexcept { return impl_->warnings; }
 
 SSL_CTX* detail::ConfigAccess::context(const ServerConfig& config) noexcept {
   return config.impl_->sites.front().ctx.get();

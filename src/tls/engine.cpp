@@ -216,7 +216,10 @@ void Engine::expect_server_name(const std::string& name, bool verify, std::strin
   if (!verify) return;
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl_.get());
   // RFC 6125 §6.4.3: a wildcard only as the complete left-most label.
-  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  // RFC 9525 §6.3: names come from the subjectAltName only, never from the
+  // subject's CN (OpenSSL falls back to the CN when there is no DNS SAN).
+  X509_VERIFY_PARAM_set_hostflags(
+      param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
   int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
               : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
   if (ok != 1) throw drain_errors("cannot set the name to verify '" + name + "'");

@@ -146,7 +146,11 @@ std::shared_ptr<const tls::ServerConfig> make_server_config(const ServerTlsArgs&
   options.dh_params_file = args.dhparam;
   options.ticket_keys_file = args.ticket_keys;
   options.ocsp_response_file = args.ocsp_response;
-  return tls::ServerConfig::make(options);
+  auto config = tls::ServerConfig::make(options);
+  for (const auto& warning : config->warnings()) {
+    std::fprintf(stderr, "uptls serve: warning: %s\n", warning.c_str());
+  }
+  return config;
 }
 
 std::shared_ptr<const tls::ClientConfig> make_client_config(const ClientTlsArgs& args) {
@@ -165,7 +169,11 @@ std::shared_ptr<const tls::ClientConfig> make_client_config(const ClientTlsArgs&
                  "anyone can impersonate it. Use only for debugging.\n");
     options.dangerous_skip_verification = true;
   }
-  return tls::ClientConfig::make(options);
+  auto config = tls::ClientConfig::make(options);
+  for (const auto& warning : config->warnings()) {
+    std::fprintf(stderr, "uptls client: warning: %s\n", warning.c_str());
+  }
+  return config;
 }
 
 }  // namespace uptls::cli

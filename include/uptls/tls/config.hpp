@@ -140,6 +140,11 @@ class UPTLS_API ClientConfig {
   /// Whether the server's certificate and name are verified.
   bool verifies_peer() const noexcept;
 
+  /// Choices weaker than the defaults that the options asked for (TLS 1.2
+  /// ciphers without forward secrecy or without AEAD), one sentence each;
+  /// empty with the defaults. Tools print them as warnings.
+  const std::vector<std::string>& warnings() const noexcept;
+
   /// The OpenSSL SSL_CTX* behind this configuration; for what uptls does not
   /// cover. Changing it affects every stream that shares the configuration.
   void* native_handle() const noexcept;
@@ -215,6 +220,11 @@ class UPTLS_API ServerConfig {
 
   /// The OpenSSL SSL_CTX* behind this configuration.
   void* native_handle() const noexcept;
+
+  /// Choices weaker than the defaults that the options asked for (TLS 1.2
+  /// ciphers without forward secrecy or without AEAD), one sentence each;
+  /// empty with the defaults. Tools print them as warnings.
+  const std::vector<std::string>& warnings() const noexcept;
 
  private:
   struct Impl;

@@ -386,3 +386,105 @@ TEST(Ocsp, ResponseFileMustBeAnOcspResponse) {
 
 }  // namespace
 }  // namespace uptls::tls
+
+namespace uptls::tls {
+namespace {
+
+/// The TLS 1.2 cipher names of a configuration's context.
+std::vector<std::string> tls12_cipher_names(void* native_ctx) {
+  std::vector<std::string> names;
+  STACK_OF(SSL_CIPHER)* ciphers = SSL_CTX_get_ciphers(static_cast<SSL_CTX*>(native_ctx));
+  for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); ++i) {
+    const SSL_CIPHER* cipher = sk_SSL_CIPHER_value(ciphers, i);
+    if (SSL_CIPHER_get_kx_nid(cipher) != NID_kx_any) names.push_back(SSL_CIPHER_get_name(cipher));
+  }
+  return names;
+}
+
+// Issue 7: TLS 1.2 is ECDHE with AEAD only by default, in both roles; DHE
+// only with DH parameters; no CBC (Lucky13), no static RSA key exchange.
+TEST(Defaults, Tls12IsForwardSecretAndAeadOnly) {
+  auto server = pki().server;
+  auto client = ClientConfig::make();
+  for (void* ctx : {server->native_handle(), client->native_handle()}) {
+    auto names = tls12_cipher_names(ctx);
+    EXPECT_FALSE(names.empty());
+    for (const auto& name : names) {
+      EXPECT_EQ(name.rfind("ECDHE-", 0), 0u) << name << " is not ECDHE";
+      EXPECT_TRUE(contains(name, "GCM") || contains(name, "CHACHA20")) << name << " is not AEAD";
+    }
+  }
+  EXPECT_TRUE(server->warnings().empty());
+  EXPECT_TRUE(client->warnings().empty());
+}
+
+TEST(Defaults, ACbcOnlyClientIsRefused) {
+  run([]() -> awaitable<void> {
+    ClientOptions client;
+    client.trust.ca_pem = pki().authority.ca_pem();
+    client.protocol.max_version = Version::tls1_2;
+    client.protocol.tls12_ciphers = "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA";
+    auto config = ClientConfig::make(client);
+    EXPECT_EQ(config->warnings().size(), 1u) << "the client was told its choice is weak";
+    auto h = co_await handshake(pki().server, config, "localhost");
+    EXPECT_TRUE(contains(h.client_error.message, "no cipher suite or key-exchange group in common"))
+        << h.client_error.message;
+  });
+}
+
+TEST(Defaults, WeakerChoicesStayPossibleWithAWarning) {
+  ServerOptions options = server_options(ClientAuth::none);
+  options.protocol.tls12_ciphers = "AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA";
+  auto server = ServerConfig::make(options);
+  ASSERT_EQ(server->warnings().size(), 2u);
+  EXPECT_TRUE(contains(server->warnings()[0], "without forward secrecy"));
+  EXPECT_TRUE(contains(server->warnings()[0], "AES128-GCM-SHA256"));
+  EXPECT_TRUE(contains(server->warnings()[1], "without AEAD"));
+  EXPECT_TRUE(contains(server->warnings()[1], "ECDHE-ECDSA-AES128-SHA"));
+  options.protocol.min_version = Version::tls1_3;
+  EXPECT_TRUE(ServerConfig::make(options)->warnings().empty()) << "TLS 1.2 is off: nothing weak";
+}
+
+/// A self-signed certificate for CN=localhost with no subjectAltName.
+Identity cn_only_identity() {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 7);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509_set_pubkey(cert, key);
+  X509_sign(cert, key, EVP_sha256());
+  BIO* out = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(out, cert);
+  std::string cert_pem = test::bio_bytes(out);
+  BIO_free(out);
+  out = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::string key_pem = test::bio_bytes(out);
+  BIO_free(out);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return Identity::from_pem(cert_pem, key_pem);
+}
+
+// Issue 7 / RFC 9525 §6.3: the subject's CN is never taken as a name.
+TEST(Verification, ACertificateWithOnlyACommonNameIsRefused) {
+  run([]() -> awaitable<void> {
+    Identity identity = cn_only_identity();
+    ClientOptions client;
+    client.trust.ca_pem = identity.chain_pem;  // trusted as it is: only the name can fail
+    auto h =
+        co_await handshake(ServerConfig::make(identity), ClientConfig::make(client), "localhost");
+    EXPECT_TRUE(
+        contains(h.client_error.message, "hostname 'localhost' not in certificate names []"))
+        << h.client_error.message;
+  });
+}
+
+}  // namespace
+}  // namespace uptls::tls
