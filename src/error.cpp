@@ -43,6 +43,8 @@ class LibraryCategory final : public std::error_category {
         return "write timed out";
       case errc::close_timeout:
         return "close_notify wait timed out";
+      case errc::operation_in_progress:
+        return "another operation is in progress on this stream";
     }
     return "unknown uptls error";
   }

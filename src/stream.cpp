@@ -75,6 +75,52 @@ struct detail::StreamState {
   bool closed = false;
   std::string error_message;
 
+  // Which operations are running: one read and one write at a time, and
+  // start_tls and close alone. A second one fails at once instead of
+  // waiting unseen or stealing the first one's bytes.
+  enum Busy : unsigned { reading = 1, writing = 2, exclusive = 4 };
+  unsigned busy = 0;
+
+  /// Holds a Busy bit for as long as an operation runs (also when it is
+  /// cancelled or throws).
+  class Claim {
+   public:
+    Claim(StreamState& state, unsigned bit) : state_(state), bit_(bit) { state_.busy |= bit_; }
+    Claim(const Claim&) = delete;
+    Claim& operator=(const Claim&) = delete;
+    ~Claim() { state_.busy &= ~bit_; }
+
+   private:
+    StreamState& state_;
+    unsigned bit_;
+  };
+
+  [[noreturn]] static void in_progress(const char* operation, const char* other) {
+    throw Error(make_error_code(errc::operation_in_progress),
+                std::string(operation) + ": " + other +
+                    " is in progress on this stream (one read and one write at a time; start_tls "
+                    "and close alone; abort() ends a stream from anywhere)");
+  }
+
+  Claim claim_read(const char* operation) {
+    if (busy & exclusive) in_progress(operation, "start_tls or close");
+    if (busy & reading) in_progress(operation, "another read");
+    return Claim(*this, reading);
+  }
+
+  Claim claim_write(const char* operation) {
+    if (busy & exclusive) in_progress(operation, "start_tls or close");
+    if (busy & writing) in_progress(operation, "another write");
+    return Claim(*this, writing);
+  }
+
+  Claim claim_all(const char* operation) {
+    if (busy & exclusive) in_progress(operation, "start_tls or close");
+    if (busy & reading) in_progress(operation, "a read");
+    if (busy & writing) in_progress(operation, "a write");
+    return Claim(*this, exclusive);
+  }
+
   void ensure_open() const {
     if (closed) throw closed_error();
   }
@@ -216,6 +262,7 @@ struct detail::StreamState {
 
   asio::awaitable<void> handshake(CarryOver carry_over) {
     ensure_open();
+    Claim claim = claim_all("start_tls");
     if (engine)
       throw Error(make_error_code(errc::already_tls), "start_tls: the stream is already TLS");
     std::string carried = take_carried_over(carry_over);
@@ -256,6 +303,7 @@ struct detail::StreamState {
 
   asio::awaitable<void> close() {
     if (closed) co_return;
+    Claim claim = claim_all("close");
     if (engine) {
       auto deadline = deadline_after(timeouts.close);
       try {
@@ -295,8 +343,9 @@ struct detail::StreamState {
   // an idle connection waits in them, and every frame is memory it holds.
   static asio::awaitable<std::optional<std::string>> read_line(std::shared_ptr<StreamState> self,
                                                                std::size_t max_length) {
+    Claim claim = live(self).claim_read("read_line");
     auto [scan, line] =
-        co_await live(self).read_record([max_length](std::string_view data, std::size_t from) {
+        co_await self->read_record([max_length](std::string_view data, std::size_t from) {
           return find_line(data, max_length, from);
         });
     if (scan == Scan::found) co_return std::move(line);
@@ -317,9 +366,10 @@ struct detail::StreamState {
     if (delimiter.empty()) {
       throw Error(make_error_code(errc::invalid_argument), "read_until: empty delimiter");
     }
+    Claim claim = live(self).claim_read("read_until");
     std::string_view wanted = delimiter;
-    auto [scan, record] = co_await live(self).read_record(
-        [wanted, max_length](std::string_view data, std::size_t from) {
+    auto [scan, record] =
+        co_await self->read_record([wanted, max_length](std::string_view data, std::size_t from) {
           return find_delimited(data, wanted, max_length, from);
         });
     if (scan == Scan::found) co_return std::move(record);
@@ -335,8 +385,8 @@ struct detail::StreamState {
   }
 
   asio::awaitable<std::string> read_exactly(std::size_t n) {
+    Claim claim = claim_read("read_exactly");
     std::string out;
-    out.reserve(n);
     while (out.size() < n) {
       if (!buffer.empty()) {
         std::size_t k = std::min(n - out.size(), buffer.size());
@@ -344,11 +394,14 @@ struct detail::StreamState {
         buffer.consume(k);
         continue;
       }
+      // Memory grows with the data that arrives, not with what n promises:
+      // at most twice what was read, and a chunk.
       std::size_t old = out.size();
-      out.resize(n);
+      std::size_t room = std::min(n - old, std::max(read_chunk, old));
+      out.resize(old + room);
       std::size_t got = 0;
       try {
-        got = co_await read_raw(out.data() + old, n - old);
+        got = co_await read_raw(out.data() + old, room);
       } catch (...) {
         // What was read stays readable: a cancelled or timed-out read loses nothing.
         out.resize(old);
@@ -376,12 +429,14 @@ struct detail::StreamState {
   }
 
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer out) {
+    Claim claim = claim_read("read_some");
     if (out.size() == 0) co_return 0;
     if (!buffer.empty()) co_return buffer.take(static_cast<char*>(out.data()), out.size());
     co_return co_await read_raw(static_cast<char*>(out.data()), out.size());
   }
 
   asio::awaitable<std::size_t> write_all(asio::const_buffer data) {
+    Claim claim = claim_write("write_all");
     const char* p = static_cast<const char*>(data.data());
     std::size_t left = data.size();
     try {
@@ -463,7 +518,8 @@ asio::awaitable<void> write_all_void_on(std::shared_ptr<StreamState> self,
 asio::awaitable<std::size_t> write_some_on(std::shared_ptr<StreamState> self,
                                            asio::const_buffer data) {
   if (data.size() == 0) co_return 0;
-  co_return co_await live(self).write_some(static_cast<const char*>(data.data()), data.size());
+  StreamState::Claim claim = live(self).claim_write("write_some");
+  co_return co_await self->write_some(static_cast<const char*>(data.data()), data.size());
 }
 
 asio::awaitable<void> close_on(std::shared_ptr<StreamState> self) {

@@ -45,6 +45,9 @@ enum class errc {
   write_timeout,
   /// The peer's close_notify did not arrive within the close timeout.
   close_timeout,
+  /// An operation was started while another that excludes it was running
+  /// (two reads, two writes, start_tls or close beside anything).
+  operation_in_progress,
 };
 
 /// The category of errc values.

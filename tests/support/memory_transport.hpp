@@ -260,4 +260,22 @@ inline asio::awaitable<std::string> raw_read_to_end(Transport& transport) {
   }
 }
 
+/// Reads exactly n bytes straight from a transport (a test's raw side).
+inline asio::awaitable<std::string> raw_read_exactly(Transport& transport, std::size_t n) {
+  std::string all(n, '\0');
+  std::size_t done = 0;
+  while (done < n) {
+    std::error_code ec;
+    done += transport.read_some(asio::buffer(all) + done, ec);
+    if (is_would_block(ec)) {
+      auto [wait_ec] = co_await transport.wait(Readiness::read);
+      if (wait_ec) break;
+    } else if (ec) {
+      break;
+    }
+  }
+  all.resize(done);
+  co_return all;
+}
+
 }  // namespace uptls::test

@@ -4,6 +4,8 @@
 
 #include <limits>
 
+#include <malloc.h>
+
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -32,6 +34,7 @@ using test::caught;
 using test::memory_pair;
 using test::MemoryPair;
 using test::pki;
+using test::raw_read_exactly;
 using test::raw_read_to_end;
 using test::raw_write;
 using test::run;
@@ -661,6 +664,98 @@ TEST(Stream, AServerMeetingPlaintextSaysWhatCame) {
     auto error = co_await caught(p.server->start_tls());
     EXPECT_NE(error.message.find("\"EHLO client.example\\r\\n\\x1b[31m\""), std::string::npos)
         << "escaped, so a peer cannot drive the terminal: " << error.message;
+  });
+}
+
+// Issue 7: overlapping operations fail at once with a clear error instead
+// of hanging or taking each other's bytes.
+TEST(Stream, ASecondReadWhileOneIsPendingFailsAtOnce) {
+  run([]() -> awaitable<void> {
+    Plain p(co_await asio::this_coro::executor);
+    auto executor = co_await asio::this_coro::executor;
+    std::optional<std::string> first;
+    asio::co_spawn(executor, p.server->read_line(),
+                   [&](std::exception_ptr, std::optional<std::string> line) { first = line; });
+    co_await let_others_run();
+    auto second = co_await caught(p.server->read_line());
+    EXPECT_EQ(second.code, errc::operation_in_progress) << second.message;
+    auto exactly = co_await caught(p.server->read_exactly(3));
+    EXPECT_EQ(exactly.code, errc::operation_in_progress);
+    co_await raw_write(*p.client, "for the first\n");
+    co_await let_others_run();
+    EXPECT_EQ(first, "for the first") << "the pending read got its line";
+    co_await raw_write(*p.client, "next\n");
+    auto next = co_await p.server->read_line();
+    EXPECT_EQ(next, "next") << "reads work again once the first is done";
+  });
+}
+
+TEST(Stream, StartTlsOrCloseWithAReadPendingFailsAtOnce) {
+  run([]() -> awaitable<void> {
+    Plain p(co_await asio::this_coro::executor);
+    auto executor = co_await asio::this_coro::executor;
+    std::optional<std::string> pending;
+    asio::co_spawn(executor, p.server->read_line(),
+                   [&](std::exception_ptr, std::optional<std::string> line) { pending = line; });
+    co_await let_others_run();
+    auto upgrade = co_await caught(p.server->start_tls());
+    EXPECT_EQ(upgrade.code, errc::operation_in_progress) << upgrade.message;
+    EXPECT_FALSE(p.server->is_tls()) << "the pending plaintext read never sees TLS data";
+    auto close = co_await caught(p.server->close());
+    EXPECT_EQ(close.code, errc::operation_in_progress) << close.message;
+    co_await raw_write(*p.client, "plaintext\n");
+    co_await let_others_run();
+    EXPECT_EQ(pending, "plaintext");
+  });
+}
+
+TEST(Stream, ASecondWriteWhileOneIsPendingFailsAtOnce) {
+  run([]() -> awaitable<void> {
+    test::Faults f;
+    f.capacity = 16;
+    Plain p(co_await asio::this_coro::executor, f);
+    auto executor = co_await asio::this_coro::executor;
+    std::string big(1000, 'x');
+    bool first_done = false;
+    asio::co_spawn(executor, p.server->write_all(big),
+                   [&](std::exception_ptr e) { first_done = !e; });
+    co_await let_others_run();
+    auto second = co_await caught(p.server->write_all("y"));
+    EXPECT_EQ(second.code, errc::operation_in_progress) << second.message;
+    auto all = co_await raw_read_exactly(*p.client, big.size());
+    EXPECT_EQ(all, big) << "the first write's bytes, none of the second's";
+    co_await let_others_run();
+    EXPECT_TRUE(first_done);
+  });
+}
+
+// Issue 7: read_exactly(n) grows its memory with the data that arrives.
+TEST(Stream, ReadExactlyDoesNotReserveWhatWasOnlyPromised) {
+  run([]() -> awaitable<void> {
+    Plain p(co_await asio::this_coro::executor);
+    auto executor = co_await asio::this_coro::executor;
+    // Heap in use, counting large blocks that malloc maps on their own.
+    auto in_use = [] {
+      struct mallinfo2 info = mallinfo2();
+      return info.uordblks + info.hblkhd;
+    };
+    std::size_t before = in_use();
+    std::size_t during = 0;
+    std::optional<test::Caught> result;
+    asio::co_spawn(executor, caught(p.server->read_exactly(256u << 20)),
+                   [&](std::exception_ptr, test::Caught c) { result = c; });
+    co_await raw_write(*p.client, std::string(300, 'z'));
+    co_await let_others_run();
+    during = in_use();
+    EXPECT_LT(during - before, std::size_t{1} << 20) << "256 MiB promised, 300 bytes sent";
+    p.client->close();
+    co_await let_others_run();
+    EXPECT_TRUE(result.has_value());
+    if (result) {
+      EXPECT_EQ(result->code, errc::unexpected_eof);
+      EXPECT_NE(result->message.find("after 300 of 268435456 bytes"), std::string::npos)
+          << result->message;
+    }
   });
 }
 
