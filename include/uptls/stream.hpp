@@ -87,7 +87,9 @@ struct Timeouts {
 /// a stream that cannot be trusted any more: it is aborted.
 ///
 /// One read and one write may be outstanding at the same time; start_tls
-/// and close need the stream to themselves.
+/// and close need the stream to themselves. An operation that would overlap
+/// fails at once with errc::operation_in_progress; abort() ends a stream
+/// that another coroutine is using.
 ///
 /// Thread safety: distinct objects are safe; one object is not safe for
 /// concurrent use from several threads (use a strand; a Server runs each
@@ -213,6 +215,8 @@ class UPTLS_API Stream {
   /// Closes gracefully: in TLS sends close_notify and waits (bounded by
   /// Timeouts::close) for the peer's, then closes the transport.
   /// Idempotent; never throws for the peer's failures.
+  /// @throws Error errc::operation_in_progress while a read or a write is
+  ///         pending (abort() ends the stream then).
   asio::awaitable<void> close();
 
   /// Closes the transport at once, with no close_notify. Pending operations
