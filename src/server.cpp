@@ -22,6 +22,7 @@
 #include "endpoint_text.hpp"
 #include "system_error.hpp"
 #include "uptls/error.hpp"
+#include "uptls/printable.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 void log_to_stderr(std::string_view line) {
+  // Lines reach here escaped (see Impl::log).
   std::fprintf(stderr, "uptls: %.*s\n", static_cast<int>(line.size()), line.data());
 }
 
@@ -100,6 +102,10 @@ struct Server::Impl {
     if (!options.log) options.log = log_to_stderr;
   }
 
+  /// Every log line may carry peer bytes (a handler's message, a name):
+  /// escaped, so that no peer can write control sequences or forge lines.
+  void log(const std::string& line) const { options.log(escape_nonprintable(line)); }
+
   asio::any_io_executor io;
   asio::strand<asio::any_io_executor> strand;
   std::unique_ptr<Listener> listener;
@@ -141,7 +147,7 @@ struct Server::Impl {
       auto [ec, transport] = co_await self->listener->accept(connection_strand);
       if (self->stopping) break;
       if (ec) {
-        self->options.log("accept failed: " + ec.message());
+        self->log("accept failed: " + ec.message());
         // Out of descriptors or memory: back off instead of spinning.
         asio::steady_timer pause(self->strand, std::chrono::milliseconds(100));
         co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
@@ -166,7 +172,7 @@ struct Server::Impl {
       if (tls && !self->options.upgradeable) co_await stream.start_tls();
       co_await self->handler(std::move(stream));
     } catch (const std::exception& e) {
-      self->options.log("connection from " + peer + ": " + e.what());
+      self->log("connection from " + peer + ": " + e.what());
     }
     asio::post(self->strand, [self, id] {
       self->live.erase(id);

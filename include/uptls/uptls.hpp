@@ -5,6 +5,7 @@
 #include "uptls/connect.hpp"
 #include "uptls/error.hpp"
 #include "uptls/lines.hpp"
+#include "uptls/printable.hpp"
 #include "uptls/server.hpp"
 #include "uptls/stream.hpp"
 #include "uptls/tls/authority.hpp"

@@ -121,6 +121,30 @@ class PingPongInterop(unittest.TestCase):
         run_async(body(), 120)
         srv.check_alive()
 
+    def test_control_bytes_from_a_peer_never_reach_the_terminal_raw(self):
+        """Issue 7: a client's ANSI escapes, bells and carriage returns are
+        printed escaped by `uptls serve`, so it cannot drive the operator's
+        terminal or forge an output line."""
+        srv = self.serve()
+        evil = b"\x1b]0;pwned\x07\x1b[2J\rFAKE LINE"
+
+        async def body():
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(srv.host, srv.port), STEP_TIMEOUT)
+            writer.write(evil + b"\n")
+            writer.write(b"QUIT\n")
+            await writer.drain()
+            await asyncio.wait_for(reader.read(), STEP_TIMEOUT)
+            writer.close()
+
+        run_async(body(), 60)
+        found = srv.stdout.wait_for(r"Read '.*FAKE LINE'", STEP_TIMEOUT)
+        self.assertIsNotNone(found, srv.describe_running())
+        printed = srv.stdout.snapshot()
+        self.assertIn(r"Read '\x1b]0;pwned\x07\x1b[2J\rFAKE LINE'", printed)
+        for raw in ("\x1b", "\x07", "\r"):
+            self.assertNotIn(raw, printed, f"raw {raw!r} in the server's output")
+
     def test_garbage_instead_of_clienthello_closes(self):
         srv = self.serve()
         ctx = sp.client_context(srv.ca)

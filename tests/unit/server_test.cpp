@@ -235,6 +235,32 @@ TEST(Server, SetTlsServesNewConnectionsWithoutDroppingOpenOnes) {
   });
 }
 
+// Issue 7: a log line may carry what a peer chose (here in a handler's
+// message); it reaches the log escaped, one line, no control bytes.
+TEST(Server, LogLinesAreEscaped) {
+  run([]() -> awaitable<void> {
+    Logged logged;
+    ServeOptions options;
+    options.log = [&logged](std::string_view line) { logged.lines.emplace_back(line); };
+    Handler handler = [](Stream stream) -> awaitable<void> {
+      auto line = co_await stream.read_line();
+      throw std::runtime_error("bad command: " + line.value_or(""));
+    };
+    std::string host = "127.0.0.1";
+    Server server = co_await start_server(handler, host, 0, options);
+    Stream client = co_await open_connection(host, server.local_endpoint().port());
+    co_await client.write_all("\x1b[2J\rFORGED uptls: line\x07\n");
+    auto end = co_await client.read_line();
+    EXPECT_FALSE(end.has_value());
+    co_await server.stop();
+    EXPECT_EQ(logged.lines.size(), 1u);
+    if (logged.lines.empty()) co_return;
+    EXPECT_TRUE(logged.contains("bad command: \\x1b[2J\\rFORGED uptls: line\\x07"))
+        << logged.lines.front();
+    EXPECT_EQ(logged.lines.front().find_first_of("\x1b\r\n\x07"), std::string::npos);
+  });
+}
+
 /// One client of the stress test: STARTTLS with SNI name i % 10, one echo.
 /// (A named function: a coroutine lambda's captures die with the lambda.)
 awaitable<void> named_session(std::uint16_t port, int i) {

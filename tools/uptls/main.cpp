@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "uptls/printable.hpp"
 #include "uptls/version.hpp"
 
 namespace uptls::cli {
@@ -27,7 +28,7 @@ int run_command(const std::string& command, asio::awaitable<int> body, unsigned 
     try {
       std::rethrow_exception(error);
     } catch (const std::exception& e) {
-      std::cerr << "uptls " << command << ": " << e.what() << std::endl;
+      std::cerr << "uptls " << command << ": " << escape_nonprintable(e.what()) << std::endl;
     }
     // Anything left (a server's accept loop, say) must not keep us running.
     io.stop();
@@ -43,8 +44,10 @@ unsigned default_threads() { return std::max(1u, std::thread::hardware_concurren
 
 void print_line(std::string_view line) {
   static std::mutex mutex;
+  // Lines quote what peers sent: nothing reaches the terminal raw.
+  std::string safe = escape_nonprintable(line);
   std::lock_guard lock(mutex);
-  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fwrite(safe.data(), 1, safe.size(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);
 }
