@@ -142,13 +142,31 @@ std::string join_names(const CertificateInfo& info) {
   return "[" + names + "]";
 }
 
-// What the first OpenSSL error of a failed handshake means for the user.
-std::string hint(unsigned long e, bool server) {
+/// Whether bytes begin with a TLS handshake record (RFC 8446 §5.1: content
+/// type 22, legacy version 3.x).
+bool starts_as_tls(std::string_view bytes) {
+  return bytes.size() >= 2 && bytes[0] == 0x16 && bytes[1] == 0x03;
+}
+
+// What the first OpenSSL error of a failure means for the user. Certificate
+// alerts can come with the first read (TLS 1.3 clients finish before the
+// server has checked their certificate); the negotiation's causes
+// (versions, ciphers, ALPN, SNI) are named for a failed handshake only:
+// after it, the same alerts mean something else (a peer refusing a
+// renegotiation sends handshake_failure).
+std::string hint(unsigned long e, bool server, bool handshake, std::string_view first_bytes) {
   if (ERR_GET_LIB(e) != ERR_LIB_SSL) return {};
   if (not_tls(e)) {
+    if (!handshake) return "the peer sent bytes that are not TLS records";
+    if (starts_as_tls(first_bytes)) {
+      return "the peer began the handshake, then sent bytes that are not TLS records";
+    }
     return server ? "the client's first bytes are not a TLS ClientHello"
                   : "the server's answer is not TLS";
   }
+  auto negotiation = [handshake](const char* meaning) {
+    return handshake ? std::string(meaning) : std::string();
+  };
   switch (ERR_GET_REASON(e)) {
     case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
       return "the server requires a client certificate: configure one";
@@ -163,18 +181,18 @@ std::string hint(unsigned long e, bool server) {
       return "the peer rejected our certificate";
     case SSL_R_NO_APPLICATION_PROTOCOL:
     case SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL:
-      return "no ALPN protocol in common";
+      return negotiation("no ALPN protocol in common");
     case SSL_R_UNSUPPORTED_PROTOCOL:
     case SSL_R_NO_PROTOCOLS_AVAILABLE:
     case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
-      return "no TLS version in common";
+      return negotiation("no TLS version in common");
     case SSL_R_NO_SHARED_CIPHER:
     case SSL_R_NO_SUITABLE_KEY_SHARE:
     case SSL_R_NO_SHARED_GROUPS:
     case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
-      return "no cipher suite or key-exchange group in common";
+      return negotiation("no cipher suite or key-exchange group in common");
     case SSL_R_TLSV1_UNRECOGNIZED_NAME:
-      return "the server has no certificate for the name asked (SNI)";
+      return negotiation("the server has no certificate for the name asked (SNI)");
     default:
       return {};
   }
@@ -261,8 +279,9 @@ void Engine::refuse_bytes_after_close() {
               bio_.transport->read_some(asio::buffer(&probe, 1), ec) > 0;
   if (more) {
     throw Error(make_error_code(errc::data_after_close_notify),
-                "bytes arrived after the peer's TLS close_notify; they are not TLS and were "
-                "discarded");
+                "bytes arrived from " + bio_.transport->peer() +
+                    " after its TLS close_notify (it ended TLS, then went on sending); they were "
+                    "discarded, never delivered");
   }
 }
 
@@ -370,10 +389,12 @@ Step Engine::finish(Op op, int result) {
 void Engine::fail(Op op, int ssl_error) {
   // Best effort: let the peer see the alert that explains the failure.
   if (!bio_.last_error) send_gathered(&bio_);
+  std::string with_peer = " with " + bio_.transport->peer();
   if (bio_.last_error) {
     ERR_clear_error();
-    throw std::system_error(bio_.last_error,
-                            op == Op::handshake ? "TLS handshake failed" : "TLS connection failed");
+    throw std::system_error(
+        bio_.last_error,
+        (op == Op::handshake ? "TLS handshake failed" : "TLS connection failed") + with_peer);
   }
   unsigned long first = ERR_peek_error();
   if (peer_vanished(ssl_error)) {
@@ -390,11 +411,14 @@ void Engine::fail(Op op, int ssl_error) {
     long verify = SSL_get_verify_result(ssl_.get());
     if (verify != X509_V_OK) fail_verification(verify);
   }
-  std::string context = op == Op::handshake ? "TLS handshake failed" : "TLS connection failed";
-  if (std::string meaning = hint(first, server_); !meaning.empty()) {
+  bool handshake = op == Op::handshake;
+  std::string context = (handshake ? "TLS handshake failed" : "TLS connection failed") + with_peer;
+  if (std::string meaning = hint(first, server_, handshake, bio_.first_bytes); !meaning.empty()) {
     context += " (" + meaning + ")";
   }
-  if (op == Op::handshake && not_tls(first)) context += what_came_instead();
+  if (handshake && not_tls(first) && !starts_as_tls(bio_.first_bytes)) {
+    context += what_came_instead();
+  }
   throw drain_errors(context);
 }
 

@@ -759,5 +759,37 @@ TEST(Stream, ReadExactlyDoesNotReserveWhatWasOnlyPromised) {
   });
 }
 
+// Issue 7: bytes that are not TLS are described by where they came: after
+// a valid ClientHello, or after the handshake, they are not "the client's
+// first bytes".
+TEST(Stream, GarbageAfterAValidClientHelloIsNamedAsSuch) {
+  run([]() -> awaitable<void> {
+    Pair p(co_await asio::this_coro::executor);
+    auto executor = co_await asio::this_coro::executor;
+    asio::co_spawn(executor, caught(p.client->start_tls()), asio::detached);
+    co_await let_others_run();  // the ClientHello is on its way
+    p.link->inject(to_server, "GET / HTTP/1.0\r\n\r\n");
+    auto error = co_await caught(p.server->start_tls());
+    EXPECT_NE(error.message.find("began the handshake, then sent bytes that are not TLS"),
+              std::string::npos)
+        << error.message;
+    EXPECT_EQ(error.message.find("first bytes are not a TLS ClientHello"), std::string::npos)
+        << error.message;
+  });
+}
+
+TEST(Stream, GarbageAfterTheHandshakeIsNamedAsSuch) {
+  run([]() -> awaitable<void> {
+    Pair p(co_await asio::this_coro::executor);
+    co_await p.upgrade();
+    p.link->inject(to_server, "PLAINTEXT INSTEAD OF A RECORD\r\n");
+    auto error = co_await caught(p.server->read_line());
+    EXPECT_NE(
+        error.message.find("with memory:client (the peer sent bytes that are not TLS records)"),
+        std::string::npos)
+        << error.message;
+  });
+}
+
 }  // namespace
 }  // namespace uptls
