@@ -45,6 +45,10 @@ class LibraryCategory final : public std::error_category {
         return "close_notify wait timed out";
       case errc::operation_in_progress:
         return "another operation is in progress on this stream";
+      case errc::idle_timeout:
+        return "idle timeout";
+      case errc::connection_limit:
+        return "connection refused over the server's limits";
     }
     return "unknown uptls error";
   }

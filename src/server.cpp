@@ -118,6 +118,12 @@ struct Server::Impl {
   // Never expires: cancel() wakes everyone waiting for a change of state.
   asio::steady_timer signal;
   std::unordered_map<std::uint64_t, Stream::AbortHandle> live;
+  // Open connections per client address, for max_per_address.
+  std::unordered_map<std::string, std::size_t> per_address;
+  // Connections refused over the limits since the last log line about them:
+  // one line per burst, not one per connection.
+  std::size_t refused = 0;
+  Clock::time_point refused_logged{};
   std::atomic<std::size_t> live_count{0};
   std::uint64_t next_id = 0;
   bool stopping = false;
@@ -153,6 +159,12 @@ struct Server::Impl {
         co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
         continue;
       }
+      std::string client = client_address(*transport);
+      if (self->over_limits(client)) {
+        transport->close();
+        self->note_refused();
+        continue;
+      }
       auto tls = self->tls();
       Stream stream =
           tls ? Stream(std::move(transport), tls) : Stream(std::move(transport), Role::server);
@@ -160,13 +172,40 @@ struct Server::Impl {
       std::uint64_t id = self->next_id++;
       self->live.emplace(id, stream.abort_handle());
       self->live_count = self->live.size();
-      asio::co_spawn(connection_strand, session(self, id, std::move(stream), tls != nullptr),
+      if (!client.empty()) ++self->per_address[client];
+      asio::co_spawn(connection_strand,
+                     session(self, id, std::move(client), std::move(stream), tls != nullptr),
                      asio::detached);
     }
   }
 
-  static asio::awaitable<void> session(std::shared_ptr<Impl> self, std::uint64_t id, Stream stream,
-                                       bool tls) {
+  /// The client's IP address; empty for a Unix socket.
+  static std::string client_address(Transport& transport) {
+    auto remote = transport.tcp_endpoint(false);
+    return remote ? remote->address().to_string() : std::string();
+  }
+
+  bool over_limits(const std::string& client) const {
+    if (options.max_connections > 0 && live.size() >= options.max_connections) return true;
+    if (options.max_per_address == 0 || client.empty()) return false;
+    auto found = per_address.find(client);
+    return found != per_address.end() && found->second >= options.max_per_address;
+  }
+
+  void note_refused() {
+    ++refused;
+    auto now = Clock::now();
+    if (now - refused_logged < std::chrono::seconds(1)) return;
+    log("refused " + std::to_string(refused) + " connection(s) over the limits (" +
+        std::to_string(live.size()) + " open; max_connections " +
+        std::to_string(options.max_connections) + ", max_per_address " +
+        std::to_string(options.max_per_address) + ")");
+    refused = 0;
+    refused_logged = now;
+  }
+
+  static asio::awaitable<void> session(std::shared_ptr<Impl> self, std::uint64_t id,
+                                       std::string client, Stream stream, bool tls) {
     std::string peer = stream.peer();
     try {
       if (tls && !self->options.upgradeable) co_await stream.start_tls();
@@ -174,8 +213,11 @@ struct Server::Impl {
     } catch (const std::exception& e) {
       self->log("connection from " + peer + ": " + e.what());
     }
-    asio::post(self->strand, [self, id] {
+    asio::post(self->strand, [self, id, client = std::move(client)] {
       self->live.erase(id);
+      if (auto found = self->per_address.find(client); found != self->per_address.end()) {
+        if (--found->second == 0) self->per_address.erase(found);
+      }
       self->live_count = self->live.size();
       if (self->live.empty()) self->signal.cancel();
     });

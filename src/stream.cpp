@@ -6,9 +6,8 @@
 
 #include "uptls/stream.hpp"
 
+#include <array>
 #include <asio/dispatch.hpp>
-#include <asio/experimental/deferred.hpp>
-#include <asio/experimental/parallel_group.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -57,7 +56,7 @@ detail::StreamState& live(const std::shared_ptr<detail::StreamState>& state) {
 
 }  // namespace
 
-struct detail::StreamState {
+struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
   StreamState(std::unique_ptr<Transport> t, Role r) : transport(std::move(t)), role(r) {
     if (!transport) {
       throw Error(make_error_code(errc::invalid_argument), "a Stream needs a transport");
@@ -105,7 +104,23 @@ struct detail::StreamState {
   Claim claim_read(const char* operation) {
     if (busy & exclusive) in_progress(operation, "start_tls or close");
     if (busy & reading) in_progress(operation, "another read");
+    read_deadline = deadline_after(timeouts.idle);
     return Claim(*this, reading);
+  }
+
+  // When the read operation running now must be done (Timeouts::idle).
+  Clock::time_point read_deadline = Clock::time_point::max();
+
+  /// Waits for data: bounded by Timeouts::read for this wait, and by
+  /// Timeouts::idle for the whole operation, so a peer that trickles one
+  /// byte at a time cannot hold a read open.
+  asio::awaitable<void> wait_readable(Want want) {
+    auto per_wait = deadline_after(timeouts.read);
+    if (read_deadline < per_wait) {
+      co_await wait_ready(want, read_deadline, errc::idle_timeout);
+    } else {
+      co_await wait_ready(want, per_wait, errc::read_timeout);
+    }
   }
 
   Claim claim_write(const char* operation) {
@@ -133,23 +148,58 @@ struct detail::StreamState {
 
   /// Waits until the transport is ready in the wanted direction, or the
   /// deadline passes.
+  // A deadline per direction: a timer that, when it fires, cancels the
+  // transport's waits. Cheaper than racing each wait against a timer in a
+  // parallel group (no coroutine or group state per wait), which matters
+  // because every idle server connection waits under a deadline.
+  struct Deadline {
+    std::optional<asio::steady_timer> timer;
+    std::uint64_t generation = 0;  // which wait the armed timer belongs to
+    bool fired = false;
+  };
+  std::array<Deadline, 2> deadlines;
+
+  void arm(std::size_t index, Clock::time_point deadline) {
+    Deadline& d = deadlines[index];
+    if (!d.timer) d.timer.emplace(transport->get_executor());
+    d.timer->expires_at(deadline);
+    d.fired = false;
+    d.timer->async_wait(
+        [weak = weak_from_this(), index, generation = ++d.generation](std::error_code ec) {
+          auto self = weak.lock();
+          if (ec || !self || self->deadlines[index].generation != generation) return;
+          self->deadlines[index].fired = true;
+          self->transport->cancel();
+        });
+  }
+
+  void disarm(std::size_t index) {
+    Deadline& d = deadlines[index];
+    ++d.generation;
+    if (d.timer) d.timer->cancel();
+  }
+
+  /// Waits until the transport is ready in the wanted direction, or the
+  /// deadline passes.
   asio::awaitable<void> wait_ready(Want want, Clock::time_point deadline, errc on_timeout) {
     auto direction = want == Want::write ? Readiness::write : Readiness::read;
+    std::size_t index = want == Want::write ? 1 : 0;
+    bool timed = deadline != Clock::time_point::max();
+    if (timed) arm(index, deadline);
     std::error_code ec;
-    if (deadline == Clock::time_point::max()) {
+    for (;;) {
       std::tie(ec) = co_await transport->wait(direction);
-    } else {
-      auto executor = transport->get_executor();
-      asio::steady_timer timer(executor, deadline);
-      auto [order, failure, waited, timer_ec] =
-          co_await asio::experimental::make_parallel_group(
-              asio::co_spawn(executor, transport->wait(direction), asio::experimental::deferred),
-              timer.async_wait(asio::experimental::deferred))
-              .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-      if (order[0] == 1 && !timer_ec) throw_timeout(on_timeout);
-      if (failure) std::rethrow_exception(failure);
-      std::tie(ec) = waited;
+      if (ec != asio::error::operation_aborted || closed) break;
+      if (timed && deadlines[index].fired) {
+        disarm(index);
+        throw_timeout(on_timeout);
+      }
+      asio::cancellation_state cancelled = co_await asio::this_coro::cancellation_state;
+      if (cancelled.cancelled() != asio::cancellation_type::none) break;
+      // Neither ours nor the caller's: the other direction's deadline
+      // cancelled the transport's waits. Wait again.
     }
+    if (timed) disarm(index);
     if (closed) throw Error(make_error_code(errc::stream_closed), "the stream was closed");
     if (ec == asio::error::operation_aborted) {
       throw std::system_error(ec, "waiting for " + transport->peer() + " was cancelled");
@@ -170,6 +220,9 @@ struct detail::StreamState {
       case errc::close_timeout:
         throw Error(make_error_code(which),
                     "no close_notify from " + peer + " within " + ms(timeouts.close));
+      case errc::idle_timeout:
+        throw Error(make_error_code(which), peer + " did not complete a line or record within " +
+                                                ms(timeouts.idle) + " (idle timeout)");
       default:
         throw Error(make_error_code(which),
                     "no data from " + peer + " within " + ms(timeouts.read));
@@ -216,7 +269,7 @@ struct detail::StreamState {
     for (;;) {
       Step step = try_read(data, size);
       if (step.want == Want::nothing) co_return step.bytes;
-      co_await wait_ready(step.want, deadline_after(timeouts.read), errc::read_timeout);
+      co_await wait_readable(step.want);
     }
   }
 
@@ -233,7 +286,7 @@ struct detail::StreamState {
       }
       // Give the memory back while waiting: an idle connection holds no buffer.
       if (buffer.empty()) buffer.release();
-      co_await wait_ready(step.want, deadline_after(timeouts.read), errc::read_timeout);
+      co_await wait_readable(step.want);
     }
   }
 

@@ -54,6 +54,11 @@ class SocketTransport final : public Transport {
     return socket_.async_wait(type, asio::experimental::as_tuple(asio::use_awaitable));
   }
 
+  void cancel() noexcept override {
+    std::error_code ignored;
+    socket_.cancel(ignored);
+  }
+
   void shutdown_send(std::error_code& ec) noexcept override {
     socket_.shutdown(Socket::shutdown_send, ec);
   }

@@ -48,6 +48,11 @@ enum class errc {
   /// An operation was started while another that excludes it was running
   /// (two reads, two writes, start_tls or close beside anything).
   operation_in_progress,
+  /// A read operation (a line, a record, a read) did not complete within the
+  /// idle timeout, however the peer trickled its bytes.
+  idle_timeout,
+  /// A server refused a connection over its connection limits.
+  connection_limit,
 };
 
 /// The category of errc values.

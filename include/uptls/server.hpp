@@ -24,7 +24,8 @@ using Handler = std::function<asio::awaitable<void>(Stream)>;
 /// How start_server serves.
 struct ServeOptions {
   // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
-  ServeOptions() = default;
+  /// Implicit TLS when tls is set, 5-minute idle timeout, no connection limits.
+  ServeOptions() { timeouts.idle = std::chrono::minutes(5); }
 
   /// The server's TLS configuration, given to every accepted stream.
   std::shared_ptr<const tls::ServerConfig> tls;
@@ -33,8 +34,17 @@ struct ServeOptions {
   /// ConnectOptions and asyncio have it): each connection is TLS from its
   /// first byte (implicit TLS) and the handler sees it upgraded.
   bool upgradeable = false;
-  /// The timeouts of every accepted stream.
+  /// The timeouts of every accepted stream. Servers face peers they do not
+  /// know: `idle` is 5 minutes by default (RFC 5321 §4.5.3.2 gives an SMTP
+  /// client 5 minutes for a command), so idle and trickling connections end.
   Timeouts timeouts;
+  /// At most this many connections at once; 0: no limit. One more is
+  /// closed as soon as it is accepted, so the server keeps descriptors for
+  /// the connections it has.
+  std::size_t max_connections = 0;
+  /// At most this many connections at once from one client address (TCP);
+  /// 0: no limit.
+  std::size_t max_per_address = 0;
   /// Receives one line per connection that ended in an error (a handler
   /// that threw, a failed implicit handshake). Default: standard error.
   /// Called from the connection's strand: when the io_context runs on

@@ -56,6 +56,11 @@ struct Timeouts {
   std::chrono::milliseconds handshake{30'000};
   /// Bounds each wait for incoming data (errc::read_timeout).
   std::chrono::milliseconds read{0};
+  /// Bounds each whole read operation, from its start: a line, a record,
+  /// read_exactly, read_some (errc::idle_timeout). Unlike `read`, a peer
+  /// that trickles a byte at a time does not keep it open (slowloris). A
+  /// Server sets it to 5 minutes by default (ServeOptions).
+  std::chrono::milliseconds idle{0};
   /// Bounds each wait for room to write, so a peer that stops reading
   /// cannot hold a writer (errc::write_timeout).
   std::chrono::milliseconds write{0};

@@ -76,6 +76,10 @@ class UPTLS_API Transport {
   /// @param direction what to wait for.
   virtual asio::awaitable<WaitResult> wait(Readiness direction) = 0;
 
+  /// Makes the pending waits complete at once with operation_aborted (a
+  /// Stream's deadline does this); the transport stays open.
+  virtual void cancel() noexcept = 0;
+
   /// Stops sending: the peer reads an end of stream; reading goes on.
   virtual void shutdown_send(std::error_code& ec) noexcept = 0;
 

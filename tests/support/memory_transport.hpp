@@ -147,10 +147,16 @@ class MemoryTransport final : public Transport {
       timer.expires_at(asio::steady_timer::time_point::max());
       co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
       auto state = co_await asio::this_coro::cancellation_state;
-      if (state.cancelled() != asio::cancellation_type::none) {
+      if (state.cancelled() != asio::cancellation_type::none || cancelled_) {
+        cancelled_ = false;
         co_return WaitResult(asio::error::operation_aborted);
       }
     }
+  }
+
+  void cancel() noexcept override {
+    cancelled_ = true;
+    link_->wake(side_);
   }
 
   void shutdown_send(std::error_code& ec) noexcept override {
@@ -204,6 +210,7 @@ class MemoryTransport final : public Transport {
 
   std::shared_ptr<MemoryLink> link_;
   int side_;
+  bool cancelled_ = false;
   asio::any_io_executor executor_;
 };
 

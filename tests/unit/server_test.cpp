@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_future.hpp>
 #include <atomic>
 #include <future>
@@ -258,6 +259,127 @@ TEST(Server, LogLinesAreEscaped) {
     EXPECT_TRUE(logged.contains("bad command: \\x1b[2J\\rFORGED uptls: line\\x07"))
         << logged.lines.front();
     EXPECT_EQ(logged.lines.front().find_first_of("\x1b\r\n\x07"), std::string::npos);
+  });
+}
+
+/// A plaintext echo server with the given options and a log to look at.
+awaitable<Server> limited_server(Logged& logged, ServeOptions options) {
+  options.log = [&logged](std::string_view line) { logged.lines.emplace_back(line); };
+  Handler handler = echo;
+  std::string host = "127.0.0.1";
+  co_return co_await start_server(handler, host, 0, options);
+}
+
+/// Whether the server ended the connection: the next read finds no line.
+awaitable<bool> ended_by_server(Stream& stream) {
+  try {
+    co_return !(co_await stream.read_line()).has_value();
+  } catch (const std::system_error&) {
+    co_return true;  // a reset is an end too
+  }
+}
+
+// Issue 7: idle and trickling clients end; a well-behaved one is served.
+TEST(Server, IdleTimeoutEndsSilentAndTricklingClients) {
+  run([]() -> awaitable<void> {
+    Logged logged;
+    ServeOptions options;
+    options.timeouts.idle = std::chrono::milliseconds(300);
+    Server server = co_await limited_server(logged, options);
+    std::string host = "127.0.0.1";
+    auto port = server.local_endpoint().port();
+    Stream silent = co_await open_connection(host, port);
+    Stream trickler = co_await open_connection(host, port);
+    auto executor = co_await asio::this_coro::executor;
+    asio::steady_timer pace(executor);
+    // One byte every 50 ms: each wait is short, the line never ends.
+    bool trickler_ended = false;
+    for (int i = 0; i < 20 && !trickler_ended; ++i) {
+      auto sent = co_await caught(trickler.write_all("x"));
+      trickler_ended = static_cast<bool>(sent.code);
+      pace.expires_after(std::chrono::milliseconds(50));
+      co_await pace.async_wait(asio::use_awaitable);
+    }
+    Stream good = co_await open_connection(host, port);
+    co_await good.write_all("still served\n");
+    auto echoed = co_await good.read_line();
+    EXPECT_EQ(echoed, "still served");
+    EXPECT_TRUE(co_await ended_by_server(silent));
+    EXPECT_TRUE(co_await ended_by_server(trickler));
+    co_await server.stop(std::chrono::milliseconds(100));
+    EXPECT_TRUE(logged.contains("did not complete a line or record within 300 ms"))
+        << (logged.lines.empty() ? "" : logged.lines.front());
+  });
+}
+
+// Issue 7: over the limits, a connection is closed at once; one log line
+// for a burst; the connections the server has keep being served.
+TEST(Server, ConnectionLimitClosesExcessConnectionsAtOnce) {
+  run([]() -> awaitable<void> {
+    Logged logged;
+    ServeOptions options;
+    options.max_connections = 2;
+    Server server = co_await limited_server(logged, options);
+    std::string host = "127.0.0.1";
+    auto port = server.local_endpoint().port();
+    std::vector<Stream> kept;
+    for (int i = 0; i < 2; ++i) {
+      kept.push_back(co_await open_connection(host, port));
+      co_await kept.back().write_all("hello\n");
+      auto reply = co_await kept.back().read_line();
+      EXPECT_EQ(reply, "hello");
+    }
+    for (int i = 0; i < 5; ++i) {
+      Stream extra = co_await open_connection(host, port);
+      EXPECT_TRUE(co_await ended_by_server(extra)) << "connection " << i + 3;
+    }
+    std::size_t refusal_lines = 0;
+    for (const auto& line : logged.lines)
+      refusal_lines += line.find("refused") != std::string::npos;
+    EXPECT_EQ(refusal_lines, 1u) << "one line for the burst";
+    co_await kept.front().write_all("still here\n");
+    auto reply = co_await kept.front().read_line();
+    EXPECT_EQ(reply, "still here");
+    co_await kept.front().close();
+    kept.erase(kept.begin());
+    // Room again once one has gone (the server learns it asynchronously).
+    std::optional<std::string> served;
+    for (int attempt = 0; attempt < 50 && !served; ++attempt) {
+      Stream next = co_await open_connection(host, port);
+      co_await next.write_all("next\n");
+      try {
+        served = co_await next.read_line();
+      } catch (const std::system_error&) {
+      }
+    }
+    EXPECT_EQ(served, "next");
+    co_await server.stop(std::chrono::milliseconds(100));
+  });
+}
+
+TEST(Server, PerAddressLimitLeavesOtherAddressesServed) {
+  run([]() -> awaitable<void> {
+    Logged logged;
+    ServeOptions options;
+    options.max_per_address = 1;
+    Server server = co_await limited_server(logged, options);
+    std::string host = "127.0.0.1";
+    auto port = server.local_endpoint().port();
+    Stream first = co_await open_connection(host, port);
+    co_await first.write_all("one\n");
+    EXPECT_EQ(co_await first.read_line(), "one");
+    Stream second = co_await open_connection(host, port);
+    EXPECT_TRUE(co_await ended_by_server(second)) << "a second from 127.0.0.1";
+    // Another loopback address is another client.
+    auto executor = co_await asio::this_coro::executor;
+    asio::ip::tcp::socket other(executor);
+    other.open(asio::ip::tcp::v4());
+    other.bind({asio::ip::make_address("127.0.0.2"), 0});
+    co_await other.async_connect(server.local_endpoint(), asio::use_awaitable);
+    Stream from_other(std::move(other), Role::client);
+    co_await from_other.write_all("two\n");
+    EXPECT_EQ(co_await from_other.read_line(), "two");
+    co_await server.stop(std::chrono::milliseconds(100));
   });
 }
 

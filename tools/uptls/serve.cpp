@@ -2,6 +2,7 @@
 
 #include <asio/signal_set.hpp>
 #include <asio/use_awaitable.hpp>
+#include <chrono>
 #include <memory>
 
 #include "commands.hpp"
@@ -18,6 +19,9 @@ struct ServeArgs {
   bool implicit_tls = false;
   bool quiet = false;
   unsigned threads = default_threads();
+  double idle_timeout = 300;
+  std::size_t max_connections = 0;
+  std::size_t max_per_address = 0;
 };
 
 asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
@@ -25,6 +29,9 @@ asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
   ServeOptions options;
   options.tls = make_server_config(args->tls);
   options.upgradeable = !args->implicit_tls;
+  options.timeouts.idle = std::chrono::milliseconds(static_cast<long>(args->idle_timeout * 1000));
+  options.max_connections = args->max_connections;
+  options.max_per_address = args->max_per_address;
   bool quiet = args->quiet;
   Handler handler = [quiet](Stream stream) {
     return serve_pingpong(std::move(stream), [quiet](std::string_view line) {
@@ -76,6 +83,16 @@ void add_serve_command(CLI::App& app) {
                    "threads serving connections (each connection stays on one at a time)")
       ->check(CLI::Range(1u, 256u))
       ->capture_default_str();
+  pingpong
+      ->add_option("--idle-timeout", args->idle_timeout,
+                   "SECONDS a client may take to complete a line, in plaintext and in TLS; "
+                   "0: none")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  pingpong->add_option("--max-connections", args->max_connections,
+                       "connections open at once; more are closed at once (0: no limit)");
+  pingpong->add_option("--max-per-address", args->max_per_address,
+                       "connections open at once from one client address (0: no limit)");
   pingpong->footer(
       "Examples:\n"
       "  uptls serve pingpong --listen 127.0.0.1:10001 --ca-out ca.pem\n"
