@@ -121,6 +121,40 @@ class PingPongInterop(unittest.TestCase):
         run_async(body(), 120)
         srv.check_alive()
 
+    def test_idle_timeout_and_connection_limit(self):
+        """Issue 7: --idle-timeout ends a silent client; --max-connections 1
+        closes a second connection at once while the first is served."""
+        srv = self.serve("--idle-timeout", "0.5", "--max-connections", "1")
+        ctx = sp.client_context(srv.ca)
+
+        async def body():
+            first_r, first_w = await asyncio.wait_for(
+                asyncio.open_connection(srv.host, srv.port), STEP_TIMEOUT)
+            first_w.write(b"PING\n")
+            self.assertEqual(await asyncio.wait_for(first_r.readline(), STEP_TIMEOUT), b"PONG\n")
+            second_r, second_w = await asyncio.wait_for(
+                asyncio.open_connection(srv.host, srv.port), STEP_TIMEOUT)
+            self.assertEqual(await asyncio.wait_for(second_r.read(), STEP_TIMEOUT), b"",
+                             "the connection over the limit is closed at once")
+            second_w.close()
+            # The first stays silent past the idle timeout: the server ends it.
+            self.assertEqual(await asyncio.wait_for(first_r.read(), STEP_TIMEOUT), b"")
+            first_w.close()
+            # And a new client is served again, once the server has counted
+            # the first one out (it learns of the end just after the client).
+            for attempt in range(50):
+                try:
+                    await sp.seed_client_session(srv.host, srv.port, ctx, "localhost")
+                    break
+                except Exception:
+                    if attempt == 49:
+                        raise
+                    await asyncio.sleep(0.02)
+
+        run_async(body(), 60)
+        self.assertIsNotNone(srv.stderr.wait_for(r"refused 1 connection", STEP_TIMEOUT),
+                             srv.describe_running())
+
     def test_control_bytes_from_a_peer_never_reach_the_terminal_raw(self):
         """Issue 7: a client's ANSI escapes, bells and carriage returns are
         printed escaped by `uptls serve`, so it cannot drive the operator's
