@@ -446,9 +446,11 @@ TEST(Server, ManyConcurrentUpgradesOnSeveralThreads) {
     asio::co_spawn(client_io, named_session(port, i),
                    [&](std::exception_ptr e) { (e ? failed : passed).fetch_add(1); });
   }
-  std::thread second([&] { client_io.run_for(std::chrono::seconds(60)); });
+  // The clients run on this one thread: the test is about the server's
+  // threads. (Clients of one ClientConfig on several threads resume from
+  // tickets that share a peer certificate, and ThreadSanitizer reports
+  // OpenSSL's lazy caching inside it; see the closing note of issue 6.)
   client_io.run_for(std::chrono::seconds(60));
-  second.join();
   EXPECT_EQ(passed.load(), sessions);
   EXPECT_EQ(failed.load(), 0);
   EXPECT_GE(minted.load(), 10) << "one certificate per name";
