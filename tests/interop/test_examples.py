@@ -29,10 +29,14 @@ class Examples(unittest.TestCase):
         self.tmp = tempfile.TemporaryDirectory()
         self.addCleanup(self.tmp.cleanup)
 
+    def callback_client(self, ca, host, port):
+        """Runs examples/callback_client; returns (status, stdout, stderr, command)."""
+        return run_async(run_command(
+            [os.path.join(EXAMPLES, "callback_client"), ca, host, str(port)]), 60)
+
     def test_callback_client_completes_the_seed_session(self):
         srv = start_uptls_serve(self, self.tmp.name, "--quiet")
-        code, out, err, cmd = run_async(run_command(
-            [os.path.join(EXAMPLES, "callback_client"), srv.ca, srv.host, str(srv.port)]), 60)
+        code, out, err, cmd = self.callback_client(srv.ca, srv.host, srv.port)
         self.assertEqual(code, 0, f"{cmd}\n{out}\n{err}")
         self.assertIn("Received: PONG\n", out)
         self.assertIn("Server certificate: CN=localhost", out)
@@ -41,16 +45,14 @@ class Examples(unittest.TestCase):
 
     def test_callback_client_reports_a_refused_connection(self):
         srv = start_uptls_serve(self, self.tmp.name, "--quiet")
-        code, out, err, cmd = run_async(run_command(
-            [os.path.join(EXAMPLES, "callback_client"), srv.ca, srv.host, "1"]), 60)
+        code, out, err, cmd = self.callback_client(srv.ca, srv.host, 1)
         self.assertEqual(code, 1, f"{cmd}\n{out}\n{err}")
         self.assertIn("connect failed", err)
 
     def test_callback_client_refuses_an_untrusted_server(self):
         srv = start_uptls_serve(self, self.tmp.name, "--quiet")
         other = start_uptls_serve(self, self.tmp.name, "--quiet")
-        code, out, err, cmd = run_async(run_command(
-            [os.path.join(EXAMPLES, "callback_client"), other.ca, srv.host, str(srv.port)]), 60)
+        code, out, err, cmd = self.callback_client(other.ca, srv.host, srv.port)
         self.assertEqual(code, 1, f"{cmd}\n{out}\n{err}")
         self.assertIn("certificate verify failed", err)
         self.assertNotIn("over TLS", out)

@@ -270,6 +270,12 @@ awaitable<Server> limited_server(Logged& logged, ServeOptions options) {
   co_return co_await start_server(handler, host, 0, options);
 }
 
+/// Sends a line and returns the echo (nullopt when the server ended the connection).
+awaitable<std::optional<std::string>> echo_of(Stream& stream, std::string line) {
+  co_await stream.write_all(line + "\n");
+  co_return co_await stream.read_line();
+}
+
 /// Whether the server ended the connection: the next read finds no line.
 awaitable<bool> ended_by_server(Stream& stream) {
   try {
@@ -325,9 +331,7 @@ TEST(Server, ConnectionLimitClosesExcessConnectionsAtOnce) {
     std::vector<Stream> kept;
     for (int i = 0; i < 2; ++i) {
       kept.push_back(co_await open_connection(host, port));
-      co_await kept.back().write_all("hello\n");
-      auto reply = co_await kept.back().read_line();
-      EXPECT_EQ(reply, "hello");
+      EXPECT_EQ(co_await echo_of(kept.back(), "hello"), "hello");
     }
     for (int i = 0; i < 5; ++i) {
       Stream extra = co_await open_connection(host, port);
@@ -337,9 +341,7 @@ TEST(Server, ConnectionLimitClosesExcessConnectionsAtOnce) {
     for (const auto& line : logged.lines)
       refusal_lines += line.find("refused") != std::string::npos;
     EXPECT_EQ(refusal_lines, 1u) << "one line for the burst";
-    co_await kept.front().write_all("still here\n");
-    auto reply = co_await kept.front().read_line();
-    EXPECT_EQ(reply, "still here");
+    EXPECT_EQ(co_await echo_of(kept.front(), "still here"), "still here");
     co_await kept.front().close();
     kept.erase(kept.begin());
     // Room again once one has gone (the server learns it asynchronously).
@@ -366,8 +368,7 @@ TEST(Server, PerAddressLimitLeavesOtherAddressesServed) {
     std::string host = "127.0.0.1";
     auto port = server.local_endpoint().port();
     Stream first = co_await open_connection(host, port);
-    co_await first.write_all("one\n");
-    EXPECT_EQ(co_await first.read_line(), "one");
+    EXPECT_EQ(co_await echo_of(first, "one"), "one");
     Stream second = co_await open_connection(host, port);
     EXPECT_TRUE(co_await ended_by_server(second)) << "a second from 127.0.0.1";
     // Another loopback address is another client.
@@ -377,8 +378,7 @@ TEST(Server, PerAddressLimitLeavesOtherAddressesServed) {
     other.bind({asio::ip::make_address("127.0.0.2"), 0});
     co_await other.async_connect(server.local_endpoint(), asio::use_awaitable);
     Stream from_other(std::move(other), Role::client);
-    co_await from_other.write_all("two\n");
-    EXPECT_EQ(co_await from_other.read_line(), "two");
+    EXPECT_EQ(co_await echo_of(from_other, "two"), "two");
     co_await server.stop(std::chrono::milliseconds(100));
   });
 }
