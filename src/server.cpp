@@ -24,6 +24,8 @@
 #include "uptls/error.hpp"
 #include "uptls/printable.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,8 +47,18 @@ class Listener {
   /// Accepts one connection whose I/O runs on executor.
   virtual asio::awaitable<std::pair<std::error_code, std::unique_ptr<Transport>>> accept(
       asio::any_io_executor executor) = 0;
+  /// Out of descriptors: accepts the oldest pending connection with a
+  /// descriptor held in reserve for this and closes it at once, so that the
+  /// client learns at once instead of waiting in the backlog.
+  virtual void shed_one() noexcept = 0;
   virtual void close() noexcept = 0;
 };
+
+/// Whether an accept failed because the process or the system ran out of
+/// descriptors.
+bool out_of_descriptors(const std::error_code& ec) {
+  return ec.value() == EMFILE || ec.value() == ENFILE;
+}
 
 std::unique_ptr<Transport> transport_of(asio::ip::tcp::socket socket) {
   return tcp_transport(std::move(socket));
@@ -61,8 +73,14 @@ template <typename Protocol>
 class SocketListener final : public Listener {
  public:
   explicit SocketListener(typename Protocol::acceptor acceptor, std::string path = {})
-      : acceptor_(std::move(acceptor)), path_(std::move(path)) {}
-  ~SocketListener() override { close(); }
+      : acceptor_(std::move(acceptor)), path_(std::move(path)) {
+    // shed_one() accepts without waiting; async_accept is unaffected.
+    acceptor_.non_blocking(true);
+  }
+  ~SocketListener() override {
+    close();
+    if (reserve_ >= 0) ::close(reserve_);
+  }
 
   asio::awaitable<std::pair<std::error_code, std::unique_ptr<Transport>>> accept(
       asio::any_io_executor executor) override {
@@ -70,6 +88,13 @@ class SocketListener final : public Listener {
         executor, asio::experimental::as_tuple(asio::use_awaitable));
     if (ec) co_return std::pair(ec, nullptr);
     co_return std::pair(ec, transport_of(std::move(socket)));
+  }
+
+  void shed_one() noexcept override {
+    if (reserve_ >= 0) ::close(reserve_);
+    int shed = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (shed >= 0) ::close(shed);
+    reserve_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
 
   void close() noexcept override {
@@ -82,6 +107,8 @@ class SocketListener final : public Listener {
  private:
   typename Protocol::acceptor acceptor_;
   std::string path_;
+  // A descriptor kept open for shed_one() to give up when none is left.
+  int reserve_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 };
 
 }  // namespace
@@ -120,13 +147,14 @@ struct Server::Impl {
   std::unordered_map<std::uint64_t, Stream::AbortHandle> live;
   // Open connections per client address, for max_per_address.
   std::unordered_map<std::string, std::size_t> per_address;
-  // Connections refused over the limits since the last log line about them:
-  // one line per burst, not one per connection.
+  // Connections closed at once (over the limits, out of descriptors) since the last log line about
+  // them: one line per burst, not one per connection.
   std::size_t refused = 0;
   Clock::time_point refused_logged{};
   std::atomic<std::size_t> live_count{0};
   std::uint64_t next_id = 0;
-  bool stopping = false;
+  // Read by connections' strands too.
+  std::atomic<bool> stopping{false};
   bool stopped = false;
 
   std::shared_ptr<const tls::ServerConfig> tls() {
@@ -152,9 +180,15 @@ struct Server::Impl {
       auto connection_strand = asio::make_strand(self->io);
       auto [ec, transport] = co_await self->listener->accept(connection_strand);
       if (self->stopping) break;
+      if (ec && out_of_descriptors(ec)) {
+        // The open connections keep being served; new ones are closed.
+        self->listener->shed_one();
+        self->note_refused("out of file descriptors (" + ec.message() + ")");
+        continue;
+      }
       if (ec) {
         self->log("accept failed: " + ec.message());
-        // Out of descriptors or memory: back off instead of spinning.
+        // Out of memory or buffers: back off instead of spinning.
         asio::steady_timer pause(self->strand, std::chrono::milliseconds(100));
         co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
         continue;
@@ -162,7 +196,7 @@ struct Server::Impl {
       std::string client = client_address(*transport);
       if (self->over_limits(client)) {
         transport->close();
-        self->note_refused();
+        self->note_refused("over the limits");
         continue;
       }
       auto tls = self->tls();
@@ -192,11 +226,12 @@ struct Server::Impl {
     return found != per_address.end() && found->second >= options.max_per_address;
   }
 
-  void note_refused() {
+  /// Counts a connection closed at once; logs once a second at most.
+  void note_refused(const std::string& why) {
     ++refused;
     auto now = Clock::now();
     if (now - refused_logged < std::chrono::seconds(1)) return;
-    log("refused " + std::to_string(refused) + " connection(s) over the limits (" +
+    log("refused " + std::to_string(refused) + " connection(s) " + why + " (" +
         std::to_string(live.size()) + " open; max_connections " +
         std::to_string(options.max_connections) + ", max_per_address " +
         std::to_string(options.max_per_address) + ")");
@@ -211,7 +246,8 @@ struct Server::Impl {
       if (tls && !self->options.upgradeable) co_await stream.start_tls();
       co_await self->handler(std::move(stream));
     } catch (const std::exception& e) {
-      self->log("connection from " + peer + ": " + e.what());
+      // Connections that stop() ended are expected to fail; others are news.
+      if (!self->stopping) self->log("connection from " + peer + ": " + e.what());
     }
     asio::post(self->strand, [self, id, client = std::move(client)] {
       self->live.erase(id);
@@ -236,7 +272,7 @@ struct Server::Impl {
     self->listener->close();
     auto deadline = Clock::now() + grace;
     while (!self->live.empty() && Clock::now() < deadline) co_await self->wait_change(deadline);
-    for (auto& [id, handle] : self->live) handle.abort();
+    for (auto& [id, handle] : self->live) handle.abort_with_close_notify();
     while (!self->live.empty()) co_await self->wait_change(Clock::time_point::max());
     self->stopped = true;
     self->signal.cancel();

@@ -140,7 +140,10 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
     if (closed) throw closed_error();
   }
 
-  void abort() noexcept {
+  /// Ends the stream at once. With close_notify, a TLS stream first sends
+  /// its close_notify when that needs no wait.
+  void abort(bool close_notify = false) noexcept {
+    if (close_notify && engine && !closed) engine->notify_close();
     closed = true;
     transport->close();
     buffer.release();
@@ -814,11 +817,15 @@ Stream::AbortHandle Stream::abort_handle() const {
   return handle;
 }
 
-void Stream::AbortHandle::abort() const {
+void Stream::AbortHandle::abort() const { abort_on_executor(false); }
+
+void Stream::AbortHandle::abort_with_close_notify() const { abort_on_executor(true); }
+
+void Stream::AbortHandle::abort_on_executor(bool close_notify) const {
   auto state = state_.lock();
   if (!state) return;
-  asio::dispatch(state->transport->get_executor(), [weak = state_] {
-    if (auto alive = weak.lock()) alive->abort();
+  asio::dispatch(state->transport->get_executor(), [weak = state_, close_notify] {
+    if (auto alive = weak.lock()) alive->abort(close_notify);
   });
 }
 

@@ -82,7 +82,10 @@ class UPTLS_API Server {
   asio::awaitable<void> serve_forever();
 
   /// Stops accepting, lets running handlers finish for up to grace, then
-  /// aborts the connections that remain; completes when all have ended.
+  /// ends the connections that remain (a TLS connection with close_notify
+  /// when it is not in the middle of a record, so its peer sees a clean
+  /// end); completes when all have ended. Their handlers see
+  /// errc::stream_closed, which is not logged.
   /// @param grace how long running handlers may take to finish.
   asio::awaitable<void> stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
 

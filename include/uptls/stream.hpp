@@ -366,9 +366,15 @@ class UPTLS_API Stream {
     AbortHandle() = default;
     /// Aborts the stream on its executor, if it still exists; safe from any thread.
     void abort() const;
+    /// Aborts the stream as abort() does, but a TLS stream first sends its
+    /// close_notify when that needs no wait (no record half-written, room in
+    /// the socket), so that the peer sees a clean end of TLS rather than a
+    /// truncation. For a server that shuts down (Server::stop).
+    void abort_with_close_notify() const;
 
    private:
     friend class Stream;
+    void abort_on_executor(bool close_notify) const;
     std::weak_ptr<detail::StreamState> state_;
   };
 

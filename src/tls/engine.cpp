@@ -366,6 +366,12 @@ Step Engine::shutdown() {
   }
 }
 
+void Engine::notify_close() noexcept {
+  if (shutdown_sent_ || write_pending() || !SSL_is_init_finished(ssl_.get())) return;
+  shutdown_sent_ = true;
+  if (SSL_shutdown(ssl_.get()) < 0) ERR_clear_error();
+}
+
 Step Engine::finish(Op op, int result) {
   if (op == Op::handshake && result == 1) return {};
   int error = SSL_get_error(ssl_.get(), result);

@@ -16,6 +16,7 @@ import asyncio
 import os
 import queue
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -154,6 +155,93 @@ class PingPongInterop(unittest.TestCase):
         run_async(body(), 60)
         self.assertIsNotNone(srv.stderr.wait_for(r"refused 1 connection", STEP_TIMEOUT),
                              srv.describe_running())
+
+    def test_out_of_descriptors_sheds_new_connections_and_keeps_serving(self):
+        """Issue 7: with 64 descriptors and 100 idle clients, the clients
+        the server has no descriptor for are closed at once (not left in the
+        backlog), one log line per burst, the open sessions keep working,
+        and once clients leave a new one is served."""
+        srv = self.serve("--threads", "1", max_descriptors=64)
+        ctx = sp.client_context(srv.ca)
+        mark = srv.stderr.line_count()
+
+        async def body():
+            clients = []
+            try:
+                for _ in range(100):
+                    clients.append(await asyncio.wait_for(
+                        asyncio.open_connection(srv.host, srv.port), STEP_TIMEOUT))
+                # Each client asks PING; the ones served answer PONG, the
+                # shed ones read an end. None may hang.
+                for _, writer in clients:
+                    writer.write(b"PING\n")
+
+                async def outcome(reader):
+                    try:
+                        return await asyncio.wait_for(reader.readline(), STEP_TIMEOUT)
+                    except ConnectionResetError:
+                        return b""
+                answers = await asyncio.gather(*(outcome(r) for r, _ in clients))
+                served = answers.count(b"PONG\n")
+                shed = answers.count(b"")
+                self.assertEqual(served + shed, 100, f"unexpected answers: {set(answers)!r}")
+                self.assertGreater(served, 30, "the server serves what its descriptors allow")
+                self.assertGreater(shed, 0, "more clients than descriptors: some are shed")
+                # The open sessions still work: STARTTLS on one of them.
+                reader, writer = next(c for c, a in zip(clients, answers) if a == b"PONG\n")
+                writer.write(b"STARTTLS\n")
+                await writer.drain()
+                await asyncio.wait_for(writer.start_tls(ctx, server_hostname="localhost"),
+                                       STEP_TIMEOUT)
+                writer.write(b"PING\n")
+                self.assertEqual(await asyncio.wait_for(reader.readline(), STEP_TIMEOUT),
+                                 b"PONG\n")
+            finally:
+                for _, writer in clients:
+                    writer.close()
+            # Descriptors come back as clients leave: a new client is served
+            # (the server may need a moment to see the closes).
+            for attempt in range(100):
+                try:
+                    await sp.seed_client_session(srv.host, srv.port, ctx, "localhost")
+                    break
+                except (OSError, EOFError, AssertionError, asyncio.IncompleteReadError):
+                    if attempt == 99:
+                        raise
+                    await asyncio.sleep(0.05)
+
+        run_async(body(), 120)
+        srv.check_alive()
+        log = srv.stderr.snapshot(mark)
+        self.assertIn("out of file descriptors", log, srv.describe_running())
+        self.assertLessEqual(log.count("out of file descriptors"), 5,
+                             "one log line per burst, not one per connection\n" + log)
+
+    def test_sigterm_ends_tls_sessions_with_close_notify(self):
+        """Issue 7: SIGTERM lets sessions end within --drain-timeout, then
+        closes the rest, TLS ones with close_notify (a clean end for the
+        client, not a truncation), and exits 0."""
+        srv = self.serve("--drain-timeout", "0.2", "--implicit-tls")
+        ctx = sp.client_context(srv.ca)
+        with socket.create_connection((srv.host, srv.port), STEP_TIMEOUT) as raw:
+            # suppress_ragged_eofs=False: a close without close_notify raises.
+            with ctx.wrap_socket(raw, server_hostname="localhost",
+                                 suppress_ragged_eofs=False) as tls:
+                tls.sendall(b"PING\n")
+                self.assertEqual(tls.recv(64), b"PONG\n")
+                srv.send_signal(signal.SIGTERM)
+                tls.settimeout(STEP_TIMEOUT)
+                try:
+                    self.assertEqual(tls.recv(64), b"", "the server sends nothing but its end")
+                except ssl.SSLEOFError as exc:
+                    self.fail(f"the server closed without close_notify: {exc!r}")
+        try:
+            rc = srv.proc.wait(STEP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            rc = None
+        srv.stop()
+        self.assertEqual(rc, 0, "exit status 0 within the drain timeout\n" + srv.describe())
+        self.assertNotIn("connection from", srv.stderr.text(), "the drained ends are not errors")
 
     def test_control_bytes_from_a_peer_never_reach_the_terminal_raw(self):
         """Issue 7: a client's ANSI escapes, bells and carriage returns are

@@ -27,6 +27,7 @@ import atexit
 import os
 import queue
 import re
+import resource
 import ssl
 import subprocess
 import sys
@@ -183,10 +184,16 @@ def _close_pipes(proc, readers):
                 pass
 
 
-def start_process(cmd, stdin=subprocess.DEVNULL):
-    """Popen(cmd) with stdout and stderr piped, remembered for reap_all()."""
+def start_process(cmd, stdin=subprocess.DEVNULL, max_descriptors=None):
+    """Popen(cmd) with stdout and stderr piped, remembered for reap_all().
+
+    max_descriptors: the child's RLIMIT_NOFILE, soft and hard.
+    """
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max_descriptors, max_descriptors))
     proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE,
+                            preexec_fn=limit if max_descriptors else None)
     _live_processes.add(proc)
     return proc
 
@@ -197,7 +204,7 @@ class UptlsServe:
     Use start_uptls_serve(); it registers stop_and_check() as a test cleanup.
     """
 
-    def __init__(self, listen_host, args, ca_path):
+    def __init__(self, listen_host, args, ca_path, max_descriptors=None):
         if UPTLS is None:
             raise RuntimeError("uptls_process.UPTLS is not set (run through main())")
         self.listen_host = listen_host
@@ -205,7 +212,7 @@ class UptlsServe:
         self.cmd = [UPTLS, "serve", "pingpong", "--listen",
                     f"[{listen_host}]:0" if ":" in listen_host else f"{listen_host}:0",
                     *args]
-        self.proc = start_process(self.cmd)
+        self.proc = start_process(self.cmd, max_descriptors=max_descriptors)
         self.stdout = PipeReader(self.proc.stdout)
         self.stderr = PipeReader(self.proc.stderr)
         self.host = None
@@ -279,9 +286,11 @@ class UptlsServe:
                                  + self.describe())
 
 
-def start_uptls_serve(testcase, tmpdir, *extra, listen_host=HOST, ca_out=True):
+def start_uptls_serve(testcase, tmpdir, *extra, listen_host=HOST, ca_out=True,
+                      max_descriptors=None):
     """Start `uptls serve pingpong --listen HOST:0 [--ca-out CA] EXTRA...`.
 
+    max_descriptors: the server's RLIMIT_NOFILE (soft and hard).
     Waits for the `listening on` line, checks the CA file, and registers the
     stop (SIGTERM, exit status 0) as a cleanup of `testcase`.
     """
@@ -290,7 +299,7 @@ def start_uptls_serve(testcase, tmpdir, *extra, listen_host=HOST, ca_out=True):
     if ca_out:
         ca = os.path.join(tmpdir, f"uptls-ca-{len(os.listdir(tmpdir))}.pem")
         args += ["--ca-out", ca]
-    server = UptlsServe(listen_host, args, ca)
+    server = UptlsServe(listen_host, args, ca, max_descriptors)
     testcase.addCleanup(server.stop_and_check)
     server.wait_listening()
     if ca is not None:

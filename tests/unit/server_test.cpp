@@ -8,6 +8,7 @@
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "support/support.hpp"
@@ -167,6 +168,33 @@ TEST(Server, StopAbortsHandlersThatOutliveTheGracePeriod) {
     EXPECT_FALSE(after.has_value()) << "the aborted handler's connection is closed";
     auto refused = co_await caught(open_connection(host, port));
     EXPECT_EQ(refused.code, std::errc::connection_refused) << "no longer accepting";
+  });
+}
+
+// Issue 7: a server that shuts down ends TLS sessions with close_notify, so
+// their peers see a clean end, not a truncation; the ends are not logged.
+TEST(Server, StopEndsTlsSessionsWithCloseNotify) {
+  run([]() -> awaitable<void> {
+    Logged logged;
+    Server server = co_await echo_server(logged, false);
+    ConnectOptions options;
+    options.tls = pki().client;
+    options.server_name = "localhost";
+    std::string host = "127.0.0.1";
+    auto port = server.local_endpoint().port();
+    Stream client = co_await open_connection(host, port, options);
+    co_await client.write_all("hello\n");
+    auto reply = co_await client.read_line();
+    EXPECT_EQ(reply, "hello");
+    co_await server.stop(std::chrono::milliseconds(20));
+    std::optional<std::string> after;
+    try {
+      after = co_await client.read_line();
+    } catch (const std::system_error& e) {
+      ADD_FAILURE() << e.what() << ": the server's end should be a clean TLS end";
+    }
+    EXPECT_FALSE(after.has_value());
+    EXPECT_TRUE(logged.lines.empty()) << logged.lines.front();
   });
 }
 
@@ -461,6 +489,84 @@ TEST(Server, ManyConcurrentUpgradesOnSeveralThreads) {
   for (auto& thread : threads) thread.join();
   std::lock_guard lock(log_mutex);
   EXPECT_TRUE(log.empty()) << log.front();
+}
+
+/// One client of the certificate swap test: a TLS echo; returns the first
+/// DNS name of the certificate it was served.
+awaitable<std::string> swap_session(std::uint16_t port, int i) {
+  ConnectOptions options;
+  options.tls = pki().client;
+  options.server_name = "localhost";
+  std::string host = "127.0.0.1";
+  Stream stream = co_await open_connection(host, port, options);
+  std::string line = "line " + std::to_string(i);
+  co_await stream.write_all(line + "\n");
+  auto echoed = co_await stream.read_line();
+  auto names = stream.peer_certificate()->dns_names;
+  co_await stream.close();
+  if (echoed != line) throw std::runtime_error("wrong echo");
+  co_return names.back();
+}
+
+// Issue 7: certificates swapped again and again while sessions start and
+// run on four server threads: no session fails, and new sessions are served
+// the new certificates.
+TEST(Server, CertificateSwapUnderLoadLosesNoSession) {
+  constexpr int sessions = 150;
+  asio::io_context server_io;
+  std::promise<Server> started;
+  Logged logged;
+  std::mutex log_mutex;
+  auto start = [&]() -> awaitable<void> {
+    ServeOptions options;
+    options.tls = pki().server;
+    options.log = [&](std::string_view line) {
+      std::lock_guard lock(log_mutex);
+      logged.lines.emplace_back(line);
+    };
+    Handler handler = echo;
+    std::string host = "127.0.0.1";
+    started.set_value(co_await start_server(handler, host, 0, options));
+  };
+  asio::co_spawn(server_io, start(), asio::detached);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back([&] { server_io.run(); });
+  Server server = started.get_future().get();
+  auto port = server.local_endpoint().port();
+
+  std::vector<std::shared_ptr<const tls::ServerConfig>> renewed;
+  for (std::string name : {"first", "second", "third"}) {
+    renewed.push_back(tls::ServerConfig::make(pki().authority.issue({"localhost", name})));
+  }
+  asio::io_context client_io;
+  std::atomic<int> failed{0};
+  std::mutex seen_mutex;
+  std::set<std::string> seen;
+  for (int i = 0; i < sessions; ++i) {
+    asio::co_spawn(client_io, swap_session(port, i), [&](std::exception_ptr e, std::string name) {
+      if (e) ++failed;
+      std::lock_guard lock(seen_mutex);
+      if (!e) seen.insert(name);
+    });
+  }
+  // Swaps from another thread while the sessions run.
+  std::atomic<bool> done{false};
+  std::thread swapper([&] {
+    for (std::size_t i = 0; !done; ++i) {
+      server.set_tls(renewed[i % renewed.size()]);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  client_io.run_for(std::chrono::seconds(60));
+  done = true;
+  swapper.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GE(seen.size(), 2u) << "sessions were served the swapped certificates";
+
+  asio::co_spawn(server_io, server.stop(std::chrono::seconds(5)), asio::use_future).get();
+  for (auto& thread : threads) thread.join();
+  std::lock_guard lock(log_mutex);
+  EXPECT_TRUE(logged.lines.empty()) << logged.lines.front();
 }
 
 }  // namespace

@@ -16,6 +16,11 @@ void add_client_command(CLI::App& app);
 /// "uptls <command>: <message>" and gives status 1.
 int run_command(const std::string& command, asio::awaitable<int> body, unsigned threads = 1);
 
+/// Raises the soft limit on open descriptors to the hard limit, as servers
+/// that hold many connections do (nginx, Go programs); the library itself
+/// leaves process limits alone.
+void raise_descriptor_limit();
+
 /// The default of --threads: the number of cores.
 unsigned default_threads();
 

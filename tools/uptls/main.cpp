@@ -15,6 +15,8 @@
 #include "uptls/printable.hpp"
 #include "uptls/version.hpp"
 
+#include <sys/resource.h>
+
 namespace uptls::cli {
 
 int run_command(const std::string& command, asio::awaitable<int> body, unsigned threads) {
@@ -38,6 +40,13 @@ int run_command(const std::string& command, asio::awaitable<int> body, unsigned 
   io.run();
   for (auto& helper : helpers) helper.join();
   return status;
+}
+
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
 }
 
 unsigned default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }

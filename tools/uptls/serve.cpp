@@ -22,10 +22,12 @@ struct ServeArgs {
   double idle_timeout = 300;
   std::size_t max_connections = 0;
   std::size_t max_per_address = 0;
+  double drain_timeout = 5;
 };
 
 asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
   auto [host, port] = split_host_port(args->listen);
+  raise_descriptor_limit();
   ServeOptions options;
   options.tls = make_server_config(args->tls);
   options.upgradeable = !args->implicit_tls;
@@ -58,7 +60,7 @@ asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
                    e.what());
     }
   }
-  co_await server.stop();
+  co_await server.stop(std::chrono::milliseconds(static_cast<long>(args->drain_timeout * 1000)));
   co_return 0;
 }
 
@@ -93,6 +95,12 @@ void add_serve_command(CLI::App& app) {
                        "connections open at once; more are closed at once (0: no limit)");
   pingpong->add_option("--max-per-address", args->max_per_address,
                        "connections open at once from one client address (0: no limit)");
+  pingpong
+      ->add_option("--drain-timeout", args->drain_timeout,
+                   "SECONDS open sessions may take to end after SIGINT or SIGTERM; then the rest "
+                   "are closed, TLS ones with close_notify")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   pingpong->footer(
       "Examples:\n"
       "  uptls serve pingpong --listen 127.0.0.1:10001 --ca-out ca.pem\n"
