@@ -153,8 +153,10 @@ struct Server::Impl {
   Clock::time_point refused_logged{};
   std::atomic<std::size_t> live_count{0};
   std::uint64_t next_id = 0;
-  // Read by connections' strands too.
-  std::atomic<bool> stopping{false};
+  bool stopping = false;
+  // Set when stop() ends the connections that outlived the grace period;
+  // read by their strands.
+  std::atomic<bool> ending{false};
   bool stopped = false;
 
   std::shared_ptr<const tls::ServerConfig> tls() {
@@ -247,7 +249,7 @@ struct Server::Impl {
       co_await self->handler(std::move(stream));
     } catch (const std::exception& e) {
       // Connections that stop() ended are expected to fail; others are news.
-      if (!self->stopping) self->log("connection from " + peer + ": " + e.what());
+      if (!self->ending) self->log("connection from " + peer + ": " + e.what());
     }
     asio::post(self->strand, [self, id, client = std::move(client)] {
       self->live.erase(id);
@@ -272,6 +274,7 @@ struct Server::Impl {
     self->listener->close();
     auto deadline = Clock::now() + grace;
     while (!self->live.empty() && Clock::now() < deadline) co_await self->wait_change(deadline);
+    self->ending = true;
     for (auto& [id, handle] : self->live) handle.abort_with_close_notify();
     while (!self->live.empty()) co_await self->wait_change(Clock::time_point::max());
     self->stopped = true;

@@ -298,7 +298,8 @@ TEST(Verification, EachBadCertificateHasItsOwnError) {
       EXPECT_EQ(h.client_error.code.category(), verify_category()) << c.what;
       EXPECT_TRUE(contains(h.client_error.message, c.expected))
           << c.what << ": " << h.client_error.message;
-      EXPECT_TRUE(logged(h, "the peer rejected our certificate")) << c.what;
+      EXPECT_TRUE(logged(h, "the peer rejected our certificate"))
+          << c.what << ": " << (h.server_log.empty() ? "no log" : h.server_log.front());
     }
   });
 }
