@@ -25,6 +25,9 @@
 #include "uptls/printable.hpp"
 
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -152,6 +155,8 @@ struct Server::Impl {
   std::size_t refused = 0;
   Clock::time_point refused_logged{};
   std::atomic<std::size_t> live_count{0};
+  // Connections that ended since memory was last given back.
+  std::size_t ended_since_trim = 0;
   std::uint64_t next_id = 0;
   bool stopping = false;
   // Set when stop() ends the connections that outlived the grace period;
@@ -215,6 +220,21 @@ struct Server::Impl {
     }
   }
 
+  /// After a burst (many connections, most of them gone), hands the memory
+  /// they used back to the system: glibc's allocator keeps freed memory in
+  /// its per-thread arenas, so a server's RSS would stay at its peak.
+  /// Called as each connection ends: trims once many have ended and few
+  /// remain, so a steady load rarely pays for it.
+  void give_back_memory() {
+    constexpr std::size_t burst = 256;
+    ++ended_since_trim;
+    if (ended_since_trim < burst || live.size() * 4 > ended_since_trim) return;
+#if defined(__GLIBC__)
+    ::malloc_trim(0);
+#endif
+    ended_since_trim = 0;
+  }
+
   /// The client's IP address; empty for a Unix socket.
   static std::string client_address(Transport& transport) {
     auto remote = transport.tcp_endpoint(false);
@@ -257,6 +277,7 @@ struct Server::Impl {
         if (--found->second == 0) self->per_address.erase(found);
       }
       self->live_count = self->live.size();
+      self->give_back_memory();
       if (self->live.empty()) self->signal.cancel();
     });
   }

@@ -24,8 +24,12 @@ using Handler = std::function<asio::awaitable<void>(Stream)>;
 /// How start_server serves.
 struct ServeOptions {
   // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
-  /// Implicit TLS when tls is set, 5-minute idle timeout, no connection limits.
-  ServeOptions() { timeouts.idle = std::chrono::minutes(5); }
+  /// Implicit TLS when tls is set, a 5-minute idle timeout, a 1-minute
+  /// write timeout, no connection limits.
+  ServeOptions() {
+    timeouts.idle = std::chrono::minutes(5);
+    timeouts.write = std::chrono::minutes(1);
+  }
 
   /// The server's TLS configuration, given to every accepted stream.
   std::shared_ptr<const tls::ServerConfig> tls;
@@ -36,7 +40,9 @@ struct ServeOptions {
   bool upgradeable = false;
   /// The timeouts of every accepted stream. Servers face peers they do not
   /// know: `idle` is 5 minutes by default (RFC 5321 §4.5.3.2 gives an SMTP
-  /// client 5 minutes for a command), so idle and trickling connections end.
+  /// client 5 minutes for a command), so idle and trickling connections end;
+  /// `write` is 1 minute (nginx's send_timeout), so a client that stops
+  /// reading what it asked for cannot hold a connection either.
   Timeouts timeouts;
   /// At most this many connections at once; 0: no limit. One more is
   /// closed as soon as it is accepted, so the server keeps descriptors for

@@ -20,6 +20,7 @@ struct ServeArgs {
   bool quiet = false;
   unsigned threads = default_threads();
   double idle_timeout = 300;
+  double write_timeout = 60;
   std::size_t max_connections = 0;
   std::size_t max_per_address = 0;
   double drain_timeout = 5;
@@ -32,6 +33,7 @@ asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
   options.tls = make_server_config(args->tls);
   options.upgradeable = !args->implicit_tls;
   options.timeouts.idle = std::chrono::milliseconds(static_cast<long>(args->idle_timeout * 1000));
+  options.timeouts.write = std::chrono::milliseconds(static_cast<long>(args->write_timeout * 1000));
   options.max_connections = args->max_connections;
   options.max_per_address = args->max_per_address;
   bool quiet = args->quiet;
@@ -89,6 +91,12 @@ void add_serve_command(CLI::App& app) {
       ->add_option("--idle-timeout", args->idle_timeout,
                    "SECONDS a client may take to complete a line, in plaintext and in TLS; "
                    "0: none")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  pingpong
+      ->add_option("--write-timeout", args->write_timeout,
+                   "SECONDS a client may leave the server's writes waiting (it stopped "
+                   "reading); 0: none")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   pingpong->add_option("--max-connections", args->max_connections,
