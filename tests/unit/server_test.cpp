@@ -512,7 +512,6 @@ awaitable<std::string> swap_session(std::uint16_t port, int i) {
 // run on four server threads: no session fails, and new sessions are served
 // the new certificates.
 TEST(Server, CertificateSwapUnderLoadLosesNoSession) {
-  constexpr int sessions = 150;
   asio::io_context server_io;
   std::promise<Server> started;
   Logged logged;
@@ -538,30 +537,29 @@ TEST(Server, CertificateSwapUnderLoadLosesNoSession) {
   for (std::string name : {"first", "second", "third"}) {
     renewed.push_back(tls::ServerConfig::make(pki().authority.issue({"localhost", name})));
   }
+  // Three waves of 50 concurrent sessions; every 25th session to end swaps
+  // the certificate while the others of its wave are in flight.
   asio::io_context client_io;
-  std::atomic<int> failed{0};
-  std::mutex seen_mutex;
+  int completed = 0;
+  int failed = 0;
   std::set<std::string> seen;
-  for (int i = 0; i < sessions; ++i) {
-    asio::co_spawn(client_io, swap_session(port, i), [&](std::exception_ptr e, std::string name) {
-      if (e) ++failed;
-      std::lock_guard lock(seen_mutex);
-      if (!e) seen.insert(name);
-    });
-  }
-  // Swaps from another thread while the sessions run.
-  std::atomic<bool> done{false};
-  std::thread swapper([&] {
-    for (std::size_t i = 0; !done; ++i) {
-      server.set_tls(renewed[i % renewed.size()]);
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  for (int wave = 0; wave < 3; ++wave) {
+    for (int i = 0; i < 50; ++i) {
+      asio::co_spawn(client_io, swap_session(port, wave * 50 + i),
+                     [&](std::exception_ptr e, std::string name) {
+                       if (e) ++failed;
+                       if (!e) seen.insert(name);
+                       if (++completed % 25 == 0) {
+                         server.set_tls(renewed[completed / 25 % renewed.size()]);
+                       }
+                     });
     }
-  });
-  client_io.run_for(std::chrono::seconds(60));
-  done = true;
-  swapper.join();
-  EXPECT_EQ(failed.load(), 0);
-  EXPECT_GE(seen.size(), 2u) << "sessions were served the swapped certificates";
+    client_io.restart();
+    client_io.run_for(std::chrono::seconds(60));
+  }
+  EXPECT_EQ(completed, 150);
+  EXPECT_EQ(failed, 0);
+  EXPECT_GE(seen.size(), 3u) << "sessions were served the swapped certificates";
 
   asio::co_spawn(server_io, server.stop(std::chrono::seconds(5)), asio::use_future).get();
   for (auto& thread : threads) thread.join();
