@@ -33,6 +33,10 @@ struct Faults {
   std::size_t fail_at = 0;
   /// The error of the failed attempt.
   std::error_code error = std::make_error_code(std::errc::connection_reset);
+  /// At the Nth read or write attempt (counted as fail_at counts them), the
+  /// client half-closes: the server reads an end, the client can no longer
+  /// write (broken pipe) but still reads; 0 never.
+  std::size_t half_close_at = 0;
   /// Each write attempt takes at most this many bytes (1: every write is
   /// split into single bytes).
   std::size_t max_write = std::numeric_limits<std::size_t>::max();
@@ -84,8 +88,16 @@ class MemoryLink {
     if (writable[side]) writable[side]->cancel();
   }
 
-  /// Counts an attempt; true when it is the one to fail.
-  bool fail_now() { return ++operations == faults.fail_at; }
+  /// Counts an attempt; true when it is the one to fail. Half-closes the
+  /// client's direction when its time has come.
+  bool fail_now() {
+    ++operations;
+    if (operations == faults.half_close_at) {
+      pipe[0].fin = true;
+      wake(0);
+    }
+    return operations == faults.fail_at;
+  }
 };
 
 /// One side of a memory link.

@@ -450,22 +450,29 @@ TEST(Stream, BytesAfterCloseNotifyAreAnErrorNeverData) {
   });
 }
 
+/// A line read in a whole session: its end is "lost" (thrown as an
+/// end_of_session), another line is "wrong" (a runtime_error).
+struct EndOfSession : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void expect_line(const std::optional<std::string>& line, const std::string& expected) {
+  if (!line) throw EndOfSession(expected + " lost: the peer's end came first");
+  if (*line != expected) throw std::runtime_error(expected + " wrong: got '" + *line + "'");
+}
+
 /// One whole session: plaintext lines, STARTTLS, lines both ways over TLS,
 /// close. Throws what either side threw; before_close counts the link's
 /// operations before the close.
 awaitable<void> whole_session(Pair& p, std::size_t& before_close) {
   co_await p.client->write_all("PING\nSTARTTLS\n");
-  auto ping = co_await p.server->read_line();
-  if (ping != "PING") throw std::runtime_error("PING lost");
-  auto starttls = co_await p.server->read_line();
-  if (starttls != "STARTTLS") throw std::runtime_error("STARTTLS lost");
+  expect_line(co_await p.server->read_line(), "PING");
+  expect_line(co_await p.server->read_line(), "STARTTLS");
   co_await p.upgrade();
   co_await p.client->write_all("over TLS\n");
-  auto line = co_await p.server->read_line();
-  if (line != "over TLS") throw std::runtime_error("TLS line lost");
+  expect_line(co_await p.server->read_line(), "over TLS");
   co_await p.server->write_all("answer\n");
-  auto answer = co_await p.client->read_line();
-  if (answer != "answer") throw std::runtime_error("TLS answer lost");
+  expect_line(co_await p.client->read_line(), "answer");
   before_close = p.link->operations;
   co_await (p.client->close() && p.server->close());
 }
@@ -499,6 +506,36 @@ TEST(Stream, AFaultAtEveryStepOfTheUpgradeIsAClearError) {
     ++faults;
   }
   EXPECT_GT(faults, 10u) << "the sweep covered the plaintext phase, the handshake and TLS";
+}
+
+// The client half-closes at every step: the session ends early with an
+// error or an end that the reader sees (or completes, when the client had
+// sent all it had to), never a hang, a crash or a wrong byte.
+TEST(Stream, AHalfCloseAtEveryStepEndsTheSessionCleanly) {
+  std::size_t ended = 0;
+  for (std::size_t n = 1;; ++n) {
+    ASSERT_LT(n, 500u) << "a session takes far fewer operations";
+    test::Faults f;
+    f.half_close_at = n;
+    bool fired = false;
+    run([&]() -> awaitable<void> {
+      Pair p(co_await asio::this_coro::executor, f);
+      std::size_t before_close = std::numeric_limits<std::size_t>::max();
+      std::string outcome;
+      try {
+        co_await whole_session(p, before_close);
+      } catch (const EndOfSession& e) {
+        outcome = e.what();
+      } catch (const std::system_error& e) {
+        outcome = e.what();
+      }
+      fired = p.link->operations >= n;
+      // A wrong line is a runtime_error: it leaves run() and fails the test.
+      if (!outcome.empty()) ++ended;
+    });
+    if (!fired) break;
+  }
+  EXPECT_GT(ended, 10u) << "the sweep covered the plaintext phase, the handshake and TLS";
 }
 
 TEST(Stream, OneByteWritesAndReadsCarryAWholeSession) {
