@@ -7,7 +7,7 @@ Usage:
 
 Waves of hostile connections (idle, trickling, stalled readers, garbage
 lines, garbage instead of a ClientHello, handshakes left pending, resets and
-half-closes at several steps) come from 127.0.0.2-127.0.0.5 while
+half-closes in plaintext, mid-ClientHello and in TLS) come from 127.0.0.2-127.0.0.5 while
 well-behaved seed clients run their sessions from 127.0.0.1. The server runs
 with short timeouts and per-address limits, so the test checks what an
 operator would: every good session completes, every hostile connection that
@@ -53,6 +53,7 @@ DRAIN_TIMEOUT = 30.0    # until the server's descriptors are back
 RSS_SLACK_MIB = 32      # RSS after the waves, over RSS before them
 
 SANITIZED = False
+CLIENT_CONTEXT = None    # trusts the server's CA; set by the test
 SOAK_SECONDS = 0.0
 
 
@@ -95,7 +96,7 @@ async def until_end(reader, timeout):
             data = await asyncio.wait_for(reader.read(65536), remaining)
             if not data:
                 return "ended"
-    except OSError:
+    except (OSError, ssl.SSLError):
         return "ended"
     except TimeoutError:
         return "held"
@@ -179,6 +180,30 @@ async def half_close_mid_hello(reader, writer):
     return await until_end(reader, HOLD)
 
 
+async def upgraded(reader, writer):
+    """PING, STARTTLS and a whole handshake, as a good client would."""
+    writer.write(b"STARTTLS\n")
+    await writer.drain()
+    await asyncio.wait_for(writer.start_tls(CLIENT_CONTEXT, server_hostname="localhost"), HOLD)
+
+
+async def reset_in_tls(reader, writer):
+    await upgraded(reader, writer)
+    writer.write(b"PI")
+    await writer.drain()
+    reset(writer)
+    return "reset"
+
+
+async def half_close_in_tls(reader, writer):
+    """The end of TCP without close_notify: the server ends the session."""
+    await upgraded(reader, writer)
+    writer.write(b"PING\n")
+    await writer.drain()
+    writer.transport.get_extra_info("socket").shutdown(socket.SHUT_WR)
+    return await until_end(reader, HOLD)
+
+
 KINDS = {
     "idle": (True, idle),
     "trickle": (True, trickle),
@@ -191,6 +216,8 @@ KINDS = {
     "half-close in plaintext": (True, half_close_plain),
     "half-close after STARTTLS": (True, half_close_after_starttls),
     "half-close mid-ClientHello": (True, half_close_mid_hello),
+    "reset in TLS": (False, reset_in_tls),
+    "half-close in TLS": (True, half_close_in_tls),
 }
 
 
@@ -202,8 +229,8 @@ async def hostile(kind, host, port, source):
         return f"connect failed: {type(exc).__name__}"
     try:
         return await KINDS[kind][1](reader, writer)
-    except OSError:
-        return "ended"  # reset, or closed before our half-close
+    except (OSError, ssl.SSLError, TimeoutError):
+        return "ended"  # reset, or closed before our half-close or handshake
     finally:
         writer.transport.abort()
 
@@ -269,6 +296,8 @@ class Hostile(unittest.TestCase):
             "--max-per-address", "250", "--max-connections", "1200")
         pid = srv.proc.pid
         ctx = sp.client_context(srv.ca)
+        global CLIENT_CONTEXT
+        CLIENT_CONTEXT = ctx
         # One good session first, so that start-up allocations are counted in.
         up.run_async(good_sessions(srv.host, srv.port, ctx, 1, collections.Counter()), 60)
         fds_before, rss_before = descriptors(pid), rss_mib(pid)
