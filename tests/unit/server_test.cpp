@@ -48,6 +48,12 @@ struct Logged {
     }
     return false;
   }
+  /// Every line, for failure messages.
+  std::string text() const {
+    std::string all;
+    for (const auto& line : lines) all += line + "\n";
+    return all;
+  }
 };
 
 awaitable<Server> echo_server(Logged& logged, bool upgradeable = true) {
@@ -123,6 +129,30 @@ TEST(Server, GarbageInsteadOfClientHelloWhileOthersAreServed) {
     co_await upgraded_round_trip(port);
     co_await server.stop();
     EXPECT_TRUE(logged.contains("not a TLS ClientHello"));
+    EXPECT_TRUE(logged.contains("connection from 127.0.0.1:")) << "the log names the client";
+  });
+}
+
+// Issue 7: a connection reset in the middle of the handshake is logged with
+// the client's address, as a reset.
+TEST(Server, AResetIsLoggedWithTheClientsAddress) {
+  run([]() -> awaitable<void> {
+    Logged logged;
+    Server server = co_await echo_server(logged, false);
+    auto port = server.local_endpoint().port();
+    auto executor = co_await asio::this_coro::executor;
+    asio::ip::tcp::socket raw(executor);
+    co_await raw.async_connect({asio::ip::make_address("127.0.0.1"), port}, asio::use_awaitable);
+    std::string local = "127.0.0.1:" + std::to_string(raw.local_endpoint().port());
+    // The first bytes of a TLS record, then a reset (SO_LINGER 0).
+    co_await raw_write(raw, std::string("\x16\x03\x01\x00\xc8\x01", 6));
+    raw.set_option(asio::socket_base::linger(true, 0));
+    raw.close();
+    // stop() waits for the failed handshake to end and be logged.
+    co_await server.stop(std::chrono::seconds(5));
+    EXPECT_EQ(logged.lines.size(), 1u);
+    EXPECT_TRUE(logged.contains("connection from " + local)) << logged.text();
+    EXPECT_TRUE(logged.contains("reset")) << logged.text();
   });
 }
 
@@ -194,7 +224,7 @@ TEST(Server, StopEndsTlsSessionsWithCloseNotify) {
       ADD_FAILURE() << e.what() << ": the server's end should be a clean TLS end";
     }
     EXPECT_FALSE(after.has_value());
-    EXPECT_TRUE(logged.lines.empty()) << logged.lines.front();
+    EXPECT_TRUE(logged.lines.empty()) << logged.text();
   });
 }
 
@@ -564,7 +594,7 @@ TEST(Server, CertificateSwapUnderLoadLosesNoSession) {
   asio::co_spawn(server_io, server.stop(std::chrono::seconds(5)), asio::use_future).get();
   for (auto& thread : threads) thread.join();
   std::lock_guard lock(log_mutex);
-  EXPECT_TRUE(logged.lines.empty()) << logged.lines.front();
+  EXPECT_TRUE(logged.lines.empty()) << logged.text();
 }
 
 }  // namespace
