@@ -50,6 +50,13 @@ constexpr const char* safe_tls12_ciphers_with_dhe =
     "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL";
 // Strong named groups only, the fastest first.
 constexpr const char* safe_groups = "X25519:P-256:X448:P-384:P-521";
+// Signatures with SHA-256 or stronger: OpenSSL 3.0 still accepts SHA-224
+// (and SHA-1 at security level 0) in TLS 1.2 handshakes.
+constexpr const char* safe_signature_algorithms =
+    "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:ed25519:ed448:"
+    "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:"
+    "rsa_pss_pss_sha256:rsa_pss_pss_sha384:rsa_pss_pss_sha512:"
+    "RSA+SHA256:RSA+SHA384:RSA+SHA512";
 
 // Settings both roles share: see docs/defaults.md for why each is chosen.
 SslCtxPtr new_context(const SSL_METHOD* method, const Protocol& protocol, bool dhe = false) {
@@ -79,6 +86,13 @@ SslCtxPtr new_context(const SSL_METHOD* method, const Protocol& protocol, bool d
   const std::string& groups = protocol.groups.empty() ? std::string(safe_groups) : protocol.groups;
   if (SSL_CTX_set1_groups_list(ctx.get(), groups.c_str()) != 1) {
     detail::invalid_config("unknown key-exchange group in '" + groups + "'");
+  }
+  const std::string& signatures = protocol.signature_algorithms.empty()
+                                      ? std::string(safe_signature_algorithms)
+                                      : protocol.signature_algorithms;
+  if (SSL_CTX_set1_sigalgs_list(ctx.get(), signatures.c_str()) != 1 ||
+      SSL_CTX_set1_client_sigalgs_list(ctx.get(), signatures.c_str()) != 1) {
+    detail::invalid_config("unknown signature algorithm in '" + signatures + "'");
   }
   alpn_wire(protocol.alpn);  // checks the names
   return ctx;

@@ -123,7 +123,7 @@ async def trickle(reader, writer):
 
 async def stalled_reader(reader, writer):
     """Asks a lot and never reads the answers until the server gave up."""
-    writer.write(b"PING\n" * 200_000)
+    writer.write(b"PING\n" * 100_000)
     await asyncio.sleep(SERVER_TIMEOUT * 3)
     return await until_end(reader, HOLD)
 
@@ -221,10 +221,25 @@ KINDS = {
 }
 
 
+async def connect(host, port, source):
+    """A connection from source with a small receive buffer, so that a
+    client that stops reading fills the server's send buffer soon."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        sock.bind((source, 0))
+        await loop.sock_connect(sock, (host, port))
+        return await asyncio.open_connection(sock=sock)
+    except BaseException:
+        sock.close()
+        raise
+
+
 async def hostile(kind, host, port, source):
     try:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, local_addr=(source, 0)), HOLD)
+        reader, writer = await asyncio.wait_for(connect(host, port, source), HOLD)
     except (OSError, TimeoutError) as exc:
         return f"connect failed: {type(exc).__name__}"
     try:

@@ -16,6 +16,7 @@ struct ClientArgs {
   ClientTlsArgs tls;
   bool implicit_tls = false;
   bool quiet = false;
+  double reply_wait = 0.2;
 };
 
 asio::awaitable<int> client(std::shared_ptr<const ClientArgs> args) {
@@ -27,7 +28,8 @@ asio::awaitable<int> client(std::shared_ptr<const ClientArgs> args) {
   Say say = [quiet](std::string_view line) {
     if (!quiet) print_line(line);
   };
-  co_await run_pingpong_client(host, port, options, args->implicit_tls, say);
+  auto reply_wait = std::chrono::milliseconds(static_cast<long>(args->reply_wait * 1000));
+  co_await run_pingpong_client(host, port, options, args->implicit_tls, reply_wait, say);
   co_return 0;
 }
 
@@ -47,6 +49,13 @@ void add_client_command(CLI::App& app) {
   add_client_tls_options(*pingpong, args->tls);
   pingpong->add_flag("--implicit-tls", args->implicit_tls,
                      "TLS from the first byte: no plaintext PING, no STARTTLS");
+  pingpong
+      ->add_option("--reply-wait", args->reply_wait,
+                   "SECONDS to wait for a READY line after STARTTLS before the handshake (a "
+                   "server that answers READY is upgraded at once; the seed server answers "
+                   "nothing); 0: no wait")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   pingpong->add_flag("--quiet", args->quiet, "do not print each step");
   pingpong->footer(
       "Examples:\n"

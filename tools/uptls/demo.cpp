@@ -39,7 +39,7 @@ asio::awaitable<int> demo() {
     options.tls = client_config;
     options.server_name = "localhost";
     Say say = [](std::string_view line) { print_line("client: " + std::string(line)); };
-    co_await run_pingpong_client(host, port, options, false, say);
+    co_await run_pingpong_client(host, port, options, false, default_reply_wait, say);
   } catch (const std::exception& e) {
     client_error = e.what();
   }

@@ -1,10 +1,16 @@
 #include "pingpong.hpp"
 
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <charconv>
 #include <stdexcept>
+#include <variant>
 
 namespace uptls::cli {
 namespace {
+
+using namespace asio::experimental::awaitable_operators;
 
 void expect(bool condition, const std::string& what) {
   if (!condition) throw std::runtime_error("step failed: " + what);
@@ -17,6 +23,26 @@ asio::awaitable<void> ping(Stream& stream, const Say& say) {
   expect(response.has_value(), "the server closed the connection instead of answering PING");
   say("Received: " + *response);
   expect(*response == "PONG", "expected PONG, received '" + *response + "'");
+}
+
+/// After STARTTLS: the seed server answers nothing and starts its handshake;
+/// Twisted's starttls_server answers READY first. Waits up to reply_wait for
+/// a READY line. A server that answers is upgraded at once; one that does
+/// not gets the ClientHello after the wait, which also gives a server that
+/// reads STARTTLS and the ClientHello together and loses the second
+/// (CPython 3.11's StreamWriter.start_tls) time to switch to TLS first.
+/// Nothing is lost either way: a read cut short by the timer keeps its bytes.
+asio::awaitable<void> await_go_ahead(Stream& stream, std::chrono::milliseconds reply_wait,
+                                     const Say& say) {
+  if (reply_wait.count() <= 0) co_return;
+  asio::steady_timer timer(stream.get_executor(), reply_wait);
+  auto reply = co_await (stream.read_line() || timer.async_wait(asio::use_awaitable));
+  if (reply.index() == 1) co_return;
+  auto& line = std::get<0>(reply);
+  expect(line.has_value(), "the server closed the connection after STARTTLS");
+  say("Received: " + *line);
+  expect(*line == "READY", "the server answered STARTTLS with '" + *line +
+                               "' (expected READY, or nothing and its handshake)");
 }
 
 }  // namespace
@@ -36,7 +62,7 @@ std::string describe_session(const Stream& stream) {
   return line;
 }
 
-asio::awaitable<void> serve_pingpong(Stream stream, Say say) {
+asio::awaitable<void> serve_pingpong(Stream stream, Say say, std::string starttls_reply) {
   say("Client connected");
   if (stream.is_tls()) say(describe_session(stream));
   while (auto request = co_await stream.read_line()) {
@@ -46,6 +72,10 @@ asio::awaitable<void> serve_pingpong(Stream stream, Say say) {
       say("Sending pong");
       co_await stream.write_all("PONG\n");
     } else if (*request == "STARTTLS") {
+      if (!starttls_reply.empty()) {
+        say("Sending " + starttls_reply);
+        co_await stream.write_all(starttls_reply + "\n");
+      }
       say("Upgrading connection to TLS");
       co_await stream.start_tls();
       say(describe_session(stream));
@@ -57,7 +87,8 @@ asio::awaitable<void> serve_pingpong(Stream stream, Say say) {
 }
 
 asio::awaitable<void> run_pingpong_client(std::string host, std::uint16_t port,
-                                          ConnectOptions options, bool implicit_tls, Say say) {
+                                          ConnectOptions options, bool implicit_tls,
+                                          std::chrono::milliseconds reply_wait, Say say) {
   say("Connect to " + host + " port " + std::to_string(port) +
       (implicit_tls ? " with TLS" : " as upgradeable"));
   options.upgradeable = !implicit_tls;
@@ -71,6 +102,7 @@ asio::awaitable<void> run_pingpong_client(std::string host, std::uint16_t port,
 
     say("Sending STARTTLS");
     co_await stream.write_all("STARTTLS\n");
+    co_await await_go_ahead(stream, reply_wait, say);
     say("Upgrading the connection to TLS");
     co_await stream.start_tls();
   }

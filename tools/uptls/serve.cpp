@@ -24,6 +24,7 @@ struct ServeArgs {
   std::size_t max_connections = 0;
   std::size_t max_per_address = 0;
   double drain_timeout = 5;
+  std::string starttls_reply;
 };
 
 asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
@@ -37,10 +38,12 @@ asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
   options.max_connections = args->max_connections;
   options.max_per_address = args->max_per_address;
   bool quiet = args->quiet;
-  Handler handler = [quiet](Stream stream) {
-    return serve_pingpong(std::move(stream), [quiet](std::string_view line) {
+  std::string reply = args->starttls_reply;
+  Handler handler = [quiet, reply](Stream stream) {
+    Say say = [quiet](std::string_view line) {
       if (!quiet) print_line(line);
-    });
+    };
+    return serve_pingpong(std::move(stream), say, reply);
   };
   Server server = co_await start_server(handler, host, port, options);
   auto endpoint = server.local_endpoint();
@@ -74,13 +77,17 @@ void add_serve_command(CLI::App& app) {
   auto* pingpong = serve_command->add_subcommand(
       "pingpong",
       "The seed server: PING answers PONG, STARTTLS upgrades the connection to TLS (nothing is "
-      "sent first), QUIT closes. SIGHUP reloads the certificate files; SIGINT or SIGTERM stop "
+      "sent first unless --starttls-reply), QUIT closes. SIGHUP reloads the certificate files; "
+      "SIGINT or SIGTERM stop "
       "it gracefully.");
   auto args = std::make_shared<ServeArgs>();
   pingpong->add_option("--listen", args->listen, "HOST:PORT to listen on; port 0 picks one")
       ->capture_default_str();
   add_server_tls_options(*pingpong, args->tls);
   pingpong->add_flag("--implicit-tls", args->implicit_tls, "TLS from the first byte, no STARTTLS");
+  pingpong->add_option("--starttls-reply", args->starttls_reply,
+                       "LINE to answer STARTTLS with before the handshake, as Twisted's "
+                       "starttls_server answers READY (default: nothing, as seed 000)");
   pingpong->add_flag("--quiet", args->quiet, "do not print each step");
   pingpong
       ->add_option("--threads", args->threads,
@@ -113,6 +120,7 @@ void add_serve_command(CLI::App& app) {
       "Examples:\n"
       "  uptls serve pingpong --listen 127.0.0.1:10001 --ca-out ca.pem\n"
       "  uptls serve pingpong --listen [::1]:10001 --cert server.crt --key server.key\n"
+      "  uptls serve pingpong --listen 127.0.0.1:8000 --ca-out ca.pem --starttls-reply READY\n"
       "  uptls serve pingpong --listen 127.0.0.1:10443 --pem server.pem --implicit-tls \\\n"
       "      --alpn h2,http/1.1 --require-client-cert --client-ca clients.pem");
   pingpong->callback([args] {

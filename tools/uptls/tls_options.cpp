@@ -36,6 +36,9 @@ void add_protocol_options(CLI::App& command, ProtocolArgs& args) {
   command.add_option("--ciphers", args.ciphers, "TLS 1.2 ciphers, OpenSSL syntax");
   command.add_option("--ciphersuites", args.ciphersuites, "TLS 1.3 cipher suites");
   command.add_option("--groups", args.groups, "key-exchange groups, e.g. X25519:P-256");
+  command.add_option("--sigalgs", args.signature_algorithms,
+                     "signature algorithms, e.g. ECDSA+SHA256:rsa_pss_rsae_sha256 (default: "
+                     "SHA-256 or stronger)");
   command.add_option("--alpn", args.alpn, "ALPN protocols, comma-separated, preferred first");
   command.add_option("--key-log", args.key_log,
                      "append TLS secrets to this file for Wireshark (default: $SSLKEYLOGFILE)");
@@ -69,6 +72,7 @@ tls::Protocol ProtocolArgs::protocol() const {
   protocol.tls12_ciphers = ciphers;
   protocol.tls13_ciphersuites = ciphersuites;
   protocol.groups = groups;
+  protocol.signature_algorithms = signature_algorithms;
   protocol.alpn = split_commas(alpn);
   protocol.key_log_file = key_log;
   if (protocol.key_log_file.empty()) {

@@ -32,6 +32,7 @@ struct ProtocolArgs {
   std::string ciphers;
   std::string ciphersuites;
   std::string groups;
+  std::string signature_algorithms;
   std::string alpn;
   std::string key_log;
   std::string npn;

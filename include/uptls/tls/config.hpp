@@ -86,6 +86,10 @@ struct Protocol {
   std::string tls13_ciphersuites;
   /// Key-exchange groups, most preferred first ("X25519:P-256:ffdhe2048").
   std::string groups;
+  /// Signature algorithms accepted and used in handshakes, OpenSSL syntax
+  /// ("ECDSA+SHA256:rsa_pss_rsae_sha256"). Empty: ECDSA, EdDSA, RSA-PSS and
+  /// RSA PKCS#1 with SHA-256 or stronger (no SHA-1, no SHA-224).
+  std::string signature_algorithms;
   /// ALPN protocol names, most preferred first. A client offers them; a
   /// server chooses from its own list and fails a client with no overlap.
   std::vector<std::string> alpn;

@@ -433,6 +433,22 @@ TEST(Defaults, ACbcOnlyClientIsRefused) {
   });
 }
 
+// Issue 7 (found by hand beside the scanners): OpenSSL 3.0 accepts SHA-224
+// signatures in TLS 1.2 by default; uptls takes SHA-256 or stronger only.
+TEST(Defaults, Sha224SignaturesAreRefused) {
+  run([]() -> awaitable<void> {
+    ClientOptions client;
+    client.trust.ca_pem = pki().authority.ca_pem();
+    client.protocol.max_version = Version::tls1_2;
+    client.protocol.signature_algorithms = "ECDSA+SHA224:RSA+SHA224";
+    auto refused = co_await handshake(pki().server, ClientConfig::make(client), "localhost");
+    EXPECT_TRUE(refused.client_error.code) << "a SHA-224-only client gets no handshake";
+    client.protocol.signature_algorithms = "ECDSA+SHA256";
+    auto accepted = co_await handshake(pki().server, ClientConfig::make(client), "localhost");
+    EXPECT_FALSE(accepted.client_error.code) << accepted.client_error.message;
+  });
+}
+
 TEST(Defaults, WeakerChoicesStayPossibleWithAWarning) {
   ServerOptions options = server_options(ClientAuth::none);
   options.protocol.tls12_ciphers = "AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA";
