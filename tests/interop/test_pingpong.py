@@ -161,6 +161,10 @@ class PingPongInterop(unittest.TestCase):
         the server has no descriptor for are closed at once (not left in the
         backlog), one log line per burst, the open sessions keep working,
         and once clients leave a new one is served."""
+        if os.environ.get("UPTLS_SANITIZED"):
+            # UndefinedBehaviorSanitizer checks memory with a pipe of its own:
+            # out of descriptors, it reports false errors.
+            self.skipTest("sanitizer runtimes need descriptors of their own")
         srv = self.serve("--threads", "1", max_descriptors=64)
         ctx = sp.client_context(srv.ca)
         mark = srv.stderr.line_count()
