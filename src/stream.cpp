@@ -72,6 +72,8 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
   ReadBuffer buffer;
   std::unique_ptr<tls::detail::Engine> engine;
   bool closed = false;
+  // shutdown_send() ended this side's sending.
+  bool sending_ended = false;
   std::string error_message;
 
   // Which operations are running: one read and one write at a time, and
@@ -126,6 +128,10 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
   Claim claim_write(const char* operation) {
     if (busy & exclusive) in_progress(operation, "start_tls or close");
     if (busy & writing) in_progress(operation, "another write");
+    if (sending_ended) {
+      throw Error(make_error_code(errc::stream_closed),
+                  std::string(operation) + ": this side's sending was ended by shutdown_send()");
+    }
     return Claim(*this, writing);
   }
 
@@ -357,6 +363,23 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
     }
   }
 
+  /// Sends close_notify in TLS, then ends the transport's sending.
+  asio::awaitable<void> shutdown_send() {
+    Claim claim = claim_write("shutdown_send");
+    ensure_open();
+    if (engine) {
+      for (;;) {
+        Step step = engine->send_close_notify();
+        if (step.want == Want::nothing) break;
+        co_await wait_ready(step.want, deadline_after(timeouts.write), errc::write_timeout);
+      }
+    }
+    std::error_code ec;
+    transport->shutdown_send(ec);
+    if (ec) detail::throw_system_error(ec, "ending the sending to " + transport->peer());
+    sending_ended = true;
+  }
+
   asio::awaitable<void> close() {
     if (closed) co_return;
     Claim claim = claim_all("close");
@@ -578,6 +601,10 @@ asio::awaitable<std::size_t> write_some_on(std::shared_ptr<StreamState> self,
   co_return co_await self->write_some(static_cast<const char*>(data.data()), data.size());
 }
 
+asio::awaitable<void> shutdown_send_on(std::shared_ptr<StreamState> self) {
+  co_await live(self).shutdown_send();
+}
+
 asio::awaitable<void> close_on(std::shared_ptr<StreamState> self) {
   if (self) co_await self->close();
 }
@@ -698,6 +725,8 @@ asio::awaitable<void> Stream::write_all(std::string_view text) {
 
 asio::awaitable<void> Stream::close() { return close_on(state_); }
 
+asio::awaitable<void> Stream::shutdown_send() { return shutdown_send_on(state_); }
+
 void Stream::abort() noexcept {
   if (state_) state_->abort();
 }
@@ -727,6 +756,11 @@ asio::awaitable<Stream::ResultOf<std::string>> Stream::read_exactly_result(std::
 asio::awaitable<Stream::ResultOf<std::size_t>> Stream::write_all_result(asio::const_buffer data) {
   auto self = state_;
   return StreamState::result_of(self, write_all_on(self, data));
+}
+
+asio::awaitable<Stream::Result> Stream::shutdown_send_result() {
+  auto self = state_;
+  return StreamState::result_of(self, shutdown_send_on(self));
 }
 
 asio::awaitable<Stream::Result> Stream::close_result() {

@@ -217,6 +217,14 @@ class UPTLS_API Stream {
   /// @param text the bytes; they must stay valid until completion.
   asio::awaitable<void> write_all(std::string_view text);
 
+  /// Ends this side's sending and keeps reading (a half-close, what a relay
+  /// passes on when its input ends): in TLS sends close_notify, then ends
+  /// TCP sending; reads go on until the peer's end. Writes after it fail
+  /// with errc::stream_closed.
+  /// @throws Error errc::operation_in_progress while a write is pending,
+  ///         errc::write_timeout, or the transport's error.
+  asio::awaitable<void> shutdown_send();
+
   /// Closes gracefully: in TLS sends close_notify and waits (bounded by
   /// Timeouts::close) for the peer's, then closes the transport.
   /// Idempotent; never throws for the peer's failures.
@@ -227,6 +235,13 @@ class UPTLS_API Stream {
   /// Closes the transport at once, with no close_notify. Pending operations
   /// complete with an error.
   void abort() noexcept;
+
+  /// Initiates shutdown_send().
+  /// @param token completion token; the signature is void(std::error_code).
+  template <typename Token>
+  auto async_shutdown_send(Token&& token) {
+    return launch<void(std::error_code)>(std::forward<Token>(token), shutdown_send_result());
+  }
 
   /// Initiates start_tls() with the stored configuration.
   /// @param carry_over what to do with bytes read but not consumed.
@@ -393,6 +408,7 @@ class UPTLS_API Stream {
   asio::awaitable<ResultOf<std::string>> read_exactly_result(std::size_t n);
   asio::awaitable<ResultOf<std::size_t>> write_all_result(asio::const_buffer data);
   asio::awaitable<Result> close_result();
+  asio::awaitable<Result> shutdown_send_result();
   asio::awaitable<ResultOf<std::size_t>> read_some_result(asio::mutable_buffer buffer);
   asio::awaitable<ResultOf<std::size_t>> write_some_result(asio::const_buffer buffer);
 

@@ -366,6 +366,16 @@ Step Engine::shutdown() {
   }
 }
 
+Step Engine::send_close_notify() {
+  if (!shutdown_sent_) {
+    int r = SSL_shutdown(ssl_.get());
+    if (r < 0) return finish(Op::shutdown, r);
+    shutdown_sent_ = true;
+  }
+  if (!flush(Op::shutdown)) return {Want::write, 0};
+  return {};
+}
+
 void Engine::notify_close() noexcept {
   if (shutdown_sent_ || write_pending() || !SSL_is_init_finished(ssl_.get())) return;
   shutdown_sent_ = true;

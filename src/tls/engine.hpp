@@ -44,6 +44,8 @@ class Engine {
   Step write(const void* data, std::size_t size);
   /// Sends close_notify, then reads (and discards) until the peer's arrives.
   Step shutdown();
+  /// Sends close_notify and keeps the connection readable (a half-close).
+  Step send_close_notify();
   /// Sends close_notify if that needs no wait: the handshake is done, no
   /// record is half-written and the transport takes it at once. For a
   /// stream that is being ended without a close().

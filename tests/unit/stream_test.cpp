@@ -538,6 +538,32 @@ TEST(Stream, AHalfCloseAtEveryStepEndsTheSessionCleanly) {
   EXPECT_GT(ended, 10u) << "the sweep covered the plaintext phase, the handshake and TLS";
 }
 
+// A half-close, in plaintext and in TLS: the peer reads an end (close_notify
+// in TLS), and can still answer; writing after it is a clear error.
+TEST(Stream, ShutdownSendIsAHalfCloseInPlaintextAndInTls) {
+  run([]() -> awaitable<void> {
+    for (bool tls : {false, true}) {
+      Pair p(co_await asio::this_coro::executor);
+      if (tls) co_await p.upgrade();
+      co_await p.client->write_all("last\n");
+      co_await p.client->shutdown_send();
+      auto last = co_await p.server->read_line();
+      EXPECT_EQ(last, "last");
+      auto end = co_await p.server->read_line();
+      EXPECT_FALSE(end.has_value()) << "a clean end, tls=" << tls;
+      co_await p.server->write_all("answer\n");
+      auto answer = co_await p.client->read_line();
+      EXPECT_EQ(answer, "answer") << "the other direction stays open, tls=" << tls;
+      auto more = co_await caught(p.client->write_all("more\n"));
+      EXPECT_EQ(more.code, errc::stream_closed) << more.message;
+      co_await p.server->close();
+      auto closed = co_await p.client->read_line();
+      EXPECT_FALSE(closed.has_value());
+      co_await p.client->close();
+    }
+  });
+}
+
 TEST(Stream, OneByteWritesAndReadsCarryAWholeSession) {
   run([]() -> awaitable<void> {
     test::Faults f;
