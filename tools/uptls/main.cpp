@@ -74,10 +74,12 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  uptls demo\n"
       "  uptls serve pingpong --listen 127.0.0.1:10001 --ca-out ca.pem\n"
-      "  uptls client pingpong 127.0.0.1:10001 --cafile ca.pem --servername localhost");
+      "  uptls client pingpong 127.0.0.1:10001 --cafile ca.pem --servername localhost\n"
+      "  uptls connect example.org:443 --implicit-tls");
   uptls::cli::add_demo_command(app);
   uptls::cli::add_serve_command(app);
   uptls::cli::add_client_command(app);
+  uptls::cli::add_connect_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

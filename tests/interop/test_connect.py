@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""Interop tests: `uptls connect` (standard input and output over TLS).
+
+Usage:
+    /usr/bin/python3 tests/interop/test_connect.py --uptls PATH [unittest args]
+
+Against `uptls serve pingpong`, `openssl s_server`, seed 004's Twisted
+starttls_server (STARTTLS answered with READY), seed 000's asyncio server
+(unmodified: nothing answered) and a Python ssl server that answers only
+after the client's half-close. Every peer runs on 127.0.0.1 and is stopped
+by PID.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.dont_write_bytecode = True  # keep tests/interop free of __pycache__
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import seed_peers as sp  # noqa: E402
+import uptls_process as up  # noqa: E402
+from uptls_process import (  # noqa: E402
+    HOST, STEP_TIMEOUT, PipeReader, start_process, start_uptls_serve, stop_process)
+
+SEEDS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seeds")
+PYTHON = "/usr/bin/python3"
+
+
+def connect(port, *args, stdin=b"", timeout=60):
+    """Run `uptls connect 127.0.0.1:PORT ARGS` with stdin; (rc, stdout bytes, stderr text)."""
+    cmd = [up.UPTLS, "connect", f"{HOST}:{port}", *args]
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
+
+
+class Connect(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="uptls-connect-")
+        self.addCleanup(self.tmp.cleanup)
+
+    def pki(self):
+        return sp.make_openssl_pki(self.tmp.name)
+
+    def start_peer(self, cmd, pattern, stdin=subprocess.DEVNULL):
+        proc = start_process(cmd, stdin=stdin)
+        out, err = PipeReader(proc.stdout), PipeReader(proc.stderr)
+        self.addCleanup(stop_process, proc, readers=(out, err))
+        found = out.wait_for(pattern, up.STARTUP_TIMEOUT) or err.wait_for(pattern, 0.1)
+        if found is None:
+            self.fail(f"{cmd} did not start\n{out.snapshot()}{err.snapshot()}")
+        return found[1], out
+
+    def test_implicit_tls_relays_both_ways_and_summarises(self):
+        srv = start_uptls_serve(self, self.tmp.name, "--implicit-tls")
+        rc, out, err = connect(srv.port, "--implicit-tls", "--cafile", srv.ca,
+                               "--servername", "localhost", stdin=b"PING\nQUIT\n")
+        self.assertEqual((rc, out), (0, b"PONG\n"), err)
+        self.assertIn("verified for localhost", err)
+        self.assertIn("TLSv1.3", err)
+        self.assertIn("the server ended TLS (close_notify); 10 bytes sent, 5 received", err)
+
+    def test_starttls_line_and_expect_against_twisted_seed004(self):
+        pki = self.pki()
+        pem = os.path.join(self.tmp.name, "server.pem")
+        with open(pem, "w") as out:
+            for part in (pki["key"], pki["cert"]):
+                with open(part) as f:
+                    out.write(f.read())
+        match, output = self.start_peer(
+            [PYTHON, "-u", os.path.join(SEEDS, "seed004_starttls_server.py"), "0", pem],
+            r"^listening on 127\.0\.0\.1:(\d+)$")
+        port = int(match.group(1))
+        rc, out, err = connect(port, "--starttls-line", "STARTTLS", "--expect", "READY",
+                               "--cafile", pki["ca_cert"], "--servername", "localhost",
+                               stdin=b"PING\nsecure text\n")
+        self.assertEqual((rc, out), (0, b"PONG\n"), err)
+        self.assertIn("Received: READY", err)
+        self.assertIsNotNone(output.wait_for(r"^received: secure text$", STEP_TIMEOUT),
+                             output.snapshot())
+
+    def test_expect_names_what_came_instead(self):
+        srv = start_uptls_serve(self, self.tmp.name, "--starttls-reply", "NOT NOW")
+        rc, out, err = connect(srv.port, "--starttls-line", "STARTTLS", "--expect", "READY",
+                               "--cafile", srv.ca, "--servername", "localhost")
+        self.assertEqual(rc, 1, err)
+        self.assertIn("the server answered STARTTLS with 'NOT NOW', not 'READY'", err)
+
+    def test_a_reply_without_expect_is_a_refusal_not_a_handshake(self):
+        srv = start_uptls_serve(self, self.tmp.name, "--starttls-reply", "READY")
+        rc, out, err = connect(srv.port, "--starttls-line", "STARTTLS", "--cafile", srv.ca,
+                               "--servername", "localhost")
+        self.assertEqual(rc, 1, err)
+        self.assertIn("pass --expect 'READY'", err)
+
+    def test_starttls_line_against_unmodified_seed000_server(self):
+        """Seed 000's server answers nothing and loses bytes read with the
+        STARTTLS line (CPython 3.11); --starttls-line alone works, 10 of 10."""
+        pki = self.pki()
+        match, _ = self.start_peer(
+            [PYTHON, "-u", os.path.join(SEEDS, "seed000_server.py"), HOST, "0", pki["cert"],
+             pki["key"], pki["ca_cert"]], r"^listening on 127\.0\.0\.1:(\d+)$")
+        port = int(match.group(1))
+        for i in range(10):
+            rc, out, err = connect(port, "--starttls-line", "STARTTLS", "--cafile",
+                                   pki["ca_cert"], "--servername", "localhost",
+                                   stdin=b"PING\nQUIT\n")
+            self.assertEqual((rc, out), (0, b"PONG\n"), f"session {i + 1}: {err}")
+
+    def test_half_close_is_passed_on(self):
+        """The end of standard input reaches the server as close_notify
+        (after --eof-wait of quiet); the server answers after it, and the
+        answer still arrives. The server is CPython's ssl on a blocking
+        socket: asyncio's TLS has no half-close."""
+        pki = self.pki()
+        code = (
+            "import socket, ssl\n"
+            "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+            f"ctx.load_cert_chain({pki['cert']!r}, {pki['key']!r})\n"
+            "listener = socket.create_server(('127.0.0.1', 0))\n"
+            "print('listening on 127.0.0.1:%d' % listener.getsockname()[1], flush=True)\n"
+            "raw, _ = listener.accept()\n"
+            "conn = ctx.wrap_socket(raw, server_side=True)\n"
+            "total = 0\n"
+            "while True:\n"
+            "    data = conn.recv(65536)\n"
+            "    if not data:\n"
+            "        break\n"
+            "    total += len(data)\n"
+            "conn.sendall(b'got %d bytes\\n' % total)\n"
+            "conn.unwrap()\n"
+            "raw.close()\n")
+        match, _ = self.start_peer([PYTHON, "-u", "-c", code],
+                                   r"^listening on 127\.0\.0\.1:(\d+)$")
+        rc, out, err = connect(int(match.group(1)), "--implicit-tls", "--cafile",
+                               pki["ca_cert"], "--servername", "localhost", "--eof-wait", "0.2",
+                               stdin=b"x" * 100_000)
+        self.assertEqual(out, b"got 100000 bytes\n", err)
+        self.assertEqual(rc, 0, err)
+
+    def test_openssl_s_server_receives_what_standard_input_sends(self):
+        if shutil.which("openssl") is None:
+            self.skipTest("openssl not found")
+        pki = self.pki()
+        cmd = ["openssl", "s_server", "-accept", f"{HOST}:0", "-cert", pki["cert"], "-key",
+               pki["key"], "-naccept", "1"]
+        # s_server sends what its standard input gives: kept open and empty.
+        match, output = self.start_peer(cmd, r"^ACCEPT 127\.0\.0\.1:(\d+)$",
+                                        stdin=subprocess.PIPE)
+        rc, out, err = connect(int(match.group(1)), "--implicit-tls", "--cafile",
+                               pki["ca_cert"], "--servername", "localhost",
+                               stdin=b"hello from uptls\n")
+        self.assertIsNotNone(output.wait_for(r"^hello from uptls$", STEP_TIMEOUT),
+                             output.snapshot() + err)
+
+    def test_an_untrusted_server_is_refused_with_the_reason(self):
+        srv = start_uptls_serve(self, self.tmp.name, "--implicit-tls")
+        other = self.pki()
+        rc, out, err = connect(srv.port, "--implicit-tls", "--cafile", other["ca_cert"],
+                               "--servername", "localhost", stdin=b"PING\n")
+        self.assertEqual((rc, out), (1, b""), err)
+        self.assertIn("certificate verify failed", err)
+
+
+if __name__ == "__main__":
+    sys.exit(up.main())

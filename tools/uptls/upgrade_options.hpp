@@ -1,0 +1,36 @@
+#pragma once
+// How a client command reaches TLS, shared by `uptls connect` and the other
+// client commands: implicit TLS, or a plaintext line dialogue first
+// (--starttls-line, --expect) and then the upgrade.
+
+#include <CLI/CLI.hpp>
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "pingpong.hpp"
+#include "uptls/connect.hpp"
+#include "uptls/stream.hpp"
+
+namespace uptls::cli {
+
+struct UpgradeArgs {
+  bool implicit_tls = false;
+  std::string starttls_line;
+  std::string expect;
+  double expect_timeout = 10;
+  double reply_wait = default_reply_wait.count() / 1000.0;
+};
+
+void add_upgrade_options(CLI::App& command, UpgradeArgs& args);
+
+/// Connects to host:port and brings the stream to TLS as args say, saying
+/// each step: implicit TLS, or the STARTTLS line, the expected reply (an
+/// error naming what came instead), and the handshake.
+/// @throws std::exception with a message for the user.
+asio::awaitable<Stream> connect_upgraded(std::string host, std::uint16_t port,
+                                         ConnectOptions options, const UpgradeArgs& args,
+                                         const Say& say);
+
+}  // namespace uptls::cli
