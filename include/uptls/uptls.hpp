@@ -10,6 +10,7 @@
 #include "uptls/stream.hpp"
 #include "uptls/tls/authority.hpp"
 #include "uptls/tls/config.hpp"
+#include "uptls/tls/features.hpp"
 #include "uptls/tls/session_info.hpp"
 #include "uptls/transport.hpp"
 #include "uptls/version.hpp"

@@ -16,6 +16,7 @@
 #include "lru_cache.hpp"
 #include "tls/certificates.hpp"
 #include "tls/config_access.hpp"
+#include "tls/defaults.hpp"
 #include "tls/errors.hpp"
 #include "tls/key_log.hpp"
 #include "tls/session_cache.hpp"
@@ -27,6 +28,11 @@ using detail::config_error;
 using detail::SslCtxPtr;
 
 namespace {
+
+using detail::safe_groups;
+using detail::safe_signature_algorithms;
+using detail::safe_tls12_ciphers;
+using detail::safe_tls12_ciphers_with_dhe;
 
 int protocol_number(Version v) { return v == Version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION; }
 
@@ -41,22 +47,6 @@ std::string alpn_wire(const std::vector<std::string>& protocols) {
   }
   return wire;
 }
-
-// TLS 1.2 with forward secrecy and AEAD only: ECDHE with AES-GCM or
-// ChaCha20-Poly1305 (no CBC: Lucky13; no static RSA key exchange). DHE is
-// added only where DH parameters were given. TLS 1.3 suites are all AEAD.
-constexpr const char* safe_tls12_ciphers = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL";
-constexpr const char* safe_tls12_ciphers_with_dhe =
-    "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL";
-// Strong named groups only, the fastest first.
-constexpr const char* safe_groups = "X25519:P-256:X448:P-384:P-521";
-// Signatures with SHA-256 or stronger: OpenSSL 3.0 still accepts SHA-224
-// (and SHA-1 at security level 0) in TLS 1.2 handshakes.
-constexpr const char* safe_signature_algorithms =
-    "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:ed25519:ed448:"
-    "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:"
-    "rsa_pss_pss_sha256:rsa_pss_pss_sha384:rsa_pss_pss_sha512:"
-    "RSA+SHA256:RSA+SHA384:RSA+SHA512";
 
 // Settings both roles share: see docs/defaults.md for why each is chosen.
 SslCtxPtr new_context(const SSL_METHOD* method, const Protocol& protocol, bool dhe = false) {

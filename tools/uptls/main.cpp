@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   uptls::cli::add_serve_command(app);
   uptls::cli::add_client_command(app);
   uptls::cli::add_connect_command(app);
+  uptls::cli::add_features_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
