@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   uptls::cli::add_client_command(app);
   uptls::cli::add_connect_command(app);
   uptls::cli::add_features_command(app);
+  uptls::cli::add_check_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -1,20 +1,23 @@
 #!/usr/bin/python3
-"""Interop tests: `uptls connect` (standard input and output over TLS).
+"""Interop tests: the operator's commands `uptls connect` and `uptls check`.
 
 Usage:
-    /usr/bin/python3 tests/interop/test_connect.py --uptls PATH [unittest args]
+    /usr/bin/python3 tests/interop/test_operator_tools.py --uptls PATH [unittest args]
 
-Against `uptls serve pingpong`, `openssl s_server`, seed 004's Twisted
-starttls_server (STARTTLS answered with READY), seed 000's asyncio server
-(unmodified: nothing answered) and a Python ssl server that answers only
-after the client's half-close. Every peer runs on 127.0.0.1 and is stopped
-by PID.
+`uptls connect` (standard input and output over TLS) against `uptls serve
+pingpong`, `openssl s_server`, seed 004's Twisted starttls_server (STARTTLS
+answered with READY), seed 000's asyncio server (unmodified: nothing
+answered) and a Python ssl server that answers only after the client's
+half-close; `uptls check` against `openssl s_server` and Twisted, with its
+verdicts and exit statuses. Every peer runs on 127.0.0.1 and is stopped by
+PID.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -38,7 +41,8 @@ def connect(port, *args, stdin=b"", timeout=60):
     return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
 
 
-class Connect(unittest.TestCase):
+class Peers(unittest.TestCase):
+    """Temporary directory, certificates and peers started by PID."""
 
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="uptls-connect-")
@@ -56,6 +60,30 @@ class Connect(unittest.TestCase):
             self.fail(f"{cmd} did not start\n{out.snapshot()}{err.snapshot()}")
         return found[1], out
 
+    def twisted_seed004(self, pki):
+        pem = os.path.join(self.tmp.name, "server.pem")
+        with open(pem, "w") as out:
+            for part in (pki["key"], pki["cert"]):
+                with open(part) as f:
+                    out.write(f.read())
+        match, output = self.start_peer(
+            [PYTHON, "-u", os.path.join(SEEDS, "seed004_starttls_server.py"), "0", pem],
+            r"^listening on 127\.0\.0\.1:(\d+)$")
+        return int(match.group(1)), output
+
+    def openssl_s_server(self, pki):
+        """`openssl s_server` on the pki's certificate; its standard input stays open."""
+        if shutil.which("openssl") is None:
+            self.skipTest("openssl not found")
+        cmd = ["openssl", "s_server", "-accept", f"{HOST}:0", "-cert", pki["cert"], "-key",
+               pki["key"]]
+        match, output = self.start_peer(cmd, r"^ACCEPT 127\.0\.0\.1:(\d+)$",
+                                        stdin=subprocess.PIPE)
+        return int(match.group(1)), output
+
+
+class Connect(Peers):
+
     def test_implicit_tls_relays_both_ways_and_summarises(self):
         srv = start_uptls_serve(self, self.tmp.name, "--implicit-tls")
         rc, out, err = connect(srv.port, "--implicit-tls", "--cafile", srv.ca,
@@ -67,15 +95,7 @@ class Connect(unittest.TestCase):
 
     def test_starttls_line_and_expect_against_twisted_seed004(self):
         pki = self.pki()
-        pem = os.path.join(self.tmp.name, "server.pem")
-        with open(pem, "w") as out:
-            for part in (pki["key"], pki["cert"]):
-                with open(part) as f:
-                    out.write(f.read())
-        match, output = self.start_peer(
-            [PYTHON, "-u", os.path.join(SEEDS, "seed004_starttls_server.py"), "0", pem],
-            r"^listening on 127\.0\.0\.1:(\d+)$")
-        port = int(match.group(1))
+        port, output = self.twisted_seed004(pki)
         rc, out, err = connect(port, "--starttls-line", "STARTTLS", "--expect", "READY",
                                "--cafile", pki["ca_cert"], "--servername", "localhost",
                                stdin=b"PING\nsecure text\n")
@@ -144,15 +164,9 @@ class Connect(unittest.TestCase):
         self.assertEqual(rc, 0, err)
 
     def test_openssl_s_server_receives_what_standard_input_sends(self):
-        if shutil.which("openssl") is None:
-            self.skipTest("openssl not found")
         pki = self.pki()
-        cmd = ["openssl", "s_server", "-accept", f"{HOST}:0", "-cert", pki["cert"], "-key",
-               pki["key"], "-naccept", "1"]
-        # s_server sends what its standard input gives: kept open and empty.
-        match, output = self.start_peer(cmd, r"^ACCEPT 127\.0\.0\.1:(\d+)$",
-                                        stdin=subprocess.PIPE)
-        rc, out, err = connect(int(match.group(1)), "--implicit-tls", "--cafile",
+        port, output = self.openssl_s_server(pki)
+        rc, out, err = connect(port, "--implicit-tls", "--cafile",
                                pki["ca_cert"], "--servername", "localhost",
                                stdin=b"hello from uptls\n")
         self.assertIsNotNone(output.wait_for(r"^hello from uptls$", STEP_TIMEOUT),
@@ -165,6 +179,54 @@ class Connect(unittest.TestCase):
                                "--servername", "localhost", stdin=b"PING\n")
         self.assertEqual((rc, out), (1, b""), err)
         self.assertIn("certificate verify failed", err)
+
+
+def check(address, *args):
+    """Run `uptls check ADDRESS ARGS`; (rc, stdout, stderr)."""
+    proc = subprocess.run([up.UPTLS, "check", address, *args], capture_output=True, text=True,
+                          timeout=60)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+class Check(Peers):
+
+    def test_verdicts_and_exit_statuses_against_openssl_s_server(self):
+        pki = self.pki()
+        port, _ = self.openssl_s_server(pki)
+        address = f"{HOST}:{port}"
+        rc, out, err = check(address, "--cafile", pki["ca_cert"], "--servername", "localhost")
+        self.assertEqual(rc, 0, out + err)
+        self.assertRegex(out, r"^OK: <Certificate Subject=CN=localhost Issuer=CN=uptls interop "
+                              r"test CA Names=\[localhost, 127\.0\.0\.1, ::1\] Expires=.* GMT>\n$")
+        rc, out, err = check(address, "--cafile", pki["ca_cert"], "--servername", "other.example")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("BAD: certificate verify failed: hostname 'other.example' not in "
+                      "certificate names", out)
+        other = sp.make_openssl_pki(tempfile.mkdtemp(dir=self.tmp.name))
+        rc, out, err = check(address, "--cafile", other["ca_cert"], "--servername", "localhost")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("BAD: certificate verify failed: unable to get local issuer", out)
+        # The certificates of the test PKI are valid for 2 days.
+        rc, out, err = check(address, "--cafile", pki["ca_cert"], "--servername", "localhost",
+                             "--warn-days", "30")
+        self.assertEqual(rc, 3, out + err)
+        self.assertRegex(out, r"^WARN: expires in [0-2] days \(under 30\): <Certificate ")
+
+    def test_a_connection_failure_is_exit_status_2(self):
+        with socket.socket() as unused:
+            unused.bind((HOST, 0))
+            port = unused.getsockname()[1]
+        rc, out, err = check(f"{HOST}:{port}")
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn("ERROR: connecting to 127.0.0.1 port", out)
+
+    def test_starttls_line_against_twisted_seed004(self):
+        pki = self.pki()
+        port, _ = self.twisted_seed004(pki)
+        rc, out, err = check(f"{HOST}:{port}", "--starttls-line", "STARTTLS", "--expect", "READY",
+                             "--cafile", pki["ca_cert"], "--servername", "localhost")
+        self.assertEqual(rc, 0, out + err)
+        self.assertTrue(out.startswith("OK: <Certificate Subject=CN=localhost"), out)
 
 
 if __name__ == "__main__":
