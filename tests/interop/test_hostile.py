@@ -122,10 +122,23 @@ async def trickle(reader, writer):
 
 
 async def stalled_reader(reader, writer):
-    """Asks a lot and never reads the answers until the server gave up."""
-    writer.write(b"PING\n" * 100_000)
-    await asyncio.sleep(SERVER_TIMEOUT * 3)
-    return await until_end(reader, HOLD)
+    """Asks a lot and never reads: the answers fill the small receive
+    window and the server's send buffer (up to 4 MiB), its write timeout
+    fires and it resets the connection, which the next write here meets."""
+    writer.write(b"PING\n" * 1_600_000)
+    deadline = time.monotonic() + HOLD
+    while (remaining := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(0.5, remaining))
+        try:
+            writer.write(b"PING\n")
+            await asyncio.wait_for(writer.drain(), max(deadline - time.monotonic(), 0.01))
+        except OSError:
+            return "ended"
+        except TimeoutError:
+            return "held"
+        if writer.transport.is_closing():
+            return "ended"
+    return "held"
 
 
 async def garbage_line(reader, writer):
@@ -139,9 +152,10 @@ async def garbage_handshake(reader, writer):
 
 
 async def pending_handshake(reader, writer):
-    """A ClientHello, then silence: held until the handshake timeout."""
+    """A ClientHello, then silence for 3 s (the server's handshake timeout,
+    30 s, would end it later), then the client leaves."""
     writer.write(b"STARTTLS\n" + HELLO)
-    return await until_end(reader, HOLD)
+    return await until_end(reader, 3.0)
 
 
 async def reset_plain(reader, writer):
@@ -260,11 +274,20 @@ async def good_sessions(host, port, ctx, count, results):
             results.setdefault("errors", []).append(repr(exc))
 
 
+# At most this many of a kind per wave: each stalled reader makes the server
+# answer about a million PINGs before its buffers fill.
+PER_WAVE_CAP = {"stalled reader": 2}
+
+
 async def wave(host, port, ctx, size, offset, outcomes, good):
     kinds = list(KINDS)
     tasks = []
+    counts = collections.Counter()
     for i in range(size):
         kind = kinds[(offset + i) % len(kinds)]
+        if counts[kind] >= PER_WAVE_CAP.get(kind, size):
+            kind = "idle"
+        counts[kind] += 1
         source = SOURCES[(offset + i) % len(SOURCES)]
         tasks.append((kind, asyncio.ensure_future(hostile(kind, host, port, source))))
     await good_sessions(host, port, ctx, GOOD_PER_WAVE, good)
