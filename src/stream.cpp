@@ -804,6 +804,28 @@ std::optional<tls::CertificateInfo> Stream::peer_certificate() const {
   return tls::detail::describe(cert);
 }
 
+std::vector<tls::CertificateInfo> Stream::peer_chain() const {
+  std::vector<tls::CertificateInfo> chain;
+  if (!is_tls()) return chain;
+  SSL* ssl = state_->engine->ssl();
+  STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl);
+  // A server's view of the client's chain leaves out the client's own certificate.
+  X509* own = SSL_get0_peer_certificate(ssl);
+  if (own && state_->role == Role::server) chain.push_back(tls::detail::describe(own));
+  for (int i = 0; sent && i < sk_X509_num(sent); ++i) {
+    chain.push_back(tls::detail::describe(sk_X509_value(sent, i)));
+  }
+  return chain;
+}
+
+std::optional<tls::Verification> Stream::verification() const {
+  if (!is_tls()) return std::nullopt;
+  bool checked = state_->role == Role::client
+                     ? state_->client_config && state_->client_config->verifies_peer()
+                     : SSL_get0_peer_certificate(state_->engine->ssl()) != nullptr;
+  return state_->engine->verification(checked);
+}
+
 std::optional<tls::SessionInfo> Stream::tls_info() const {
   if (!is_tls()) return std::nullopt;
   return state_->engine->session_info();

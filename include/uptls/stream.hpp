@@ -14,6 +14,7 @@
 #include <system_error>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "uptls/detail/launch.hpp"
 #include "uptls/export.hpp"
@@ -340,8 +341,18 @@ class UPTLS_API Stream {
   /// none (a client, usually).
   std::optional<tls::CertificateInfo> peer_certificate() const;
 
+  /// The chain the peer sent, its own certificate first; empty before the
+  /// upgrade or when it sent none. (A resumed session has no chain.)
+  std::vector<tls::CertificateInfo> peer_chain() const;
+
   /// The negotiated TLS parameters; none before the upgrade.
   std::optional<tls::SessionInfo> tls_info() const;
+
+  /// The verdict on the peer's certificate and name; none before the
+  /// upgrade. A stream whose configuration refuses what fails verification
+  /// (the default) is only upgraded when the verdict is ok;
+  /// dangerous_continue_unverified gets here with any verdict.
+  std::optional<tls::Verification> verification() const;
 
   /// The peer as messages name it ("127.0.0.1:4000", "unix:/run/app.sock").
   std::string peer() const;

@@ -271,7 +271,10 @@ std::shared_ptr<const ClientConfig> ClientConfig::make(const ClientOptions& opti
   impl->warnings = weak_choices(impl->ctx.get(), options.protocol);
   SSL_CTX* ctx = impl->ctx.get();
   impl->verify = !options.dangerous_skip_verification;
-  SSL_CTX_set_verify(ctx, impl->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  // Continuing unverified: OpenSSL still verifies with VERIFY_NONE and keeps
+  // the verdict (SSL_get_verify_result), which Stream::verification() reports.
+  bool refuse = impl->verify && !options.dangerous_continue_unverified;
+  SSL_CTX_set_verify(ctx, refuse ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
   if (!load_trust(ctx, options.trust, nullptr) && impl->verify) use_system_trust(ctx);
 
   if (options.identity) detail::use_identity(ctx, *options.identity, true);
@@ -297,6 +300,22 @@ std::shared_ptr<const ClientConfig> ClientConfig::make(const ClientOptions& opti
 }
 
 bool ClientConfig::verifies_peer() const noexcept { return impl_->verify; }
+
+TrustStoreStats ClientConfig::trust_store_stats() const {
+  TrustStoreStats stats;
+  X509_STORE* store = SSL_CTX_get_cert_store(impl_->ctx.get());
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+  for (int i = 0; objects && i < sk_X509_OBJECT_num(objects); ++i) {
+    X509_OBJECT* object = sk_X509_OBJECT_value(objects, i);
+    if (X509_OBJECT_get_type(object) == X509_LU_CRL) {
+      ++stats.crl;
+    } else if (X509* cert = X509_OBJECT_get0_X509(object)) {
+      ++stats.x509;
+      if (X509_check_ca(cert) != 0) ++stats.x509_ca;
+    }
+  }
+  return stats;
+}
 
 void* ClientConfig::native_handle() const noexcept { return impl_->ctx.get(); }
 

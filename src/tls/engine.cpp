@@ -463,6 +463,33 @@ bool Engine::peer_vanished(int ssl_error) const {
 void Engine::fail_verification(long result) {
   ERR_clear_error();
   std::error_code code(static_cast<int>(result), verify_category());
+  throw Error(code, verification_message(result));
+}
+
+Verification Engine::verification(bool checked) const {
+  Verification verdict;
+  verdict.checked = checked;
+  if (!checked) {
+    verdict.message = server_ ? "no client certificate was asked for or sent"
+                              : "not verified (dangerous_skip_verification)";
+    return verdict;
+  }
+  verdict.code = SSL_get_verify_result(ssl_.get());
+  verdict.ok = verdict.code == X509_V_OK;
+  if (X509* leaf = SSL_get0_peer_certificate(ssl_.get()); leaf && !expected_name_.empty()) {
+    unsigned flags = X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT;
+    verdict.name_matches = is_ip_literal(expected_name_)
+                               ? X509_check_ip_asc(leaf, expected_name_.c_str(), flags) == 1
+                               : X509_check_host(leaf, expected_name_.c_str(),
+                                                 expected_name_.size(), flags, nullptr) == 1;
+  }
+  verdict.message = verdict.ok ? (expected_name_.empty() ? std::string("verified")
+                                                         : "verified for " + expected_name_)
+                               : verification_message(verdict.code);
+  return verdict;
+}
+
+std::string Engine::verification_message(long result) const {
   std::string message =
       server_ ? "client certificate verify failed: " : "certificate verify failed: ";
   // A client's chain as OpenSSL keeps it on the server has no leaf.
@@ -479,7 +506,7 @@ void Engine::fail_verification(long result) {
       message += " (certificate '" + info.subject + "' issued by '" + info.issuer + "')";
     }
   }
-  throw Error(code, message);
+  return message;
 }
 
 std::string Engine::ocsp_status() const {
@@ -519,6 +546,40 @@ std::string Engine::ocsp_status() const {
   return OCSP_cert_status_str(status);
 }
 
+namespace {
+
+/// The peer's handshake signature in OpenSSL's sigalgs syntax: "ECDSA+SHA256",
+/// "RSA-PSS+SHA256", "Ed25519"; empty when it did not sign.
+std::string peer_signature(SSL* ssl) {
+  int type = NID_undef;
+  if (SSL_get_peer_signature_type_nid(ssl, &type) != 1) return {};
+  std::string name;
+  switch (type) {
+    case EVP_PKEY_EC:
+      name = "ECDSA";
+      break;
+    case EVP_PKEY_RSA:
+      name = "RSA";
+      break;
+    case EVP_PKEY_RSA_PSS:
+      name = "RSA-PSS";
+      break;
+    case EVP_PKEY_ED25519:
+      return "Ed25519";
+    case EVP_PKEY_ED448:
+      return "Ed448";
+    default:
+      name = OBJ_nid2sn(type);
+  }
+  int hash = NID_undef;
+  if (SSL_get_peer_signature_nid(ssl, &hash) == 1 && hash != NID_undef) {
+    name += std::string("+") + OBJ_nid2sn(hash);
+  }
+  return name;
+}
+
+}  // namespace
+
 SessionInfo Engine::session_info() const {
   SessionInfo info;
   SSL* ssl = ssl_.get();
@@ -526,6 +587,12 @@ SessionInfo Engine::session_info() const {
   const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
   info.cipher = cipher ? SSL_CIPHER_get_name(cipher) : "";
   info.secret_bits = cipher ? SSL_CIPHER_get_bits(cipher, nullptr) : 0;
+  info.cipher_version = cipher ? SSL_CIPHER_get_version(cipher) : "";
+  if (int group = static_cast<int>(SSL_get_negotiated_group(ssl)); group != 0) {
+    const char* name = SSL_group_to_name(ssl, group);
+    info.group = name ? name : "";
+  }
+  info.peer_signature = peer_signature(ssl);
   const unsigned char* alpn = nullptr;
   unsigned int alpn_length = 0;
   SSL_get0_alpn_selected(ssl, &alpn, &alpn_length);

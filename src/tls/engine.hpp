@@ -58,6 +58,8 @@ class Engine {
     return accepted_ > 0 || !bio_.out.empty() || SSL_want_write(ssl_.get());
   }
   SessionInfo session_info() const;
+  /// The verdict OpenSSL reached on the peer's chain and name.
+  Verification verification(bool checked) const;
   /// The verdict of the OCSP response the server stapled (client role).
   std::string ocsp_status() const;
 
@@ -92,6 +94,8 @@ class Engine {
   /// After the peer's close_notify: throws if any byte followed it.
   void refuse_bytes_after_close();
   [[noreturn]] void fail_verification(long result);
+  /// The reason a verification failed, as the handshake words it.
+  std::string verification_message(long result) const;
 
   BioState bio_;
   SslPtr ssl_;

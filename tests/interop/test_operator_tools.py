@@ -15,6 +15,7 @@ PID.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -227,6 +228,94 @@ class Check(Peers):
                              "--cafile", pki["ca_cert"], "--servername", "localhost")
         self.assertEqual(rc, 0, out + err)
         self.assertTrue(out.startswith("OK: <Certificate Subject=CN=localhost"), out)
+
+
+def inspect(*args):
+    """Run `uptls inspect ARGS`; (rc, stdout, stderr)."""
+    proc = subprocess.run([up.UPTLS, "inspect", *args], capture_output=True, text=True,
+                          timeout=60)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+class Inspect(Peers):
+
+    def test_report_against_openssl_s_server_tls12_by_its_json_fields(self):
+        pki = self.pki()
+        port, _ = self.openssl_s_server(pki)
+        rc, out, err = inspect(f"{HOST}:{port}", "--cafile", pki["ca_cert"], "--servername",
+                               "localhost", "--max-tls", "1.2", "--json")
+        self.assertEqual(rc, 0, out + err)
+        report = json.loads(out)
+        self.assertEqual(report["peer_certificate"], "provided")
+        self.assertEqual(report["names"], "localhost, 127.0.0.1, ::1")
+        self.assertTrue(report["name_matches"])
+        self.assertTrue(report["verified"])
+        self.assertEqual(report["verification"], "verified for localhost")
+        self.assertEqual((report["trust_x509"], report["trust_x509_ca"], report["trust_crl"]),
+                         (1, 1, 0), "the --cafile CA, loaded")
+        self.assertEqual(report["protocol"], "TLSv1.2")
+        self.assertEqual(report["cipher"], "ECDHE-ECDSA-AES256-GCM-SHA384")
+        self.assertEqual(report["cipher_version"], "TLSv1.2")
+        self.assertEqual(report["secret_bits"], 256)
+        self.assertEqual(report["compression"], "none")
+        self.assertEqual(report["group"], "x25519")
+        self.assertEqual(report["peer_signature"], "ECDSA+SHA256")
+        self.assertFalse(report["resumed"])
+        self.assertEqual([c["subject"] for c in report["chain"]], ["CN=localhost"])
+        self.assertEqual(report["chain"][0]["key"], "EC P-256")
+        self.assertEqual(report["chain"][0]["issuer"], "CN=uptls interop test CA")
+
+    def test_an_untrusted_or_misnamed_server_is_still_inspected(self):
+        pki = self.pki()
+        port, _ = self.openssl_s_server(pki)
+        other = sp.make_openssl_pki(tempfile.mkdtemp(dir=self.tmp.name))
+        rc, out, err = inspect(f"{HOST}:{port}", "--cafile", other["ca_cert"], "--servername",
+                               "wrong.example", "--json")
+        self.assertEqual(rc, 1, out + err)
+        report = json.loads(out)
+        self.assertFalse(report["verified"])
+        self.assertFalse(report["name_matches"])
+        self.assertIn("certificate verify failed: unable to get local issuer certificate",
+                      report["verification"])
+        self.assertEqual(report["protocol"], "TLSv1.3", "the session was inspected anyway")
+        rc, out, err = inspect(f"{HOST}:{port}", "--cafile", pki["ca_cert"], "--servername",
+                               "wrong.example")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("Whether name(s) match the hostname.. no", out)
+        self.assertIn("hostname 'wrong.example' not in certificate names [localhost, 127.0.0.1, "
+                      "::1]", out)
+
+    def test_starttls_line_against_twisted_seed004(self):
+        pki = self.pki()
+        port, _ = self.twisted_seed004(pki)
+        rc, out, err = inspect(f"{HOST}:{port}", "--starttls-line", "STARTTLS", "--expect",
+                               "READY", "--cafile", pki["ca_cert"], "--servername", "localhost")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("Certificate verified................ yes", out)
+        self.assertIn("Protocol version negotiated......... TLSv1.", out)
+
+    def test_listen_reports_each_client_as_python_sees_it(self):
+        proc = start_process([up.UPTLS, "inspect", "--listen", f"{HOST}:0", "--ca-out",
+                              os.path.join(self.tmp.name, "ca.pem"), "--json"])
+        out, err = PipeReader(proc.stdout), PipeReader(proc.stderr)
+        self.addCleanup(stop_process, proc, readers=(out, err))
+        found = err.wait_for(r"listening on 127\.0\.0\.1:(\d+)$", up.STARTUP_TIMEOUT)
+        self.assertIsNotNone(found, err.snapshot())
+        port = int(found[1].group(1))
+        ctx = sp.client_context(os.path.join(self.tmp.name, "ca.pem"))
+        with socket.create_connection((HOST, port), STEP_TIMEOUT) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+                seen = (tls.version(), tls.cipher()[0], tls.cipher()[2],
+                        tls.getsockname()[1])
+        line = out.wait_for(r"^\{", STEP_TIMEOUT)
+        self.assertIsNotNone(line, out.snapshot() + err.snapshot())
+        report = json.loads(out.snapshot().splitlines()[line[0]])
+        self.assertEqual(report["interface"], f"{HOST}:{port}")
+        self.assertEqual(report["client"], f"{HOST}:{seen[3]}")
+        self.assertEqual(report["peer_certificate"], "none")
+        self.assertEqual((report["protocol"], report["cipher"], report["secret_bits"]),
+                         seen[:3])
+        self.assertEqual(report["compression"], "none")
 
 
 if __name__ == "__main__":

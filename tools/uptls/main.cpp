@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   uptls::cli::add_connect_command(app);
   uptls::cli::add_features_command(app);
   uptls::cli::add_check_command(app);
+  uptls::cli::add_inspect_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

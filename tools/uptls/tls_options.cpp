@@ -167,6 +167,7 @@ std::shared_ptr<const tls::ClientConfig> make_client_config(const ClientTlsArgs&
   options.protocol = args.protocol.protocol();
   options.session_resumption = !args.no_resumption;
   options.request_ocsp = args.ocsp;
+  options.dangerous_continue_unverified = args.continue_unverified;
   if (args.insecure) {
     std::fprintf(stderr,
                  "WARNING: --insecure: the server's certificate and name are NOT verified; "

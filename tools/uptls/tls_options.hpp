@@ -64,6 +64,9 @@ struct ClientTlsArgs {
   bool insecure = false;
   bool no_resumption = false;
   bool ocsp = false;
+  // Not an option: `uptls inspect` completes the handshake whatever the
+  // verdict, and reports it.
+  bool continue_unverified = false;
 };
 
 void add_server_tls_options(CLI::App& command, ServerTlsArgs& args);

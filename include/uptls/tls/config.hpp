@@ -125,6 +125,23 @@ struct ClientOptions {
   /// Accept any server certificate and any name. Only for debugging: a
   /// connection made this way is not authenticated.
   bool dangerous_skip_verification = false;
+  /// Verify as usual, but complete the handshake when verification fails
+  /// and report the verdict in Stream::verification() instead: for
+  /// inspection tools (`uptls inspect`). A connection whose verdict is not
+  /// ok is not authenticated.
+  bool dangerous_continue_unverified = false;
+};
+
+/// What a trust store holds in memory (seed 003's cert_store_stats()): a
+/// hashed directory or the system store loads certificates on demand, so
+/// these count only what was loaded so far.
+struct TrustStoreStats {
+  /// Certificates.
+  std::size_t x509 = 0;
+  /// Of them, CA certificates.
+  std::size_t x509_ca = 0;
+  /// Certificate revocation lists.
+  std::size_t crl = 0;
 };
 
 /// An immutable client configuration, shared by the streams that use it.
@@ -141,8 +158,12 @@ class UPTLS_API ClientConfig {
   /// Not copyable: a configuration is shared through std::shared_ptr.
   ClientConfig& operator=(const ClientConfig&) = delete;
 
-  /// Whether the server's certificate and name are verified.
+  /// Whether the server's certificate and name are verified (also when
+  /// dangerous_continue_unverified only reports the verdict).
   bool verifies_peer() const noexcept;
+
+  /// What the trust store holds now.
+  TrustStoreStats trust_store_stats() const;
 
   /// Choices weaker than the defaults that the options asked for (TLS 1.2
   /// ciphers without forward secrecy or without AEAD), one sentence each;

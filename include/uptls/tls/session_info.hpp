@@ -51,10 +51,21 @@ struct SessionInfo {
   std::string version;
   /// Cipher suite name as OpenSSL spells it ("TLS_AES_256_GCM_SHA384").
   std::string cipher;
+  /// The protocol version that defined the cipher ("TLSv1.3", "TLSv1.2").
+  std::string cipher_version;
   /// Secret bits of the cipher.
   int secret_bits = 0;
   /// The ALPN protocol agreed, empty when none.
   std::string alpn;
+  /// The key-exchange group ("X25519", "secp256r1", "ffdhe2048"); empty
+  /// when unknown (a resumed TLS 1.2 session).
+  std::string group;
+  /// The signature algorithm the peer signed the handshake with
+  /// ("ecdsa_secp256r1_sha256", "rsa_pss_rsae_sha256"); empty when it did
+  /// not sign (resumption).
+  std::string peer_signature;
+  /// TLS compression: always "none" (uptls never compresses: CRIME).
+  std::string compression = "none";
   /// The server name (SNI) the client sent, empty when none.
   std::string server_name;
   /// Whether the session was resumed rather than fully negotiated.
@@ -62,6 +73,26 @@ struct SessionInfo {
   /// Client that asked for OCSP stapling: "good", "revoked", "unknown",
   /// "none" (nothing stapled) or "invalid: why"; empty when not asked.
   std::string ocsp_status;
+};
+
+/// The verdict on the peer's certificate chain and name.
+struct Verification {
+  /// Whether the peer's chain and name were checked at all (not with
+  /// dangerous_skip_verification, nor a server that asked for no client
+  /// certificate).
+  bool checked = false;
+  /// Whether they passed.
+  bool ok = false;
+  /// OpenSSL's X509_V_ERR_* code; 0 when ok.
+  long code = 0;
+  /// Whether the certificate's subjectAltName holds the name asked for
+  /// (RFC 9525 rules), checked on its own so that it is known even when the
+  /// chain failed first; false when there was no name or no certificate.
+  bool name_matches = false;
+  /// "verified for NAME", or the reason it failed, worded as the handshake
+  /// words it ("certificate verify failed: hostname 'x' not in certificate
+  /// names [...]").
+  std::string message;
 };
 
 }  // namespace uptls::tls

@@ -1,0 +1,257 @@
+// `uptls inspect`: seed 003's test_tls.py report, and more. As a client it
+// completes the handshake whatever the verdict on the certificate and says
+// what the verdict was; with --listen it reports each client that connects.
+
+#include <asio/signal_set.hpp>
+#include <asio/use_awaitable.hpp>
+#include <cstdio>
+#include <memory>
+
+#include "commands.hpp"
+#include "json.hpp"
+#include "pingpong.hpp"
+#include "tls_options.hpp"
+#include "upgrade_options.hpp"
+#include "uptls/printable.hpp"
+#include "uptls/uptls.hpp"
+
+namespace uptls::cli {
+namespace {
+
+struct InspectArgs {
+  std::string address;
+  std::string listen;
+  std::string servername;
+  ClientTlsArgs tls;
+  UpgradeArgs upgrade;
+  // Server side (--listen): the options clients do not have.
+  std::string ca_out;
+  std::vector<std::string> client_cas;
+  bool request_client_cert = false;
+  bool json = false;
+};
+
+/// One report: labelled values in order, then the chain.
+struct Report {
+  std::vector<std::pair<std::string, std::string>> lines;   // label, value
+  std::vector<std::pair<std::string, std::string>> fields;  // JSON key, JSON value
+  std::vector<tls::CertificateInfo> chain;
+
+  void add(std::string label, std::string key, const std::string& value) {
+    lines.emplace_back(std::move(label), value);
+    fields.emplace_back(std::move(key), json_string(value));
+  }
+  void add(std::string label, std::string key, bool value) {
+    lines.emplace_back(std::move(label), value ? "yes" : "no");
+    fields.emplace_back(std::move(key), json_bool(value));
+  }
+  void add(std::string label, std::string key, std::size_t value) {
+    lines.emplace_back(std::move(label), std::to_string(value));
+    fields.emplace_back(std::move(key), std::to_string(value));
+  }
+
+  void print(bool json) const {
+    if (json) {
+      std::string out = "{";
+      for (const auto& [key, value] : fields) out += json_string(key) + ": " + value + ", ";
+      out += "\"chain\": [";
+      for (std::size_t i = 0; i < chain.size(); ++i) {
+        const auto& c = chain[i];
+        out += (i ? ", " : "") + std::string("{\"subject\": ") + json_string(c.subject) +
+               ", \"issuer\": " + json_string(c.issuer) +
+               ", \"not_before\": " + json_string(c.not_before) +
+               ", \"not_after\": " + json_string(c.not_after) +
+               ", \"key\": " + json_string(c.key_type) +
+               ", \"key_bits\": " + std::to_string(c.key_bits) +
+               ", \"signature\": " + json_string(c.signature_algorithm) +
+               ", \"is_ca\": " + json_bool(c.is_ca) +
+               ", \"sha256\": " + json_string(c.sha256_fingerprint) + "}";
+      }
+      print_line(out + "]}");
+      return;
+    }
+    for (const auto& [label, value] : lines) {
+      std::string padded = label;
+      if (padded.size() < 36) padded.append(36 - padded.size(), '.');
+      print_line(padded + " " + value);
+    }
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+      const auto& c = chain[i];
+      std::string n = "[" + std::to_string(i) + "] ";
+      print_line("Certificate " + n + "subject..... " + c.subject);
+      print_line("                issuer...... " + c.issuer);
+      print_line("                valid....... " + c.not_before + " to " + c.not_after);
+      print_line("                key......... " + c.key_type + " (" + std::to_string(c.key_bits) +
+                 " bits)" + (c.is_ca ? ", CA" : ""));
+      print_line("                signature... " + c.signature_algorithm);
+    }
+    print_line("");
+  }
+};
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+/// The peer's certificate and names.
+void add_certificate(Report& report, const Stream& stream) {
+  auto certificate = stream.peer_certificate();
+  report.add("Peer certificate", "peer_certificate",
+             std::string(certificate ? "provided" : "none"));
+  if (certificate) {
+    std::vector<std::string> names = certificate->dns_names;
+    names.insert(names.end(), certificate->ip_addresses.begin(), certificate->ip_addresses.end());
+    report.add("Name(s) on peer certificate", "names", join(names));
+  }
+  report.chain = stream.peer_chain();
+}
+
+/// What was negotiated, the same on both sides.
+void add_parameters(Report& report, const Stream& stream) {
+  auto info = stream.tls_info();
+  report.add("Protocol version negotiated", "protocol", info->version);
+  report.add("Cipher chosen for this connection", "cipher", info->cipher);
+  report.add("Cipher defined in TLS version", "cipher_version", info->cipher_version);
+  report.add("Cipher key has this many bits", "secret_bits",
+             static_cast<std::size_t>(info->secret_bits));
+  report.add("Compression algorithm in use", "compression", info->compression);
+  report.add("ALPN protocol agreed", "alpn", info->alpn.empty() ? "none" : info->alpn);
+  report.add("Key-exchange group", "group", info->group.empty() ? "none" : info->group);
+  report.add("Peer signature algorithm", "peer_signature",
+             info->peer_signature.empty() ? "none" : info->peer_signature);
+  report.add("Session resumed", "resumed", info->resumed);
+}
+
+asio::awaitable<int> inspect_a_server(std::shared_ptr<const InspectArgs> args, std::string host,
+                                      std::uint16_t port) {
+  auto stream_config = make_client_config(args->tls);
+  ConnectOptions options;
+  options.tls = stream_config;
+  options.server_name = args->servername;
+  Say quiet = [](std::string_view) {};
+  UpgradeArgs upgrade = args->upgrade;
+  if (upgrade.starttls_line.empty()) upgrade.implicit_tls = true;
+  Stream stream = co_await connect_upgraded(host, port, options, upgrade, quiet);
+  std::string name = args->servername.empty() ? host : args->servername;
+  Report report;
+  std::string asked = host + ":" + std::to_string(port);
+  std::string reached = stream.peer();
+  report.add("Address we want to talk to", "address",
+             asked == reached ? asked : asked + " (" + reached + ")");
+  add_certificate(report, stream);
+  auto verdict = stream.verification();
+  if (stream.peer_certificate()) {
+    report.add("Whether name(s) match the hostname", "name_matches", verdict->name_matches);
+  }
+  report.add("Certificate verified", "verified", verdict->ok);
+  report.add("Verification result", "verification", verdict->message);
+  auto stats = stream_config->trust_store_stats();
+  report.add("Certificates loaded of type crl", "trust_crl", stats.crl);
+  report.add("Certificates loaded of type x509", "trust_x509", stats.x509);
+  report.add("Certificates loaded of type x509_ca", "trust_x509_ca", stats.x509_ca);
+  add_parameters(report, stream);
+  auto info = stream.tls_info();
+  report.add("OCSP status", "ocsp",
+             info->ocsp_status.empty() ? "not asked (--ocsp)" : info->ocsp_status);
+  co_await stream.close();
+  report.print(args->json);
+  co_return verdict->ok ? 0 : 1;
+}
+
+asio::awaitable<int> report_clients(std::shared_ptr<const InspectArgs> args) {
+  auto [host, port] = split_host_port(args->listen);
+  ServerTlsArgs server_tls;
+  server_tls.identity = args->tls.identity;
+  server_tls.protocol = args->tls.protocol;
+  server_tls.ca_out = args->ca_out;
+  server_tls.client_cas = args->client_cas;
+  server_tls.request_client_cert = args->request_client_cert;
+  ServeOptions options;
+  options.tls = make_server_config(server_tls);
+  options.upgradeable = !args->upgrade.starttls_line.empty();
+  bool json = args->json;
+  std::string line = args->upgrade.starttls_line;
+  // Where the server listens, known once it does (before any client comes:
+  // the command runs on one thread).
+  auto interface = std::make_shared<std::string>();
+  Handler handler = [json, line, interface](Stream stream) -> asio::awaitable<void> {
+    if (!line.empty()) {
+      while (auto request = co_await stream.read_line()) {
+        if (*request == line) break;
+      }
+      co_await stream.start_tls();
+    }
+    Report report;
+    report.add("Interface where we are listening", "interface", *interface);
+    report.add("Client has connected from address", "client", stream.peer());
+    add_certificate(report, stream);
+    add_parameters(report, stream);
+    report.print(json);
+    co_await stream.close();
+  };
+  Server server = co_await start_server(handler, host, port, options);
+  *interface = server.address();
+  std::fprintf(stderr, "uptls inspect: listening on %s\n", interface->c_str());
+  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
+  co_await signals.async_wait(asio::use_awaitable);
+  co_await server.stop();
+  co_return 0;
+}
+
+/// 0: verified (or --listen ended); 1: not verified; 2: an error.
+asio::awaitable<int> inspect(std::shared_ptr<const InspectArgs> args) {
+  try {
+    if (!args->listen.empty()) co_return co_await report_clients(args);
+    if (args->address.empty()) {
+      throw std::invalid_argument("give HOST:PORT, or --listen HOST:PORT");
+    }
+    auto [host, port] = split_host_port(args->address);
+    co_return co_await inspect_a_server(args, host, port);
+  } catch (const std::exception& e) {
+    std::string message = escape_nonprintable(e.what());
+    std::fprintf(stderr, "uptls inspect: %s\n", message.c_str());
+  }
+  co_return 2;
+}
+
+}  // namespace
+
+void add_inspect_command(CLI::App& app) {
+  auto* command = app.add_subcommand(
+      "inspect",
+      "Connect and report the TLS session (seed 003's test_tls.py): the peer's certificate, "
+      "names and chain, the verification verdict (the handshake completes and is reported "
+      "even when verification fails), the trust store, protocol, cipher, bits, compression, "
+      "ALPN, group, signature, resumption, OCSP. Exit 0 when the certificate verified, 1 when "
+      "not, 2 on errors. With --listen, report each client that connects instead.");
+  auto args = std::make_shared<InspectArgs>();
+  args->tls.continue_unverified = true;
+  command->add_option("address", args->address, "HOST:PORT of the server");
+  command->add_option("--listen", args->listen,
+                      "HOST:PORT: be the server, and report each client that connects");
+  command->add_option("--servername", args->servername,
+                      "the name to send (SNI) and verify the certificate against (default: HOST)");
+  add_upgrade_options(*command, args->upgrade);
+  add_client_tls_options(*command, args->tls);
+  command->add_option("--ca-out", args->ca_out,
+                      "--listen without a certificate: write the made-up CA here");
+  command->add_option("--client-ca", args->client_cas, "--listen: CA file for client certificates");
+  command->add_flag("--request-client-cert", args->request_client_cert,
+                    "--listen: ask clients for a certificate");
+  command->add_flag("--json", args->json, "one JSON object per report, for scripts");
+  command->footer(
+      "Examples:\n"
+      "  uptls inspect example.org:443\n"
+      "  uptls inspect 127.0.0.1:1060 --cafile ca.crt --servername localhost --json\n"
+      "  uptls inspect 127.0.0.1:8000 --starttls-line STARTTLS --expect READY --cafile ca.pem\n"
+      "  uptls inspect --listen 127.0.0.1:1060 --pem localhost.pem");
+  command->callback([args] {
+    if (int status = run_command("inspect", inspect(args)); status != 0) {
+      throw CLI::RuntimeError(status);
+    }
+  });
+}
+
+}  // namespace uptls::cli
