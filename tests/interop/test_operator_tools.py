@@ -307,6 +307,8 @@ class Inspect(Peers):
             with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
                 seen = (tls.version(), tls.cipher()[0], tls.cipher()[2],
                         tls.getsockname()[1])
+                tls.settimeout(STEP_TIMEOUT)
+                self.assertEqual(tls.recv(1), b"", "the server ends the session after its report")
         line = out.wait_for(r"^\{", STEP_TIMEOUT)
         self.assertIsNotNone(line, out.snapshot() + err.snapshot())
         report = json.loads(out.snapshot().splitlines()[line[0]])

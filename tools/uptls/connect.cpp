@@ -81,10 +81,12 @@ class Output {
 /// Standard input, read on a thread of its own (a file, a pipe or a
 /// terminal alike), each chunk written to the stream on its executor; the
 /// end of input becomes shutdown_send(). The thread is never joined: it may
-/// sit in read() when the peer ends the session.
+/// sit in read() when the peer ends the session. It holds no reference to
+/// the stream (the work it posts does, on the stream's executor) and posts
+/// nothing once the session is over, before the io_context goes away.
 struct InputPump : std::enable_shared_from_this<InputPump> {
-  // Shared with the relay: a write from input may outlive the session.
-  std::shared_ptr<Stream> stream;
+  std::weak_ptr<Stream> target;
+  asio::any_io_executor executor;
   bool crlf = false;
   std::chrono::milliseconds eof_wait{0};
   // Bytes received so far, counted by the relay on the stream's executor.
@@ -99,7 +101,7 @@ struct InputPump : std::enable_shared_from_this<InputPump> {
     {
       std::lock_guard lock(mutex);
       if (done) return false;
-      finished = asio::co_spawn(stream->get_executor(), fn(), asio::use_future);
+      finished = asio::co_spawn(executor, fn(), asio::use_future);
     }
     try {
       finished.get();
@@ -119,8 +121,10 @@ struct InputPump : std::enable_shared_from_this<InputPump> {
       std::string data(chunk, static_cast<std::size_t>(n));
       if (crlf) data = to_crlf(data);
       if (!on_stream([self, data]() -> asio::awaitable<void> {
-            co_await self->stream->write_all(data);
-            self->sent += data.size();
+            if (auto stream = self->target.lock()) {
+              co_await stream->write_all(data);
+              self->sent += data.size();
+            }
           }))
         return;
     }
@@ -132,8 +136,10 @@ struct InputPump : std::enable_shared_from_this<InputPump> {
   /// once on it and drop answers not yet written: it goes once the server
   /// has been quiet for eof_wait.
   asio::awaitable<void> end_sending() {
+    auto stream = target.lock();
+    if (!stream) co_return;
     if (stream->is_tls() && eof_wait.count() > 0) {
-      asio::steady_timer timer(stream->get_executor());
+      asio::steady_timer timer(executor);
       for (std::uint64_t seen = ~std::uint64_t{0}; seen != received && !over();) {
         seen = received;
         timer.expires_after(eof_wait);
@@ -191,7 +197,13 @@ asio::awaitable<int> connect(std::shared_ptr<const ConnectArgs> args) {
   say(certificate_summary(stream, args->tls, name));
 
   auto pump = std::make_shared<InputPump>();
-  pump->stream = shared;
+  pump->target = shared;
+  pump->executor = stream.get_executor();
+  // However the session ends, the input thread posts nothing after it.
+  struct StopPump {
+    std::shared_ptr<InputPump> pump;
+    ~StopPump() { pump->stop(); }
+  } stop_pump{pump};
   pump->crlf = args->crlf;
   pump->eof_wait = std::chrono::milliseconds(static_cast<long>(args->eof_wait * 1000));
   std::thread([pump] { pump->run(); }).detach();
