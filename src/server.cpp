@@ -13,6 +13,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -157,6 +158,8 @@ struct Server::Impl {
   std::atomic<std::size_t> live_count{0};
   // Connections that ended since memory was last given back.
   std::size_t ended_since_trim = 0;
+  // The most connections open at once since then.
+  std::size_t peak_since_trim = 0;
   std::uint64_t next_id = 0;
   bool stopping = false;
   // Set when stop() ends the connections that outlived the grace period;
@@ -213,6 +216,7 @@ struct Server::Impl {
       std::uint64_t id = self->next_id++;
       self->live.emplace(id, stream.abort_handle());
       self->live_count = self->live.size();
+      self->peak_since_trim = std::max(self->peak_since_trim, self->live.size());
       if (!client.empty()) ++self->per_address[client];
       asio::co_spawn(connection_strand,
                      session(self, id, std::move(client), std::move(stream), tls != nullptr),
@@ -223,16 +227,18 @@ struct Server::Impl {
   /// After a burst (many connections, most of them gone), hands the memory
   /// they used back to the system: glibc's allocator keeps freed memory in
   /// its per-thread arenas, so a server's RSS would stay at its peak.
-  /// Called as each connection ends: trims once many have ended and few
-  /// remain, so a steady load rarely pays for it.
+  /// Called as each connection ends: trims once open connections fell to a
+  /// quarter of their peak and at least 64 ended, so a steady load (whose
+  /// count stays near its peak) never pays for it.
   void give_back_memory() {
-    constexpr std::size_t burst = 256;
+    constexpr std::size_t burst = 64;
     ++ended_since_trim;
-    if (ended_since_trim < burst || live.size() * 4 > ended_since_trim) return;
+    if (ended_since_trim < burst || live.size() * 4 > peak_since_trim) return;
 #if defined(__GLIBC__)
     ::malloc_trim(0);
 #endif
     ended_since_trim = 0;
+    peak_since_trim = live.size();
   }
 
   /// The client's IP address; empty for a Unix socket.
