@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Interop tests: the operator's commands `uptls connect` and `uptls check`.
+"""Interop tests: the operator's commands connect, check, inspect and echo.
 
 Usage:
     /usr/bin/python3 tests/interop/test_operator_tools.py --uptls PATH [unittest args]
@@ -8,13 +8,16 @@ Usage:
 pingpong`, `openssl s_server`, seed 004's Twisted starttls_server (STARTTLS
 answered with READY), seed 000's asyncio server (unmodified: nothing
 answered) and a Python ssl server that answers only after the client's
-half-close; `uptls check` against `openssl s_server` and Twisted, with its
-verdicts and exit statuses. Every peer runs on 127.0.0.1 and is stopped by
-PID.
+half-close; `uptls check` and `uptls inspect` against `openssl s_server`
+and Twisted, with their verdicts, JSON fields and exit statuses, and
+`inspect --listen` against CPython's ssl; `uptls echo` against itself,
+seed 004's Twisted starttls_client as published (CRLF lines) and CPython's
+ssl. Every peer runs on 127.0.0.1 and is stopped by PID.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -318,6 +321,57 @@ class Inspect(Peers):
         self.assertEqual((report["protocol"], report["cipher"], report["secret_bits"]),
                          seen[:3])
         self.assertEqual(report["compression"], "none")
+
+
+class Echo(Peers):
+
+    def start_echo(self, *args):
+        ca = os.path.join(self.tmp.name, "echo-ca.pem")
+        match, output = self.start_peer(
+            [up.UPTLS, "echo", "serve", "--listen", f"{HOST}:0", "--ca-out", ca, *args],
+            r"^listening on 127\.0\.0\.1:(\d+)$")
+        return int(match.group(1)), ca, output
+
+    def test_echo_client_and_server_with_starttls_and_ready(self):
+        port, ca, output = self.start_echo("--starttls-line", "STARTTLS", "--starttls-reply",
+                                           "READY")
+        proc = subprocess.run(
+            [up.UPTLS, "echo", "client", f"{HOST}:{port}", "--starttls-line", "STARTTLS",
+             "--expect", "READY", "--cafile", ca, "--servername", "localhost", "--line", "one",
+             "--line", "two words"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("echoed: one\nechoed: two words\n", proc.stdout)
+        self.assertIsNotNone(output.wait_for(r"^received: two words$", STEP_TIMEOUT))
+
+    @unittest.skipUnless(importlib.util.find_spec("twisted"), "python3-twisted is not installed")
+    def test_twisted_seed004_client_as_published_against_echo_serve(self):
+        """The seed's client speaks CRLF lines (LineReceiver's own); the
+        server answers READY with the same line end and echoes over TLS."""
+        port, ca, output = self.start_echo("--starttls-line", "STARTTLS", "--starttls-reply",
+                                           "READY")
+        proc = subprocess.run(
+            [PYTHON, os.path.join(SEEDS, "seed004_starttls_client.py"), str(port), ca, "crlf"],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("received: READY", proc.stdout)
+        self.assertIsNotNone(output.wait_for(r"^received: secure text$", STEP_TIMEOUT),
+                             output.snapshot())
+        log = output.snapshot()
+        self.assertLess(log.index("-- Switching to TLS"), log.index("received: secure text"))
+
+    def test_implicit_tls_echo_against_python_ssl(self):
+        port, ca, _ = self.start_echo("--implicit-tls")
+        ctx = sp.client_context(ca)
+        with socket.create_connection((HOST, port), STEP_TIMEOUT) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.settimeout(STEP_TIMEOUT)
+                tls.sendall(b"first\nsecond\r\n")
+                got = b""
+                while got.count(b"\n") < 2:
+                    got += tls.recv(100)
+                self.assertEqual(got, b"first\nsecond\r\n", "each line with its own end")
+                tls.sendall(b"QUIT\n")
+                self.assertEqual(tls.recv(100), b"")
 
 
 if __name__ == "__main__":

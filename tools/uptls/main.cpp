@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   uptls::cli::add_features_command(app);
   uptls::cli::add_check_command(app);
   uptls::cli::add_inspect_command(app);
+  uptls::cli::add_echo_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

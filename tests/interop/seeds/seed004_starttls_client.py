@@ -2,12 +2,13 @@
 """Seed 004's Twisted starttls_client (../shared/seeds/004), for Python 3.
 
 The seed's StartTLSClient as published, ported to Python 3 (lines are
-bytes), speaking LF lines (delimiter b"\\n", as the seed protocol does): it
-sends "plain text" and STARTTLS, waits for READY, calls startTLS, sends
-"secure text" and closes. It verifies the server for "localhost" against
-CA_PEM instead of trusting the seed's own server.pem. Usage:
-seed004_starttls_client.py PORT CA_PEM. Prints each line received and
-"secure text sent"; exits 0 when the connection ends after that.
+bytes): it sends "plain text" and STARTTLS, waits for READY, calls
+startTLS, sends "secure text" and closes. It verifies the server for
+"localhost" against CA_PEM instead of trusting the seed's own server.pem.
+Usage: seed004_starttls_client.py PORT CA_PEM [crlf]. Lines end with LF, as
+the seed protocol's do; with "crlf", with LineReceiver's own CRLF, as the
+seed has it. Prints each line received and "secure text sent"; exits 0
+when the connection ends after that.
 """
 
 import sys
@@ -35,7 +36,9 @@ class StartTLSClient(LineReceiver):
 
 
 @defer.inlineCallbacks
-def main(reactor, port, ca_pem):
+def main(reactor, port, ca_pem, ends="lf"):
+    if ends == "crlf":
+        StartTLSClient.delimiter = b"\r\n"
     factory = protocol.Factory.forProtocol(StartTLSClient)
     with open(ca_pem, "rb") as f:
         authority = ssl.Certificate.loadPEM(f.read())

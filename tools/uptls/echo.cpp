@@ -1,0 +1,185 @@
+// `uptls echo serve|client`: seed 004's Twisted echo servers and clients
+// (starttls_server, echoserv_ssl, echoclient_ssl and the client
+// certificate pair) as one command.
+
+#include <asio/signal_set.hpp>
+#include <asio/use_awaitable.hpp>
+#include <memory>
+
+#include "commands.hpp"
+#include "pingpong.hpp"
+#include "tls_options.hpp"
+#include "upgrade_options.hpp"
+#include "uptls/uptls.hpp"
+
+namespace uptls::cli {
+namespace {
+
+struct EchoServeArgs {
+  std::string listen = "127.0.0.1:8000";
+  ServerTlsArgs tls;
+  bool implicit_tls = false;
+  std::string starttls_line;
+  std::string starttls_reply;
+  bool quiet = false;
+};
+
+struct EchoClientArgs {
+  std::string address;
+  std::string servername;
+  ClientTlsArgs tls;
+  UpgradeArgs upgrade;
+  std::vector<std::string> lines{"hello"};
+};
+
+/// The line without its end (LF or CRLF).
+std::string_view bare(std::string_view line) {
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+/// Echoes every line with the end it came with; QUIT closes; the upgrade
+/// line (when not yet in TLS) is answered with reply, then the handshake.
+asio::awaitable<void> echo(Stream stream, std::string upgrade_line, std::string reply, Say say) {
+  say("Client connected from " + stream.peer());
+  if (stream.is_tls()) say(describe_session(stream));
+  for (;;) {
+    std::string line;
+    try {
+      line = co_await stream.read_until("\n", 8192);
+    } catch (const std::system_error& e) {
+      if (e.code() == errc::unexpected_eof && stream.buffered() == 0) break;
+      throw;
+    }
+    std::string_view text = bare(line);
+    say("received: " + std::string(text));
+    if (text == "QUIT") break;
+    if (!upgrade_line.empty() && !stream.is_tls() && text == upgrade_line) {
+      say("-- Switching to TLS");
+      if (!reply.empty())
+        co_await stream.write_all(reply + (line.size() - text.size() == 2 ? "\r\n" : "\n"));
+      co_await stream.start_tls();
+      say(describe_session(stream));
+      continue;
+    }
+    co_await stream.write_all(line);
+  }
+  co_await stream.close();
+  say("Client closed");
+}
+
+asio::awaitable<int> serve(std::shared_ptr<const EchoServeArgs> args) {
+  auto [host, port] = split_host_port(args->listen);
+  raise_descriptor_limit();
+  ServeOptions options;
+  options.tls = make_server_config(args->tls);
+  options.upgradeable = !args->implicit_tls;
+  bool quiet = args->quiet;
+  std::string line = args->starttls_line;
+  std::string reply = args->starttls_reply;
+  Handler handler = [quiet, line, reply](Stream stream) {
+    Say say = [quiet](std::string_view text) {
+      if (!quiet) print_line(text);
+    };
+    return echo(std::move(stream), line, reply, say);
+  };
+  Server server = co_await start_server(handler, host, port, options);
+  print_line("listening on " + server.address());
+  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
+  co_await signals.async_wait(asio::use_awaitable);
+  co_await server.stop();
+  co_return 0;
+}
+
+asio::awaitable<int> client(std::shared_ptr<const EchoClientArgs> args) {
+  auto [host, port] = split_host_port(args->address);
+  ConnectOptions options;
+  options.tls = make_client_config(args->tls);
+  options.server_name = args->servername;
+  Say say = [](std::string_view text) { print_line(text); };
+  Stream stream = co_await connect_upgraded(host, port, options, args->upgrade, say);
+  say(describe_session(stream));
+  int status = 0;
+  for (const auto& line : args->lines) {
+    co_await stream.write_all(line + "\r\n");
+    auto echoed = co_await stream.read_line();
+    say("echoed: " + echoed.value_or("(the server closed)"));
+    if (echoed != line) status = 1;
+  }
+  co_await stream.write_all("QUIT\r\n");
+  co_await stream.close();
+  co_return status;
+}
+
+void add_serve(CLI::App& echo_command) {
+  auto* command = echo_command.add_subcommand(
+      "serve",
+      "Echo every line (with its own line end); QUIT closes. TLS from the first byte "
+      "(--implicit-tls), or after --starttls-line, answered with --starttls-reply first as "
+      "Twisted's starttls_server answers READY. SIGINT or SIGTERM stop it.");
+  auto args = std::make_shared<EchoServeArgs>();
+  command->add_option("--listen", args->listen, "HOST:PORT to listen on; port 0 picks one")
+      ->capture_default_str();
+  add_server_tls_options(*command, args->tls);
+  auto* implicit =
+      command->add_flag("--implicit-tls", args->implicit_tls, "TLS from the first byte");
+  auto* line = command->add_option("--starttls-line", args->starttls_line,
+                                   "the line that upgrades the connection (e.g. STARTTLS)");
+  implicit->excludes(line);
+  command
+      ->add_option("--starttls-reply", args->starttls_reply,
+                   "LINE to answer the upgrade line with before the handshake (e.g. READY)")
+      ->needs(line);
+  command->add_flag("--quiet", args->quiet, "do not print each line");
+  command->footer(
+      "Examples:\n"
+      "  uptls echo serve --listen 127.0.0.1:8000 --starttls-line STARTTLS "
+      "--starttls-reply READY --ca-out ca.pem\n"
+      "  uptls echo serve --listen 127.0.0.1:8443 --implicit-tls --pem server.pem \\\n"
+      "      --require-client-cert --client-ca clients.pem");
+  command->callback([args] {
+    if (!args->implicit_tls && args->starttls_line.empty()) {
+      throw CLI::ValidationError("say how TLS starts: --implicit-tls or --starttls-line LINE");
+    }
+    if (int status = run_command("echo serve", serve(args)); status != 0) {
+      throw CLI::RuntimeError(status);
+    }
+  });
+}
+
+void add_client(CLI::App& echo_command) {
+  auto* command = echo_command.add_subcommand(
+      "client",
+      "Send each line, expect it echoed, then QUIT (seed 004's echoclient_ssl and "
+      "starttls_client). Exits 0 only if every line came back.");
+  auto args = std::make_shared<EchoClientArgs>();
+  command->add_option("address", args->address, "HOST:PORT of the server")->required();
+  command->add_option("--line", args->lines, "a line to send (repeatable; default: hello)")
+      ->take_all();
+  command->add_option("--servername", args->servername,
+                      "the name to verify the certificate against (default: HOST)");
+  add_upgrade_options(*command, args->upgrade);
+  add_client_tls_options(*command, args->tls);
+  command->footer(
+      "Examples:\n"
+      "  uptls echo client 127.0.0.1:8000 --starttls-line STARTTLS --expect READY "
+      "--cafile ca.pem --servername localhost\n"
+      "  uptls echo client 127.0.0.1:8443 --implicit-tls --cafile ca.pem --pem alice.pem");
+  command->callback([args] {
+    if (int status = run_command("echo client", client(args)); status != 0) {
+      throw CLI::RuntimeError(status);
+    }
+  });
+}
+
+}  // namespace
+
+void add_echo_command(CLI::App& app) {
+  auto* command = app.add_subcommand("echo", "An echo server and client over TLS.");
+  command->require_subcommand(1);
+  add_serve(*command);
+  add_client(*command);
+}
+
+}  // namespace uptls::cli
