@@ -12,5 +12,6 @@
 #include "uptls/tls/config.hpp"
 #include "uptls/tls/features.hpp"
 #include "uptls/tls/session_info.hpp"
+#include "uptls/tls/verify.hpp"
 #include "uptls/transport.hpp"
 #include "uptls/version.hpp"

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "ip_literal.hpp"
 #include "tls/errors.hpp"
 
 namespace uptls::tls::detail {
@@ -158,3 +159,36 @@ std::vector<CertificateInfo> read_certificates(std::string_view pem_or_der) {
 }
 
 }  // namespace uptls::tls
+
+namespace uptls::tls::detail {
+
+bool name_matches(X509* leaf, const std::string& name) {
+  if (!leaf || name.empty()) return false;
+  return uptls::detail::is_ip_literal(name)
+             ? X509_check_ip_asc(leaf, name.c_str(), name_check_flags) == 1
+             : X509_check_host(leaf, name.c_str(), name.size(), name_check_flags, nullptr) == 1;
+}
+
+std::string verification_message(long result, X509* leaf, const std::string& name,
+                                 bool client_certificate) {
+  std::string message =
+      client_certificate ? "client certificate verify failed: " : "certificate verify failed: ";
+  if (result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+    std::string names;
+    if (leaf) {
+      CertificateInfo info = describe(leaf);
+      for (const auto& n : info.dns_names) names += (names.empty() ? "" : ", ") + n;
+      for (const auto& n : info.ip_addresses) names += (names.empty() ? "" : ", ") + n;
+    }
+    return message + (result == X509_V_ERR_IP_ADDRESS_MISMATCH ? "IP address '" : "hostname '") +
+           name + "' not in certificate names [" + names + "]";
+  }
+  message += X509_verify_cert_error_string(result);
+  if (leaf) {
+    CertificateInfo info = describe(leaf);
+    message += " (certificate '" + info.subject + "' issued by '" + info.issuer + "')";
+  }
+  return message;
+}
+
+}  // namespace uptls::tls::detail

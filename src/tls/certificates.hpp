@@ -27,6 +27,24 @@ std::string pem_of(EVP_PKEY* key);
 /// The readable facts of a certificate.
 CertificateInfo describe(X509* cert);
 
+/// Why verification failed with result (X509_V_ERR_*), worded as uptls
+/// words it everywhere: "certificate verify failed: hostname 'x' not in
+/// certificate names [a, b]", or OpenSSL's reason and the certificate.
+/// @param leaf the peer's certificate, if known.
+/// @param name the name that was asked for.
+/// @param client_certificate whether a server verified a client.
+std::string verification_message(long result, X509* leaf, const std::string& name,
+                                 bool client_certificate);
+
+/// Whether leaf's subjectAltName holds name (a DNS name or an IP literal),
+/// by the rules of every name check.
+bool name_matches(X509* leaf, const std::string& name);
+
+/// The flags of every name check: a wildcard only as a whole left-most
+/// label (RFC 6125 §6.4.3), never the subject's CN (RFC 9525 §6.3).
+inline constexpr unsigned name_check_flags =
+    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT;
+
 /// Checks an identity (key matches, chain in order, and with check_validity
 /// the leaf is valid now) and makes it ctx's certificate, chain and key.
 /// Defined in identity.cpp.

@@ -135,13 +135,6 @@ bool not_tls(unsigned long e) {
   }
 }
 
-std::string join_names(const CertificateInfo& info) {
-  std::string names;
-  for (const auto& n : info.dns_names) names += (names.empty() ? "" : ", ") + n;
-  for (const auto& n : info.ip_addresses) names += (names.empty() ? "" : ", ") + n;
-  return "[" + names + "]";
-}
-
 /// Whether bytes begin with a TLS handshake record (RFC 8446 §5.1: content
 /// type 22, legacy version 3.x).
 bool starts_as_tls(std::string_view bytes) {
@@ -236,8 +229,7 @@ void Engine::expect_server_name(const std::string& name, bool verify, std::strin
   // RFC 6125 §6.4.3: a wildcard only as the complete left-most label.
   // RFC 9525 §6.3: names come from the subjectAltName only, never from the
   // subject's CN (OpenSSL falls back to the CN when there is no DNS SAN).
-  X509_VERIFY_PARAM_set_hostflags(
-      param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+  X509_VERIFY_PARAM_set_hostflags(param, name_check_flags);
   int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
               : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
   if (ok != 1) throw drain_errors("cannot set the name to verify '" + name + "'");
@@ -476,13 +468,7 @@ Verification Engine::verification(bool checked) const {
   }
   verdict.code = SSL_get_verify_result(ssl_.get());
   verdict.ok = verdict.code == X509_V_OK;
-  if (X509* leaf = SSL_get0_peer_certificate(ssl_.get()); leaf && !expected_name_.empty()) {
-    unsigned flags = X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT;
-    verdict.name_matches = is_ip_literal(expected_name_)
-                               ? X509_check_ip_asc(leaf, expected_name_.c_str(), flags) == 1
-                               : X509_check_host(leaf, expected_name_.c_str(),
-                                                 expected_name_.size(), flags, nullptr) == 1;
-  }
+  verdict.name_matches = name_matches(SSL_get0_peer_certificate(ssl_.get()), expected_name_);
   verdict.message = verdict.ok ? (expected_name_.empty() ? std::string("verified")
                                                          : "verified for " + expected_name_)
                                : verification_message(verdict.code);
@@ -490,23 +476,10 @@ Verification Engine::verification(bool checked) const {
 }
 
 std::string Engine::verification_message(long result) const {
-  std::string message =
-      server_ ? "client certificate verify failed: " : "certificate verify failed: ";
   // A client's chain as OpenSSL keeps it on the server has no leaf.
   STACK_OF(X509)* chain = server_ ? nullptr : SSL_get_peer_cert_chain(ssl_.get());
   X509* leaf = chain && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : nullptr;
-  if (result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH) {
-    message += (result == X509_V_ERR_IP_ADDRESS_MISMATCH ? "IP address '" : "hostname '") +
-               expected_name_ + "' not in certificate names " +
-               (leaf ? join_names(describe(leaf)) : std::string("[]"));
-  } else {
-    message += X509_verify_cert_error_string(result);
-    if (leaf) {
-      CertificateInfo info = describe(leaf);
-      message += " (certificate '" + info.subject + "' issued by '" + info.issuer + "')";
-    }
-  }
-  return message;
+  return detail::verification_message(result, leaf, expected_name_, server_);
 }
 
 std::string Engine::ocsp_status() const {

@@ -25,5 +25,10 @@ using SslPtr = std::unique_ptr<SSL, Deleter<SSL_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
+using StoreContextPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX_free>>;
+
+inline void free_x509_stack(STACK_OF(X509) * stack) { sk_X509_free(stack); }
+/// A stack that does not own its certificates.
+using X509StackPtr = std::unique_ptr<STACK_OF(X509), Deleter<free_x509_stack>>;
 
 }  // namespace uptls::tls::detail
