@@ -103,7 +103,30 @@ DevAuthority::~DevAuthority() = default;
 DevAuthority::DevAuthority(DevAuthority&&) noexcept = default;
 DevAuthority& DevAuthority::operator=(DevAuthority&&) noexcept = default;
 
+DevAuthority DevAuthority::from_pem(const std::string& ca_pem, const std::string& key_pem) {
+  // Identity checks that the key is the certificate's.
+  Identity identity = Identity::from_pem(ca_pem, key_pem);
+  auto chain = detail::parse_certificates(identity.chain_pem, "the CA certificate");
+  if (X509_check_ca(chain.front().get()) == 0) {
+    throw Error(make_error_code(errc::invalid_config),
+                "the certificate is not a CA certificate (basicConstraints CA:TRUE)");
+  }
+  detail::BioPtr bio(BIO_new_mem_buf(identity.key_pem.data(), static_cast<int>(identity.key_pem.size())));
+  DevAuthority ca{Empty{}};
+  ca.impl_->key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!ca.impl_->key) throw detail::drain_errors("cannot read the CA key");
+  ca.impl_->cert = std::move(chain.front());
+  X509* cert = ca.impl_->cert.get();
+  bool self_signed = X509_check_issued(cert, cert) == X509_V_OK;
+  ca.impl_->root_pem = detail::pem_of(cert);
+  // An intermediate CA: its leaves' chains carry it.
+  ca.impl_->intermediates_pem = self_signed ? std::string() : ca.impl_->root_pem;
+  return ca;
+}
+
 std::string DevAuthority::ca_pem() const { return impl_->root_pem; }
+
+std::string DevAuthority::ca_key_pem() const { return detail::pem_of(impl_->key.get()); }
 
 DevAuthority DevAuthority::intermediate(const std::string& common_name) const {
   DevAuthority sub{Empty{}};

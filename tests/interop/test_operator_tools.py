@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Interop tests: the operator's commands connect, check, inspect and echo.
+"""Interop tests: the operator's commands connect, check, inspect, echo and cert.
 
 Usage:
     /usr/bin/python3 tests/interop/test_operator_tools.py --uptls PATH [unittest args]
@@ -12,7 +12,9 @@ half-close; `uptls check` and `uptls inspect` against `openssl s_server`
 and Twisted, with their verdicts, JSON fields and exit statuses, and
 `inspect --listen` against CPython's ssl; `uptls echo` against itself,
 seed 004's Twisted starttls_client as published (CRLF lines) and CPython's
-ssl. Every peer runs on 127.0.0.1 and is stopped by PID.
+ssl; `uptls cert` files with `openssl verify`, `openssl s_server`, curl and
+CPython's ssl, and `cert verify` worded as a handshake. Every peer runs on
+127.0.0.1 and is stopped by PID.
 """
 
 from __future__ import annotations
@@ -372,6 +374,96 @@ class Echo(Peers):
                 self.assertEqual(got, b"first\nsecond\r\n", "each line with its own end")
                 tls.sendall(b"QUIT\n")
                 self.assertEqual(tls.recv(100), b"")
+
+
+def cert(*args):
+    """Run `uptls cert ARGS`; (rc, stdout, stderr)."""
+    proc = subprocess.run([up.UPTLS, "cert", *args], capture_output=True, text=True, timeout=60)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+class Cert(Peers):
+    """`uptls cert`: its files work with openssl, curl and Python's ssl."""
+
+    def make_ca(self):
+        ca_dir = os.path.join(self.tmp.name, "ca")
+        rc, out, err = cert("ca", "--dir", ca_dir)
+        self.assertEqual(rc, 0, out + err)
+        rc, out, err = cert("issue", "localhost", "127.0.0.1", "--dir", ca_dir)
+        self.assertEqual(rc, 0, out + err)
+        rc, out, err = cert("issue", "alice", "--client", "--dir", ca_dir)
+        self.assertEqual(rc, 0, out + err)
+        return ca_dir
+
+    def test_files_keys_private_and_nothing_overwritten(self):
+        ca_dir = self.make_ca()
+        for key in ("ca-key.pem", "localhost-key.pem", "alice-client-key.pem"):
+            mode = os.stat(os.path.join(ca_dir, key)).st_mode & 0o777
+            self.assertEqual(mode, 0o600, f"{key} is readable by its owner only")
+        with open(os.path.join(ca_dir, "ca.pem")) as f:
+            before = f.read()
+        rc, out, err = cert("ca", "--dir", ca_dir)
+        self.assertEqual(rc, 2)
+        self.assertIn("exists; pass --force to overwrite it", err)
+        with open(os.path.join(ca_dir, "ca.pem")) as f:
+            self.assertEqual(f.read(), before)
+        for leaf, purpose in (("localhost.pem", "sslserver"), ("alice-client.pem", "sslclient")):
+            proc = subprocess.run(["openssl", "verify", "-purpose", purpose, "-CAfile",
+                                   os.path.join(ca_dir, "ca.pem"), os.path.join(ca_dir, leaf)],
+                                  capture_output=True, text=True, timeout=60)
+            self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+    def test_curl_and_python_trust_a_server_certificate_and_its_client_certificate(self):
+        if shutil.which("curl") is None:
+            self.skipTest("curl not found")
+        ca_dir = self.make_ca()
+        ca = os.path.join(ca_dir, "ca.pem")
+        cmd = ["openssl", "s_server", "-accept", f"{HOST}:0", "-www", "-cert",
+               os.path.join(ca_dir, "localhost.pem"), "-key",
+               os.path.join(ca_dir, "localhost-key.pem"), "-Verify", "1", "-CAfile", ca]
+        match, _ = self.start_peer(cmd, r"^ACCEPT 127\.0\.0\.1:(\d+)$", stdin=subprocess.PIPE)
+        port = int(match.group(1))
+        proc = subprocess.run(
+            ["curl", "--silent", "--show-error", "--max-time", "30", "--cacert", ca, "--cert",
+             os.path.join(ca_dir, "alice-client.pem"), "--key",
+             os.path.join(ca_dir, "alice-client-key.pem"), f"https://localhost:{port}/"],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("Ciphers supported in s_server binary", proc.stdout)
+        ctx = sp.client_context(ca)
+        ctx.load_cert_chain(os.path.join(ca_dir, "alice-client.pem"),
+                            os.path.join(ca_dir, "alice-client-key.pem"))
+        with socket.create_connection((HOST, port), STEP_TIMEOUT) as raw:
+            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                self.assertEqual(tls.getpeercert()["subject"], ((("commonName", "localhost"),),))
+
+    def test_verify_gives_the_verdict_and_words_of_a_handshake(self):
+        ca_dir = self.make_ca()
+        ca = os.path.join(ca_dir, "ca.pem")
+        leaf = os.path.join(ca_dir, "localhost.pem")
+        rc, out, err = cert("verify", leaf, "--cafile", ca, "--name", "localhost")
+        self.assertEqual((rc, out), (0, "OK: verified for localhost\n"), err)
+        rc, out, err = cert("verify", leaf, "--cafile", ca, "--ip", "127.0.0.1")
+        self.assertEqual(rc, 0, out + err)
+        rc, verify_out, err = cert("verify", leaf, "--cafile", ca, "--name", "other.example")
+        self.assertEqual(rc, 1, verify_out + err)
+        rc, out, err = cert("verify", leaf, "--cafile", ca, "--name", "localhost", "--at",
+                            "2035-01-01")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("INVALID: certificate verify failed: certificate has expired", out)
+        rc, out, err = cert("verify", os.path.join(ca_dir, "alice-client.pem"), "--cafile", ca)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("unsuitable certificate purpose", out)
+        # The same words as a handshake with that certificate (uptls check).
+        srv = start_uptls_serve(self, self.tmp.name, "--implicit-tls", "--cert", leaf, "--key",
+                                os.path.join(ca_dir, "localhost-key.pem"), ca_out=False)
+        rc, check_out, err = check(f"{HOST}:{srv.port}", "--cafile", ca, "--servername",
+                                   "other.example")
+        self.assertEqual(rc, 1, check_out + err)
+        reason = "certificate verify failed: hostname 'other.example' not in certificate " \
+                 "names [localhost, 127.0.0.1]"
+        self.assertEqual(verify_out, f"INVALID: {reason}\n")
+        self.assertEqual(check_out, f"BAD: {reason}\n")
 
 
 if __name__ == "__main__":

@@ -44,8 +44,19 @@ class UPTLS_API DevAuthority {
   /// Takes over the CA; the moved-from object may only be destroyed or assigned to.
   DevAuthority& operator=(DevAuthority&&) noexcept;
 
+  /// A CA kept in files (`uptls cert ca`): its certificate and key (PEM;
+  /// the key unencrypted).
+  /// @param ca_pem the CA certificate.
+  /// @param key_pem its private key.
+  /// @throws Error when they do not match or the certificate is not a CA.
+  static DevAuthority from_pem(const std::string& ca_pem, const std::string& key_pem);
+
   /// The root CA certificate, to trust on the other side.
   std::string ca_pem() const;
+
+  /// This CA's private key (unencrypted PKCS#8 PEM), to keep it in a file
+  /// only its owner can read.
+  std::string ca_key_pem() const;
 
   /// Issues a leaf certificate; its chain holds the intermediates between it
   /// and the root.
