@@ -66,13 +66,19 @@ awaitable<Server> echo_server(Logged& logged, bool upgradeable = true) {
   co_return co_await start_server(handler, host, 0, options);
 }
 
-awaitable<void> upgraded_round_trip(std::uint16_t port) {
+/// A client of the test PKI for "localhost" on 127.0.0.1:port: implicit TLS,
+/// or plaintext until start_tls() with upgradeable.
+awaitable<Stream> connect_client(std::uint16_t port, bool upgradeable = false) {
   ConnectOptions options;
   options.tls = pki().client;
-  options.upgradeable = true;
+  options.upgradeable = upgradeable;
   options.server_name = "localhost";
   std::string host = "127.0.0.1";
-  Stream stream = co_await open_connection(host, port, options);
+  co_return co_await open_connection(host, port, options);
+}
+
+awaitable<void> upgraded_round_trip(std::uint16_t port) {
+  Stream stream = co_await connect_client(port, true);
   co_await stream.write_all("plain\nSTARTTLS\n");
   auto plain = co_await stream.read_line();
   if (plain != "plain") throw std::runtime_error("no plaintext echo");
@@ -107,14 +113,7 @@ TEST(Server, GarbageInsteadOfClientHelloWhileOthersAreServed) {
     auto executor = co_await asio::this_coro::executor;
     asio::ip::tcp::socket raw(executor);
     co_await raw.async_connect({asio::ip::make_address("127.0.0.1"), port}, asio::use_awaitable);
-    Stream good = co_await [&]() -> awaitable<Stream> {
-      ConnectOptions options;
-      options.tls = pki().client;
-      options.upgradeable = true;
-      options.server_name = "localhost";
-      std::string host = "127.0.0.1";
-      co_return co_await open_connection(host, port, options);
-    }();
+    Stream good = co_await connect_client(port, true);
     co_await good.write_all("STARTTLS\n");
     co_await good.start_tls();
 
@@ -160,12 +159,7 @@ TEST(Server, ImplicitTlsHandlersSeeUpgradedStreams) {
   run([]() -> awaitable<void> {
     Logged logged;
     Server server = co_await echo_server(logged, false);
-    ConnectOptions options;
-    options.tls = pki().client;
-    options.server_name = "localhost";
-    std::string host = "127.0.0.1";
-    auto port = server.local_endpoint().port();
-    Stream stream = co_await open_connection(host, port, options);
+    Stream stream = co_await connect_client(server.local_endpoint().port());
     EXPECT_TRUE(stream.is_tls());
     co_await stream.write_all("implicit\n");
     auto line = co_await stream.read_line();
@@ -207,12 +201,7 @@ TEST(Server, StopEndsTlsSessionsWithCloseNotify) {
   run([]() -> awaitable<void> {
     Logged logged;
     Server server = co_await echo_server(logged, false);
-    ConnectOptions options;
-    options.tls = pki().client;
-    options.server_name = "localhost";
-    std::string host = "127.0.0.1";
-    auto port = server.local_endpoint().port();
-    Stream client = co_await open_connection(host, port, options);
+    Stream client = co_await connect_client(server.local_endpoint().port());
     co_await client.write_all("hello\n");
     auto reply = co_await client.read_line();
     EXPECT_EQ(reply, "hello");
@@ -272,16 +261,12 @@ TEST(Server, SetTlsServesNewConnectionsWithoutDroppingOpenOnes) {
     Logged logged;
     Server server = co_await echo_server(logged, false);
     auto port = server.local_endpoint().port();
-    ConnectOptions options;
-    options.tls = pki().client;
-    options.server_name = "localhost";
-    std::string host = "127.0.0.1";
-    Stream before = co_await open_connection(host, port, options);
+    Stream before = co_await connect_client(port);
     EXPECT_EQ(before.peer_certificate()->subject, "CN=localhost");
 
     auto renewed = tls::ServerConfig::make(pki().authority.issue({"localhost", "renewed"}));
     server.set_tls(renewed);
-    Stream after = co_await open_connection(host, port, options);
+    Stream after = co_await connect_client(port);
     auto names = after.peer_certificate()->dns_names;
     EXPECT_EQ(names, (std::vector<std::string>{"localhost", "renewed"}));
 
@@ -524,11 +509,7 @@ TEST(Server, ManyConcurrentUpgradesOnSeveralThreads) {
 /// One client of the certificate swap test: a TLS echo; returns the first
 /// DNS name of the certificate it was served.
 awaitable<std::string> swap_session(std::uint16_t port, int i) {
-  ConnectOptions options;
-  options.tls = pki().client;
-  options.server_name = "localhost";
-  std::string host = "127.0.0.1";
-  Stream stream = co_await open_connection(host, port, options);
+  Stream stream = co_await connect_client(port);
   std::string line = "line " + std::to_string(i);
   co_await stream.write_all(line + "\n");
   auto echoed = co_await stream.read_line();

@@ -120,11 +120,7 @@ void add_check_command(CLI::App& app) {
       "  uptls check www.example.org\n"
       "  uptls check mail.example.org:10001 --starttls-line STARTTLS --warn-days 21\n"
       "  uptls check 127.0.0.1:10443 --cafile ca.pem --servername localhost");
-  command->callback([args] {
-    if (int status = run_command("check", check(args)); status != 0) {
-      throw CLI::RuntimeError(status);
-    }
-  });
+  command->callback([args] { run_command_or_exit("check", check(args)); });
 }
 
 }  // namespace uptls::cli

@@ -63,11 +63,7 @@ void add_client_command(CLI::App& app) {
       "  uptls client pingpong 127.0.0.1:10443 --implicit-tls --cafile ca.pem \\\n"
       "      --pem alice.pem --alpn h2\n"
       "  uptls client pingpong mail.example:10001");
-  pingpong->callback([args] {
-    if (int status = run_command("client", client(args)); status != 0) {
-      throw CLI::RuntimeError(status);
-    }
-  });
+  pingpong->callback([args] { run_command_or_exit("client", client(args)); });
 }
 
 }  // namespace uptls::cli

@@ -22,6 +22,12 @@ void add_cert_command(CLI::App& app);
 /// "uptls <command>: <message>" and gives status 1.
 int run_command(const std::string& command, asio::awaitable<int> body, unsigned threads = 1);
 
+/// run_command for a CLI11 callback: a status other than 0 becomes the
+/// process's exit status.
+/// @throws CLI::RuntimeError with that status.
+void run_command_or_exit(const std::string& command, asio::awaitable<int> body,
+                         unsigned threads = 1);
+
 /// Raises the soft limit on open descriptors to the hard limit, as servers
 /// that hold many connections do (nginx, Go programs); the library itself
 /// leaves process limits alone.

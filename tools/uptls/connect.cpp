@@ -272,11 +272,7 @@ void add_connect_command(CLI::App& app) {
       "      --servername localhost\n"
       "  uptls connect 127.0.0.1:8000 --starttls-line STARTTLS --expect READY --cafile ca.pem \\\n"
       "      --servername localhost");
-  command->callback([args] {
-    if (int status = run_command("connect", connect(args)); status != 0) {
-      throw CLI::RuntimeError(status);
-    }
-  });
+  command->callback([args] { run_command_or_exit("connect", connect(args)); });
 }
 
 }  // namespace uptls::cli

@@ -62,9 +62,7 @@ void add_demo_command(CLI::App& app) {
       "the seed client against it (plaintext, STARTTLS, TLS, QUIT). Exits 0 only if every step "
       "held.");
   command->footer("Example:\n  uptls demo");
-  command->callback([] {
-    if (int status = run_command("demo", demo()); status != 0) throw CLI::RuntimeError(status);
-  });
+  command->callback([] { run_command_or_exit("demo", demo()); });
 }
 
 }  // namespace uptls::cli

@@ -142,9 +142,7 @@ void add_serve(CLI::App& echo_command) {
     if (!args->implicit_tls && args->starttls_line.empty()) {
       throw CLI::ValidationError("say how TLS starts: --implicit-tls or --starttls-line LINE");
     }
-    if (int status = run_command("echo serve", serve(args)); status != 0) {
-      throw CLI::RuntimeError(status);
-    }
+    run_command_or_exit("echo serve", serve(args));
   });
 }
 
@@ -166,11 +164,7 @@ void add_client(CLI::App& echo_command) {
       "  uptls echo client 127.0.0.1:8000 --starttls-line STARTTLS --expect READY "
       "--cafile ca.pem --servername localhost\n"
       "  uptls echo client 127.0.0.1:8443 --implicit-tls --cafile ca.pem --pem alice.pem");
-  command->callback([args] {
-    if (int status = run_command("echo client", client(args)); status != 0) {
-      throw CLI::RuntimeError(status);
-    }
-  });
+  command->callback([args] { run_command_or_exit("echo client", client(args)); });
 }
 
 }  // namespace

@@ -247,11 +247,7 @@ void add_inspect_command(CLI::App& app) {
       "  uptls inspect 127.0.0.1:1060 --cafile ca.crt --servername localhost --json\n"
       "  uptls inspect 127.0.0.1:8000 --starttls-line STARTTLS --expect READY --cafile ca.pem\n"
       "  uptls inspect --listen 127.0.0.1:1060 --pem localhost.pem");
-  command->callback([args] {
-    if (int status = run_command("inspect", inspect(args)); status != 0) {
-      throw CLI::RuntimeError(status);
-    }
-  });
+  command->callback([args] { run_command_or_exit("inspect", inspect(args)); });
 }
 
 }  // namespace uptls::cli

@@ -49,6 +49,12 @@ void raise_descriptor_limit() {
   ::setrlimit(RLIMIT_NOFILE, &limit);
 }
 
+void run_command_or_exit(const std::string& command, asio::awaitable<int> body, unsigned threads) {
+  if (int status = run_command(command, std::move(body), threads); status != 0) {
+    throw CLI::RuntimeError(status);
+  }
+}
+
 unsigned default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 void print_line(std::string_view line) {

@@ -123,10 +123,7 @@ void add_serve_command(CLI::App& app) {
       "  uptls serve pingpong --listen 127.0.0.1:8000 --ca-out ca.pem --starttls-reply READY\n"
       "  uptls serve pingpong --listen 127.0.0.1:10443 --pem server.pem --implicit-tls \\\n"
       "      --alpn h2,http/1.1 --require-client-cert --client-ca clients.pem");
-  pingpong->callback([args] {
-    if (int status = run_command("serve", serve(args), args->threads); status != 0)
-      throw CLI::RuntimeError(status);
-  });
+  pingpong->callback([args] { run_command_or_exit("serve", serve(args), args->threads); });
 }
 
 }  // namespace uptls::cli
