@@ -361,6 +361,31 @@ class Echo(Peers):
         log = output.snapshot()
         self.assertLess(log.index("-- Switching to TLS"), log.index("received: secure text"))
 
+    def test_required_client_certificate_with_openssl_s_client(self):
+        """`echo serve --require-client-cert`: s_client with a certificate from
+        `uptls cert` is echoed; without one it gets no session."""
+        if shutil.which("openssl") is None:
+            self.skipTest("openssl not found")
+        ca_dir = os.path.join(self.tmp.name, "clients")
+        for args in (("ca", "--dir", ca_dir), ("issue", "alice", "--client", "--dir", ca_dir)):
+            rc, out, err = cert(*args)
+            self.assertEqual(rc, 0, out + err)
+        port, ca, output = self.start_echo("--implicit-tls", "--require-client-cert",
+                                           "--client-ca", os.path.join(ca_dir, "ca.pem"))
+        base = ["openssl", "s_client", "-connect", f"{HOST}:{port}", "-CAfile", ca,
+                "-verify_return_error", "-verify_hostname", "localhost", "-quiet"]
+        with_cert = subprocess.run(
+            base + ["-cert", os.path.join(ca_dir, "alice-client.pem"), "-key",
+                    os.path.join(ca_dir, "alice-client-key.pem")],
+            input=b"from alice\nQUIT\n", capture_output=True, timeout=60)
+        self.assertIn(b"from alice\n", with_cert.stdout, with_cert.stderr)
+        self.assertIsNotNone(output.wait_for(r"client certificate CN=alice", STEP_TIMEOUT),
+                             output.snapshot())
+        without = subprocess.run(base, input=b"anonymous\nQUIT\n", capture_output=True,
+                                 timeout=60)
+        self.assertNotIn(b"anonymous", without.stdout)
+        self.assertIsNone(output.wait_for(r"^received: anonymous$", 1.0))
+
     def test_implicit_tls_echo_against_python_ssl(self):
         port, ca, _ = self.start_echo("--implicit-tls")
         ctx = sp.client_context(ca)
