@@ -228,12 +228,17 @@ struct Server::Impl {
   /// they used back to the system: glibc's allocator keeps freed memory in
   /// its per-thread arenas, so a server's RSS would stay at its peak.
   /// Called as each connection ends: trims once open connections fell to a
-  /// quarter of their peak and at least 64 ended, so a steady load (whose
-  /// count stays near its peak) never pays for it.
+  /// quarter of a peak of at least 256 and at least 64 ended. A trim takes
+  /// some milliseconds, so a steady load (whose count stays near its peak)
+  /// and small servers never pay for it.
   void give_back_memory() {
-    constexpr std::size_t burst = 64;
+    constexpr std::size_t burst = 256;
+    constexpr std::size_t ended_enough = 64;
     ++ended_since_trim;
-    if (ended_since_trim < burst || live.size() * 4 > peak_since_trim) return;
+    if (peak_since_trim < burst || ended_since_trim < ended_enough ||
+        live.size() * 4 > peak_since_trim) {
+      return;
+    }
 #if defined(__GLIBC__)
     ::malloc_trim(0);
 #endif
