@@ -4,8 +4,9 @@
 Usage:
     /usr/bin/python3 tests/interop/test_examples.py --uptls PATH --examples DIR [unittest args]
 
-The examples (built from examples/) run against `uptls serve pingpong`. Each
-test starts and stops its own processes on 127.0.0.1, port 0.
+The examples (built from examples/) run against `uptls serve pingpong`:
+callback_client and inspect_server. Each test starts and stops its own
+processes on 127.0.0.1, port 0.
 """
 
 from __future__ import annotations
@@ -56,6 +57,29 @@ class Examples(unittest.TestCase):
         self.assertEqual(code, 1, f"{cmd}\n{out}\n{err}")
         self.assertIn("certificate verify failed", err)
         self.assertNotIn("over TLS", out)
+
+
+    def inspect_server(self, *args):
+        """Runs examples/inspect_server; returns (status, stdout, stderr, command)."""
+        return run_async(run_command(
+            [os.path.join(EXAMPLES, "inspect_server"), *[str(a) for a in args]]), 60)
+
+    def test_inspect_server_reports_session_verdict_and_chain(self):
+        srv = start_uptls_serve(self, self.tmp.name, "--quiet", "--implicit-tls")
+        code, out, err, cmd = self.inspect_server(srv.ca, srv.host, srv.port, "localhost")
+        self.assertEqual(code, 0, f"{cmd}\n{out}\n{err}")
+        self.assertIn("protocol TLSv1.3, cipher TLS_", out)
+        self.assertIn("verdict: ok: verified for localhost", out)
+        self.assertIn("chain: CN=localhost (issuer CN=uptls development CA)", out)
+        self.assertIn("offline: verified for localhost", out)
+
+    def test_inspect_server_still_reports_a_server_that_fails_verification(self):
+        srv = start_uptls_serve(self, self.tmp.name, "--quiet", "--implicit-tls")
+        code, out, err, cmd = self.inspect_server(srv.ca, srv.host, srv.port, "wrong.example")
+        self.assertEqual(code, 1, f"{cmd}\n{out}\n{err}")
+        self.assertIn("verdict: NOT ok: certificate verify failed: hostname 'wrong.example'", out)
+        self.assertIn("protocol TLSv1.3", out, "the session was still inspected")
+        self.assertIn("offline: certificate verify failed: hostname 'wrong.example'", out)
 
 
 if __name__ == "__main__":
