@@ -111,7 +111,8 @@ DevAuthority DevAuthority::from_pem(const std::string& ca_pem, const std::string
     throw Error(make_error_code(errc::invalid_config),
                 "the certificate is not a CA certificate (basicConstraints CA:TRUE)");
   }
-  detail::BioPtr bio(BIO_new_mem_buf(identity.key_pem.data(), static_cast<int>(identity.key_pem.size())));
+  detail::BioPtr bio(
+      BIO_new_mem_buf(identity.key_pem.data(), static_cast<int>(identity.key_pem.size())));
   DevAuthority ca{Empty{}};
   ca.impl_->key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!ca.impl_->key) throw detail::drain_errors("cannot read the CA key");
