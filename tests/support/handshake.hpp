@@ -21,6 +21,8 @@ struct Handshake {
   std::optional<tls::SessionInfo> client_info;
   std::optional<tls::SessionInfo> server_info;
   std::optional<tls::CertificateInfo> server_certificate;  // as the client saw it
+  std::vector<tls::CertificateInfo> server_chain;          // as the client saw it
+  std::optional<tls::Verification> client_verdict;         // the client's verdict
   std::optional<tls::CertificateInfo> client_certificate;  // as the server saw it
   std::vector<std::string> server_log;
 };
@@ -54,6 +56,8 @@ inline asio::awaitable<Handshake> handshake(std::shared_ptr<const tls::ServerCon
     Stream stream = co_await open_connection(host, port, options);
     result.client_info = stream.tls_info();
     result.server_certificate = stream.peer_certificate();
+    result.server_chain = stream.peer_chain();
+    result.client_verdict = stream.verification();
     auto greeting = co_await stream.read_line();
     if (greeting != "hello") throw std::runtime_error("no greeting over TLS");
     co_await stream.close();

@@ -22,7 +22,6 @@ constexpr int expires_soon = 3;
 
 struct CheckArgs {
   std::string address;
-  std::string servername;
   ClientTlsArgs tls;
   UpgradeArgs upgrade;
   double warn_days = 0;
@@ -63,9 +62,7 @@ asio::awaitable<int> check(std::shared_ptr<const CheckArgs> args) {
   std::optional<Stream> stream;
   try {
     auto [host, port] = address_of(args->address);
-    ConnectOptions options;
-    options.tls = make_client_config(args->tls);
-    options.server_name = args->servername;
+    ConnectOptions options = connect_options(args->tls);
     Stream connected = co_await connect_upgraded(host, port, options, upgrade, quiet);
     stream.emplace(std::move(connected));
   } catch (const std::system_error& e) {
@@ -107,8 +104,6 @@ void add_check_command(CLI::App& app) {
       "--warn-days.");
   auto args = std::make_shared<CheckArgs>();
   command->add_option("address", args->address, "HOST[:PORT] (port 443 by default)")->required();
-  command->add_option("--servername", args->servername,
-                      "the name to verify the certificate against (default: HOST)");
   add_upgrade_options(*command, args->upgrade);
   add_client_tls_options(*command, args->tls);
   command

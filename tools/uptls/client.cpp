@@ -12,7 +12,6 @@ namespace {
 
 struct ClientArgs {
   std::string address;
-  std::string servername;
   ClientTlsArgs tls;
   bool implicit_tls = false;
   bool quiet = false;
@@ -21,9 +20,7 @@ struct ClientArgs {
 
 asio::awaitable<int> client(std::shared_ptr<const ClientArgs> args) {
   auto [host, port] = split_host_port(args->address);
-  ConnectOptions options;
-  options.tls = make_client_config(args->tls);
-  options.server_name = args->servername;
+  ConnectOptions options = connect_options(args->tls);
   bool quiet = args->quiet;
   Say say = [quiet](std::string_view line) {
     if (!quiet) print_line(line);
@@ -44,8 +41,6 @@ void add_client_command(CLI::App& app) {
       "certificate verified), PING/PONG over TLS, QUIT. Exits 0 only if every step held.");
   auto args = std::make_shared<ClientArgs>();
   pingpong->add_option("address", args->address, "HOST:PORT of the server")->required();
-  pingpong->add_option("--servername", args->servername,
-                       "the name to verify the certificate against (default: HOST)");
   add_client_tls_options(*pingpong, args->tls);
   pingpong->add_flag("--implicit-tls", args->implicit_tls,
                      "TLS from the first byte: no plaintext PING, no STARTTLS");

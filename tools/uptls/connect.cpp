@@ -31,7 +31,6 @@ using namespace asio::experimental::awaitable_operators;
 
 struct ConnectArgs {
   std::string address;
-  std::string servername;
   ClientTlsArgs tls;
   UpgradeArgs upgrade;
   bool crlf = false;
@@ -182,9 +181,7 @@ std::string certificate_summary(const Stream& stream, const ClientTlsArgs& tls,
 
 asio::awaitable<int> connect(std::shared_ptr<const ConnectArgs> args) {
   auto [host, port] = split_host_port(args->address);
-  ConnectOptions options;
-  options.tls = make_client_config(args->tls);
-  options.server_name = args->servername;
+  ConnectOptions options = connect_options(args->tls);
   bool quiet = args->quiet;
   Say say = [quiet](std::string_view line) {
     if (!quiet) note(line);
@@ -192,7 +189,7 @@ asio::awaitable<int> connect(std::shared_ptr<const ConnectArgs> args) {
   Stream connected = co_await connect_upgraded(host, port, options, args->upgrade, say);
   auto shared = std::make_shared<Stream>(std::move(connected));
   Stream& stream = *shared;
-  std::string name = args->servername.empty() ? host : args->servername;
+  std::string name = options.server_name.empty() ? host : options.server_name;
   say(describe_session(stream));
   say(certificate_summary(stream, args->tls, name));
 
@@ -248,8 +245,6 @@ void add_connect_command(CLI::App& app) {
       "standard error. Exits 0 when the server ends the session cleanly, 1 on any error.");
   auto args = std::make_shared<ConnectArgs>();
   command->add_option("address", args->address, "HOST:PORT of the server")->required();
-  command->add_option("--servername", args->servername,
-                      "the name to send (SNI) and verify the certificate against (default: HOST)");
   add_upgrade_options(*command, args->upgrade);
   add_client_tls_options(*command, args->tls);
   command->add_flag("--crlf", args->crlf, "send line ends from standard input as CRLF");

@@ -26,7 +26,6 @@ struct EchoServeArgs {
 
 struct EchoClientArgs {
   std::string address;
-  std::string servername;
   ClientTlsArgs tls;
   UpgradeArgs upgrade;
   std::vector<std::string> lines{"hello"};
@@ -94,9 +93,7 @@ asio::awaitable<int> serve(std::shared_ptr<const EchoServeArgs> args) {
 
 asio::awaitable<int> client(std::shared_ptr<const EchoClientArgs> args) {
   auto [host, port] = split_host_port(args->address);
-  ConnectOptions options;
-  options.tls = make_client_config(args->tls);
-  options.server_name = args->servername;
+  ConnectOptions options = connect_options(args->tls);
   Say say = [](std::string_view text) { print_line(text); };
   Stream stream = co_await connect_upgraded(host, port, options, args->upgrade, say);
   say(describe_session(stream));
@@ -155,8 +152,6 @@ void add_client(CLI::App& echo_command) {
   command->add_option("address", args->address, "HOST:PORT of the server")->required();
   command->add_option("--line", args->lines, "a line to send (repeatable; default: hello)")
       ->take_all();
-  command->add_option("--servername", args->servername,
-                      "the name to verify the certificate against (default: HOST)");
   add_upgrade_options(*command, args->upgrade);
   add_client_tls_options(*command, args->tls);
   command->footer(

@@ -21,7 +21,6 @@ namespace {
 struct InspectArgs {
   std::string address;
   std::string listen;
-  std::string servername;
   ClientTlsArgs tls;
   UpgradeArgs upgrade;
   // Server side (--listen): the options clients do not have.
@@ -126,15 +125,11 @@ void add_parameters(Report& report, const Stream& stream) {
 
 asio::awaitable<int> inspect_a_server(std::shared_ptr<const InspectArgs> args, std::string host,
                                       std::uint16_t port) {
-  auto stream_config = make_client_config(args->tls);
-  ConnectOptions options;
-  options.tls = stream_config;
-  options.server_name = args->servername;
+  ConnectOptions options = connect_options(args->tls);
   Say quiet = [](std::string_view) {};
   UpgradeArgs upgrade = args->upgrade;
   if (upgrade.starttls_line.empty()) upgrade.implicit_tls = true;
   Stream stream = co_await connect_upgraded(host, port, options, upgrade, quiet);
-  std::string name = args->servername.empty() ? host : args->servername;
   Report report;
   std::string asked = host + ":" + std::to_string(port);
   std::string reached = stream.peer();
@@ -147,7 +142,7 @@ asio::awaitable<int> inspect_a_server(std::shared_ptr<const InspectArgs> args, s
   }
   report.add("Certificate verified", "verified", verdict->ok);
   report.add("Verification result", "verification", verdict->message);
-  auto stats = stream_config->trust_store_stats();
+  auto stats = options.tls->trust_store_stats();
   report.add("Certificates loaded of type crl", "trust_crl", stats.crl);
   report.add("Certificates loaded of type x509", "trust_x509", stats.x509);
   report.add("Certificates loaded of type x509_ca", "trust_x509_ca", stats.x509_ca);
@@ -231,8 +226,6 @@ void add_inspect_command(CLI::App& app) {
   command->add_option("address", args->address, "HOST:PORT of the server");
   command->add_option("--listen", args->listen,
                       "HOST:PORT: be the server, and report each client that connects");
-  command->add_option("--servername", args->servername,
-                      "the name to send (SNI) and verify the certificate against (default: HOST)");
   add_upgrade_options(*command, args->upgrade);
   add_client_tls_options(*command, args->tls);
   command->add_option("--ca-out", args->ca_out,

@@ -109,6 +109,8 @@ void add_server_tls_options(CLI::App& command, ServerTlsArgs& args) {
 }
 
 void add_client_tls_options(CLI::App& command, ClientTlsArgs& args) {
+  command.add_option("--servername", args.servername,
+                     "the name to send (SNI) and verify the certificate against (default: HOST)");
   command.add_option("--cafile", args.cafiles, "trust this CA file instead of the system store");
   command.add_option("--capath", args.capath, "trust the CAs of this hashed directory");
   command.add_option("--crl", args.crls, "check revocation against this CRL file (PEM)");
@@ -179,6 +181,13 @@ std::shared_ptr<const tls::ClientConfig> make_client_config(const ClientTlsArgs&
     std::fprintf(stderr, "uptls client: warning: %s\n", warning.c_str());
   }
   return config;
+}
+
+ConnectOptions connect_options(const ClientTlsArgs& args) {
+  ConnectOptions options;
+  options.tls = make_client_config(args);
+  options.server_name = args.servername;
+  return options;
 }
 
 }  // namespace uptls::cli

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "uptls/connect.hpp"
 #include "uptls/tls/config.hpp"
 
 namespace uptls::cli {
@@ -55,6 +56,8 @@ struct ServerTlsArgs {
 };
 
 struct ClientTlsArgs {
+  // The name for SNI and verification; empty: the host connected to.
+  std::string servername;
   IdentityArgs identity;
   ProtocolArgs protocol;
   std::vector<std::string> cafiles;
@@ -78,5 +81,8 @@ std::shared_ptr<const tls::ServerConfig> make_server_config(const ServerTlsArgs&
 
 /// Builds the client configuration; --insecure is announced on stderr.
 std::shared_ptr<const tls::ClientConfig> make_client_config(const ClientTlsArgs& args);
+
+/// The client configuration and --servername, ready for open_connection.
+ConnectOptions connect_options(const ClientTlsArgs& args);
 
 }  // namespace uptls::cli

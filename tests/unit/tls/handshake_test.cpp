@@ -503,56 +503,22 @@ TEST(Verification, ACertificateWithOnlyACommonNameIsRefused) {
   });
 }
 
-}  // namespace
-}  // namespace uptls::tls
-
-namespace uptls::tls {
-namespace {
-
-/// Connects to a fresh implicit-TLS server with client and returns what the
-/// client's stream reports.
-struct Seen {
-  std::optional<SessionInfo> info;
-  std::optional<Verification> verdict;
-  std::vector<CertificateInfo> chain;
-};
-
-awaitable<Seen> seen_by(std::shared_ptr<const ClientConfig> client, std::string name) {
-  ServeOptions serve;
-  serve.tls = pki().server;
-  Handler handler = [](Stream stream) -> awaitable<void> {
-    co_await stream.write_all("hello\n");
-    co_await stream.close();
-  };
-  std::string host = "127.0.0.1";
-  Server server = co_await start_server(handler, host, 0, serve);
-  ConnectOptions options;
-  options.tls = std::move(client);
-  options.server_name = std::move(name);
-  auto port = server.local_endpoint().port();
-  Stream stream = co_await open_connection(host, port, options);
-  Seen seen;
-  seen.info = stream.tls_info();
-  seen.verdict = stream.verification();
-  seen.chain = stream.peer_chain();
-  co_await stream.read_line();
-  co_await stream.close();
-  co_await server.stop();
-  co_return seen;
-}
-
 // Issue 8 (uptls inspect): what a session reports beyond its cipher.
 TEST(Inspection, SessionReportsGroupSignatureChainAndVerdict) {
   run([]() -> awaitable<void> {
-    auto seen = co_await seen_by(client_trusting(pki().authority), "localhost");
-    EXPECT_EQ(seen.info->cipher_version, "TLSv1.3");
-    EXPECT_EQ(seen.info->group, "x25519");
-    EXPECT_EQ(seen.info->peer_signature, "ECDSA+SHA256");
-    EXPECT_EQ(seen.info->compression, "none");
-    EXPECT_EQ(seen.chain.size(), 1u) << "the server's configured chain: its leaf";
-    for (const auto& certificate : seen.chain) EXPECT_EQ(certificate.subject, "CN=localhost");
-    EXPECT_TRUE(seen.verdict->checked && seen.verdict->ok && seen.verdict->name_matches);
-    EXPECT_EQ(seen.verdict->message, "verified for localhost");
+    auto seen = co_await handshake(pki().server, client_trusting(pki().authority), "localhost");
+    EXPECT_FALSE(seen.client_error.code) << seen.client_error.message;
+    EXPECT_EQ(seen.client_info->cipher_version, "TLSv1.3");
+    EXPECT_EQ(seen.client_info->group, "x25519");
+    EXPECT_EQ(seen.client_info->peer_signature, "ECDSA+SHA256");
+    EXPECT_EQ(seen.client_info->compression, "none");
+    EXPECT_EQ(seen.server_chain.size(), 1u) << "the server's configured chain: its leaf";
+    for (const auto& certificate : seen.server_chain) {
+      EXPECT_EQ(certificate.subject, "CN=localhost");
+    }
+    EXPECT_TRUE(seen.client_verdict->checked && seen.client_verdict->ok &&
+                seen.client_verdict->name_matches);
+    EXPECT_EQ(seen.client_verdict->message, "verified for localhost");
   });
 }
 
@@ -566,14 +532,16 @@ TEST(Inspection, ContinuingUnverifiedReportsTheVerdictInstead) {
     EXPECT_EQ(stats.x509, 1u);
     EXPECT_EQ(stats.x509_ca, 1u);
     EXPECT_EQ(stats.crl, 0u);
-    auto seen = co_await seen_by(config, "localhost");
-    EXPECT_TRUE(seen.verdict->checked);
-    EXPECT_FALSE(seen.verdict->ok);
-    EXPECT_TRUE(seen.verdict->name_matches) << "the name is checked on its own";
-    EXPECT_TRUE(contains(seen.verdict->message, "unable to get local issuer certificate"))
-        << seen.verdict->message;
-    auto misnamed = co_await seen_by(config, "other.example");
-    EXPECT_FALSE(misnamed.verdict->name_matches);
+    auto seen = co_await handshake(pki().server, config, "localhost");
+    EXPECT_FALSE(seen.client_error.code)
+        << "the handshake completed: " << seen.client_error.message;
+    EXPECT_TRUE(seen.client_verdict->checked);
+    EXPECT_FALSE(seen.client_verdict->ok);
+    EXPECT_TRUE(seen.client_verdict->name_matches) << "the name is checked on its own";
+    EXPECT_TRUE(contains(seen.client_verdict->message, "unable to get local issuer certificate"))
+        << seen.client_verdict->message;
+    auto misnamed = co_await handshake(pki().server, config, "other.example");
+    EXPECT_FALSE(misnamed.client_verdict->name_matches);
   });
 }
 
