@@ -49,6 +49,8 @@ class LibraryCategory final : public std::error_category {
         return "idle timeout";
       case errc::connection_limit:
         return "connection refused over the server's limits";
+      case errc::protocol_error:
+        return "protocol error";
     }
     return "unknown uptls error";
   }

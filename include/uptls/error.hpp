@@ -53,6 +53,9 @@ enum class errc {
   idle_timeout,
   /// A server refused a connection over its connection limits.
   connection_limit,
+  /// The peer broke the rules of the protocol spoken over the stream (a
+  /// malformed HTTP message, say); the message says which.
+  protocol_error,
 };
 
 /// The category of errc values.

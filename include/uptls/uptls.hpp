@@ -4,8 +4,11 @@
 
 #include "uptls/connect.hpp"
 #include "uptls/error.hpp"
+#include "uptls/http.hpp"
 #include "uptls/lines.hpp"
 #include "uptls/printable.hpp"
+#include "uptls/proxy.hpp"
+#include "uptls/relay.hpp"
 #include "uptls/server.hpp"
 #include "uptls/stream.hpp"
 #include "uptls/tls/authority.hpp"

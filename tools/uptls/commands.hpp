@@ -16,6 +16,7 @@ void add_check_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_echo_command(CLI::App& app);
 void add_cert_command(CLI::App& app);
+void add_proxy_command(CLI::App& app);
 
 /// Runs a coroutine on a fresh io_context, served by threads threads, until
 /// it completes and returns its exit status; an exception is printed as

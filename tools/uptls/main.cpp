@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   uptls::cli::add_inspect_command(app);
   uptls::cli::add_echo_command(app);
   uptls::cli::add_cert_command(app);
+  uptls::cli::add_proxy_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -1,0 +1,61 @@
+#pragma once
+/// @file
+/// Copies bytes both ways between two streams until both directions end:
+/// what a tunnel (HTTP CONNECT, a TCP or TLS proxy) does after its setup.
+
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <system_error>
+
+#include "uptls/export.hpp"
+#include "uptls/stream.hpp"
+
+namespace uptls {
+
+/// How relay copies.
+struct RelayOptions {
+  // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
+  /// No idle limit, 64 KiB buffers.
+  RelayOptions() = default;
+
+  /// Ends the relay when no byte has moved either way for this long (a
+  /// tunnel that carries a long download one way is not idle); 0: never.
+  std::chrono::milliseconds idle{0};
+  /// The buffer of each direction, allocated while the relay runs.
+  std::size_t buffer_size = 64 * 1024;
+  /// What the first stream is called in RelayResult::message.
+  std::string a_name = "first stream";
+  /// What the second stream is called in RelayResult::message.
+  std::string b_name = "second stream";
+};
+
+/// What relay moved, and how it ended.
+struct RelayResult {
+  /// Bytes read from the first stream and written to the second.
+  std::uint64_t a_to_b = 0;
+  /// Bytes read from the second stream and written to the first.
+  std::uint64_t b_to_a = 0;
+  /// The first failure (a reset, a timeout, errc::idle_timeout), or none
+  /// when both directions ended cleanly.
+  std::error_code error;
+  /// That failure as a sentence, naming the side that failed
+  /// ("reading client: connection reset by peer").
+  std::string message;
+};
+
+/// Copies a to b and b to a until both have ended. The clean end of one
+/// side's input is passed on as a half-close of the other side
+/// (Stream::shutdown_send: a FIN, or close_notify in TLS), and the other
+/// direction goes on. A failure on either side aborts both streams. Each
+/// write keeps the streams' write timeout; their read and idle timeouts
+/// give way to options.idle while the relay runs.
+/// @param a one stream (the client, say).
+/// @param b the other stream (the upstream).
+/// @param options the idle limit and buffer size.
+/// @returns the bytes moved each way and the failure, if any; never throws
+///          for a failure of the streams.
+UPTLS_API asio::awaitable<RelayResult> relay(Stream& a, Stream& b, RelayOptions options = {});
+
+}  // namespace uptls

@@ -1,0 +1,758 @@
+#include "uptls/proxy.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+#include <memory>
+
+#include "ip_literal.hpp"
+#include "lru_cache.hpp"
+#include "uptls/connect.hpp"
+#include "uptls/error.hpp"
+#include "uptls/relay.hpp"
+
+namespace uptls {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A host and port from a CONNECT target or a URL.
+struct Target {
+  std::string host;
+  std::uint16_t port = 0;
+
+  // host:port as a URL or CONNECT target writes it ([::1]:443).
+  std::string text(bool omit_port_for = false, std::uint16_t default_port = 0) const {
+    std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    if (!omit_port_for || port != default_port) out += ":" + std::to_string(port);
+    return out;
+  }
+};
+
+bool is_host_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '_';
+}
+
+// "host:port", "[v6]:port", or "host" when default_port is not 0.
+std::optional<Target> parse_authority(std::string_view text, std::uint16_t default_port) {
+  Target target;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    std::size_t close = text.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    target.host = text.substr(1, close - 1);
+    if (!detail::is_ip_literal(target.host) || target.host.find(':') == std::string::npos) {
+      return std::nullopt;
+    }
+    std::string_view rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return std::nullopt;
+      port_text = rest.substr(1);
+    }
+  } else {
+    std::size_t colon = text.rfind(':');
+    target.host = text.substr(0, colon);
+    if (colon != std::string_view::npos) port_text = text.substr(colon + 1);
+    if (target.host.empty() || target.host.size() > 253 ||
+        !std::all_of(target.host.begin(), target.host.end(), is_host_char)) {
+      return std::nullopt;
+    }
+  }
+  if (port_text.empty()) {
+    if (default_port == 0 || text.back() == ':') return std::nullopt;
+    target.port = default_port;
+    return target;
+  }
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
+      port > 65535) {
+    return std::nullopt;
+  }
+  target.port = static_cast<std::uint16_t>(port);
+  return target;
+}
+
+// An absolute-form request target: http://host[:port]/path?query.
+struct Url {
+  bool tls = false;
+  Target target;
+  std::string path;
+};
+
+std::optional<Url> parse_absolute(std::string_view text) {
+  Url url;
+  std::size_t scheme_end = text.find("://");
+  if (scheme_end == std::string_view::npos) return std::nullopt;
+  std::string scheme(text.substr(0, scheme_end));
+  for (char& c : scheme) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  if (scheme != "http" && scheme != "https") return std::nullopt;
+  url.tls = scheme == "https";
+  std::string_view rest = text.substr(scheme_end + 3);
+  std::size_t path_start = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, path_start);
+  if (authority.find('@') != std::string_view::npos) return std::nullopt;
+  auto target = parse_authority(authority, url.tls ? 443 : 80);
+  if (!target) return std::nullopt;
+  url.target = std::move(*target);
+  url.path = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
+  if (url.path.front() == '?') url.path.insert(0, "/");
+  return url;
+}
+
+std::string base64(std::string_view text) {
+  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+const char* reason_of(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 407:
+      return "Proxy Authentication Required";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 502:
+      return "Bad Gateway";
+    default:
+      return "Error";
+  }
+}
+
+// A response the proxy makes itself; the body is text.
+std::string make_response(int status, std::string_view body, bool close,
+                          std::string_view extra_fields = {}) {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason_of(status) + "\r\n";
+  out += "Content-Type: text/plain; charset=utf-8\r\n";
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  out += extra_fields;
+  if (close) out += "Connection: close\r\n";
+  out += "\r\n";
+  out += body;
+  return out;
+}
+
+bool is_error(const http::Outcome& outcome) {
+  return outcome.parse == http::Parse::invalid || outcome.parse == http::Parse::too_large;
+}
+
+// Reads a head line by line, so that the bytes after it (a body, a
+// ClientHello pipelined after CONNECT) stay in the stream. Returns the head
+// with CRLF line ends; empty at a clean end before its first byte.
+asio::awaitable<std::string> read_head(Stream& stream, const http::Limits& limits,
+                                       bool skip_empty) {
+  std::string head;
+  std::size_t lines = 0;
+  std::size_t skipped = 0;
+  for (;;) {
+    std::optional<std::string> line = co_await stream.read_line(limits.max_line);
+    if (!line) {
+      if (head.empty()) co_return head;
+      throw Error(errc::unexpected_eof, "the connection ended in the middle of a head");
+    }
+    if (head.empty() && line->empty() && skip_empty) {
+      if (++skipped > 8) throw Error(errc::protocol_error, "empty lines instead of a request");
+      continue;
+    }
+    head += *line;
+    head += "\r\n";
+    if (line->empty()) co_return head;
+    if (head.size() > limits.max_head || ++lines > limits.max_fields + 1) {
+      throw Error(errc::line_too_long, "the head is larger than " +
+                                           std::to_string(limits.max_head) + " bytes or has over " +
+                                           std::to_string(limits.max_fields) + " fields");
+    }
+  }
+}
+
+constexpr std::size_t body_buffer_size = 64 * 1024;
+constexpr std::size_t max_prefix = 16 * 1024;
+
+// Copies one body from `from` to `to` (null: discards it), untouched but for
+// bare LFs in chunk lines; returns the payload bytes.
+asio::awaitable<std::uint64_t> copy_body(Stream& from, Stream* to, const http::Framing& framing,
+                                         const http::Limits& limits) {
+  if (framing.kind == http::BodyKind::none) co_return 0;
+  auto buffer = std::make_unique_for_overwrite<char[]>(body_buffer_size + max_prefix);
+  char* data = buffer.get() + max_prefix;
+  auto pass_on = [&](const char* start, std::size_t n) -> asio::awaitable<void> {
+    if (to) co_await to->write_all(asio::const_buffer(start, n));
+  };
+  switch (framing.kind) {
+    case http::BodyKind::none:
+      co_return 0;
+    case http::BodyKind::length: {
+      std::uint64_t remaining = framing.length;
+      while (remaining > 0) {
+        std::size_t want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(remaining, body_buffer_size));
+        std::size_t n = co_await from.read_some(asio::buffer(data, want));
+        if (n == 0) {
+          throw Error(errc::unexpected_eof,
+                      "the body ended after " + std::to_string(framing.length - remaining) +
+                          " of its " + std::to_string(framing.length) + " bytes");
+        }
+        co_await pass_on(data, n);
+        remaining -= n;
+      }
+      co_return framing.length;
+    }
+    case http::BodyKind::until_close: {
+      std::uint64_t total = 0;
+      for (;;) {
+        std::size_t n = co_await from.read_some(asio::buffer(data, body_buffer_size));
+        if (n == 0) co_return total;
+        co_await pass_on(data, n);
+        total += n;
+      }
+    }
+    case http::BodyKind::chunked:
+      break;
+  }
+  // Chunk lines are read as lines and data with reads bounded by the chunk,
+  // so no byte of what follows the body is taken from the stream. Lines
+  // wait in front of the data and go out with it in one write.
+  http::ChunkedScanner scanner(limits);
+  std::size_t prefix = 0;
+  for (;;) {
+    if (std::uint64_t remaining = scanner.data_remaining(); remaining > 0) {
+      std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(remaining, body_buffer_size));
+      std::size_t n = co_await from.read_some(asio::buffer(data, want));
+      if (n == 0) throw Error(errc::unexpected_eof, "the chunked body ended inside a chunk");
+      scanner.feed(std::string_view(data, n));
+      co_await pass_on(data - prefix, prefix + n);
+      prefix = 0;
+      continue;
+    }
+    std::optional<std::string> line = co_await from.read_line(limits.max_line);
+    if (!line) throw Error(errc::unexpected_eof, "the chunked body ended before its last chunk");
+    line->append("\r\n");
+    http::Outcome outcome = scanner.feed(*line);
+    if (is_error(outcome)) throw Error(errc::protocol_error, outcome.message);
+    if (prefix + line->size() > max_prefix) {
+      co_await pass_on(data - prefix, prefix);
+      prefix = 0;
+    }
+    if (line->size() > max_prefix) {
+      co_await pass_on(line->data(), line->size());
+    } else {
+      // The waiting lines end where the data starts: move them forward.
+      std::memmove(data - prefix - line->size(), data - prefix, prefix);
+      std::memcpy(data - line->size(), line->data(), line->size());
+      prefix += line->size();
+    }
+    if (outcome.parse == http::Parse::done) {
+      co_await pass_on(data - prefix, prefix);
+      co_return scanner.payload();
+    }
+  }
+}
+
+// Shared by every connection of one proxy.
+struct State {
+  explicit State(ProxyOptions o) : options(std::move(o)) {
+    if (!options.upstream_tls) {
+      tls::ClientOptions client;
+      client.protocol.alpn = {"http/1.1"};
+      options.upstream_tls = tls::ClientConfig::make(client);
+    }
+    if (!options.basic_auth.empty()) expected_auth = base64(options.basic_auth);
+  }
+
+  // The configuration that answers a client who asked for host: its
+  // certificate names host, and names a client sends by SNI get their own.
+  std::shared_ptr<const tls::ServerConfig> config_for(const std::string& host) {
+    if (auto found = configs.find(host)) return *found;
+    tls::ServerOptions server;
+    server.identity = options.authority->issue({host});
+    server.protocol.alpn = {"http/1.1"};
+    auto authority = options.authority;
+    server.sni_callback = [authority, host](std::string_view name) -> std::optional<tls::Identity> {
+      if (name.size() == host.size() &&
+          std::equal(name.begin(), name.end(), host.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) ==
+                   std::tolower(static_cast<unsigned char>(b));
+          })) {
+        return std::nullopt;
+      }
+      return authority->issue({std::string(name)});
+    };
+    return configs.insert(host, tls::ServerConfig::make(server));
+  }
+
+  void log(const ProxyEvent& event) const {
+    if (options.log) options.log(event);
+  }
+
+  ProxyOptions options;
+  std::string expected_auth;
+  detail::LruCache<std::string, std::shared_ptr<const tls::ServerConfig>> configs{1024};
+  std::atomic<std::size_t> open{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> tunnels{0};
+};
+
+class Session {
+ public:
+  Session(std::shared_ptr<State> state, Stream& client)
+      : state_(std::move(state)), options_(state_->options), client_(client) {
+    try {
+      peer_ = client_.peer();
+    } catch (const std::exception&) {
+      peer_ = "unknown";
+    }
+  }
+
+  asio::awaitable<void> run() {
+    for (;;) {
+      http::Request request;
+      std::string head;
+      if (!co_await next_request(request, head, "local")) co_return;
+      started_ = Clock::now();
+      ++state_->requests;
+      if (!authorized(request)) {
+        std::string reply = make_response(407, "uptls proxy: proxy authentication required\n", true,
+                                          "Proxy-Authenticate: Basic realm=\"uptls proxy\"\r\n");
+        co_await refuse(reply, 407, request, "local", "missing or wrong proxy credentials");
+        co_return;
+      }
+      if (request.method == "CONNECT") {
+        co_await connect(request);
+        co_return;
+      }
+      bool keep = false;
+      if (auto url = parse_absolute(request.target)) {
+        keep = co_await forward(request, *url);
+      } else if (!request.target.empty() && request.target.front() == '/') {
+        keep = co_await status_page(request);
+      } else {
+        std::string reply = make_response(
+            400, "uptls proxy: the request target is neither a path nor an http:// URL\n", true);
+        co_await refuse(reply, 400, request, "local", "bad request target");
+        co_return;
+      }
+      if (!keep) {
+        co_await finish(client_);
+        co_return;
+      }
+    }
+  }
+
+ private:
+  // Reads the next request head from the client; false when the client is
+  // done, or was refused (400, 431) and its connection ends.
+  asio::awaitable<bool> next_request(http::Request& request, std::string& head, const char* mode) {
+    std::string problem;
+    int status = 400;
+    try {
+      head = co_await read_head(client_, options_.limits, true);
+      if (head.empty()) co_return false;
+      http::Outcome outcome = http::parse_request(head, request, options_.limits);
+      if (outcome.parse == http::Parse::done) co_return true;
+      problem = outcome.message;
+      if (outcome.parse == http::Parse::too_large) status = 431;
+    } catch (const Error& e) {
+      if (e.code() == errc::line_too_long) {
+        status = 431;
+      } else if (e.code() != errc::protocol_error) {
+        co_return false;
+      }
+      problem = e.what();
+    } catch (const std::system_error&) {
+      co_return false;
+    }
+    started_ = Clock::now();
+    std::string reply =
+        make_response(status, "uptls proxy: malformed request: " + problem + "\n", true);
+    co_await refuse(reply, status, request, mode, "malformed request: " + problem);
+    co_return false;
+  }
+
+  bool authorized(const http::Request& request) const {
+    if (state_->expected_auth.empty()) return true;
+    auto value = request.fields.find("Proxy-Authorization");
+    if (!value || value->size() < 6) return false;
+    std::string_view scheme = value->substr(0, 6);
+    if (scheme != "Basic " && scheme != "basic " && scheme != "BASIC ") return false;
+    std::string_view given = value->substr(6);
+    while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+    const std::string& expected = state_->expected_auth;
+    return given.size() == expected.size() &&
+           CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
+  }
+
+  // Sends a response the proxy made and ends the connection.
+  asio::awaitable<void> refuse(const std::string& reply, int status, const http::Request& request,
+                               const char* mode, std::string why) {
+    ProxyEvent event = event_for(request, mode);
+    event.status = status;
+    event.error = std::move(why);
+    try {
+      co_await client_.write_all(reply);
+      co_await finish(client_);
+    } catch (const std::exception&) {
+    }
+    log(event);
+  }
+
+  ProxyEvent event_for(const http::Request& request, const char* mode) const {
+    ProxyEvent event;
+    event.client = peer_;
+    event.mode = mode;
+    event.method = request.method;
+    event.url = request.target;
+    return event;
+  }
+
+  void log(ProxyEvent& event) const {
+    event.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_);
+    state_->log(event);
+  }
+
+  static asio::awaitable<void> finish(Stream& stream) {
+    try {
+      co_await stream.shutdown_send();
+    } catch (const std::exception&) {
+    }
+  }
+
+  asio::awaitable<bool> status_page(const http::Request& request) {
+    ProxyEvent event = event_for(request, "local");
+    http::Framing framing = http::request_framing(request);
+    event.request_bytes = co_await copy_body(client_, nullptr, framing, options_.limits);
+    std::string body = "uptls proxy\nmode: ";
+    body += options_.answer ? "answer" : options_.authority ? "intercept" : "tunnel";
+    body += "\nconnections open: " + std::to_string(state_->open.load()) +
+            "\nrequests: " + std::to_string(state_->requests.load()) +
+            "\ntunnels: " + std::to_string(state_->tunnels.load()) + "\n";
+    bool keep =
+        !request.fields.has_token("Connection", "close") &&
+        (request.minor_version >= 1 || request.fields.has_token("Connection", "keep-alive"));
+    std::string reply = make_response(200, body, !keep);
+    co_await client_.write_all(reply);
+    event.status = 200;
+    event.response_bytes = body.size();
+    log(event);
+    co_return keep;
+  }
+
+  // Answers a request with options.answer (seed 002's prototype).
+  asio::awaitable<bool> answer(const http::Request& request, ProxyEvent& event) {
+    http::Framing framing = http::request_framing(request);
+    event.request_bytes = co_await copy_body(client_, nullptr, framing, options_.limits);
+    bool keep =
+        !request.fields.has_token("Connection", "close") &&
+        (request.minor_version >= 1 || request.fields.has_token("Connection", "keep-alive"));
+    std::string reply = make_response(200, *options_.answer, !keep);
+    co_await client_.write_all(reply);
+    event.status = 200;
+    event.response_bytes = options_.answer->size();
+    co_return keep;
+  }
+
+  asio::awaitable<Stream> open_upstream(const Target& target, bool tls, std::string server_name) {
+    ConnectOptions connect;
+    if (tls) connect.tls = options_.upstream_tls;
+    connect.server_name = std::move(server_name);
+    connect.connect_timeout = options_.connect_timeout;
+    connect.timeouts = client_.timeouts();
+    co_return co_await open_connection(target.host, target.port, connect);
+  }
+
+  // One exchange over upstream: the request (its head given) and its body
+  // go up, the response comes back to the client. Returns whether both
+  // connections stay open; throws when it fails (`responded` says whether
+  // the client got a response head already).
+  asio::awaitable<bool> exchange(Stream& upstream, const http::Request& request,
+                                 const std::string& head, ProxyEvent& event, bool& responded) {
+    http::Framing request_body = http::request_framing(request);
+    co_await upstream.write_all(head);
+    bool expect = request.fields.has_token("Expect", "100-continue");
+    bool body_sent = false;
+    if (!expect || request_body.kind == http::BodyKind::none) {
+      event.request_bytes = co_await copy_body(client_, &upstream, request_body, options_.limits);
+      body_sent = true;
+    }
+    http::Response response;
+    std::string response_head;
+    for (;;) {
+      response_head = co_await read_head(upstream, options_.limits, false);
+      if (response_head.empty()) {
+        throw Error(errc::unexpected_eof, "the upstream closed the connection without a response");
+      }
+      http::Outcome outcome = http::parse_response(response_head, response, options_.limits);
+      if (outcome.parse != http::Parse::done) {
+        throw Error(errc::protocol_error,
+                    "the upstream's response is malformed: " + outcome.message);
+      }
+      if (response.status >= 200 || response.status == 101) break;
+      co_await client_.write_all(response_head);
+      if (response.status == 100 && !body_sent) {
+        event.request_bytes = co_await copy_body(client_, &upstream, request_body, options_.limits);
+        body_sent = true;
+      }
+    }
+    http::Framing response_body = http::response_framing(response, request.method);
+    responded = true;
+    co_await client_.write_all(response_head);
+    event.status = response.status;
+    if (response.status == 101) {
+      RelayOptions relay_options;
+      relay_options.idle = client_.timeouts().idle;
+      relay_options.a_name = "client";
+      relay_options.b_name = "upstream";
+      RelayResult moved = co_await relay(client_, upstream, relay_options);
+      event.request_bytes = moved.a_to_b;
+      event.response_bytes = moved.b_to_a;
+      event.error = moved.message;
+      co_return false;
+    }
+    event.response_bytes = co_await copy_body(upstream, &client_, response_body, options_.limits);
+    co_return body_sent&& http::keeps_alive(request, response, response_body);
+  }
+
+  // Ends a failed exchange: a 502 saying why when the client has had no
+  // response yet, else an abort (the client sees an incomplete response).
+  asio::awaitable<void> fail_exchange(ProxyEvent& event, bool responded, std::string why) {
+    event.error = why;
+    if (responded) {
+      client_.abort();
+      co_return;
+    }
+    event.status = 502;
+    std::string reply = make_response(502, "uptls proxy: " + why + "\n", true);
+    try {
+      co_await client_.write_all(reply);
+      co_await finish(client_);
+    } catch (const std::exception&) {
+      client_.abort();
+    }
+  }
+
+  // An absolute-form request: forwarded in origin form, without the proxy's
+  // own fields, over an upstream connection kept while the host stays.
+  asio::awaitable<bool> forward(const http::Request& request, const Url& url) {
+    ProxyEvent event = event_for(request, "forward");
+    if (options_.answer) {
+      bool keep = co_await answer(request, event);
+      log(event);
+      co_return keep;
+    }
+    std::string head = request.method + " " + url.path + " HTTP/1." +
+                       std::to_string(request.minor_version) + "\r\n";
+    bool has_host = false;
+    for (const auto& field : request.fields.list) {
+      std::string_view name = field.name;
+      auto is = [&](std::string_view other) {
+        return name.size() == other.size() &&
+               std::equal(name.begin(), name.end(), other.begin(), [](char a, char b) {
+                 return std::tolower(static_cast<unsigned char>(a)) ==
+                        std::tolower(static_cast<unsigned char>(b));
+               });
+      };
+      if (is("Proxy-Authorization") || is("Proxy-Connection")) continue;
+      has_host = has_host || is("Host");
+      head += field.name + ": " + field.value + "\r\n";
+    }
+    if (!has_host) head += "Host: " + url.target.text(true, url.tls ? 443 : 80) + "\r\n";
+    head += "\r\n";
+    bool responded = false;
+    try {
+      if (!forward_upstream_ || forward_target_.host != url.target.host ||
+          forward_target_.port != url.target.port || forward_tls_ != url.tls) {
+        forward_upstream_.reset();
+        forward_upstream_ = co_await open_upstream(url.target, url.tls, url.target.host);
+        forward_target_ = url.target;
+        forward_tls_ = url.tls;
+      }
+      bool keep = co_await exchange(*forward_upstream_, request, head, event, responded);
+      if (!keep) forward_upstream_.reset();
+      log(event);
+      co_return keep;
+    } catch (const std::exception& e) {
+      forward_upstream_.reset();
+      fail_what_ = e.what();
+    }
+    co_await fail_exchange(event, responded,
+                           "cannot forward to " + url.target.text() + ": " + fail_what_);
+    log(event);
+    co_return false;
+  }
+
+  asio::awaitable<void> connect(const http::Request& request) {
+    auto target = parse_authority(request.target, 0);
+    if (!target) {
+      std::string reply = make_response(
+          400, "uptls proxy: CONNECT needs host:port, not '" + request.target + "'\n", true);
+      co_await refuse(reply, 400, request, "local", "bad CONNECT target");
+      co_return;
+    }
+    const auto& ports = options_.connect_ports;
+    if (std::find(ports.begin(), ports.end(), target->port) == ports.end()) {
+      std::string reply =
+          make_response(403,
+                        "uptls proxy: CONNECT to port " + std::to_string(target->port) +
+                            " is not allowed (allowed ports are set with --allow-port)\n",
+                        true);
+      co_await refuse(reply, 403, request, "local",
+                      "port " + std::to_string(target->port) + " is not allowed");
+      co_return;
+    }
+    ++state_->tunnels;
+    if (options_.authority) {
+      co_await intercept(request, *target);
+    } else {
+      co_await tunnel(request, *target);
+    }
+  }
+
+  asio::awaitable<void> tunnel(const http::Request& request, const Target& target) {
+    ProxyEvent event = event_for(request, "tunnel");
+    std::optional<Stream> upstream;
+    try {
+      upstream = co_await open_upstream(target, false, {});
+    } catch (const std::exception& e) {
+      fail_what_ = e.what();
+    }
+    if (!upstream) {
+      co_await fail_exchange(event, false, "cannot reach " + target.text() + ": " + fail_what_);
+      log(event);
+      co_return;
+    }
+    static constexpr std::string_view established = "HTTP/1.1 200 Connection established\r\n\r\n";
+    co_await client_.write_all(established);
+    event.status = 200;
+    RelayOptions relay_options;
+    relay_options.idle = client_.timeouts().idle;
+    relay_options.a_name = "client";
+    relay_options.b_name = "upstream";
+    RelayResult moved = co_await relay(client_, *upstream, relay_options);
+    event.request_bytes = moved.a_to_b;
+    event.response_bytes = moved.b_to_a;
+    event.error = moved.message;
+    log(event);
+  }
+
+  asio::awaitable<void> intercept(const http::Request& request, const Target& target) {
+    ProxyEvent event = event_for(request, "intercept");
+    std::shared_ptr<const tls::ServerConfig> config;
+    try {
+      config = state_->config_for(target.host);
+    } catch (const std::exception& e) {
+      fail_what_ = e.what();
+    }
+    if (!config) {
+      co_await fail_exchange(event, false,
+                             "cannot make a certificate for " + target.host + ": " + fail_what_);
+      log(event);
+      co_return;
+    }
+    static constexpr std::string_view established = "HTTP/1.1 200 Connection established\r\n\r\n";
+    co_await client_.write_all(established);
+    try {
+      // Whatever the client pipelined after its CONNECT can only be its
+      // ClientHello: it goes to the handshake, and anything else fails it.
+      co_await client_.start_tls(config, CarryOver::feed_handshake);
+    } catch (const std::exception& e) {
+      event.status = 200;
+      event.error = std::string("the client's TLS handshake failed: ") + e.what();
+      log(event);
+      co_return;
+    }
+    std::string server_name = target.host;
+    if (auto info = client_.tls_info(); info && !info->server_name.empty()) {
+      server_name = info->server_name;
+    }
+    std::string origin =
+        "https://" + (server_name == target.host ? target.text(true, 443) : server_name);
+    std::optional<Stream> upstream;
+    std::string upstream_error;
+    if (!options_.answer) {
+      try {
+        upstream = co_await open_upstream(target, true, server_name);
+      } catch (const std::exception& e) {
+        upstream_error = "cannot reach " + origin + ": " + e.what();
+      }
+    }
+    for (;;) {
+      http::Request inner;
+      std::string head;
+      if (!co_await next_request(inner, head, "intercept")) break;
+      started_ = Clock::now();
+      ++state_->requests;
+      ProxyEvent exchange_event = event_for(inner, "intercept");
+      if (!inner.target.empty() && inner.target.front() == '/')
+        exchange_event.url = origin + inner.target;
+      bool keep = false;
+      bool responded = false;
+      std::string why;
+      try {
+        if (options_.answer) {
+          keep = co_await answer(inner, exchange_event);
+        } else if (upstream) {
+          keep = co_await exchange(*upstream, inner, head, exchange_event, responded);
+        } else {
+          why = upstream_error;
+        }
+      } catch (const std::exception& e) {
+        why = e.what();
+      }
+      if (!why.empty()) {
+        co_await fail_exchange(exchange_event, responded, why);
+        log(exchange_event);
+        break;
+      }
+      log(exchange_event);
+      if (!keep) {
+        co_await finish(client_);
+        break;
+      }
+    }
+  }
+
+  std::shared_ptr<State> state_;
+  const ProxyOptions& options_;
+  Stream& client_;
+  std::string peer_;
+  Clock::time_point started_ = Clock::now();
+  // Set in a catch block, used after it: a co_await may not be in a handler.
+  std::string fail_what_;
+  std::optional<Stream> forward_upstream_;
+  Target forward_target_;
+  bool forward_tls_ = false;
+};
+
+asio::awaitable<void> serve_client(std::shared_ptr<State> state, Stream client) {
+  ++state->open;
+  struct Count {
+    std::atomic<std::size_t>& open;
+    ~Count() { --open; }
+  } count{state->open};
+  Session session(state, client);
+  co_await session.run();
+}
+
+}  // namespace
+
+Handler proxy_handler(ProxyOptions options) {
+  auto state = std::make_shared<State>(std::move(options));
+  return [state](Stream client) { return serve_client(state, std::move(client)); };
+}
+
+}  // namespace uptls

@@ -1,0 +1,270 @@
+// `uptls proxy`: seed 002's HTTPS proxy. CONNECT tunnels relayed untouched,
+// or intercepted with certificates minted per host, as mitmproxy does.
+
+#include <asio/signal_set.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include "commands.hpp"
+#include "files.hpp"
+#include "json.hpp"
+#include "pingpong.hpp"
+#include "uptls/proxy.hpp"
+#include "uptls/uptls.hpp"
+
+namespace uptls::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ProxyArgs {
+  std::string listen = "127.0.0.1:8080";
+  bool intercept = false;
+  std::string ca_cert;
+  std::string ca_key;
+  std::string ca_out;
+  std::string answer;
+  bool answer_given = false;
+  std::vector<std::string> upstream_cafiles;
+  bool upstream_insecure = false;
+  std::vector<std::uint16_t> allow_ports;
+  std::string auth;
+  std::string log_json;
+  bool quiet = false;
+  unsigned threads = default_threads();
+  double idle_timeout = 300;
+  double write_timeout = 60;
+  double connect_timeout = 10;
+  double drain_timeout = 5;
+  std::size_t max_connections = 0;
+  std::size_t max_per_address = 0;
+};
+
+std::chrono::milliseconds seconds(double value) {
+  return std::chrono::milliseconds(static_cast<long>(value * 1000));
+}
+
+// The CA that signs minted certificates: given, kept beside --ca-out from
+// an earlier run, or made now (and written to --ca-out).
+std::shared_ptr<const tls::DevAuthority> load_authority(const ProxyArgs& args) {
+  if (!args.ca_cert.empty() || !args.ca_key.empty()) {
+    if (args.ca_cert.empty() || args.ca_key.empty()) {
+      throw std::runtime_error("--ca-cert and --ca-key go together");
+    }
+    return std::make_shared<const tls::DevAuthority>(
+        tls::DevAuthority::from_pem(read_text(args.ca_cert), read_text(args.ca_key)));
+  }
+  if (!args.ca_out.empty()) {
+    fs::path cert = args.ca_out;
+    fs::path key = args.ca_out + ".key";
+    if (fs::exists(cert) && fs::exists(key)) {
+      print_line("using the CA of an earlier run: " + cert.string() + " (key " + key.string() +
+                 ")");
+      return std::make_shared<const tls::DevAuthority>(
+          tls::DevAuthority::from_pem(read_text(cert), read_text(key)));
+    }
+    auto authority = std::make_shared<const tls::DevAuthority>("uptls proxy CA");
+    write_file(key, authority->ca_key_pem(), true);
+    write_file(cert, authority->ca_pem(), false);
+    print_line("made a CA: clients must trust " + cert.string() + " (its key is in " +
+               key.string() + ")");
+    return authority;
+  }
+  std::fprintf(stderr,
+               "uptls proxy: intercepting with a CA made for this run only: pass --ca-out FILE "
+               "so clients can trust it\n");
+  return std::make_shared<const tls::DevAuthority>("uptls proxy CA");
+}
+
+std::string utc_now() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t seconds_now = std::chrono::system_clock::to_time_t(now);
+  auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  std::tm tm{};
+  gmtime_r(&seconds_now, &tm);
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(millis.count()));
+  return text;
+}
+
+// Where events go: a line each on standard output, JSON lines to a file.
+class EventLog {
+ public:
+  EventLog(bool quiet, const std::string& json_path) : quiet_(quiet) {
+    if (!json_path.empty()) {
+      json_ = std::fopen(json_path.c_str(), "a");
+      if (!json_) throw std::runtime_error("cannot open '" + json_path + "' for the JSON log");
+    }
+  }
+  ~EventLog() {
+    if (json_) std::fclose(json_);
+  }
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
+
+  void write(const ProxyEvent& event) {
+    double ms = static_cast<double>(event.duration.count()) / 1000.0;
+    if (!quiet_) {
+      char timing[64];
+      std::snprintf(timing, sizeof timing, "%.2f ms", ms);
+      std::string line = event.mode + " " + event.client + " " + event.method + " " + event.url +
+                         " -> " + (event.status ? std::to_string(event.status) : "-") + " (" +
+                         std::to_string(event.request_bytes) + " B up, " +
+                         std::to_string(event.response_bytes) + " B down, " + timing + ")";
+      if (!event.error.empty()) line += ": " + event.error;
+      print_line(line);
+    }
+    if (json_) {
+      char duration[32];
+      std::snprintf(duration, sizeof duration, "%.3f", ms);
+      std::string line =
+          "{\"time\":" + json_string(utc_now()) + ",\"client\":" + json_string(event.client) +
+          ",\"mode\":" + json_string(event.mode) + ",\"method\":" + json_string(event.method) +
+          ",\"url\":" + json_string(event.url) + ",\"status\":" + std::to_string(event.status) +
+          ",\"request_bytes\":" + std::to_string(event.request_bytes) +
+          ",\"response_bytes\":" + std::to_string(event.response_bytes) +
+          ",\"duration_ms\":" + duration + ",\"error\":" + json_string(event.error) + "}\n";
+      std::lock_guard lock(mutex_);
+      std::fwrite(line.data(), 1, line.size(), json_);
+      std::fflush(json_);
+    }
+  }
+
+ private:
+  bool quiet_;
+  std::FILE* json_ = nullptr;
+  std::mutex mutex_;
+};
+
+asio::awaitable<int> run_proxy(std::shared_ptr<const ProxyArgs> args) {
+  auto [host, port] = split_host_port(args->listen);
+  raise_descriptor_limit();
+  ProxyOptions options;
+  if (!args->allow_ports.empty()) options.connect_ports = args->allow_ports;
+  options.basic_auth = args->auth;
+  if (args->answer_given) options.answer = args->answer;
+  if (args->intercept || args->answer_given) options.authority = load_authority(*args);
+  if (!args->upstream_cafiles.empty() || args->upstream_insecure) {
+    tls::ClientOptions upstream;
+    upstream.protocol.alpn = {"http/1.1"};
+    upstream.trust.ca_files = args->upstream_cafiles;
+    if (args->upstream_insecure) {
+      std::fprintf(stderr,
+                   "WARNING: --upstream-insecure: origins' certificates are NOT verified; "
+                   "anyone can impersonate them. Use only for debugging.\n");
+      upstream.dangerous_skip_verification = true;
+    }
+    options.upstream_tls = tls::ClientConfig::make(upstream);
+  }
+  options.connect_timeout = seconds(args->connect_timeout);
+  auto events = std::make_shared<EventLog>(args->quiet, args->log_json);
+  options.log = [events](const ProxyEvent& event) { events->write(event); };
+
+  ServeOptions serve;
+  serve.timeouts.idle = seconds(args->idle_timeout);
+  serve.timeouts.write = seconds(args->write_timeout);
+  serve.max_connections = args->max_connections;
+  serve.max_per_address = args->max_per_address;
+  Server server = co_await start_server(proxy_handler(options), host, port, serve);
+  auto endpoint = server.local_endpoint();
+  std::string address = endpoint.address().to_string();
+  if (endpoint.address().is_v6()) address = "[" + address + "]";
+  const char* mode = args->answer_given  ? "answering itself"
+                     : options.authority ? "intercepting"
+                                         : "tunnelling";
+  print_line("listening on " + address + ":" + std::to_string(endpoint.port()) + " (" + mode +
+             ", " + std::to_string(args->threads) + " thread" + (args->threads == 1 ? ")" : "s)"));
+
+  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
+  co_await signals.async_wait(asio::use_awaitable);
+  co_await server.stop(seconds(args->drain_timeout));
+  co_return 0;
+}
+
+}  // namespace
+
+void add_proxy_command(CLI::App& app) {
+  auto* command = app.add_subcommand(
+      "proxy",
+      "An HTTP/1.1 forward proxy (seed 002): CONNECT tunnels relayed untouched, or intercepted "
+      "(--intercept) with certificates minted for each host by a CA the clients trust, each "
+      "request inside logged; http:// requests forwarded; a status page for requests to the "
+      "proxy itself. SIGINT or SIGTERM stop it gracefully.");
+  auto args = std::make_shared<ProxyArgs>();
+  command->add_option("--listen", args->listen, "HOST:PORT to listen on; port 0 picks one")
+      ->capture_default_str();
+  command->add_flag("--intercept", args->intercept,
+                    "intercept CONNECT tunnels: answer the client's handshake with a minted "
+                    "certificate, reach the origin with verified TLS, log each request");
+  command->add_option("--ca-cert", args->ca_cert,
+                      "the CA certificate (PEM) that signs minted ones");
+  command->add_option("--ca-key", args->ca_key, "that CA's private key (PEM)");
+  command->add_option("--ca-out", args->ca_out,
+                      "without --ca-cert: the CA kept here (FILE, its key in FILE.key), made on "
+                      "the first run; trust FILE in the clients");
+  command
+      ->add_option("--answer", args->answer,
+                   "answer every intercepted or forwarded request with 200 and this body, "
+                   "without going upstream (implies --intercept)")
+      ->each([args](const std::string&) { args->answer_given = true; });
+  command->add_option("--upstream-cafile", args->upstream_cafiles,
+                      "trust this CA file for origins instead of the system store");
+  command->add_flag("--upstream-insecure", args->upstream_insecure,
+                    "DANGEROUS: accept any certificate from origins (debugging only)");
+  command->add_option("--allow-port", args->allow_ports,
+                      "a port CONNECT may reach (repeat for more; default: 443 only)");
+  command->add_option("--auth", args->auth,
+                      "USER:PASSWORD clients must give as Basic proxy credentials (407 otherwise)");
+  command->add_option("--log-json", args->log_json,
+                      "append one JSON object per request or tunnel to FILE");
+  command->add_flag("--quiet", args->quiet, "do not print a line per request or tunnel");
+  command
+      ->add_option("--threads", args->threads,
+                   "threads serving connections (each connection stays on one at a time)")
+      ->check(CLI::Range(1u, 256u))
+      ->capture_default_str();
+  command
+      ->add_option("--idle-timeout", args->idle_timeout,
+                   "SECONDS a client may take to send a request, and a tunnel may stay silent "
+                   "both ways; 0: none")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command
+      ->add_option("--write-timeout", args->write_timeout,
+                   "SECONDS a client or an origin may leave the proxy's writes waiting (it "
+                   "stopped reading); 0: none")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command->add_option("--connect-timeout", args->connect_timeout, "SECONDS to reach an origin")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command->add_option("--max-connections", args->max_connections,
+                      "client connections open at once; more are closed at once (0: no limit)");
+  command->add_option("--max-per-address", args->max_per_address,
+                      "client connections open at once from one address (0: no limit)");
+  command
+      ->add_option("--drain-timeout", args->drain_timeout,
+                   "SECONDS open connections may take to end after SIGINT or SIGTERM")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command->footer(
+      "Examples:\n"
+      "  uptls proxy --listen 127.0.0.1:8080\n"
+      "      curl --proxy http://127.0.0.1:8080 https://example.org/\n"
+      "  uptls proxy --listen 127.0.0.1:8080 --intercept --ca-out ca.pem --log-json log.jsonl\n"
+      "      curl --proxy http://127.0.0.1:8080 --cacert ca.pem https://example.org/\n"
+      "  uptls proxy --listen 127.0.0.1:8082 --answer OK --ca-out ca.pem   (seed 002)\n"
+      "      curl --proxy http://127.0.0.1:8082 --cacert ca.pem https://dummy.org/\n"
+      "  uptls proxy --listen 127.0.0.1:8080 --allow-port 443 --allow-port 8443 --auth me:secret");
+  command->callback([args] { run_command_or_exit("proxy", run_proxy(args), args->threads); });
+}
+
+}  // namespace uptls::cli
