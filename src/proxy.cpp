@@ -364,7 +364,11 @@ class Session {
       head = co_await read_head(client_, options_.limits, true);
       if (head.empty()) co_return false;
       http::Outcome outcome = http::parse_request(head, request, options_.limits);
-      if (outcome.parse == http::Parse::done) co_return true;
+      if (outcome.parse == http::Parse::done) {
+        // Framing a proxy cannot pass on safely (request smuggling) ends here.
+        http::request_framing(request);
+        co_return true;
+      }
       problem = outcome.message;
       if (outcome.parse == http::Parse::too_large) status = 431;
     } catch (const Error& e) {

@@ -1,0 +1,542 @@
+#!/usr/bin/python3
+"""Interop tests: `uptls proxy` with real clients and a real origin.
+
+Usage:
+    /usr/bin/python3 tests/interop/test_proxy.py --uptls PATH [unittest args]
+
+curl, Python's urllib and requests go through `uptls proxy` to Debian's
+nginx (tests/interop/nginx_origin.py) with certificates from `uptls cert`:
+plain CONNECT tunnels, intercepted tunnels (the client trusts the proxy's
+CA, the proxy verifies nginx) and forwarded http:// requests. Bodies of 0
+bytes, 1 MB and 100 MB and chunked ones are compared byte for byte;
+keep-alive, 50 concurrent clients, malformed requests, forbidden ports,
+proxy credentials, an origin with an untrusted certificate (502 and why),
+an origin that stops reading (the write timeout), clients that vanish,
+bytes pipelined after CONNECT, and seed 002's session with --answer OK.
+Every process runs on 127.0.0.1 and is stopped by PID.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+sys.dont_write_bytecode = True  # keep tests/interop free of __pycache__
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import uptls_process as up  # noqa: E402
+from nginx_origin import NginxOrigin  # noqa: E402
+from uptls_process import HOST, PipeReader, start_process, stop_process  # noqa: E402
+
+_LISTENING = r"^listening on 127\.0\.0\.1:(\d+) \("
+CURL_TIMEOUT = 120
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def uptls(*args, cwd=None):
+    done = subprocess.run([up.UPTLS, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=60)
+    if done.returncode != 0:
+        raise AssertionError(f"uptls {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
+
+
+class Proxy:
+    """A `uptls proxy` child: its port, its output, a clean stop."""
+
+    def __init__(self, testcase, *args):
+        self.testcase = testcase
+        self.proc = start_process([up.UPTLS, "proxy", "--listen", f"{HOST}:0", *args])
+        self.out = PipeReader(self.proc.stdout)
+        self.err = PipeReader(self.proc.stderr)
+        found = self.out.wait_for(_LISTENING, up.STARTUP_TIMEOUT)
+        if not found:
+            stop_process(self.proc, readers=(self.out, self.err))
+            raise AssertionError("uptls proxy did not start:\n" + self.out.snapshot() +
+                                 self.err.snapshot())
+        self.port = int(found[1].group(1))
+        self.url = f"http://{HOST}:{self.port}"
+
+    def wait_log(self, pattern, timeout=20.0):
+        found = self.out.wait_for(pattern, timeout)
+        self.testcase.assertIsNotNone(
+            found, f"the proxy logged no line matching {pattern!r}:\n{self.out.snapshot()}")
+        return found[1]
+
+    def stop(self):
+        code, killed = stop_process(self.proc, readers=(self.out, self.err))
+        self.testcase.assertFalse(killed, "the proxy ignored SIGTERM")
+        self.testcase.assertEqual(code, 0, "the proxy's exit status:\n" + self.err.snapshot())
+
+    def check_alive(self):
+        self.testcase.assertIsNone(self.proc.poll(), "the proxy exited:\n" + self.err.snapshot())
+
+
+class ProxyTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-proxy-")
+        pki = os.path.join(cls.tmp, "pki")
+        bad = os.path.join(cls.tmp, "bad")
+        os.makedirs(pki)
+        os.makedirs(bad)
+        uptls("cert", "ca", "--dir", pki, "--name", "origin CA")
+        uptls("cert", "issue", "--dir", pki, "localhost", "127.0.0.1", "--out", "origin")
+        uptls("cert", "ca", "--dir", bad, "--name", "untrusted CA")
+        uptls("cert", "issue", "--dir", bad, "localhost", "127.0.0.1", "--out", "origin")
+        cls.origin_ca = os.path.join(pki, "ca.pem")
+        cls.bodies = {
+            "0.bin": b"",
+            "1m.bin": os.urandom(1_000_000),
+            "100m.bin": os.urandom(100_000_000),
+            "text.txt": b"".join(b"line %d of a chunked body\n" % i for i in range(200_000)),
+        }
+        cls.origin = NginxOrigin(os.path.join(cls.tmp, "nginx"), os.path.join(pki, "origin.pem"),
+                                 os.path.join(pki, "origin-key.pem"),
+                                 bad_cert=os.path.join(bad, "origin.pem"),
+                                 bad_key=os.path.join(bad, "origin-key.pem"))
+        for name, data in cls.bodies.items():
+            cls.origin.put(name, data)
+        cls.origin.start()
+        cls.https = f"https://localhost:{cls.origin.tls_port}"
+        cls.http = f"http://localhost:{cls.origin.plain_port}"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.origin.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(dir=self.tmp)
+        self.proxies = []
+
+    def tearDown(self):
+        for proxy in self.proxies:
+            if proxy.proc.poll() is None:
+                stop_process(proxy.proc, readers=(proxy.out, proxy.err))
+
+    def start_proxy(self, *args, intercept=False):
+        extra = ["--allow-port", str(self.origin.tls_port), "--allow-port",
+                 str(self.origin.bad_port)]
+        if intercept:
+            extra += ["--intercept", "--ca-out", os.path.join(self.dir, "proxy-ca.pem"),
+                      "--upstream-cafile", self.origin_ca]
+        proxy = Proxy(self, *extra, *args)
+        self.proxies.append(proxy)
+        return proxy
+
+    def proxy_ca(self):
+        return os.path.join(self.dir, "proxy-ca.pem")
+
+    def curl(self, proxy, *args, cafile=None, check=True):
+        out = os.path.join(self.dir, "curl.out")
+        cmd = ["curl", "--silent", "--show-error", "--proxy", proxy.url, "--cacert",
+               cafile or self.origin_ca, "--output", out, "--write-out", "%{http_code}",
+               "--max-time", str(CURL_TIMEOUT), *args]
+        done = subprocess.run(cmd, capture_output=True, timeout=CURL_TIMEOUT + 10)
+        if check:
+            self.assertEqual(done.returncode, 0, f"{' '.join(cmd)}: {done.stderr.decode()}")
+        body = b""
+        if os.path.exists(out):
+            with open(out, "rb") as result:
+                body = result.read()
+            os.unlink(out)
+        return done.stdout.decode(), body, done
+
+    def fetch_all(self, proxy, cafile, base):
+        """Each body, plain and chunked, through the proxy: byte for byte."""
+        for name, data in self.bodies.items():
+            with self.subTest(name=name):
+                status, body, _ = self.curl(proxy, f"{base}/{name}", cafile=cafile)
+                self.assertEqual(status, "200")
+                self.assertEqual(len(body), len(data))
+                self.assertEqual(sha256(body), sha256(data))
+        status, body, done = self.curl(proxy, "--verbose", f"{base}/chunked/text.txt",
+                                       cafile=cafile)
+        self.assertEqual(status, "200")
+        self.assertIn(b"transfer-encoding: chunked", done.stderr.lower())
+        self.assertEqual(body, self.bodies["text.txt"])
+
+    # --- tunnels -----------------------------------------------------------------
+
+    def test_tunnel_relays_bodies_untouched(self):
+        proxy = self.start_proxy()
+        self.fetch_all(proxy, self.origin_ca, self.https)
+        line = proxy.wait_log(r"^tunnel \S+ CONNECT localhost:%d -> 200 \((\d+) B up, (\d+) B down"
+                              % self.origin.tls_port)
+        self.assertGreater(int(line.group(2)), 0)
+        proxy.stop()
+
+    def test_tunnel_keep_alive_several_requests(self):
+        proxy = self.start_proxy()
+        urls = [f"{self.https}/1m.bin", f"{self.https}/0.bin", f"{self.https}/1m.bin"]
+        out = os.path.join(self.dir, "many")
+        done = subprocess.run(["curl", "-sS", "--proxy", proxy.url, "--cacert", self.origin_ca,
+                               "-o", out + "1", "-o", out + "2", "-o", out + "3", *urls],
+                              capture_output=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        for i, name in enumerate(["1m.bin", "0.bin", "1m.bin"], 1):
+            with open(out + str(i), "rb") as f:
+                self.assertEqual(f.read(), self.bodies[name])
+        # One tunnel carried the three requests.
+        proxy.wait_log(r"^tunnel .* CONNECT ")
+        time.sleep(0.3)
+        self.assertEqual(len(re.findall(r"^tunnel ", proxy.out.snapshot(), re.M)), 1)
+        proxy.stop()
+
+    def test_tunnel_to_forbidden_port_is_403(self):
+        proxy = self.start_proxy()
+        status, body, done = self.curl(proxy, f"https://localhost:{self.origin.plain_port}/",
+                                       check=False)
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn(b"403", done.stderr)
+        proxy.wait_log(r"^local .* CONNECT localhost:%d -> 403 .*not allowed" %
+                       self.origin.plain_port)
+        proxy.stop()
+
+    def test_tunnel_to_closed_port_is_502_with_reason(self):
+        port = socket.socket()
+        port.bind((HOST, 0))
+        closed = port.getsockname()[1]
+        port.close()
+        proxy = self.start_proxy("--allow-port", str(closed))
+        with socket.create_connection((HOST, proxy.port), timeout=20) as s:
+            s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n" % closed)
+            reply = read_all(s)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 502 "), reply)
+        self.assertIn(b"cannot reach 127.0.0.1:%d" % closed, reply)
+        self.assertIn(b"refused", reply.lower())
+        proxy.stop()
+
+    # --- interception ------------------------------------------------------------
+
+    def test_intercept_bodies_and_log(self):
+        log = os.path.join(self.dir, "log.jsonl")
+        proxy = self.start_proxy("--log-json", log, intercept=True)
+        self.fetch_all(proxy, self.proxy_ca(), self.https)
+        status, body, _ = self.curl(proxy, "--data-binary", "@-", f"{self.https}/upload",
+                                    cafile=self.proxy_ca())
+        self.assertEqual((status, body), ("200", b"uploaded\n"))
+        proxy.wait_log(r"^intercept .* POST ")
+        proxy.stop()
+        with open(log) as f:
+            events = [json.loads(line) for line in f]
+        by_url = {e["url"]: e for e in events if e["mode"] == "intercept"}
+        big = by_url[f"{self.https}/100m.bin"]
+        self.assertEqual((big["method"], big["status"], big["response_bytes"]),
+                         ("GET", 200, 100_000_000))
+        chunked = by_url[f"{self.https}/chunked/text.txt"]
+        self.assertEqual(chunked["response_bytes"], len(self.bodies["text.txt"]))
+        self.assertGreater(big["duration_ms"], 0)
+        self.assertTrue(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", big["time"]))
+
+    def test_intercept_mints_certificate_for_the_name(self):
+        proxy = self.start_proxy(intercept=True)
+        _, _, done = self.curl(proxy, "--verbose", f"{self.https}/0.bin", cafile=self.proxy_ca())
+        err = done.stderr.decode()
+        self.assertIn("subject: CN=localhost", err)
+        self.assertIn("issuer: CN=uptls proxy CA", err)
+        self.assertIn("SSL certificate verify ok", err)
+        self.assertIn("ALPN: server accepted http/1.1", err)
+        # An IP address gets an IP SAN.
+        status, _, done = self.curl(proxy, "--verbose",
+                                    f"https://127.0.0.1:{self.origin.tls_port}/0.bin",
+                                    cafile=self.proxy_ca())
+        self.assertEqual(status, "200")
+        self.assertIn("subjectAltName: host \"127.0.0.1\" matched", done.stderr.decode())
+        # The CA is kept: a second run with the same --ca-out reuses it.
+        proxy.stop()
+        again = Proxy(self, "--intercept", "--ca-out", self.proxy_ca(), "--upstream-cafile",
+                      self.origin_ca, "--allow-port", str(self.origin.tls_port))
+        self.proxies.append(again)
+        status, _, _ = self.curl(again, f"{self.https}/0.bin", cafile=self.proxy_ca())
+        self.assertEqual(status, "200")
+        again.stop()
+
+    def test_intercept_keep_alive_several_requests(self):
+        proxy = self.start_proxy(intercept=True)
+        out = os.path.join(self.dir, "many")
+        names = ["1m.bin", "chunked/text.txt", "0.bin", "1m.bin"]
+        args = []
+        for i, name in enumerate(names):
+            args += ["-o", f"{out}{i}", f"{self.https}/{name}"]
+        done = subprocess.run(["curl", "-sS", "--proxy", proxy.url, "--cacert", self.proxy_ca(),
+                               *args], capture_output=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        for i, name in enumerate(names):
+            with open(f"{out}{i}", "rb") as f:
+                self.assertEqual(sha256(f.read()), sha256(self.bodies[name.split("/")[-1]]))
+        proxy.wait_log(r"^intercept .*/0\.bin -> 200")
+        time.sleep(0.3)
+        clients = re.findall(r"^intercept (\S+) GET ", proxy.out.snapshot(), re.M)
+        self.assertEqual(len(clients), 4)
+        self.assertEqual(len(set(clients)), 1, "the requests came over one connection")
+        proxy.stop()
+
+    def test_intercept_untrusted_origin_is_502_with_reason(self):
+        proxy = self.start_proxy(intercept=True)
+        status, body, _ = self.curl(proxy, f"https://localhost:{self.origin.bad_port}/0.bin",
+                                    cafile=self.proxy_ca())
+        self.assertEqual(status, "502")
+        self.assertIn(b"certificate", body)
+        self.assertIn(b"localhost:%d" % self.origin.bad_port, body)
+        proxy.wait_log(r"^intercept .* -> 502 .*certificate")
+        proxy.stop()
+
+    def test_python_urllib_and_requests(self):
+        proxy = self.start_proxy(intercept=True)
+        context = ssl.create_default_context(cafile=self.proxy_ca())
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({"https": proxy.url, "http": proxy.url}),
+            urllib.request.HTTPSHandler(context=context))
+        with opener.open(f"{self.https}/1m.bin", timeout=60) as response:
+            self.assertEqual(response.read(), self.bodies["1m.bin"])
+        with opener.open(f"{self.http}/1m.bin", timeout=60) as response:
+            self.assertEqual(response.read(), self.bodies["1m.bin"])
+        script = (
+            "import requests, sys, hashlib\n"
+            "s = requests.Session()\n"
+            "s.proxies = {'https': sys.argv[1], 'http': sys.argv[1]}\n"
+            "for url in sys.argv[3:]:\n"
+            "    r = s.get(url, verify=sys.argv[2], timeout=60)\n"
+            "    print(r.status_code, hashlib.sha256(r.content).hexdigest())\n")
+        urls = [f"{self.https}/1m.bin", f"{self.https}/chunked/text.txt", f"{self.http}/0.bin"]
+        done = subprocess.run(["/usr/bin/python3", "-c", script, proxy.url, self.proxy_ca(),
+                               *urls], capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout.split("\n")[:3], [
+            f"200 {sha256(self.bodies['1m.bin'])}", f"200 {sha256(self.bodies['text.txt'])}",
+            f"200 {sha256(b'')}"])
+        proxy.stop()
+
+    def test_fifty_concurrent_clients(self):
+        proxy = self.start_proxy("--threads", "2", intercept=True)
+
+        def one(i):
+            name = "1m.bin" if i % 2 else "chunked/text.txt"
+            out = os.path.join(self.dir, f"c{i}")
+            done = subprocess.run(["curl", "-sS", "--proxy", proxy.url, "--cacert",
+                                   self.proxy_ca(), "-o", out, f"{self.https}/{name}"],
+                                  capture_output=True, timeout=CURL_TIMEOUT)
+            with open(out, "rb") as f:
+                return done.returncode, sha256(f.read()), name.split("/")[-1]
+
+        with concurrent.futures.ThreadPoolExecutor(50) as pool:
+            results = list(pool.map(one, range(50)))
+        for code, digest, name in results:
+            self.assertEqual(code, 0)
+            self.assertEqual(digest, sha256(self.bodies[name]))
+        proxy.stop()
+
+    # --- http:// forwarding and the proxy itself ---------------------------------
+
+    def test_forward_http_with_keep_alive(self):
+        proxy = self.start_proxy()
+        self.fetch_all(proxy, self.origin_ca, self.http)
+        with socket.create_connection((HOST, proxy.port), timeout=20) as s:
+            request = (f"GET {self.http}/0.bin HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                       f"GET {self.http}/1m.bin HTTP/1.1\r\nHost: localhost\r\n"
+                       f"Connection: close\r\n\r\n").encode()
+            s.sendall(request)
+            reply = read_all(s)
+        self.assertEqual(reply.count(b"HTTP/1.1 200 OK\r\n"), 2, reply[:300])
+        self.assertTrue(reply.endswith(self.bodies["1m.bin"]))
+        proxy.stop()
+
+    def test_status_page_as_in_the_seed(self):
+        proxy = self.start_proxy()
+        done = subprocess.run(["curl", "-sS", f"{proxy.url}/any/path"], capture_output=True,
+                              timeout=30)
+        self.assertEqual(done.returncode, 0)
+        self.assertIn(b"uptls proxy", done.stdout)
+        self.assertIn(b"mode: tunnel", done.stdout)
+        proxy.stop()
+
+    # --- the seed session --------------------------------------------------------
+
+    def test_seed_session_answer_ok(self):
+        proxy = Proxy(self, "--answer", "OK", "--ca-out", self.proxy_ca())
+        self.proxies.append(proxy)
+        done = subprocess.run(["curl", "-sS", "--verbose", "--proxy", proxy.url,
+                               "https://dummy.org/", "--cacert", self.proxy_ca()],
+                              capture_output=True, timeout=30)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout, b"OK")
+        err = done.stderr.decode()
+        self.assertIn("subject: CN=dummy.org", err)
+        self.assertIn("SSL certificate verify ok", err)
+        proxy.wait_log(r"^intercept .* GET https://dummy\.org/ -> 200 ")
+        proxy.stop()
+
+    # --- refusals and hostile peers ----------------------------------------------
+
+    def test_malformed_requests_get_400_and_others_go_on(self):
+        proxy = self.start_proxy()
+        cases = {
+            b"GARBAGE\r\n\r\n": b"400",
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(40) + b"\r\n\r\n": b"400",
+            b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n": b"400",
+            b"GET / HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n": b"431",
+            b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(200)) + b"\r\n":
+                b"431",
+            b"CONNECT nohost HTTP/1.1\r\n\r\n": b"400",
+            b"POST http://localhost/ HTTP/1.1\r\nContent-Length: 5\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n": b"400",
+        }
+        for request, status in cases.items():
+            with self.subTest(request=request[:40]):
+                with socket.create_connection((HOST, proxy.port), timeout=20) as s:
+                    s.sendall(request)
+                    reply = read_all(s)
+                self.assertTrue(reply.startswith(b"HTTP/1.1 " + status + b" "), reply[:200])
+                self.assertIn(b"Connection: close", reply)
+        status, body, _ = self.curl(proxy, f"{self.https}/1m.bin")
+        self.assertEqual((status, len(body)), ("200", 1_000_000))
+        proxy.stop()
+
+    def test_proxy_credentials(self):
+        proxy = self.start_proxy("--auth", "me:secret")
+        _, _, done = self.curl(proxy, f"{self.https}/0.bin", check=False)
+        self.assertIn(b"407", done.stderr)
+        _, _, done = self.curl(proxy, "--proxy-user", "me:wrong", f"{self.https}/0.bin",
+                               check=False)
+        self.assertIn(b"407", done.stderr)
+        status, body, _ = self.curl(proxy, "--proxy-user", "me:secret", f"{self.https}/1m.bin")
+        self.assertEqual((status, len(body)), ("200", 1_000_000))
+        status, _, _ = self.curl(proxy, "--proxy-user", "me:secret", f"{self.http}/0.bin")
+        self.assertEqual(status, "200")
+        with socket.create_connection((HOST, proxy.port), timeout=20) as s:
+            s.sendall(b"GET http://localhost/ HTTP/1.1\r\n\r\n")
+            reply = read_all(s)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 407 "))
+        self.assertIn(b'Proxy-Authenticate: Basic realm="uptls proxy"', reply)
+        proxy.stop()
+
+    def test_pipelined_plaintext_after_connect_never_crosses(self):
+        proxy = self.start_proxy(intercept=True)
+        connect = b"CONNECT localhost:%d HTTP/1.1\r\nHost: localhost\r\n\r\n" % self.origin.tls_port
+        # A ClientHello pipelined with the CONNECT goes to the handshake.
+        context = ssl.create_default_context(cafile=self.proxy_ca())
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
+        with self.assertRaises(ssl.SSLWantReadError):
+            tls.do_handshake()
+        with socket.create_connection((HOST, proxy.port), timeout=20) as s:
+            s.sendall(connect + outgoing.read())
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += s.recv(1)
+            self.assertEqual(head, b"HTTP/1.1 200 Connection established\r\n\r\n")
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    s.sendall(outgoing.read())
+                    data = s.recv(65536)
+                    self.assertTrue(data, "the proxy closed during the handshake")
+                    incoming.write(data)
+            s.sendall(outgoing.read())
+            self.assertEqual(tls.getpeercert()["subject"], ((("commonName", "localhost"),),))
+        # Plaintext pipelined after the CONNECT is not HTTP to anyone: the
+        # handshake fails, and no response to it ever comes.
+        with socket.create_connection((HOST, proxy.port), timeout=20) as s:
+            s.sendall(connect + b"GET /1m.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            reply = read_all(s)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 200 Connection established\r\n\r\n"))
+        self.assertNotIn(b"HTTP/1.1 200 OK", reply)
+        self.assertNotIn(b"HTTP/1.1 4", reply)
+        proxy.wait_log(r"^intercept .* CONNECT .*handshake failed")
+        proxy.stop()
+
+    def test_origin_that_stops_reading_hits_the_write_timeout(self):
+        listener = socket.socket()
+        listener.bind((HOST, 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        accepted = []
+        threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+        proxy = self.start_proxy("--write-timeout", "2")
+        started = time.monotonic()
+        with socket.create_connection((HOST, proxy.port), timeout=30) as s:
+            s.sendall(b"POST http://127.0.0.1:%d/upload HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Length: 100000000\r\n\r\n" % port)
+            try:
+                chunk = b"x" * 65536
+                for _ in range(100_000_000 // 65536):
+                    s.sendall(chunk)
+            except OSError:
+                pass
+            s.settimeout(30)
+            reply = read_all(s)
+        self.assertLess(time.monotonic() - started, 25)
+        if reply:
+            self.assertTrue(reply.startswith(b"HTTP/1.1 502 "), reply[:200])
+        proxy.wait_log(r"^forward .* POST .* -> 502 .*took no data for 2000 ms \(it stopped reading\)")
+        status, body, _ = self.curl(proxy, f"{self.http}/1m.bin")
+        self.assertEqual((status, len(body)), ("200", 1_000_000))
+        listener.close()
+        for conn, _ in accepted:
+            conn.close()
+        proxy.stop()
+
+    def test_clients_that_vanish(self):
+        proxy = self.start_proxy(intercept=True)
+        context = ssl.create_default_context(cafile=self.proxy_ca())
+        # Mid-download of 100 MB.
+        s = tls_through(proxy, self.origin.tls_port, context)
+        s.sendall(b"GET /100m.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        s.recv(65536)
+        s.close()
+        # Mid-upload.
+        s = tls_through(proxy, self.origin.tls_port, context)
+        s.sendall(b"POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000\r\n\r\n")
+        s.sendall(b"x" * 1_000_000)
+        s.close()
+        proxy.wait_log(r"^intercept .* GET .*/100m\.bin -> 200 .*: ")
+        proxy.wait_log(r"^intercept .* POST .*/upload .*: ")
+        status, body, _ = self.curl(proxy, f"{self.https}/1m.bin", cafile=self.proxy_ca())
+        self.assertEqual((status, len(body)), ("200", 1_000_000))
+        proxy.check_alive()
+        proxy.stop()
+
+
+def tls_through(proxy, port, context):
+    s = socket.create_connection((HOST, proxy.port), timeout=30)
+    s.sendall(b"CONNECT localhost:%d HTTP/1.1\r\nHost: localhost\r\n\r\n" % port)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(1)
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    return context.wrap_socket(s, server_hostname="localhost")
+
+
+def read_all(s):
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+if __name__ == "__main__":
+    sys.exit(up.main())
