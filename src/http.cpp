@@ -67,7 +67,10 @@ Outcome parse_head(std::string_view data, Fields& fields, const Limits& limits, 
   for (;;) {
     std::size_t end = data.find('\n', pos);
     if (end == std::string_view::npos) {
-      if (data.size() - pos > limits.max_line + 1) {
+      // One byte of slack for the CR; written as a difference so that
+      // max_line may be SIZE_MAX.
+      if (std::size_t partial = data.size() - pos;
+          partial > limits.max_line && partial - limits.max_line > 1) {
         return failure(Parse::too_large, "a header line is longer than " +
                                              std::to_string(limits.max_line) + " bytes");
       }
@@ -138,11 +141,14 @@ std::optional<std::uint64_t> content_length(const Fields& fields) {
   std::optional<std::uint64_t> length;
   for (const auto& field : fields.list) {
     if (!iequals(field.name, "Content-Length")) continue;
+    // Every item is checked, an empty value or an empty item too: a
+    // Content-Length without a number is bad, not absent.
     std::string_view rest = field.value;
-    while (!rest.empty()) {
+    for (bool last = false; !last;) {
       std::size_t comma = rest.find(',');
       std::string_view item = trim(rest.substr(0, comma));
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      last = comma == std::string_view::npos;
+      if (!last) rest = rest.substr(comma + 1);
       std::uint64_t value = 0;
       auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
       if (item.empty() || ec != std::errc() || end != item.data() + item.size() ||
@@ -159,13 +165,19 @@ std::optional<std::uint64_t> content_length(const Fields& fields) {
 // Whether the last transfer coding is chunked; nullopt without Transfer-Encoding.
 std::optional<bool> ends_chunked(const Fields& fields) {
   std::optional<bool> chunked;
+  int times = 0;
   for (const auto& field : fields.list) {
     if (!iequals(field.name, "Transfer-Encoding")) continue;
-    std::string_view value = field.value;
-    std::size_t comma = value.rfind(',');
-    std::string_view last = trim(comma == std::string_view::npos ? value : value.substr(comma + 1));
-    chunked = iequals(last, "chunked");
+    std::string_view rest = field.value;
+    do {
+      std::size_t comma = rest.find(',');
+      chunked = iequals(trim(rest.substr(0, comma)), "chunked");
+      times += *chunked ? 1 : 0;
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    } while (!rest.empty());
   }
+  // RFC 9112 §6.1: chunked is applied once; twice is a smuggling attempt.
+  if (times > 1) refuse("Transfer-Encoding applies chunked more than once");
   return chunked;
 }
 
@@ -304,7 +316,9 @@ Outcome ChunkedScanner::feed(std::string_view data) {
       case State::trailer: {
         char c = data[i++];
         if (c != '\n') {
-          if (line_.size() >= limits_.max_line) {
+          // max_line counts the line without its CRLF, as for heads: room
+          // for one byte more, which must be the CR.
+          if (line_.size() > limits_.max_line) {
             return fail(Parse::too_large, "a chunk-size or trailer line is longer than " +
                                               std::to_string(limits_.max_line) + " bytes");
           }
@@ -312,6 +326,10 @@ Outcome ChunkedScanner::feed(std::string_view data) {
           break;
         }
         if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+        if (line_.size() > limits_.max_line) {
+          return fail(Parse::too_large, "a chunk-size or trailer line is longer than " +
+                                            std::to_string(limits_.max_line) + " bytes");
+        }
         std::string line = std::move(line_);
         line_.clear();
         if (line.find('\r') != std::string::npos) {

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Writes the seed inputs of the fuzz targets (tests/fuzz/seeds/).
 
-Run once when the input layouts of fuzz_lines.cpp or fuzz_upgrade.cpp
-change; the seeds are committed. Real TLS flights come from CPython's ssl
-over memory BIOs, with a throwaway certificate made by the openssl command.
+Run once when the input layouts of fuzz_lines.cpp, fuzz_upgrade.cpp or
+fuzz_http.cpp change; the seeds are committed. Real TLS flights come from
+CPython's ssl over memory BIOs, with a throwaway certificate made by the
+openssl command.
 """
 
 import os
@@ -55,6 +56,33 @@ def flights():
         return hellos
 
 
+# fuzz_http: max_line, max_head, max_fields (254: the default, 255: no
+# limit), the chunked scanner's piece sizes, then the bytes.
+HTTP_DEFAULTS = b"\xfe\xfe\xfe\x07"
+
+CURL_GET = (b"GET /index.html HTTP/1.1\r\nHost: example.com\r\n"
+            b"User-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n")
+CONNECT = (b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n"
+           b"User-Agent: curl/8.5.0\r\nProxy-Connection: Keep-Alive\r\n\r\n")
+CHUNKED = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"5;name=value\r\nhello\r\n6\r\n world\r\n0\r\nExpires: never\r\n\r\n"
+           b"HTTP/1.1 204 No Content\r\n\r\n")
+LENGTH = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+
+
+def http_seeds():
+    """The seeds of fuzz_http alone (no TLS flights to make)."""
+    write("http", "curl-get", HTTP_DEFAULTS + CURL_GET)
+    write("http", "connect", HTTP_DEFAULTS + CONNECT + b"\x16\x03\x01\x02\x00\x01")
+    write("http", "chunked-response", HTTP_DEFAULTS + CHUNKED)
+    write("http", "chunked-response-bytewise", b"\xfe\xfe\xfe\x00" + CHUNKED)
+    write("http", "length-response", HTTP_DEFAULTS + LENGTH)
+    write("http", "smuggling", HTTP_DEFAULTS + b"POST / HTTP/1.1\r\nHost: a\r\n"
+          b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    write("http", "small-limits", b"\x10\x08\x02\x03" + CURL_GET)
+    write("http", "no-limits", b"\xff\xff\xff\x05" + CONNECT)
+
+
 def main():
     write("lines", "crlf", b"\x08\x01\nPING\r\nSTARTTLS\n")
     write("lines", "unlimited", b"\xff\x02\r\nabc\r\ndef")
@@ -71,6 +99,7 @@ def main():
     write("upgrade", "faults-fail", b"\x02\x09\x00\x00\x00\x00")
     write("upgrade", "faults-half-close", b"\x02\x00\x0c\x00\x00\x00")
     write("upgrade", "faults-short", b"\x02\x00\x00\x03\x05\x20")
+    http_seeds()
 
 
 if __name__ == "__main__":

@@ -223,6 +223,46 @@ class ProxyTest(unittest.TestCase):
         self.assertIn(b"refused", reply.lower())
         proxy.stop()
 
+    def test_tunnel_passes_half_close_and_ends_when_idle(self):
+        listener = socket.socket()
+        listener.bind((HOST, 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def serve():
+            # Reads to the end of the client's sending, answers, then stays
+            # silent and open: the second connection is for the idle timeout.
+            conn, _ = listener.accept()
+            with conn:
+                received = read_all(conn)
+                conn.sendall(b"got %d bytes" % len(received))
+                conn.shutdown(socket.SHUT_WR)
+                read_all(conn)
+            quiet, _ = listener.accept()
+            with quiet:
+                read_all(quiet)
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        proxy = self.start_proxy("--allow-port", str(port), "--idle-timeout", "1")
+        with socket.create_connection((HOST, proxy.port), timeout=20) as s:
+            s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n" % port)
+            s.sendall(b"x" * 100_000)
+            s.shutdown(socket.SHUT_WR)
+            reply = read_all(s)
+        self.assertEqual(reply, b"HTTP/1.1 200 Connection established\r\n\r\ngot 100000 bytes")
+        proxy.wait_log(r"^tunnel .* -> 200 \(100000 B up, 16 B down, [\d.]+ ms\)$")
+        started = time.monotonic()
+        with socket.create_connection((HOST, proxy.port), timeout=20) as s:
+            s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n" % port)
+            reply = read_all(s)
+        self.assertEqual(reply, b"HTTP/1.1 200 Connection established\r\n\r\n")
+        self.assertLess(time.monotonic() - started, 15)
+        proxy.wait_log(r"^tunnel .* no byte moved either way for 1000 ms")
+        server.join(10)
+        listener.close()
+        proxy.stop()
+
     # --- interception ------------------------------------------------------------
 
     def test_intercept_bodies_and_log(self):

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -98,7 +99,8 @@ TEST(HttpRequest, ParsesAConnectHeadAndLeavesThePipelinedClientHello) {
 }
 
 TEST(HttpRequest, ParsesHttp10AndTrimsValues) {
-  Request request = request_of("GET http://a/ HTTP/1.0\r\nX-Pad: \t padded value \t\r\nEmpty:\r\n\r\n");
+  Request request =
+      request_of("GET http://a/ HTTP/1.0\r\nX-Pad: \t padded value \t\r\nEmpty:\r\n\r\n");
   EXPECT_EQ(request.minor_version, 0);
   EXPECT_EQ(request.target, "http://a/");
   EXPECT_EQ(request.fields.find("x-pad"), "padded value");
@@ -139,24 +141,24 @@ TEST(HttpRequest, LeadingEmptyLinesAreSkipped) {
 
 TEST(HttpRequest, MalformedHeadsAreInvalidAndSayWhy) {
   const std::vector<std::string> heads = {
-      "GET /a\rb HTTP/1.1\r\n\r\n",                     // bare CR in the request line
-      "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n",          // bare CR in a field line
-      "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n",           // obs-fold
-      "GET / HTTP/1.1\r\nX: a\r\n\tb\r\n\r\n",          // obs-fold with a tab
-      "GET / HTTP/1.1\r\nHost : a\r\n\r\n",             // space before the colon
-      "GET / HTTP/1.1\r\nHost a\r\n\r\n",               // no colon
-      "GET / HTTP/1.1\r\n: a\r\n\r\n",                  // empty name
-      "GET / HTTP/2.0\r\n\r\n",                         // not HTTP/1.x
-      "GET / HTTP/1\r\n\r\n",                           // no minor version
-      "GET / http/1.1\r\n\r\n",                         // the name is case-sensitive
-      "GET / HTTP/1.1\r\nX: a\x01z\r\n\r\n",            // control character in a value
-      "GET / HTTP/1.1\r\nX: a\x7fz\r\n\r\n",            // DEL in a value
-      "GET / HTTP/1.1\r\nX: a\0z\r\n\r\n"s,             // NUL in a value
-      "GET /\r\n\r\n",                                  // two parts
-      "GET / HTTP/1.1 extra\r\n\r\n",                   // four parts
-      "GET  / HTTP/1.1\r\n\r\n",                        // empty target
-      "G(T / HTTP/1.1\r\n\r\n",                         // the method is not a token
-      "GET /a\tb HTTP/1.1\r\n\r\n",                     // a tab in the target
+      "GET /a\rb HTTP/1.1\r\n\r\n",             // bare CR in the request line
+      "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n",   // bare CR in a field line
+      "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n",   // obs-fold
+      "GET / HTTP/1.1\r\nX: a\r\n\tb\r\n\r\n",  // obs-fold with a tab
+      "GET / HTTP/1.1\r\nHost : a\r\n\r\n",     // space before the colon
+      "GET / HTTP/1.1\r\nHost a\r\n\r\n",       // no colon
+      "GET / HTTP/1.1\r\n: a\r\n\r\n",          // empty name
+      "GET / HTTP/2.0\r\n\r\n",                 // not HTTP/1.x
+      "GET / HTTP/1\r\n\r\n",                   // no minor version
+      "GET / http/1.1\r\n\r\n",                 // the name is case-sensitive
+      "GET / HTTP/1.1\r\nX: a\x01z\r\n\r\n",    // control character in a value
+      "GET / HTTP/1.1\r\nX: a\x7fz\r\n\r\n",    // DEL in a value
+      "GET / HTTP/1.1\r\nX: a\0z\r\n\r\n"s,     // NUL in a value
+      "GET /\r\n\r\n",                          // two parts
+      "GET / HTTP/1.1 extra\r\n\r\n",           // four parts
+      "GET  / HTTP/1.1\r\n\r\n",                // empty target
+      "G(T / HTTP/1.1\r\n\r\n",                 // the method is not a token
+      "GET /a\tb HTTP/1.1\r\n\r\n",             // a tab in the target
   };
   for (const std::string& head : heads) {
     Request request;
@@ -188,7 +190,8 @@ TEST(HttpRequest, LimitsMakeHeadsTooLarge) {
   outcome = parse_request(curl_get, request, limits);
   EXPECT_EQ(outcome.parse, Parse::too_large);
   EXPECT_FALSE(outcome.message.empty());
-  outcome = parse_request(curl_get.substr(0, curl_get.size() - 1), request, limits);
+  limits.max_head = 40;
+  outcome = parse_request(curl_get.substr(0, 41), request, limits);
   EXPECT_EQ(outcome.parse, Parse::too_large) << "known before the head ends";
   limits.max_head = 64;
   outcome = parse_request(std::string(100, '\n'), request, limits);
@@ -201,6 +204,19 @@ TEST(HttpRequest, LimitsMakeHeadsTooLarge) {
   outcome = parse_request(curl_get, request, limits);
   EXPECT_EQ(outcome.parse, Parse::too_large);
   EXPECT_FALSE(outcome.message.empty());
+}
+
+TEST(HttpRequest, AnyLimitIsSafe) {
+  Limits unlimited;
+  unlimited.max_line = std::numeric_limits<std::size_t>::max();
+  unlimited.max_head = std::numeric_limits<std::size_t>::max();
+  unlimited.max_fields = std::numeric_limits<std::size_t>::max();
+  Request request;
+  EXPECT_EQ(parse_request("GET / HT", request, unlimited).parse, Parse::need_more);
+  EXPECT_EQ(parse_request(curl_get, request, unlimited).parse, Parse::done);
+  ChunkedScanner scanner(unlimited);
+  EXPECT_EQ(scanner.feed("5;ext").parse, Parse::need_more);
+  EXPECT_EQ(scanner.feed("\r\nhello\r\n0\r\n\r\n").parse, Parse::done);
 }
 
 TEST(HttpResponse, ParsesStatusLines) {
@@ -240,11 +256,20 @@ TEST(HttpResponse, EveryStrictPrefixOfAHeadNeedsMore) {
 
 TEST(HttpResponse, MalformedStatusLinesAreInvalid) {
   const std::vector<std::string> heads = {
-      "HTTP/1.1 99 Low\r\n\r\n",   "HTTP/1.1 099 Low\r\n\r\n",  "HTTP/1.1 600 High\r\n\r\n",
-      "HTTP/1.1 20 OK\r\n\r\n",    "HTTP/1.1 2000 OK\r\n\r\n",  "HTTP/1.1 2x0 OK\r\n\r\n",
-      "HTTP/1.1 -20 OK\r\n\r\n",   "HTTP/1.1  200 OK\r\n\r\n",  "HTTP/1.1 OK\r\n\r\n",
-      "HTTP/2.0 200 OK\r\n\r\n",   "HTTP/1 200 OK\r\n\r\n",     "http/1.1 200 OK\r\n\r\n",
-      "HTTP/1.1\r\n\r\n",          "\r\nHTTP/1.1 200 OK\r\n\r\n",  // no empty lines before
+      "HTTP/1.1 99 Low\r\n\r\n",
+      "HTTP/1.1 099 Low\r\n\r\n",
+      "HTTP/1.1 600 High\r\n\r\n",
+      "HTTP/1.1 20 OK\r\n\r\n",
+      "HTTP/1.1 2000 OK\r\n\r\n",
+      "HTTP/1.1 2x0 OK\r\n\r\n",
+      "HTTP/1.1 -20 OK\r\n\r\n",
+      "HTTP/1.1  200 OK\r\n\r\n",
+      "HTTP/1.1 OK\r\n\r\n",
+      "HTTP/2.0 200 OK\r\n\r\n",
+      "HTTP/1 200 OK\r\n\r\n",
+      "http/1.1 200 OK\r\n\r\n",
+      "HTTP/1.1\r\n\r\n",
+      "\r\nHTTP/1.1 200 OK\r\n\r\n",  // no empty lines before
       "HTTP/1.1 200 OK\r\nX : y\r\n\r\n",
   };
   for (const std::string& head : heads) {
@@ -267,10 +292,11 @@ TEST(HttpRequestFraming, NoBodyContentLengthOrChunked) {
   EXPECT_EQ(framing.kind, BodyKind::length) << "names are case-insensitive";
   framing = request_framing(request_of("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"));
   EXPECT_EQ(framing.kind, BodyKind::chunked);
-  framing = request_framing(request_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n"));
+  framing =
+      request_framing(request_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n"));
   EXPECT_EQ(framing.kind, BodyKind::chunked);
-  framing = request_framing(
-      request_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  framing = request_framing(request_of(
+      "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"));
   EXPECT_EQ(framing.kind, BodyKind::chunked) << "the codings of both lines, chunked last";
 }
 
@@ -293,6 +319,8 @@ TEST(HttpRequestFraming, SmugglingShapesAreRefused) {
       "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
       "POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n",
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
       "POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n",
       "POST / HTTP/1.1\r\nContent-Length: 5, 6\r\n\r\n",
       "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
@@ -303,6 +331,7 @@ TEST(HttpRequestFraming, SmugglingShapesAreRefused) {
       "POST / HTTP/1.1\r\nContent-Length: 5 5\r\n\r\n",
       "POST / HTTP/1.1\r\nContent-Length: 5,,5\r\n\r\n",
       "POST / HTTP/1.1\r\nContent-Length:\r\n\r\n",
+      "POST / HTTP/1.1\r\nContent-Length: 5,\r\n\r\n",
       "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
       "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
   };
@@ -322,14 +351,13 @@ TEST(HttpResponseFraming, ResponsesWithoutABody) {
             BodyKind::none);
   EXPECT_EQ(response_framing(response_of("HTTP/1.1 204 No Content\r\n\r\n"), "GET").kind,
             BodyKind::none);
-  EXPECT_EQ(
-      response_framing(response_of("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"),
-                       "GET")
-          .kind,
-      BodyKind::none);
-  EXPECT_EQ(response_framing(response_of("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), "GET")
+  EXPECT_EQ(response_framing(response_of("HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"),
+                             "GET")
                 .kind,
             BodyKind::none);
+  EXPECT_EQ(
+      response_framing(response_of("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), "GET").kind,
+      BodyKind::none);
 }
 
 TEST(HttpResponseFraming, LengthChunkedAndUntilClose) {
@@ -337,8 +365,9 @@ TEST(HttpResponseFraming, LengthChunkedAndUntilClose) {
   Framing framing = response_framing(with_length, "GET");
   EXPECT_EQ(framing.kind, BodyKind::length);
   EXPECT_EQ(framing.length, 10u);
-  Response refused = response_of("HTTP/1.1 407 Proxy Authentication Required\r\n"
-                                 "Content-Length: 10\r\n\r\n");
+  Response refused = response_of(
+      "HTTP/1.1 407 Proxy Authentication Required\r\n"
+      "Content-Length: 10\r\n\r\n");
   framing = response_framing(refused, "CONNECT");
   EXPECT_EQ(framing.kind, BodyKind::length) << "a refused CONNECT has a body";
   EXPECT_EQ(response_framing(response_of("HTTP/1.1 200 OK\r\n\r\n"), "GET").kind,
@@ -354,8 +383,8 @@ TEST(HttpResponseFraming, LengthChunkedAndUntilClose) {
 }
 
 TEST(HttpResponseFraming, ConflictingFramingIsRefused) {
-  Response both = response_of(
-      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n");
+  Response both =
+      response_of("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n");
   expect_refused([&] { response_framing(both, "GET"); }, "TE and CL");
   Response two = response_of("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n");
   expect_refused([&] { response_framing(two, "GET"); }, "two lengths");
@@ -403,7 +432,8 @@ TEST(HttpFields, HasTokenLooksAtEveryLineInAnyCase) {
   EXPECT_TRUE(fields.has_token("Connection", "upgrade"));
   EXPECT_TRUE(fields.has_token("CONNECTION", "Keep-Alive"));
   EXPECT_TRUE(fields.has_token("connection", "te")) << "the second line counts";
-  EXPECT_TRUE(fields.has_token("Connection", "close")) << "spaces around a token are not part of it";
+  EXPECT_TRUE(fields.has_token("Connection", "close"))
+      << "spaces around a token are not part of it";
   EXPECT_FALSE(fields.has_token("Connection", "keep")) << "whole tokens only";
   EXPECT_FALSE(fields.has_token("Connection", "websocket")) << "another field's value";
   EXPECT_FALSE(fields.has_token("Proxy-Connection", "close"));
@@ -483,15 +513,15 @@ TEST(HttpChunked, DataRemainingCountsTheChunkDataLeft) {
 
 TEST(HttpChunked, MalformedBodiesAreInvalid) {
   const std::vector<std::string> bodies = {
-      "x\r\n",                 // not hex
-      "\r\n",                  // no size
-      " 5\r\n",                // space before the size
-      "5x\r\n",                // not hex after the size
-      "-5\r\n",                // negative
-      "5\rx\r\nhello\r\n",     // bare CR in the size line
-      "3\r\nabcd\r\n",         // data longer than its size
-      "3\r\nabc0\r\n\r\n",     // no line end after the data
-      "0\r\nno colon\r\n\r\n", // a trailer line that is not a field
+      "x\r\n",                  // not hex
+      "\r\n",                   // no size
+      " 5\r\n",                 // space before the size
+      "5x\r\n",                 // not hex after the size
+      "-5\r\n",                 // negative
+      "5\rx\r\nhello\r\n",      // bare CR in the size line
+      "3\r\nabcd\r\n",          // data longer than its size
+      "3\r\nabc0\r\n\r\n",      // no line end after the data
+      "0\r\nno colon\r\n\r\n",  // a trailer line that is not a field
       "0\r\n folded: x\r\n\r\n",
   };
   for (const std::string& body : bodies) {
@@ -527,8 +557,7 @@ TEST(HttpChunked, LimitsMakeBodiesTooLarge) {
   ChunkedScanner over_lf(limits);
   EXPECT_EQ(over_lf.feed("1;abcdefghi\n").parse, Parse::too_large);
   ChunkedScanner unended(limits);
-  EXPECT_EQ(unended.feed("1;abcdefghijkl").parse, Parse::too_large)
-      << "known before the line ends";
+  EXPECT_EQ(unended.feed("1;abcdefghijkl").parse, Parse::too_large) << "known before the line ends";
 }
 
 TEST(HttpChunked, FeedingAfterAFailureStaysFailed) {
