@@ -1,0 +1,176 @@
+#include "uptls/relay.hpp"
+
+#include <gtest/gtest.h>
+
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <optional>
+
+#include "support/memory_transport.hpp"
+#include "support/support.hpp"
+#include "uptls/error.hpp"
+
+// relay() between two streams over the in-memory transport: what a tunnel
+// does after CONNECT. The outer ends are the test's: a client and an origin.
+
+namespace uptls {
+namespace {
+
+using asio::awaitable;
+using namespace asio::experimental::awaitable_operators;
+using namespace std::chrono_literals;
+using test::memory_pair;
+using test::pki;
+using test::run;
+
+/// client <-> [a  relay  b] <-> origin, each side a connected pair of streams.
+struct Tunnel {
+  explicit Tunnel(const asio::any_io_executor& executor) {
+    auto front = memory_pair(executor);
+    client.emplace(std::move(front.client), pki().client, "localhost");
+    a.emplace(std::move(front.server), pki().server);
+    auto back = memory_pair(executor);
+    b.emplace(std::move(back.client), pki().client, "localhost");
+    origin.emplace(std::move(back.server), pki().server);
+    front_link = front.link;
+    back_link = back.link;
+  }
+  /// Upgrades both legs, as an intercepting proxy does.
+  awaitable<void> upgrade() {
+    co_await (client->start_tls() && a->start_tls());
+    co_await (b->start_tls() && origin->start_tls());
+  }
+  std::optional<Stream> client, a, b, origin;
+  std::shared_ptr<test::MemoryLink> front_link, back_link;
+};
+
+awaitable<std::string> read_to_end(Stream& stream) {
+  std::string all;
+  char buffer[4096];
+  for (;;) {
+    std::size_t n = co_await stream.read_some(asio::buffer(buffer));
+    if (n == 0) co_return all;
+    all.append(buffer, n);
+  }
+}
+
+/// The client sends and half-closes, the origin answers after the end and
+/// half-closes: both directions arrive whole, each end seen as an end.
+awaitable<void> exchange(Tunnel& tunnel, const std::string& up, const std::string& down) {
+  auto client_side = [&]() -> awaitable<std::string> {
+    co_await tunnel.client->write_all(up);
+    co_await tunnel.client->shutdown_send();
+    co_return co_await read_to_end(*tunnel.client);
+  };
+  auto origin_side = [&]() -> awaitable<std::string> {
+    std::string got = co_await read_to_end(*tunnel.origin);
+    co_await tunnel.origin->write_all(down);
+    co_await tunnel.origin->shutdown_send();
+    co_return got;
+  };
+  RelayOptions options;
+  auto [moved, at_client, at_origin] =
+      co_await (relay(*tunnel.a, *tunnel.b, options) && client_side() && origin_side());
+  EXPECT_EQ(at_origin, up);
+  EXPECT_EQ(at_client, down);
+  EXPECT_EQ(moved.a_to_b, up.size());
+  EXPECT_EQ(moved.b_to_a, down.size());
+  EXPECT_FALSE(moved.error) << moved.message;
+}
+
+TEST(Relay, PlaintextBothWaysWithHalfClosesPassedOn) {
+  run([]() -> awaitable<void> {
+    Tunnel tunnel(co_await asio::this_coro::executor);
+    std::string big(300'000, 'u');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+    co_await exchange(tunnel, big, "the answer, after the client's end");
+  });
+}
+
+TEST(Relay, TlsBothWaysWithCloseNotifyPassedOn) {
+  run([]() -> awaitable<void> {
+    Tunnel tunnel(co_await asio::this_coro::executor);
+    co_await tunnel.upgrade();
+    co_await exchange(tunnel, std::string(100'000, 'x'), std::string(70'000, 'y'));
+  });
+}
+
+TEST(Relay, AResetEndsBothSidesAndNamesTheSide) {
+  run([]() -> awaitable<void> {
+    Tunnel tunnel(co_await asio::this_coro::executor);
+    // Not void: Asio 1.22's && cannot join a tuple with a void awaitable.
+    auto origin_resets = [&]() -> awaitable<bool> {
+      co_await tunnel.origin->read_exactly(5);
+      tunnel.back_link->reset();
+      co_return true;
+    };
+    auto client_side = [&]() -> awaitable<std::string> {
+      co_await tunnel.client->write_all(std::string_view("hello"));
+      try {
+        co_return co_await read_to_end(*tunnel.client);
+      } catch (const std::system_error&) {
+        co_return std::string("failed");
+      }
+    };
+    RelayOptions options;
+    options.a_name = "client";
+    options.b_name = "upstream";
+    auto [moved, seen, reset] =
+        co_await (relay(*tunnel.a, *tunnel.b, options) && client_side() && origin_resets());
+    EXPECT_TRUE(reset);
+    EXPECT_TRUE(moved.error);
+    EXPECT_NE(moved.message.find("upstream"), std::string::npos) << moved.message;
+    EXPECT_EQ(moved.a_to_b, 5u);
+    // The client's side was aborted too: it sees an error or an end, never a hang.
+    EXPECT_TRUE(seen.empty() || seen == "failed") << seen;
+    EXPECT_TRUE(tunnel.a->is_closed());
+  });
+}
+
+TEST(Relay, EndsWhenNothingMovesEitherWay) {
+  run([]() -> awaitable<void> {
+    Tunnel tunnel(co_await asio::this_coro::executor);
+    RelayOptions options;
+    options.idle = 50ms;
+    RelayResult moved = co_await relay(*tunnel.a, *tunnel.b, options);
+    EXPECT_EQ(moved.error, make_error_code(errc::idle_timeout));
+    EXPECT_NE(moved.message.find("no byte moved either way for 50 ms"), std::string::npos)
+        << moved.message;
+  });
+}
+
+TEST(Relay, AOneWayStreamIsNotIdle) {
+  run([]() -> awaitable<void> {
+    Tunnel tunnel(co_await asio::this_coro::executor);
+    // The client never sends; the origin sends a piece every 20 ms for
+    // 300 ms: six idle periods for the client's direction, none for the tunnel.
+    auto origin_side = [&]() -> awaitable<bool> {
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      for (int i = 0; i < 15; ++i) {
+        co_await tunnel.origin->write_all(std::string_view("piece"));
+        timer.expires_after(20ms);
+        co_await timer.async_wait(asio::use_awaitable);
+      }
+      co_await tunnel.origin->shutdown_send();
+      co_return true;
+    };
+    auto client_side = [&]() -> awaitable<std::string> {
+      std::string got = co_await read_to_end(*tunnel.client);
+      co_await tunnel.client->shutdown_send();
+      co_return got;
+    };
+    RelayOptions options;
+    options.idle = 50ms;
+    auto [moved, got, sent] =
+        co_await (relay(*tunnel.a, *tunnel.b, options) && client_side() && origin_side());
+    EXPECT_TRUE(sent);
+    EXPECT_FALSE(moved.error) << moved.message;
+    EXPECT_EQ(got.size(), 15u * 5);
+    // The streams' own timeouts are back as they were.
+    EXPECT_EQ(tunnel.a->timeouts().idle, Timeouts().idle);
+  });
+}
+
+}  // namespace
+}  // namespace uptls
