@@ -184,10 +184,12 @@ constexpr std::size_t body_buffer_size = 64 * 1024;
 constexpr std::size_t max_prefix = 16 * 1024;
 
 // Copies one body from `from` to `to` (null: discards it), untouched but for
-// bare LFs in chunk lines; returns the payload bytes.
-asio::awaitable<std::uint64_t> copy_body(Stream& from, Stream* to, const http::Framing& framing,
-                                         const http::Limits& limits) {
-  if (framing.kind == http::BodyKind::none) co_return 0;
+// bare LFs in chunk lines; counts the payload bytes passed on in `moved` as
+// it goes, so that a failure still says how far it came.
+asio::awaitable<void> copy_body(Stream& from, Stream* to, const http::Framing& framing,
+                                const http::Limits& limits, std::uint64_t& moved) {
+  moved = 0;
+  if (framing.kind == http::BodyKind::none) co_return;
   auto buffer = std::make_unique_for_overwrite<char[]>(body_buffer_size + max_prefix);
   char* data = buffer.get() + max_prefix;
   auto pass_on = [&](const char* start, std::size_t n) -> asio::awaitable<void> {
@@ -195,7 +197,7 @@ asio::awaitable<std::uint64_t> copy_body(Stream& from, Stream* to, const http::F
   };
   switch (framing.kind) {
     case http::BodyKind::none:
-      co_return 0;
+      co_return;
     case http::BodyKind::length: {
       std::uint64_t remaining = framing.length;
       while (remaining > 0) {
@@ -209,18 +211,17 @@ asio::awaitable<std::uint64_t> copy_body(Stream& from, Stream* to, const http::F
         }
         co_await pass_on(data, n);
         remaining -= n;
+        moved += n;
       }
-      co_return framing.length;
+      co_return;
     }
-    case http::BodyKind::until_close: {
-      std::uint64_t total = 0;
+    case http::BodyKind::until_close:
       for (;;) {
         std::size_t n = co_await from.read_some(asio::buffer(data, body_buffer_size));
-        if (n == 0) co_return total;
+        if (n == 0) co_return;
         co_await pass_on(data, n);
-        total += n;
+        moved += n;
       }
-    }
     case http::BodyKind::chunked:
       break;
   }
@@ -238,6 +239,7 @@ asio::awaitable<std::uint64_t> copy_body(Stream& from, Stream* to, const http::F
       scanner.feed(std::string_view(data, n));
       co_await pass_on(data - prefix, prefix + n);
       prefix = 0;
+      moved = scanner.payload();
       continue;
     }
     std::optional<std::string> line = co_await from.read_line(limits.max_line);
@@ -259,7 +261,7 @@ asio::awaitable<std::uint64_t> copy_body(Stream& from, Stream* to, const http::F
     }
     if (outcome.parse == http::Parse::done) {
       co_await pass_on(data - prefix, prefix);
-      co_return scanner.payload();
+      co_return;
     }
   }
 }
@@ -439,7 +441,7 @@ class Session {
   asio::awaitable<bool> status_page(const http::Request& request) {
     ProxyEvent event = event_for(request, "local");
     http::Framing framing = http::request_framing(request);
-    event.request_bytes = co_await copy_body(client_, nullptr, framing, options_.limits);
+    co_await copy_body(client_, nullptr, framing, options_.limits, event.request_bytes);
     std::string body = "uptls proxy\nmode: ";
     body += options_.answer ? "answer" : options_.authority ? "intercept" : "tunnel";
     body += "\nconnections open: " + std::to_string(state_->open.load()) +
@@ -459,7 +461,7 @@ class Session {
   // Answers a request with options.answer (seed 002's prototype).
   asio::awaitable<bool> answer(const http::Request& request, ProxyEvent& event) {
     http::Framing framing = http::request_framing(request);
-    event.request_bytes = co_await copy_body(client_, nullptr, framing, options_.limits);
+    co_await copy_body(client_, nullptr, framing, options_.limits, event.request_bytes);
     bool keep =
         !request.fields.has_token("Connection", "close") &&
         (request.minor_version >= 1 || request.fields.has_token("Connection", "keep-alive"));
@@ -470,13 +472,51 @@ class Session {
     co_return keep;
   }
 
-  asio::awaitable<Stream> open_upstream(const Target& target, bool tls, std::string server_name) {
+  // Where requests go: an origin, and the connection kept to it.
+  struct Upstream {
+    Target target;
+    bool tls = false;
+    std::string server_name;
+    std::optional<Stream> stream;
+    // Exchanges completed on this connection: a reused connection may have
+    // been closed by the origin while it was idle.
+    int served = 0;
+  };
+
+  asio::awaitable<void> open_upstream(Upstream& upstream) {
     ConnectOptions connect;
-    if (tls) connect.tls = options_.upstream_tls;
-    connect.server_name = std::move(server_name);
+    if (upstream.tls) connect.tls = options_.upstream_tls;
+    connect.server_name = upstream.server_name;
     connect.connect_timeout = options_.connect_timeout;
     connect.timeouts = client_.timeouts();
-    co_return co_await open_connection(target.host, target.port, connect);
+    upstream.stream.reset();
+    upstream.served = 0;
+    upstream.stream = co_await open_connection(upstream.target.host, upstream.target.port, connect);
+  }
+
+  // An exchange over the kept connection, opened when there is none. When
+  // a reused connection fails before any response and the request has no
+  // body (nothing of the client's is lost), the origin closed it while it
+  // was idle: it is opened again and the request sent once more, as
+  // browsers and mitmproxy do.
+  asio::awaitable<bool> send_upstream(Upstream& upstream, const http::Request& request,
+                                      const std::string& head, ProxyEvent& event, bool& responded) {
+    if (!upstream.stream) co_await open_upstream(upstream);
+    bool may_retry =
+        upstream.served > 0 && http::request_framing(request).kind == http::BodyKind::none;
+    bool stale = false;
+    try {
+      bool keep = co_await exchange(*upstream.stream, request, head, event, responded);
+      ++upstream.served;
+      co_return keep;
+    } catch (const std::system_error&) {
+      if (!may_retry || responded) throw;
+      stale = true;
+    }
+    if (stale) co_await open_upstream(upstream);
+    bool keep = co_await exchange(*upstream.stream, request, head, event, responded);
+    ++upstream.served;
+    co_return keep;
   }
 
   // One exchange over upstream: the request (its head given) and its body
@@ -490,7 +530,7 @@ class Session {
     bool expect = request.fields.has_token("Expect", "100-continue");
     bool body_sent = false;
     if (!expect || request_body.kind == http::BodyKind::none) {
-      event.request_bytes = co_await copy_body(client_, &upstream, request_body, options_.limits);
+      co_await copy_body(client_, &upstream, request_body, options_.limits, event.request_bytes);
       body_sent = true;
     }
     http::Response response;
@@ -506,9 +546,10 @@ class Session {
                     "the upstream's response is malformed: " + outcome.message);
       }
       if (response.status >= 200 || response.status == 101) break;
+      responded = true;
       co_await client_.write_all(response_head);
       if (response.status == 100 && !body_sent) {
-        event.request_bytes = co_await copy_body(client_, &upstream, request_body, options_.limits);
+        co_await copy_body(client_, &upstream, request_body, options_.limits, event.request_bytes);
         body_sent = true;
       }
     }
@@ -527,7 +568,7 @@ class Session {
       event.error = moved.message;
       co_return false;
     }
-    event.response_bytes = co_await copy_body(upstream, &client_, response_body, options_.limits);
+    co_await copy_body(upstream, &client_, response_body, options_.limits, event.response_bytes);
     co_return body_sent&& http::keeps_alive(request, response, response_body);
   }
 
@@ -577,20 +618,20 @@ class Session {
     if (!has_host) head += "Host: " + url.target.text(true, url.tls ? 443 : 80) + "\r\n";
     head += "\r\n";
     bool responded = false;
+    if (forwarded_.target.host != url.target.host || forwarded_.target.port != url.target.port ||
+        forwarded_.tls != url.tls) {
+      forwarded_.stream.reset();
+      forwarded_.target = url.target;
+      forwarded_.tls = url.tls;
+      forwarded_.server_name = url.target.host;
+    }
     try {
-      if (!forward_upstream_ || forward_target_.host != url.target.host ||
-          forward_target_.port != url.target.port || forward_tls_ != url.tls) {
-        forward_upstream_.reset();
-        forward_upstream_ = co_await open_upstream(url.target, url.tls, url.target.host);
-        forward_target_ = url.target;
-        forward_tls_ = url.tls;
-      }
-      bool keep = co_await exchange(*forward_upstream_, request, head, event, responded);
-      if (!keep) forward_upstream_.reset();
+      bool keep = co_await send_upstream(forwarded_, request, head, event, responded);
+      if (!keep) forwarded_.stream.reset();
       log(event);
       co_return keep;
     } catch (const std::exception& e) {
-      forward_upstream_.reset();
+      forwarded_.stream.reset();
       fail_what_ = e.what();
     }
     co_await fail_exchange(event, responded,
@@ -628,13 +669,14 @@ class Session {
 
   asio::awaitable<void> tunnel(const http::Request& request, const Target& target) {
     ProxyEvent event = event_for(request, "tunnel");
-    std::optional<Stream> upstream;
+    Upstream upstream;
+    upstream.target = target;
     try {
-      upstream = co_await open_upstream(target, false, {});
+      co_await open_upstream(upstream);
     } catch (const std::exception& e) {
       fail_what_ = e.what();
     }
-    if (!upstream) {
+    if (!upstream.stream) {
       co_await fail_exchange(event, false, "cannot reach " + target.text() + ": " + fail_what_);
       log(event);
       co_return;
@@ -646,7 +688,7 @@ class Session {
     relay_options.idle = client_.timeouts().idle;
     relay_options.a_name = "client";
     relay_options.b_name = "upstream";
-    RelayResult moved = co_await relay(client_, *upstream, relay_options);
+    RelayResult moved = co_await relay(client_, *upstream.stream, relay_options);
     event.request_bytes = moved.a_to_b;
     event.response_bytes = moved.b_to_a;
     event.error = moved.message;
@@ -685,11 +727,14 @@ class Session {
     }
     std::string origin =
         "https://" + (server_name == target.host ? target.text(true, 443) : server_name);
-    std::optional<Stream> upstream;
+    Upstream upstream;
+    upstream.target = target;
+    upstream.tls = true;
+    upstream.server_name = server_name;
     std::string upstream_error;
     if (!options_.answer) {
       try {
-        upstream = co_await open_upstream(target, true, server_name);
+        co_await open_upstream(upstream);
       } catch (const std::exception& e) {
         upstream_error = "cannot reach " + origin + ": " + e.what();
       }
@@ -709,8 +754,8 @@ class Session {
       try {
         if (options_.answer) {
           keep = co_await answer(inner, exchange_event);
-        } else if (upstream) {
-          keep = co_await exchange(*upstream, inner, head, exchange_event, responded);
+        } else if (upstream_error.empty()) {
+          keep = co_await send_upstream(upstream, inner, head, exchange_event, responded);
         } else {
           why = upstream_error;
         }
@@ -737,9 +782,8 @@ class Session {
   Clock::time_point started_ = Clock::now();
   // Set in a catch block, used after it: a co_await may not be in a handler.
   std::string fail_what_;
-  std::optional<Stream> forward_upstream_;
-  Target forward_target_;
-  bool forward_tls_ = false;
+  // The origin of the last forwarded request, kept for the next.
+  Upstream forwarded_;
 };
 
 asio::awaitable<void> serve_client(std::shared_ptr<State> state, Stream client) {

@@ -269,10 +269,14 @@ class ProxyTest(unittest.TestCase):
         log = os.path.join(self.dir, "log.jsonl")
         proxy = self.start_proxy("--log-json", log, intercept=True)
         self.fetch_all(proxy, self.proxy_ca(), self.https)
-        status, body, _ = self.curl(proxy, "--data-binary", "@-", f"{self.https}/upload",
-                                    cafile=self.proxy_ca())
+        # 100 MB up: curl asks `Expect: 100-continue` and waits for nginx's 100.
+        upload = os.path.join(self.origin.www, "100m.bin")
+        status, body, done = self.curl(proxy, "--verbose", "--data-binary", f"@{upload}",
+                                       f"{self.https}/upload", cafile=self.proxy_ca())
         self.assertEqual((status, body), ("200", b"uploaded\n"))
-        proxy.wait_log(r"^intercept .* POST ")
+        self.assertIn(b"Expect: 100-continue", done.stderr)
+        self.assertIn(b"HTTP/1.1 100 Continue", done.stderr)
+        proxy.wait_log(r"^intercept .* POST .* -> 200 \(100000000 B up, 9 B down")
         proxy.stop()
         with open(log) as f:
             events = [json.loads(line) for line in f]
@@ -283,6 +287,8 @@ class ProxyTest(unittest.TestCase):
         chunked = by_url[f"{self.https}/chunked/text.txt"]
         self.assertEqual(chunked["response_bytes"], len(self.bodies["text.txt"]))
         self.assertGreater(big["duration_ms"], 0)
+        upload = by_url[f"{self.https}/upload"]
+        self.assertEqual((upload["method"], upload["request_bytes"]), ("POST", 100_000_000))
         self.assertTrue(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", big["time"]))
 
     def test_intercept_mints_certificate_for_the_name(self):
@@ -396,6 +402,44 @@ class ProxyTest(unittest.TestCase):
             reply = read_all(s)
         self.assertEqual(reply.count(b"HTTP/1.1 200 OK\r\n"), 2, reply[:300])
         self.assertTrue(reply.endswith(self.bodies["1m.bin"]))
+        proxy.stop()
+
+    def test_origin_closing_an_idle_connection_is_reopened(self):
+        # An origin that closes each connection shortly after its response,
+        # without saying so (as servers do when keep-alive times out).
+        listener = socket.socket()
+        listener.bind((HOST, 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        connections = []
+
+        def serve():
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                connections.append(conn)
+                with conn:
+                    request = b""
+                    while b"\r\n\r\n" not in request:
+                        request += conn.recv(4096)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%d" %
+                                 (len(str(len(connections))), len(connections)))
+                    time.sleep(0.2)
+
+        threading.Thread(target=serve, daemon=True).start()
+        proxy = self.start_proxy()
+        with socket.create_connection((HOST, proxy.port), timeout=20) as s:
+            get = b"GET http://127.0.0.1:%d/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % port
+            s.sendall(get)
+            first = recv_response(s)
+            time.sleep(0.6)
+            s.sendall(get)
+            second = recv_response(s)
+        self.assertTrue(first.startswith(b"HTTP/1.1 200 OK") and first.endswith(b"1"), first)
+        self.assertTrue(second.startswith(b"HTTP/1.1 200 OK") and second.endswith(b"2"), second)
+        listener.close()
         proxy.stop()
 
     def test_status_page_as_in_the_seed(self):
@@ -543,13 +587,18 @@ class ProxyTest(unittest.TestCase):
         s.sendall(b"GET /100m.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
         s.recv(65536)
         s.close()
-        # Mid-upload.
+        line = proxy.wait_log(r"^intercept .* GET .*/100m\.bin -> 200 \(0 B up, (\d+) B down.*\): ")
+        self.assertGreater(int(line.group(1)), 0)
+        self.assertLess(int(line.group(1)), 100_000_000)
+        # Mid-upload, once the proxy has the request and has passed some on.
         s = tls_through(proxy, self.origin.tls_port, context)
         s.sendall(b"POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000\r\n\r\n")
         s.sendall(b"x" * 1_000_000)
+        time.sleep(0.5)
         s.close()
-        proxy.wait_log(r"^intercept .* GET .*/100m\.bin -> 200 .*: ")
-        proxy.wait_log(r"^intercept .* POST .*/upload .*: ")
+        line = proxy.wait_log(r"^intercept .* POST .*/upload -> \S+ \((\d+) B up.*\): ")
+        self.assertGreater(int(line.group(1)), 0)
+        self.assertLess(int(line.group(1)), 10_000_000)
         status, body, _ = self.curl(proxy, f"{self.https}/1m.bin", cafile=self.proxy_ca())
         self.assertEqual((status, len(body)), ("200", 1_000_000))
         proxy.check_alive()
@@ -564,6 +613,22 @@ def tls_through(proxy, port, context):
         head += s.recv(1)
     assert head.startswith(b"HTTP/1.1 200 "), head
     return context.wrap_socket(s, server_hostname="localhost")
+
+
+def recv_response(s):
+    """One response with a Content-Length body, read whole."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        assert chunk, data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    while len(body) < length:
+        chunk = s.recv(4096)
+        assert chunk, data
+        body += chunk
+    return head + b"\r\n\r\n" + body
 
 
 def read_all(s):
