@@ -5,7 +5,8 @@ Usage:
     /usr/bin/python3 tests/interop/test_examples.py --uptls PATH --examples DIR [unittest args]
 
 The examples (built from examples/) run against `uptls serve pingpong`:
-callback_client and inspect_server. Each test starts and stops its own
+callback_client and inspect_server; logging_proxy, the library's proxy,
+replays seed 002's curl session. Each test starts and stops its own
 processes on 127.0.0.1, port 0.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -20,7 +22,8 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import uptls_process as up  # noqa: E402
-from uptls_process import run_async, run_command, start_uptls_serve  # noqa: E402
+from uptls_process import (  # noqa: E402
+    PipeReader, run_async, run_command, start_process, start_uptls_serve, stop_process)
 
 EXAMPLES = None  # the directory holding the example binaries; from --examples
 
@@ -80,6 +83,27 @@ class Examples(unittest.TestCase):
         self.assertIn("verdict: NOT ok: certificate verify failed: hostname 'wrong.example'", out)
         self.assertIn("protocol TLSv1.3", out, "the session was still inspected")
         self.assertIn("offline: certificate verify failed: hostname 'wrong.example'", out)
+
+    def test_logging_proxy_replays_the_seed_session(self):
+        ca = os.path.join(self.tmp.name, "proxy-ca.pem")
+        proc = start_process([os.path.join(EXAMPLES, "logging_proxy"), ca, "0", "OK"])
+        out, err = PipeReader(proc.stdout), PipeReader(proc.stderr)
+        try:
+            found = out.wait_for(r"^listening on 127\.0\.0\.1:(\d+)$", up.STARTUP_TIMEOUT)
+            self.assertIsNotNone(found, err.snapshot())
+            port = found[1].group(1)
+            done = subprocess.run(["curl", "-sS", "--verbose", "--proxy", f"http://127.0.0.1:{port}",
+                                   "--cacert", ca, "https://dummy.org/"], capture_output=True,
+                                  timeout=60)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertEqual(done.stdout, b"OK")
+            self.assertIn(b"subject: CN=dummy.org", done.stderr)
+            self.assertIsNotNone(out.wait_for(r"^GET https://dummy\.org/ -> 200$", 20),
+                                 out.snapshot())
+        finally:
+            code, killed = stop_process(proc, readers=(out, err))
+        self.assertFalse(killed)
+        self.assertEqual(code, 0, err.snapshot())
 
 
 if __name__ == "__main__":
