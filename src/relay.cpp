@@ -1,5 +1,6 @@
 #include "uptls/relay.hpp"
 
+#include <algorithm>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
@@ -25,19 +26,58 @@ struct Side {
   const std::string& name;
 };
 
+// A direction's buffer: small while the direction is quiet, so that idle
+// tunnels cost little; the full size while reads keep filling it (bulk).
+class PumpBuffer {
+ public:
+  explicit PumpBuffer(std::size_t full) : full_(std::max(full, small_size)) {}
+
+  /// Where the next read goes.
+  asio::mutable_buffer next() {
+    current_ = big_ ? big_.get() : small_;
+    return asio::buffer(current_, big_ ? full_ : small_size);
+  }
+
+  /// Grows after a read that filled the small buffer, shrinks after a read
+  /// that used less than a quarter of the big one.
+  void filled(std::size_t n) {
+    if (!big_ && n == small_size && full_ > small_size) {
+      big_ = std::make_unique_for_overwrite<char[]>(full_);
+    } else if (big_ && n < full_ / 4) {
+      keep_ = std::move(big_);
+    }
+  }
+
+  /// Releases a big buffer a shrinking read left, once its bytes are written.
+  void written() { keep_.reset(); }
+
+  /// What the last read filled.
+  const char* data() const { return current_; }
+
+ private:
+  static constexpr std::size_t small_size = 2048;
+  std::size_t full_;
+  char small_[small_size];
+  std::unique_ptr<char[]> big_;
+  std::unique_ptr<char[]> keep_;
+  char* current_ = small_;
+};
+
 asio::awaitable<void> pump(Side from, Side to, std::uint64_t& moved, std::size_t buffer_size,
                            Shared& shared) {
-  auto buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
+  PumpBuffer buffer(buffer_size);
   const char* doing = "reading ";
   const std::string* whom = &from.name;
   try {
     for (;;) {
-      std::size_t n = co_await from.stream.read_some(asio::buffer(buffer.get(), buffer_size));
+      std::size_t n = co_await from.stream.read_some(buffer.next());
       if (n == 0) break;
+      buffer.filled(n);
       shared.last_activity = Clock::now();
       doing = "writing to ";
       whom = &to.name;
-      co_await to.stream.write_all(asio::const_buffer(buffer.get(), n));
+      co_await to.stream.write_all(asio::const_buffer(buffer.data(), n));
+      buffer.written();
       doing = "reading ";
       whom = &from.name;
       moved += n;

@@ -17,13 +17,15 @@ namespace uptls {
 /// How relay copies.
 struct RelayOptions {
   // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
-  /// No idle limit, 64 KiB buffers.
+  /// No idle limit, buffers of up to 64 KiB.
   RelayOptions() = default;
 
   /// Ends the relay when no byte has moved either way for this long (a
   /// tunnel that carries a long download one way is not idle); 0: never.
   std::chrono::milliseconds idle{0};
-  /// The buffer of each direction, allocated while the relay runs.
+  /// The largest buffer of each direction. A direction starts with 2 KiB
+  /// (an idle tunnel costs little) and uses this size while its reads keep
+  /// filling the buffer (bulk transfer).
   std::size_t buffer_size = 64 * 1024;
   /// What the first stream is called in RelayResult::message.
   std::string a_name = "first stream";

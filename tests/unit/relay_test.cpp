@@ -96,6 +96,41 @@ TEST(Relay, TlsBothWaysWithCloseNotifyPassedOn) {
   });
 }
 
+TEST(Relay, BuffersGrowForBulkAndShrinkForTrickles) {
+  run([]() -> awaitable<void> {
+    Tunnel tunnel(co_await asio::this_coro::executor);
+    std::string sent;
+    auto client_side = [&]() -> awaitable<std::string> {
+      auto executor = co_await asio::this_coro::executor;
+      for (int round = 0; round < 3; ++round) {
+        std::string bulk(150'000, static_cast<char>('A' + round));
+        co_await tunnel.client->write_all(bulk);
+        sent += bulk;
+        for (int i = 0; i < 20; ++i) {
+          std::string piece = "trickle " + std::to_string(round) + "." + std::to_string(i) + ";";
+          co_await tunnel.client->write_all(piece);
+          sent += piece;
+          // Let the relay read each piece alone: a small read after big ones.
+          for (int k = 0; k < 4; ++k) co_await asio::post(executor, asio::use_awaitable);
+        }
+      }
+      co_await tunnel.client->shutdown_send();
+      co_return co_await read_to_end(*tunnel.client);
+    };
+    auto origin_side = [&]() -> awaitable<std::string> {
+      std::string got = co_await read_to_end(*tunnel.origin);
+      co_await tunnel.origin->shutdown_send();
+      co_return got;
+    };
+    auto [moved, at_client, at_origin] =
+        co_await (relay(*tunnel.a, *tunnel.b, RelayOptions()) && client_side() && origin_side());
+    EXPECT_FALSE(moved.error) << moved.message;
+    EXPECT_EQ(at_origin.size(), sent.size());
+    EXPECT_TRUE(at_origin == sent) << "the bytes changed on the way";
+    EXPECT_EQ(at_client, "");
+  });
+}
+
 TEST(Relay, AResetEndsBothSidesAndNamesTheSide) {
   run([]() -> awaitable<void> {
     Tunnel tunnel(co_await asio::this_coro::executor);
