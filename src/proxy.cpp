@@ -440,35 +440,30 @@ class Session {
 
   asio::awaitable<bool> status_page(const http::Request& request) {
     ProxyEvent event = event_for(request, "local");
-    http::Framing framing = http::request_framing(request);
-    co_await copy_body(client_, nullptr, framing, options_.limits, event.request_bytes);
     std::string body = "uptls proxy\nmode: ";
     body += options_.answer ? "answer" : options_.authority ? "intercept" : "tunnel";
     body += "\nconnections open: " + std::to_string(state_->open.load()) +
             "\nrequests: " + std::to_string(state_->requests.load()) +
             "\ntunnels: " + std::to_string(state_->tunnels.load()) + "\n";
-    bool keep =
-        !request.fields.has_token("Connection", "close") &&
-        (request.minor_version >= 1 || request.fields.has_token("Connection", "keep-alive"));
-    std::string reply = make_response(200, body, !keep);
-    co_await client_.write_all(reply);
-    event.status = 200;
-    event.response_bytes = body.size();
+    bool keep = co_await respond(request, event, body);
     log(event);
     co_return keep;
   }
 
-  // Answers a request with options.answer (seed 002's prototype).
-  asio::awaitable<bool> answer(const http::Request& request, ProxyEvent& event) {
+  // Answers a request itself with 200 and body, once its own body is read
+  // (and dropped); returns whether the connection stays open.
+  asio::awaitable<bool> respond(const http::Request& request, ProxyEvent& event,
+                                const std::string& body) {
     http::Framing framing = http::request_framing(request);
     co_await copy_body(client_, nullptr, framing, options_.limits, event.request_bytes);
     bool keep =
         !request.fields.has_token("Connection", "close") &&
         (request.minor_version >= 1 || request.fields.has_token("Connection", "keep-alive"));
-    std::string reply = make_response(200, *options_.answer, !keep);
+    std::string reply = make_response(
+        200, body, !keep, keep && request.minor_version == 0 ? "Connection: keep-alive\r\n" : "");
     co_await client_.write_all(reply);
     event.status = 200;
-    event.response_bytes = options_.answer->size();
+    event.response_bytes = body.size();
     co_return keep;
   }
 
@@ -595,7 +590,7 @@ class Session {
   asio::awaitable<bool> forward(const http::Request& request, const Url& url) {
     ProxyEvent event = event_for(request, "forward");
     if (options_.answer) {
-      bool keep = co_await answer(request, event);
+      bool keep = co_await respond(request, event, *options_.answer);
       log(event);
       co_return keep;
     }
@@ -753,7 +748,7 @@ class Session {
       std::string why;
       try {
         if (options_.answer) {
-          keep = co_await answer(inner, exchange_event);
+          keep = co_await respond(inner, exchange_event, *options_.answer);
         } else if (upstream_error.empty()) {
           keep = co_await send_upstream(upstream, inner, head, exchange_event, responded);
         } else {
