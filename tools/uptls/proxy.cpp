@@ -14,6 +14,7 @@
 #include "files.hpp"
 #include "json.hpp"
 #include "pingpong.hpp"
+#include "server_options.hpp"
 #include "uptls/proxy.hpp"
 #include "uptls/uptls.hpp"
 
@@ -36,18 +37,9 @@ struct ProxyArgs {
   std::string auth;
   std::string log_json;
   bool quiet = false;
-  unsigned threads = default_threads();
-  double idle_timeout = 300;
-  double write_timeout = 60;
   double connect_timeout = 10;
-  double drain_timeout = 5;
-  std::size_t max_connections = 0;
-  std::size_t max_per_address = 0;
+  ServerArgs server;
 };
-
-std::chrono::milliseconds seconds(double value) {
-  return std::chrono::milliseconds(static_cast<long>(value * 1000));
-}
 
 // The CA that signs minted certificates: given, kept beside --ca-out from
 // an earlier run, or made now (and written to --ca-out).
@@ -168,24 +160,16 @@ asio::awaitable<int> run_proxy(std::shared_ptr<const ProxyArgs> args) {
   auto events = std::make_shared<EventLog>(args->quiet, args->log_json);
   options.log = [events](const ProxyEvent& event) { events->write(event); };
 
-  ServeOptions serve;
-  serve.timeouts.idle = seconds(args->idle_timeout);
-  serve.timeouts.write = seconds(args->write_timeout);
-  serve.max_connections = args->max_connections;
-  serve.max_per_address = args->max_per_address;
-  Server server = co_await start_server(proxy_handler(options), host, port, serve);
-  auto endpoint = server.local_endpoint();
-  std::string address = endpoint.address().to_string();
-  if (endpoint.address().is_v6()) address = "[" + address + "]";
+  Server server =
+      co_await start_server(proxy_handler(options), host, port, args->server.serve_options());
   const char* mode = args->answer_given  ? "answering itself"
                      : options.authority ? "intercepting"
                                          : "tunnelling";
-  print_line("listening on " + address + ":" + std::to_string(endpoint.port()) + " (" + mode +
-             ", " + std::to_string(args->threads) + " thread" + (args->threads == 1 ? ")" : "s)"));
+  print_listening(server, args->server, mode);
 
   asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
   co_await signals.async_wait(asio::use_awaitable);
-  co_await server.stop(seconds(args->drain_timeout));
+  co_await server.stop(args->server.drain());
   co_return 0;
 }
 
@@ -226,34 +210,13 @@ void add_proxy_command(CLI::App& app) {
   command->add_option("--log-json", args->log_json,
                       "append one JSON object per request or tunnel to FILE");
   command->add_flag("--quiet", args->quiet, "do not print a line per request or tunnel");
-  command
-      ->add_option("--threads", args->threads,
-                   "threads serving connections (each connection stays on one at a time)")
-      ->check(CLI::Range(1u, 256u))
-      ->capture_default_str();
-  command
-      ->add_option("--idle-timeout", args->idle_timeout,
-                   "SECONDS a client may take to send a request, and a tunnel may stay silent "
-                   "both ways; 0: none")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  command
-      ->add_option("--write-timeout", args->write_timeout,
-                   "SECONDS a client or an origin may leave the proxy's writes waiting (it "
-                   "stopped reading); 0: none")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  add_server_options(*command, args->server,
+                     "SECONDS a client may take to send a request, and a tunnel may stay silent "
+                     "both ways",
+                     "SECONDS a client or an origin may leave the proxy's writes waiting (it "
+                     "stopped reading)");
   command->add_option("--connect-timeout", args->connect_timeout, "SECONDS to reach an origin")
       ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  command->add_option("--max-connections", args->max_connections,
-                      "client connections open at once; more are closed at once (0: no limit)");
-  command->add_option("--max-per-address", args->max_per_address,
-                      "client connections open at once from one address (0: no limit)");
-  command
-      ->add_option("--drain-timeout", args->drain_timeout,
-                   "SECONDS open connections may take to end after SIGINT or SIGTERM")
-      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command->footer(
       "Examples:\n"
@@ -264,7 +227,8 @@ void add_proxy_command(CLI::App& app) {
       "  uptls proxy --listen 127.0.0.1:8082 --answer OK --ca-out ca.pem   (seed 002)\n"
       "      curl --proxy http://127.0.0.1:8082 --cacert ca.pem https://dummy.org/\n"
       "  uptls proxy --listen 127.0.0.1:8080 --allow-port 443 --allow-port 8443 --auth me:secret");
-  command->callback([args] { run_command_or_exit("proxy", run_proxy(args), args->threads); });
+  command->callback(
+      [args] { run_command_or_exit("proxy", run_proxy(args), args->server.threads); });
 }
 
 }  // namespace uptls::cli

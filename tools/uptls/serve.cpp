@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "pingpong.hpp"
+#include "server_options.hpp"
 #include "tls_options.hpp"
 #include "uptls/uptls.hpp"
 
@@ -18,25 +19,16 @@ struct ServeArgs {
   ServerTlsArgs tls;
   bool implicit_tls = false;
   bool quiet = false;
-  unsigned threads = default_threads();
-  double idle_timeout = 300;
-  double write_timeout = 60;
-  std::size_t max_connections = 0;
-  std::size_t max_per_address = 0;
-  double drain_timeout = 5;
+  ServerArgs server;
   std::string starttls_reply;
 };
 
 asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
   auto [host, port] = split_host_port(args->listen);
   raise_descriptor_limit();
-  ServeOptions options;
+  ServeOptions options = args->server.serve_options();
   options.tls = make_server_config(args->tls);
   options.upgradeable = !args->implicit_tls;
-  options.timeouts.idle = std::chrono::milliseconds(static_cast<long>(args->idle_timeout * 1000));
-  options.timeouts.write = std::chrono::milliseconds(static_cast<long>(args->write_timeout * 1000));
-  options.max_connections = args->max_connections;
-  options.max_per_address = args->max_per_address;
   bool quiet = args->quiet;
   std::string reply = args->starttls_reply;
   Handler handler = [quiet, reply](Stream stream) {
@@ -46,11 +38,7 @@ asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
     return serve_pingpong(std::move(stream), say, reply);
   };
   Server server = co_await start_server(handler, host, port, options);
-  auto endpoint = server.local_endpoint();
-  std::string address = endpoint.address().to_string();
-  if (endpoint.address().is_v6()) address = "[" + address + "]";
-  print_line("listening on " + address + ":" + std::to_string(endpoint.port()) + " (" +
-             std::to_string(args->threads) + " thread" + (args->threads == 1 ? ")" : "s)"));
+  print_listening(server, args->server);
 
   asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM, SIGHUP);
   for (;;) {
@@ -65,7 +53,7 @@ asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
                    e.what());
     }
   }
-  co_await server.stop(std::chrono::milliseconds(static_cast<long>(args->drain_timeout * 1000)));
+  co_await server.stop(args->server.drain());
   co_return 0;
 }
 
@@ -89,33 +77,10 @@ void add_serve_command(CLI::App& app) {
                        "LINE to answer STARTTLS with before the handshake, as Twisted's "
                        "starttls_server answers READY (default: nothing, as seed 000)");
   pingpong->add_flag("--quiet", args->quiet, "do not print each step");
-  pingpong
-      ->add_option("--threads", args->threads,
-                   "threads serving connections (each connection stays on one at a time)")
-      ->check(CLI::Range(1u, 256u))
-      ->capture_default_str();
-  pingpong
-      ->add_option("--idle-timeout", args->idle_timeout,
-                   "SECONDS a client may take to complete a line, in plaintext and in TLS; "
-                   "0: none")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  pingpong
-      ->add_option("--write-timeout", args->write_timeout,
-                   "SECONDS a client may leave the server's writes waiting (it stopped "
-                   "reading); 0: none")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  pingpong->add_option("--max-connections", args->max_connections,
-                       "connections open at once; more are closed at once (0: no limit)");
-  pingpong->add_option("--max-per-address", args->max_per_address,
-                       "connections open at once from one client address (0: no limit)");
-  pingpong
-      ->add_option("--drain-timeout", args->drain_timeout,
-                   "SECONDS open sessions may take to end after SIGINT or SIGTERM; then the rest "
-                   "are closed, TLS ones with close_notify")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  add_server_options(*pingpong, args->server,
+                     "SECONDS a client may take to complete a line, in plaintext and in TLS",
+                     "SECONDS a client may leave the server's writes waiting (it stopped "
+                     "reading)");
   pingpong->footer(
       "Examples:\n"
       "  uptls serve pingpong --listen 127.0.0.1:10001 --ca-out ca.pem\n"
@@ -123,7 +88,7 @@ void add_serve_command(CLI::App& app) {
       "  uptls serve pingpong --listen 127.0.0.1:8000 --ca-out ca.pem --starttls-reply READY\n"
       "  uptls serve pingpong --listen 127.0.0.1:10443 --pem server.pem --implicit-tls \\\n"
       "      --alpn h2,http/1.1 --require-client-cert --client-ca clients.pem");
-  pingpong->callback([args] { run_command_or_exit("serve", serve(args), args->threads); });
+  pingpong->callback([args] { run_command_or_exit("serve", serve(args), args->server.threads); });
 }
 
 }  // namespace uptls::cli
