@@ -5,10 +5,13 @@
 #include <charconv>
 #include <limits>
 
+#include "ascii.hpp"
 #include "uptls/error.hpp"
 
 namespace uptls::http {
 namespace {
+
+using detail::iequals;
 
 bool is_token_char(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
@@ -26,13 +29,6 @@ bool is_field_value(std::string_view text) {
     auto byte = static_cast<unsigned char>(c);
     return (byte < 0x20 && byte != '\t') || byte == 0x7f;
   });
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-           return lower(x) == lower(y);
-         });
 }
 
 std::string_view trim(std::string_view text) {

@@ -2,6 +2,10 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/deferred.hpp>
+#include <asio/experimental/parallel_group.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -10,6 +14,7 @@
 #include <cstring>
 #include <memory>
 
+#include "ascii.hpp"
 #include "ip_literal.hpp"
 #include "lru_cache.hpp"
 #include "uptls/connect.hpp"
@@ -90,10 +95,9 @@ std::optional<Url> parse_absolute(std::string_view text) {
   Url url;
   std::size_t scheme_end = text.find("://");
   if (scheme_end == std::string_view::npos) return std::nullopt;
-  std::string scheme(text.substr(0, scheme_end));
-  for (char& c : scheme) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  if (scheme != "http" && scheme != "https") return std::nullopt;
-  url.tls = scheme == "https";
+  std::string_view scheme = text.substr(0, scheme_end);
+  if (!detail::iequals(scheme, "http") && !detail::iequals(scheme, "https")) return std::nullopt;
+  url.tls = detail::iequals(scheme, "https");
   std::string_view rest = text.substr(scheme_end + 3);
   std::size_t path_start = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, path_start);
@@ -134,17 +138,22 @@ const char* reason_of(int status) {
   }
 }
 
-// A response the proxy makes itself; the body is text.
+// A response the proxy makes itself; the body is text, left out (but for
+// its length) when the request was HEAD.
 std::string make_response(int status, std::string_view body, bool close,
-                          std::string_view extra_fields = {}) {
+                          std::string_view extra_fields = {}, bool head_only = false) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason_of(status) + "\r\n";
   out += "Content-Type: text/plain; charset=utf-8\r\n";
   out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   out += extra_fields;
   if (close) out += "Connection: close\r\n";
   out += "\r\n";
-  out += body;
+  if (!head_only) out += body;
   return out;
+}
+
+[[noreturn]] void rethrow_named(const char* doing, const std::system_error& e) {
+  throw Error(e.code(), std::string(doing) + ": " + e.what());
 }
 
 bool is_error(const http::Outcome& outcome) {
@@ -173,9 +182,7 @@ asio::awaitable<std::string> read_head(Stream& stream, const http::Limits& limit
     head += "\r\n";
     if (line->empty()) co_return head;
     if (head.size() > limits.max_head || ++lines > limits.max_fields + 1) {
-      throw Error(errc::line_too_long, "the head is larger than " +
-                                           std::to_string(limits.max_head) + " bytes or has over " +
-                                           std::to_string(limits.max_fields) + " fields");
+      throw Error(errc::line_too_long, "the head is too large");
     }
   }
 }
@@ -183,17 +190,29 @@ asio::awaitable<std::string> read_head(Stream& stream, const http::Limits& limit
 constexpr std::size_t body_buffer_size = 64 * 1024;
 constexpr std::size_t max_prefix = 16 * 1024;
 
-// Copies one body from `from` to `to` (null: discards it), untouched but for
-// bare LFs in chunk lines; counts the payload bytes passed on in `moved` as
-// it goes, so that a failure still says how far it came.
-asio::awaitable<void> copy_body(Stream& from, Stream* to, const http::Framing& framing,
-                                const http::Limits& limits, std::uint64_t& moved) {
-  moved = 0;
-  if (framing.kind == http::BodyKind::none) co_return;
+// The two ends of a body's copy, named for messages ("the client").
+struct Ends {
+  Stream& from;
+  const char* from_name;
+  // Null: the body is read and dropped.
+  Stream* to;
+  const char* to_name;
+};
+
+// Copies one body, untouched but for bare LFs in chunk lines; counts the
+// payload bytes passed on in `moved` as it goes, so that a failure still
+// says how far it came. `writing` says which end a failure came from.
+asio::awaitable<void> copy_body_between(Ends ends, const http::Framing& framing,
+                                        const http::Limits& limits, std::uint64_t& moved,
+                                        bool& writing) {
+  Stream& from = ends.from;
   auto buffer = std::make_unique_for_overwrite<char[]>(body_buffer_size + max_prefix);
   char* data = buffer.get() + max_prefix;
   auto pass_on = [&](const char* start, std::size_t n) -> asio::awaitable<void> {
-    if (to) co_await to->write_all(asio::const_buffer(start, n));
+    if (!ends.to) co_return;
+    writing = true;
+    co_await ends.to->write_all(asio::const_buffer(start, n));
+    writing = false;
   };
   switch (framing.kind) {
     case http::BodyKind::none:
@@ -266,6 +285,26 @@ asio::awaitable<void> copy_body(Stream& from, Stream* to, const http::Framing& f
   }
 }
 
+// Copies one body (see copy_body_between); a failure names the end it came
+// from: "reading the client: ...", "writing to the upstream: ...".
+asio::awaitable<void> copy_body(Ends ends, const http::Framing& framing, const http::Limits& limits,
+                                std::uint64_t& moved) {
+  moved = 0;
+  if (framing.kind == http::BodyKind::none) co_return;
+  bool writing = false;
+  std::string failure;
+  std::error_code code;
+  try {
+    co_await copy_body_between(ends, framing, limits, moved, writing);
+    co_return;
+  } catch (const std::system_error& e) {
+    code = e.code();
+    failure = std::string(writing ? "writing to " : "reading ") +
+              (writing ? ends.to_name : ends.from_name) + ": " + e.what();
+  }
+  throw Error(code, failure);
+}
+
 // Shared by every connection of one proxy.
 struct State {
   explicit State(ProxyOptions o) : options(std::move(o)) {
@@ -283,16 +322,11 @@ struct State {
     if (auto found = configs.find(host)) return *found;
     tls::ServerOptions server;
     server.identity = options.authority->issue({host});
-    server.protocol.alpn = {"http/1.1"};
+    // What the proxy relays: HTTP/1.1, and HTTP/1.0 (curl -0 offers it alone).
+    server.protocol.alpn = {"http/1.1", "http/1.0"};
     auto authority = options.authority;
     server.sni_callback = [authority, host](std::string_view name) -> std::optional<tls::Identity> {
-      if (name.size() == host.size() &&
-          std::equal(name.begin(), name.end(), host.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) ==
-                   std::tolower(static_cast<unsigned char>(b));
-          })) {
-        return std::nullopt;
-      }
+      if (detail::iequals(name, host)) return std::nullopt;
       return authority->issue({std::string(name)});
     };
     return configs.insert(host, tls::ServerConfig::make(server));
@@ -376,10 +410,14 @@ class Session {
     } catch (const Error& e) {
       if (e.code() == errc::line_too_long) {
         status = 431;
-      } else if (e.code() != errc::protocol_error) {
+        problem = "a header line is longer than " + std::to_string(options_.limits.max_line) +
+                  " bytes, or the head larger than " + std::to_string(options_.limits.max_head) +
+                  " bytes or over " + std::to_string(options_.limits.max_fields) + " fields";
+      } else if (e.code() == errc::protocol_error) {
+        problem = e.what();
+      } else {
         co_return false;
       }
-      problem = e.what();
     } catch (const std::system_error&) {
       co_return false;
     }
@@ -394,8 +432,7 @@ class Session {
     if (state_->expected_auth.empty()) return true;
     auto value = request.fields.find("Proxy-Authorization");
     if (!value || value->size() < 6) return false;
-    std::string_view scheme = value->substr(0, 6);
-    if (scheme != "Basic " && scheme != "basic " && scheme != "BASIC ") return false;
+    if (!detail::iequals(value->substr(0, 6), "basic ")) return false;
     std::string_view given = value->substr(6);
     while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
     const std::string& expected = state_->expected_auth;
@@ -411,7 +448,7 @@ class Session {
     event.error = std::move(why);
     try {
       co_await client_.write_all(reply);
-      co_await finish(client_);
+      co_await linger(client_);
     } catch (const std::exception&) {
     }
     log(event);
@@ -429,6 +466,25 @@ class Session {
   void log(ProxyEvent& event) const {
     event.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_);
     state_->log(event);
+  }
+
+  // Ends a connection whose client may still be sending (a refused upload):
+  // ends sending, then reads and drops what comes for a while, as nginx's
+  // lingering close does, so that the client reads the response instead of
+  // a reset (a close with unread bytes sends one).
+  static asio::awaitable<void> linger(Stream& stream) {
+    co_await finish(stream);
+    Timeouts timeouts = stream.timeouts();
+    timeouts.read = std::chrono::seconds(1);
+    timeouts.idle = std::chrono::seconds(1);
+    stream.set_timeouts(timeouts);
+    auto until = Clock::now() + std::chrono::seconds(5);
+    char sink[16384];
+    try {
+      while (Clock::now() < until && co_await stream.read_some(asio::buffer(sink)) > 0) {
+      }
+    } catch (const std::exception&) {
+    }
   }
 
   static asio::awaitable<void> finish(Stream& stream) {
@@ -455,15 +511,22 @@ class Session {
   asio::awaitable<bool> respond(const http::Request& request, ProxyEvent& event,
                                 const std::string& body) {
     http::Framing framing = http::request_framing(request);
-    co_await copy_body(client_, nullptr, framing, options_.limits, event.request_bytes);
+    if (framing.kind != http::BodyKind::none && request.minor_version >= 1 &&
+        request.fields.has_token("Expect", "100-continue")) {
+      static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+      co_await client_.write_all(go_on);
+    }
+    co_await copy_body({client_, "the client", nullptr, ""}, framing, options_.limits,
+                       event.request_bytes);
     bool keep =
         !request.fields.has_token("Connection", "close") &&
         (request.minor_version >= 1 || request.fields.has_token("Connection", "keep-alive"));
     std::string reply = make_response(
-        200, body, !keep, keep && request.minor_version == 0 ? "Connection: keep-alive\r\n" : "");
+        200, body, !keep, keep && request.minor_version == 0 ? "Connection: keep-alive\r\n" : "",
+        request.method == "HEAD");
     co_await client_.write_all(reply);
     event.status = 200;
-    event.response_bytes = body.size();
+    event.response_bytes = request.method == "HEAD" ? 0 : body.size();
     co_return keep;
   }
 
@@ -473,9 +536,6 @@ class Session {
     bool tls = false;
     std::string server_name;
     std::optional<Stream> stream;
-    // Exchanges completed on this connection: a reused connection may have
-    // been closed by the origin while it was idle.
-    int served = 0;
   };
 
   asio::awaitable<void> open_upstream(Upstream& upstream) {
@@ -485,53 +545,144 @@ class Session {
     connect.connect_timeout = options_.connect_timeout;
     connect.timeouts = client_.timeouts();
     upstream.stream.reset();
-    upstream.served = 0;
     upstream.stream = co_await open_connection(upstream.target.host, upstream.target.port, connect);
   }
 
   // An exchange over the kept connection, opened when there is none. When
-  // a reused connection fails before any response and the request has no
-  // body (nothing of the client's is lost), the origin closed it while it
-  // was idle: it is opened again and the request sent once more, as
+  // a connection that waited fails before any response and the request has
+  // no body (nothing of the client's is lost), the origin closed it while
+  // it was idle: it is opened again and the request sent once more, as
   // browsers and mitmproxy do.
   asio::awaitable<bool> send_upstream(Upstream& upstream, const http::Request& request,
                                       const std::string& head, ProxyEvent& event, bool& responded) {
-    if (!upstream.stream) co_await open_upstream(upstream);
-    bool may_retry =
-        upstream.served > 0 && http::request_framing(request).kind == http::BodyKind::none;
+    // A connection opened for this request failing is news; one that waited
+    // (kept after a response, or opened ahead of the first request) may
+    // just have been closed by the origin.
+    bool fresh = !upstream.stream;
+    if (fresh) co_await open_upstream(upstream);
+    bool may_retry = !fresh && http::request_framing(request).kind == http::BodyKind::none;
     bool stale = false;
     try {
-      bool keep = co_await exchange(*upstream.stream, request, head, event, responded);
-      ++upstream.served;
-      co_return keep;
+      co_return co_await exchange(*upstream.stream, request, head, event, responded);
     } catch (const std::system_error&) {
       if (!may_retry || responded) throw;
       stale = true;
     }
     if (stale) co_await open_upstream(upstream);
-    bool keep = co_await exchange(*upstream.stream, request, head, event, responded);
-    ++upstream.served;
-    co_return keep;
+    co_return co_await exchange(*upstream.stream, request, head, event, responded);
   }
 
-  // One exchange over upstream: the request (its head given) and its body
-  // go up, the response comes back to the client. Returns whether both
-  // connections stay open; throws when it fails (`responded` says whether
-  // the client got a response head already).
+  // One exchange over upstream: the request's head goes up, then its body
+  // and the response flow at once, as clients and origins expect. An
+  // `Expect: 100-continue` body goes up when the client sends it (after the
+  // origin's 100, or after the client's own wait), and an origin may answer
+  // before it has read the whole body: the body still goes up, unless the
+  // client was waiting for a 100 that never came (then the connection
+  // closes after the response). Returns whether both connections stay open;
+  // throws when it fails (`responded`: the client has had response bytes).
   asio::awaitable<bool> exchange(Stream& upstream, const http::Request& request,
                                  const std::string& head, ProxyEvent& event, bool& responded) {
     http::Framing request_body = http::request_framing(request);
-    co_await upstream.write_all(head);
-    bool expect = request.fields.has_token("Expect", "100-continue");
-    bool body_sent = false;
-    if (!expect || request_body.kind == http::BodyKind::none) {
-      co_await copy_body(client_, &upstream, request_body, options_.limits, event.request_bytes);
-      body_sent = true;
+    try {
+      co_await upstream.write_all(head);
+    } catch (const std::system_error& e) {
+      rethrow_named("writing to the upstream", e);
     }
+    if (request_body.kind == http::BodyKind::none) {
+      ResponseDone done = co_await receive(upstream, request, event, responded, true);
+      co_return done.keep;
+    }
+    auto executor = co_await asio::this_coro::executor;
+    auto [order, upload_failure, uploaded, response_failure, response] =
+        co_await asio::experimental::make_parallel_group(
+            asio::co_spawn(executor, upload(upstream, request_body, event),
+                           asio::experimental::deferred),
+            asio::co_spawn(executor, receive(upstream, request, event, responded, false),
+                           asio::experimental::deferred))
+            .async_wait(UntilResponse(), asio::use_awaitable);
+    if (!response_failure) {
+      // The client has its response; a body that did not all go up (the
+      // client stopped sending, the origin stopped reading) ends the
+      // connection, and is said in the log unless it was not wanted.
+      if (uploaded.failed && !response.abandon_upload) event.error = uploaded.message;
+      co_return response.keep && !uploaded.failed;
+    }
+    // The upload's failure is the cause when there is one (an origin that
+    // stopped reading, a client that vanished mid-body).
+    if (uploaded.failed) throw Error(uploaded.code, uploaded.message);
+    if (upload_failure) std::rethrow_exception(upload_failure);
+    std::rethrow_exception(response_failure);
+  }
+
+  // What the two halves of an exchange complete with.
+  struct UploadDone {
+    bool failed = false;
+    // The client failed (it vanished, or sent a bad body): nothing more can
+    // come of the exchange. Else the origin did, whose response may still come.
+    bool client_failed = false;
+    std::error_code code;
+    std::string message;
+  };
+  struct ResponseDone {
+    bool keep = false;
+    // The client waited for a 100 that never came and sent nothing: its
+    // body is not wanted.
+    bool abandon_upload = false;
+  };
+  // When one half ends the other: a client that failed ends the response
+  // (nobody to give it to), a response that makes the body unwanted ends
+  // the upload. Otherwise each runs to its end.
+  struct UntilResponse {
+    asio::cancellation_type_t operator()(const std::exception_ptr&, const UploadDone& done) const {
+      return done.client_failed ? asio::cancellation_type::all : asio::cancellation_type::none;
+    }
+    asio::cancellation_type_t operator()(const std::exception_ptr& failure,
+                                         const ResponseDone& done) const {
+      return failure || done.abandon_upload ? asio::cancellation_type::all
+                                            : asio::cancellation_type::none;
+    }
+  };
+
+  asio::awaitable<void> send_to_client(const std::string& bytes, bool& responded) {
+    responded = true;
+    try {
+      co_await client_.write_all(bytes);
+    } catch (const std::system_error& e) {
+      rethrow_named("writing to the client", e);
+    }
+  }
+
+  asio::awaitable<UploadDone> upload(Stream& upstream, http::Framing body, ProxyEvent& event) {
+    UploadDone done;
+    bool writing = false;
+    try {
+      event.request_bytes = 0;
+      co_await copy_body_between({client_, "the client", &upstream, "the upstream"}, body,
+                                 options_.limits, event.request_bytes, writing);
+    } catch (const std::system_error& e) {
+      done.failed = true;
+      done.client_failed = !writing;
+      done.code = e.code();
+      done.message =
+          std::string(writing ? "writing to the upstream: " : "reading the client: ") + e.what();
+    }
+    co_return done;
+  }
+
+  // Reads the response, passing 1xx responses on (to HTTP/1.1 clients),
+  // and copies it to the client. `bodiless`: the request had no body, so
+  // a 101 (a WebSocket, say) can become a relay.
+  asio::awaitable<ResponseDone> receive(Stream& upstream, const http::Request& request,
+                                        ProxyEvent& event, bool& responded, bool bodiless) {
     http::Response response;
     std::string response_head;
+    bool continued = false;
     for (;;) {
-      response_head = co_await read_head(upstream, options_.limits, false);
+      try {
+        response_head = co_await read_head(upstream, options_.limits, false);
+      } catch (const std::system_error& e) {
+        rethrow_named("reading the upstream", e);
+      }
       if (response_head.empty()) {
         throw Error(errc::unexpected_eof, "the upstream closed the connection without a response");
       }
@@ -540,31 +691,35 @@ class Session {
         throw Error(errc::protocol_error,
                     "the upstream's response is malformed: " + outcome.message);
       }
-      if (response.status >= 200 || response.status == 101) break;
-      responded = true;
-      co_await client_.write_all(response_head);
-      if (response.status == 100 && !body_sent) {
-        co_await copy_body(client_, &upstream, request_body, options_.limits, event.request_bytes);
-        body_sent = true;
+      if (response.status >= 200 || (response.status == 101 && bodiless)) break;
+      if (response.status == 101) {
+        throw Error(errc::protocol_error, "the upstream switched protocols amid a request body");
       }
+      continued = continued || response.status == 100;
+      if (request.minor_version == 0) continue;
+      co_await send_to_client(response_head, responded);
     }
     http::Framing response_body = http::response_framing(response, request.method);
-    responded = true;
-    co_await client_.write_all(response_head);
+    co_await send_to_client(response_head, responded);
     event.status = response.status;
+    ResponseDone done;
     if (response.status == 101) {
       RelayOptions relay_options;
       relay_options.idle = client_.timeouts().idle;
-      relay_options.a_name = "client";
-      relay_options.b_name = "upstream";
+      relay_options.a_name = "the client";
+      relay_options.b_name = "the upstream";
       RelayResult moved = co_await relay(client_, upstream, relay_options);
       event.request_bytes = moved.a_to_b;
       event.response_bytes = moved.b_to_a;
       event.error = moved.message;
-      co_return false;
+      co_return done;
     }
-    co_await copy_body(upstream, &client_, response_body, options_.limits, event.response_bytes);
-    co_return body_sent&& http::keeps_alive(request, response, response_body);
+    co_await copy_body({upstream, "the upstream", &client_, "the client"}, response_body,
+                       options_.limits, event.response_bytes);
+    done.keep = http::keeps_alive(request, response, response_body);
+    done.abandon_upload = !bodiless && !continued && event.request_bytes == 0 &&
+                          request.fields.has_token("Expect", "100-continue");
+    co_return done;
   }
 
   // Ends a failed exchange: a 502 saying why when the client has had no
@@ -575,11 +730,11 @@ class Session {
       client_.abort();
       co_return;
     }
-    event.status = 502;
     std::string reply = make_response(502, "uptls proxy: " + why + "\n", true);
     try {
       co_await client_.write_all(reply);
-      co_await finish(client_);
+      event.status = 502;
+      co_await linger(client_);
     } catch (const std::exception&) {
       client_.abort();
     }
@@ -596,21 +751,17 @@ class Session {
     }
     std::string head = request.method + " " + url.path + " HTTP/1." +
                        std::to_string(request.minor_version) + "\r\n";
-    bool has_host = false;
+    // RFC 9112 §3.2.2: the Host is the URL's; the proxy's own fields stay here.
+    head += "Host: " + url.target.text(true, url.tls ? 443 : 80) + "\r\n";
     for (const auto& field : request.fields.list) {
-      std::string_view name = field.name;
-      auto is = [&](std::string_view other) {
-        return name.size() == other.size() &&
-               std::equal(name.begin(), name.end(), other.begin(), [](char a, char b) {
-                 return std::tolower(static_cast<unsigned char>(a)) ==
-                        std::tolower(static_cast<unsigned char>(b));
-               });
-      };
-      if (is("Proxy-Authorization") || is("Proxy-Connection")) continue;
-      has_host = has_host || is("Host");
+      if (detail::iequals(field.name, "Host") ||
+          detail::iequals(field.name, "Proxy-Authorization") ||
+          detail::iequals(field.name, "Proxy-Connection") ||
+          detail::iequals(field.name, "Keep-Alive")) {
+        continue;
+      }
       head += field.name + ": " + field.value + "\r\n";
     }
-    if (!has_host) head += "Host: " + url.target.text(true, url.tls ? 443 : 80) + "\r\n";
     head += "\r\n";
     bool responded = false;
     if (forwarded_.target.host != url.target.host || forwarded_.target.port != url.target.port ||
@@ -630,7 +781,7 @@ class Session {
       fail_what_ = e.what();
     }
     co_await fail_exchange(event, responded,
-                           "cannot forward to " + url.target.text() + ": " + fail_what_);
+                           "forwarding to " + url.target.text() + ": " + fail_what_);
     log(event);
     co_return false;
   }
@@ -720,8 +871,8 @@ class Session {
     if (auto info = client_.tls_info(); info && !info->server_name.empty()) {
       server_name = info->server_name;
     }
-    std::string origin =
-        "https://" + (server_name == target.host ? target.text(true, 443) : server_name);
+    Target named{server_name, target.port};
+    std::string origin = "https://" + named.text(true, 443);
     Upstream upstream;
     upstream.target = target;
     upstream.tls = true;

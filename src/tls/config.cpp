@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "ascii.hpp"
 #include "lru_cache.hpp"
 #include "tls/certificates.hpp"
 #include "tls/config_access.hpp"
@@ -211,12 +212,7 @@ void use_dh_params(SSL_CTX* ctx, const std::string& path) {
   params.release();  // the context owns them now
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+std::string lower(std::string_view text) { return uptls::detail::ascii_lower(text); }
 
 /// RFC 6125 §6.4.3: a wildcard stands for exactly the whole left-most label.
 bool name_matches(std::string_view pattern, std::string_view name) {

@@ -143,7 +143,11 @@ asio::awaitable<int> run_proxy(std::shared_ptr<const ProxyArgs> args) {
   if (!args->allow_ports.empty()) options.connect_ports = args->allow_ports;
   options.basic_auth = args->auth;
   if (args->answer_given) options.answer = args->answer;
-  if (args->intercept || args->answer_given) options.authority = load_authority(*args);
+  bool intercepting = args->intercept || args->answer_given;
+  if (!intercepting && (!args->ca_cert.empty() || !args->ca_key.empty() || !args->ca_out.empty())) {
+    throw std::runtime_error("--ca-cert, --ca-key and --ca-out are for --intercept or --answer");
+  }
+  if (intercepting) options.authority = load_authority(*args);
   if (!args->upstream_cafiles.empty() || args->upstream_insecure) {
     tls::ClientOptions upstream;
     upstream.protocol.alpn = {"http/1.1"};
@@ -203,8 +207,10 @@ void add_proxy_command(CLI::App& app) {
                       "trust this CA file for origins instead of the system store");
   command->add_flag("--upstream-insecure", args->upstream_insecure,
                     "DANGEROUS: accept any certificate from origins (debugging only)");
-  command->add_option("--allow-port", args->allow_ports,
-                      "a port CONNECT may reach (repeat for more; default: 443 only)");
+  command
+      ->add_option("--allow-port", args->allow_ports,
+                   "a port CONNECT may reach (repeat for more; default: 443 only)")
+      ->check(CLI::Range(1, 65535));
   command->add_option("--auth", args->auth,
                       "USER:PASSWORD clients must give as Basic proxy credentials (407 otherwise)");
   command->add_option("--log-json", args->log_json,
