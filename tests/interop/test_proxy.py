@@ -451,6 +451,102 @@ class ProxyTest(unittest.TestCase):
         self.assertIn(b"mode: tunnel", done.stdout)
         proxy.stop()
 
+    # --- what an independent review found --------------------------------------
+
+    def test_expect_continue_to_an_origin_that_never_sends_100(self):
+        # Python's http.server (HTTP/1.0 handler) reads the body at once and
+        # never sends 100: curl sends the body after its own wait.
+        origin = start_python_origin(self.dir)
+        proxy = self.start_proxy()
+        upload = os.path.join(self.dir, "3m")
+        with open(upload, "wb") as f:
+            f.write(os.urandom(3_000_000))
+        started = time.monotonic()
+        status, body, done = self.curl(proxy, "--verbose", "-T", upload,
+                                       f"http://127.0.0.1:{origin.port}/up")
+        self.assertEqual(status, "200", done.stderr)
+        self.assertEqual(body, b"received 3000000 bytes")
+        self.assertIn(b"Expect: 100-continue", done.stderr)
+        self.assertLess(time.monotonic() - started, 20)
+        proxy.wait_log(r"^forward .* PUT .*/up -> 200 \(3000000 B up, 22 B down")
+        origin.stop()
+        proxy.stop()
+
+    def test_an_origin_answering_before_the_body_is_heard(self):
+        # The origin answers 401 at once, reads nothing, closes 1 s later.
+        origin = start_python_origin(self.dir, "early")
+        proxy = self.start_proxy()
+        upload = os.path.join(self.dir, "20m")
+        with open(upload, "wb") as f:
+            f.truncate(20_000_000)
+        status, body, done = self.curl(proxy, "-H", "Expect:", "--data-binary", f"@{upload}",
+                                       f"http://127.0.0.1:{origin.port}/up", check=False)
+        self.assertEqual(status, "401", done.stderr)
+        self.assertEqual(body, b"no")
+        origin.stop()
+        proxy.stop()
+
+    def test_http10_clients_through_interception(self):
+        proxy = self.start_proxy(intercept=True)
+        status, body, done = self.curl(proxy, "--http1.0", f"{self.https}/1m.bin",
+                                       cafile=self.proxy_ca())
+        self.assertEqual((status, len(body)), ("200", 1_000_000), done.stderr)
+        proxy.stop()
+
+    def test_head_and_keep_alive_in_answer_mode(self):
+        proxy = Proxy(self, "--answer", "OK", "--ca-out", self.proxy_ca())
+        self.proxies.append(proxy)
+        with socket.create_connection((HOST, proxy.port), timeout=20) as s:
+            s.sendall(b"HEAD http://dummy.org/ HTTP/1.1\r\nHost: dummy.org\r\n\r\n"
+                      b"GET http://dummy.org/ HTTP/1.1\r\nHost: dummy.org\r\n"
+                      b"Connection: close\r\n\r\n")
+            reply = read_all(s)
+        head, rest = reply.split(b"\r\n\r\n", 1)
+        self.assertIn(b"Content-Length: 2", head)
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200 OK\r\n"), "HEAD got a body: %r" % rest)
+        self.assertTrue(rest.endswith(b"\r\n\r\nOK"))
+        proxy.stop()
+
+    def test_a_refused_upload_still_reads_its_refusal(self):
+        proxy = self.start_proxy("--auth", "me:secret")
+        upload = os.path.join(self.dir, "3m")
+        with open(upload, "wb") as f:
+            f.truncate(3_000_000)
+        for _ in range(10):
+            _, _, done = self.curl(proxy, "-H", "Expect:", "--data-binary", f"@{upload}",
+                                   f"{self.http}/upload", check=False)
+            self.assertIn(b"407", done.stderr + done.stdout)
+        proxy.stop()
+
+    def test_json_log_stays_valid_with_bytes_that_are_not_utf8(self):
+        log = os.path.join(self.dir, "log.jsonl")
+        proxy = self.start_proxy("--log-json", log)
+        with socket.create_connection((HOST, proxy.port), timeout=20) as s:
+            s.sendall(b"GET http://localhost:%d/caf\xc3\xa9\xff HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: close\r\n\r\n" % self.origin.plain_port)
+            reply = read_all(s)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 404 "), reply[:100])
+        proxy.stop()
+        with open(log, "rb") as f:
+            events = [json.loads(line) for line in f]
+        self.assertEqual(events[0]["url"],
+                         f"http://localhost:{self.origin.plain_port}/caf\u00e9\u00ff")
+
+    def test_a_preconnected_tunnel_survives_an_origin_idle_close(self):
+        # A TLS origin that drops a connection idle for 0.3 s, as servers
+        # with short keep-alive timeouts do; clients preconnect, then wait.
+        origin = start_python_origin(self.dir, "idle-close", tls=True)
+        proxy = self.start_proxy("--allow-port", str(origin.port), intercept=True)
+        context = ssl.create_default_context(cafile=self.proxy_ca())
+        s = tls_through(proxy, origin.port, context)
+        time.sleep(1.0)
+        s.sendall(b"GET /x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        reply = read_all(s)
+        s.close()
+        self.assertTrue(reply.startswith(b"HTTP/1.1 200 "), reply[:200])
+        origin.stop()
+        proxy.stop()
+
     # --- the seed session --------------------------------------------------------
 
     def test_seed_session_answer_ok(self):
@@ -603,6 +699,82 @@ class ProxyTest(unittest.TestCase):
         self.assertEqual((status, len(body)), ("200", 1_000_000))
         proxy.check_alive()
         proxy.stop()
+
+
+ORIGIN_SCRIPT = r"""
+import http.server, socket, ssl, sys, threading, time
+mode, cert, key = sys.argv[1], sys.argv[2], sys.argv[3]
+
+class Upload(http.server.BaseHTTPRequestHandler):
+    def do_PUT(self):
+        n = int(self.headers["Content-Length"])
+        got = len(self.rfile.read(n))
+        body = b"received %d bytes" % got
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+
+def early(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(4096)
+    conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno")
+    time.sleep(1)
+    conn.close()
+
+def idle_close(conn):
+    conn.settimeout(0.3)
+    try:
+        data = conn.recv(4096)
+    except socket.timeout:
+        conn.close()
+        return
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(4096)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+    conn.close()
+
+if mode == "upload":
+    server = http.server.HTTPServer(("127.0.0.1", 0), Upload)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+listener = socket.create_server(("127.0.0.1", 0))
+print(listener.getsockname()[1], flush=True)
+context = None
+if cert != "-":
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+while True:
+    conn, _ = listener.accept()
+    if context:
+        try:
+            conn = context.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            continue
+    threading.Thread(target=early if mode == "early" else idle_close, args=(conn,),
+                     daemon=True).start()
+"""
+
+
+class PythonOrigin:
+    def __init__(self, proc, port):
+        self.proc, self.port = proc, port
+
+    def stop(self):
+        stop_process(self.proc)
+
+
+def start_python_origin(directory, mode="upload", tls=False):
+    """A small origin in Python's standard library, for behaviours nginx lacks."""
+    pki = os.path.join(ProxyTest.tmp, "pki")
+    cert = os.path.join(pki, "origin.pem") if tls else "-"
+    key = os.path.join(pki, "origin-key.pem") if tls else "-"
+    proc = start_process(["/usr/bin/python3", "-c", ORIGIN_SCRIPT, mode, cert, key])
+    line = proc.stdout.readline()
+    return PythonOrigin(proc, int(line))
 
 
 def tls_through(proxy, port, context):
