@@ -207,5 +207,78 @@ TEST(Relay, AOneWayStreamIsNotIdle) {
   });
 }
 
+/// The same over loopback TCP, where plaintext relays go through the kernel
+/// (splice): client <-> [a relay b] <-> origin, all sockets.
+struct TcpTunnel {
+  explicit TcpTunnel(const asio::any_io_executor& executor) {
+    auto [front_server, front_client] = test::connected_pair(executor);
+    auto [back_server, back_client] = test::connected_pair(executor);
+    client.emplace(std::move(front_client), Role::client);
+    a.emplace(std::move(front_server), Role::server);
+    b.emplace(std::move(back_client), Role::client);
+    origin.emplace(std::move(back_server), Role::server);
+  }
+  std::optional<Stream> client, a, b, origin;
+};
+
+TEST(Relay, TcpBytesAlreadyBufferedGoFirstThenTheKernelMovesTheRest) {
+  run([]() -> awaitable<void> {
+    TcpTunnel tunnel(co_await asio::this_coro::executor);
+    std::string up(3'000'000, '\0');
+    for (std::size_t i = 0; i < up.size(); ++i) up[i] = static_cast<char>(i * 7 % 251);
+    std::string down(2'000'000, '\0');
+    for (std::size_t i = 0; i < down.size(); ++i) down[i] = static_cast<char>(i * 13 % 241);
+    // The proxy reads a line first (a CONNECT, say): what came with it stays
+    // in a's buffer and must go before anything the kernel moves.
+    co_await tunnel.client->write_all(std::string_view("CONNECT\nearly bytes;"));
+    auto line = co_await tunnel.a->read_line();
+    EXPECT_EQ(line, "CONNECT");
+    auto client_side = [&]() -> awaitable<std::string> {
+      co_await tunnel.client->write_all(up);
+      co_await tunnel.client->shutdown_send();
+      co_return co_await read_to_end(*tunnel.client);
+    };
+    auto origin_side = [&]() -> awaitable<std::string> {
+      std::string got = co_await read_to_end(*tunnel.origin);
+      co_await tunnel.origin->write_all(down);
+      co_await tunnel.origin->shutdown_send();
+      co_return got;
+    };
+    auto [moved, at_client, at_origin] =
+        co_await (relay(*tunnel.a, *tunnel.b, RelayOptions()) && client_side() && origin_side());
+    EXPECT_FALSE(moved.error) << moved.message;
+    EXPECT_TRUE(at_origin == "early bytes;" + up) << "the bytes changed on the way";
+    EXPECT_TRUE(at_client == down) << "the bytes changed on the way";
+    EXPECT_EQ(moved.a_to_b, up.size() + 12);
+    EXPECT_EQ(moved.b_to_a, down.size());
+  });
+}
+
+TEST(Relay, TcpOriginThatStopsReadingHitsTheWriteTimeout) {
+  run([]() -> awaitable<void> {
+    TcpTunnel tunnel(co_await asio::this_coro::executor);
+    Timeouts timeouts;
+    timeouts.write = 200ms;
+    tunnel.b->set_timeouts(timeouts);
+    // The origin never reads; the client sends until the relay gives up.
+    auto client_side = [&]() -> awaitable<bool> {
+      std::string piece(1 << 20, 'x');
+      try {
+        for (int i = 0; i < 256; ++i) co_await tunnel.client->write_all(piece);
+      } catch (const std::system_error&) {
+        co_return true;
+      }
+      co_return false;
+    };
+    RelayOptions options;
+    options.a_name = "client";
+    options.b_name = "origin";
+    auto [moved, stopped] = co_await (relay(*tunnel.a, *tunnel.b, options) && client_side());
+    EXPECT_EQ(moved.error, make_error_code(errc::write_timeout)) << moved.message;
+    EXPECT_NE(moved.message.find("writing to origin"), std::string::npos) << moved.message;
+    EXPECT_TRUE(stopped) << "the client's side was not ended";
+  });
+}
+
 }  // namespace
 }  // namespace uptls
