@@ -9,9 +9,6 @@
 
 #include "uptls/error.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 namespace uptls {
 namespace {
 
@@ -66,95 +63,6 @@ class PumpBuffer {
   char* current_ = small_;
 };
 
-// A pipe for splice(2); closed when done.
-class Pipe {
- public:
-  Pipe() {
-    if (::pipe2(fds_, O_NONBLOCK | O_CLOEXEC) != 0) fds_[0] = fds_[1] = -1;
-  }
-  ~Pipe() {
-    for (int fd : fds_) {
-      if (fd >= 0) ::close(fd);
-    }
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  bool ok() const { return fds_[0] >= 0; }
-  int read_end() const { return fds_[0]; }
-  int write_end() const { return fds_[1]; }
-
- private:
-  int fds_[2];
-};
-
-[[noreturn]] void throw_errno(int error) { throw std::system_error(error, std::system_category()); }
-
-// Waits for readiness; a failed wait (an aborted stream) is an error.
-asio::awaitable<void> wait_for(Transport& transport, Readiness direction) {
-  auto [ec] = co_await transport.wait(direction);
-  if (ec) throw std::system_error(ec);
-}
-
-// Waits for room to write, for at most `limit` (0: no limit).
-asio::awaitable<void> wait_writable(Transport& transport, std::chrono::milliseconds limit) {
-  using namespace asio::experimental::awaitable_operators;
-  if (limit.count() == 0) {
-    co_await wait_for(transport, Readiness::write);
-    co_return;
-  }
-  asio::steady_timer timer(co_await asio::this_coro::executor, limit);
-  auto waits = wait_for(transport, Readiness::write) || timer.async_wait(asio::use_awaitable);
-  auto which = co_await std::move(waits);
-  if (which.index() == 1) {
-    throw Error(errc::write_timeout, transport.peer() + " took no data for " +
-                                         std::to_string(limit.count()) +
-                                         " ms (it stopped reading)");
-  }
-}
-
-// The plaintext path: the kernel moves the bytes from one socket to the
-// other through a pipe (splice), and they never reach user space.
-asio::awaitable<void> splice_pump(Side from, Side to, Transport& in, Transport& out,
-                                  std::uint64_t& moved, Shared& shared, const char*& doing,
-                                  const std::string*& whom) {
-  Pipe pipe;
-  if (!pipe.ok()) throw_errno(errno);
-  constexpr std::size_t chunk = 1 << 20;
-  // A larger pipe moves more per call; the kernel may refuse, which is fine.
-  ::fcntl(pipe.write_end(), F_SETPIPE_SZ, static_cast<int>(chunk));
-  const std::chrono::milliseconds write_limit = to.stream.timeouts().write;
-  for (;;) {
-    doing = "reading ";
-    whom = &from.name;
-    ssize_t got = ::splice(in.descriptor(), nullptr, pipe.write_end(), nullptr, chunk,
-                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN) throw_errno(errno);
-      co_await wait_for(in, Readiness::read);
-      continue;
-    }
-    if (got == 0) co_return;
-    shared.last_activity = Clock::now();
-    doing = "writing to ";
-    whom = &to.name;
-    auto left = static_cast<std::size_t>(got);
-    while (left > 0) {
-      ssize_t sent = ::splice(pipe.read_end(), nullptr, out.descriptor(), nullptr, left,
-                              SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (sent < 0) {
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN) throw_errno(errno);
-        co_await wait_writable(out, write_limit);
-        continue;
-      }
-      left -= static_cast<std::size_t>(sent);
-      moved += static_cast<std::uint64_t>(sent);
-      shared.last_activity = Clock::now();
-    }
-  }
-}
-
 asio::awaitable<void> pump(Side from, Side to, std::uint64_t& moved, std::size_t buffer_size,
                            Shared& shared) {
   PumpBuffer buffer(buffer_size);
@@ -162,14 +70,6 @@ asio::awaitable<void> pump(Side from, Side to, std::uint64_t& moved, std::size_t
   const std::string* whom = &from.name;
   try {
     for (;;) {
-      // Between plaintext sockets, once the stream's own buffer is empty,
-      // the kernel does the copying.
-      Transport* in = detail::plain_transport(from.stream, true);
-      Transport* out = detail::plain_transport(to.stream, false);
-      if (in && out && in->descriptor() >= 0 && out->descriptor() >= 0) {
-        co_await splice_pump(from, to, *in, *out, moved, shared, doing, whom);
-        break;
-      }
       std::size_t n = co_await from.stream.read_some(buffer.next());
       if (n == 0) break;
       buffer.filled(n);

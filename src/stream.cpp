@@ -852,13 +852,6 @@ asio::ip::tcp::endpoint Stream::remote_endpoint() const { return tcp_endpoint_of
 
 std::size_t Stream::buffered() const noexcept { return state_ ? state_->buffer.size() : 0; }
 
-Transport* detail::plain_transport(Stream& stream, bool reading) noexcept {
-  const auto& state = stream.state_;
-  if (!state || state->closed || state->engine) return nullptr;
-  if (reading ? !state->buffer.empty() : state->sending_ended) return nullptr;
-  return state->transport.get();
-}
-
 const Timeouts& Stream::timeouts() const noexcept {
   static const Timeouts defaults;
   return state_ ? state_->timeouts : defaults;

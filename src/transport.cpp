@@ -76,12 +76,6 @@ class SocketTransport final : public Transport {
 
   std::optional<asio::ip::tcp::endpoint> tcp_endpoint(bool local) const override;
 
-  int descriptor() const noexcept override {
-    // native_handle() is not const in Asio; reading the descriptor changes nothing.
-    auto& socket = const_cast<Socket&>(socket_);
-    return socket.is_open() ? static_cast<int>(socket.native_handle()) : -1;
-  }
-
  private:
   Socket socket_;
 };
@@ -122,8 +116,6 @@ std::optional<asio::ip::tcp::endpoint> SocketTransport<UnixSocket>::tcp_endpoint
 Transport::~Transport() = default;
 
 std::optional<asio::ip::tcp::endpoint> Transport::tcp_endpoint(bool) const { return std::nullopt; }
-
-int Transport::descriptor() const noexcept { return -1; }
 
 std::unique_ptr<Transport> tcp_transport(asio::ip::tcp::socket socket) {
   std::error_code ignored;

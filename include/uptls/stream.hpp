@@ -44,14 +44,9 @@ enum class CarryOver {
   refuse,
 };
 
-class Stream;
-
 namespace detail {
 struct StreamState;
-/// For the library's zero-copy relay: the transport of an open plaintext
-/// stream (for reading: with no bytes buffered), else null. Not part of the API.
-Transport* plain_transport(Stream& stream, bool reading) noexcept;
-}  // namespace detail
+}
 
 /// Timeouts of a stream. Zero means none.
 struct Timeouts {
@@ -443,8 +438,6 @@ class UPTLS_API Stream {
     return detail::launch<Signature>(get_executor(), std::forward<Token>(token),
                                      std::move(operation));
   }
-
-  friend Transport* detail::plain_transport(Stream& stream, bool reading) noexcept;
 
   std::shared_ptr<detail::StreamState> state_;
 };

@@ -98,10 +98,6 @@ class UPTLS_API Transport {
 
   /// The local and the remote TCP endpoint, when the transport is TCP.
   virtual std::optional<asio::ip::tcp::endpoint> tcp_endpoint(bool local) const;
-
-  /// The socket's descriptor, for zero-copy relays (splice(2)) between
-  /// plaintext streams; -1 (the default) when there is none.
-  virtual int descriptor() const noexcept;
 };
 
 /// Whether ec says "try again later": asio::error::would_block, or the same

@@ -207,8 +207,7 @@ TEST(Relay, AOneWayStreamIsNotIdle) {
   });
 }
 
-/// The same over loopback TCP, where plaintext relays go through the kernel
-/// (splice): client <-> [a relay b] <-> origin, all sockets.
+/// The same over loopback TCP: client <-> [a relay b] <-> origin, all sockets.
 struct TcpTunnel {
   explicit TcpTunnel(const asio::any_io_executor& executor) {
     auto [front_server, front_client] = test::connected_pair(executor);
@@ -221,7 +220,7 @@ struct TcpTunnel {
   std::optional<Stream> client, a, b, origin;
 };
 
-TEST(Relay, TcpBytesAlreadyBufferedGoFirstThenTheKernelMovesTheRest) {
+TEST(Relay, TcpBytesAlreadyBufferedGoFirst) {
   run([]() -> awaitable<void> {
     TcpTunnel tunnel(co_await asio::this_coro::executor);
     std::string up(3'000'000, '\0');
@@ -229,7 +228,7 @@ TEST(Relay, TcpBytesAlreadyBufferedGoFirstThenTheKernelMovesTheRest) {
     std::string down(2'000'000, '\0');
     for (std::size_t i = 0; i < down.size(); ++i) down[i] = static_cast<char>(i * 13 % 241);
     // The proxy reads a line first (a CONNECT, say): what came with it stays
-    // in a's buffer and must go before anything the kernel moves.
+    // in a's buffer and must go first.
     co_await tunnel.client->write_all(std::string_view("CONNECT\nearly bytes;"));
     auto line = co_await tunnel.a->read_line();
     EXPECT_EQ(line, "CONNECT");
