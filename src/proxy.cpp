@@ -751,17 +751,32 @@ class Session {
     }
     std::string head = request.method + " " + url.path + " HTTP/1." +
                        std::to_string(request.minor_version) + "\r\n";
-    // RFC 9112 §3.2.2: the Host is the URL's; the proxy's own fields stay here.
+    // RFC 9112 §3.2.2: the Host is the URL's. The proxy's own fields stay
+    // here, and so do Connection and the fields it names for this hop (RFC
+    // 9110 §7.6.1), but for Upgrade, which a 101 relay passes on. The proxy
+    // says its own options: close, upgrade, keep-alive for HTTP/1.0.
+    const http::Fields& fields = request.fields;
     head += "Host: " + url.target.text(true, url.tls ? 443 : 80) + "\r\n";
-    for (const auto& field : request.fields.list) {
-      if (detail::iequals(field.name, "Host") ||
-          detail::iequals(field.name, "Proxy-Authorization") ||
-          detail::iequals(field.name, "Proxy-Connection") ||
-          detail::iequals(field.name, "Keep-Alive")) {
+    for (const auto& field : fields.list) {
+      const std::string& name = field.name;
+      if (detail::iequals(name, "Host") || detail::iequals(name, "Proxy-Authorization") ||
+          detail::iequals(name, "Proxy-Connection") || detail::iequals(name, "Keep-Alive") ||
+          detail::iequals(name, "Connection") ||
+          (!detail::iequals(name, "Upgrade") && fields.has_token("Connection", name))) {
         continue;
       }
-      head += field.name + ": " + field.value + "\r\n";
+      head += name + ": " + field.value + "\r\n";
     }
+    std::string options;
+    if (fields.has_token("Connection", "close")) options = "close";
+    if (fields.has_token("Connection", "upgrade") && fields.find("Upgrade")) {
+      options += options.empty() ? "upgrade" : ", upgrade";
+    }
+    if (options.empty() && request.minor_version == 0 &&
+        fields.has_token("Connection", "keep-alive")) {
+      options = "keep-alive";
+    }
+    if (!options.empty()) head += "Connection: " + options + "\r\n";
     head += "\r\n";
     bool responded = false;
     if (forwarded_.target.host != url.target.host || forwarded_.target.port != url.target.port ||

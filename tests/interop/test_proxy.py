@@ -532,6 +532,26 @@ class ProxyTest(unittest.TestCase):
         self.assertEqual(events[0]["url"],
                          f"http://localhost:{self.origin.plain_port}/caf\u00e9\u00ff")
 
+    def test_forwarded_requests_carry_the_urls_host_and_no_hop_fields(self):
+        origin = start_python_origin(self.dir, "echo-head")
+        proxy = self.start_proxy("--auth", "me:secret")
+        with socket.create_connection((HOST, proxy.port), timeout=20) as s:
+            s.sendall(b"GET http://127.0.0.1:%d/path?q=1 HTTP/1.1\r\nHost: evil.example\r\n"
+                      b"Proxy-Authorization: Basic bWU6c2VjcmV0\r\nProxy-Connection: keep-alive\r\n"
+                      b"Connection: X-Hop, close\r\nX-Hop: secret\r\nX-End: kept\r\n\r\n"
+                      % origin.port)
+            reply = read_all(s)
+        seen = reply.split(b"\r\n\r\n", 1)[1].decode()
+        lines = seen.split("\r\n")
+        self.assertEqual(lines[0], "GET /path?q=1 HTTP/1.1")
+        self.assertIn(f"Host: 127.0.0.1:{origin.port}", lines)
+        self.assertIn("X-End: kept", lines)
+        self.assertIn("Connection: close", lines)
+        for gone in ("evil.example", "Proxy-Authorization", "Proxy-Connection", "X-Hop"):
+            self.assertNotIn(gone, seen)
+        origin.stop()
+        proxy.stop()
+
     def test_a_preconnected_tunnel_survives_an_origin_idle_close(self):
         # A TLS origin that drops a connection idle for 0.3 s, as servers
         # with short keep-alive timeouts do; clients preconnect, then wait.
@@ -725,6 +745,15 @@ def early(conn):
     time.sleep(1)
     conn.close()
 
+def echo_head(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(4096)
+    head = data.split(b"\r\n\r\n")[0]
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" %
+                 (len(head), head))
+    conn.close()
+
 def idle_close(conn):
     conn.settimeout(0.3)
     try:
@@ -754,8 +783,8 @@ while True:
             conn = context.wrap_socket(conn, server_side=True)
         except (ssl.SSLError, OSError):
             continue
-    threading.Thread(target=early if mode == "early" else idle_close, args=(conn,),
-                     daemon=True).start()
+    handler = {"early": early, "echo-head": echo_head}.get(mode, idle_close)
+    threading.Thread(target=handler, args=(conn,), daemon=True).start()
 """
 
 
