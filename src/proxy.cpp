@@ -344,6 +344,13 @@ struct State {
   std::atomic<std::uint64_t> tunnels{0};
 };
 
+// A request read from the client: parsed, as sent, and how its body is framed.
+struct Incoming {
+  http::Request request;
+  std::string head;
+  http::Framing body;
+};
+
 class Session {
  public:
   Session(std::shared_ptr<State> state, Stream& client)
@@ -357,11 +364,9 @@ class Session {
 
   asio::awaitable<void> run() {
     for (;;) {
-      http::Request request;
-      std::string head;
-      if (!co_await next_request(request, head, "local")) co_return;
-      started_ = Clock::now();
-      ++state_->requests;
+      Incoming in;
+      if (!co_await next_request(in, "local")) co_return;
+      const http::Request& request = in.request;
       if (!authorized(request)) {
         std::string reply = make_response(407, "uptls proxy: proxy authentication required\n", true,
                                           "Proxy-Authenticate: Basic realm=\"uptls proxy\"\r\n");
@@ -374,9 +379,9 @@ class Session {
       }
       bool keep = false;
       if (auto url = parse_absolute(request.target)) {
-        keep = co_await forward(request, *url);
+        keep = co_await forward(in, *url);
       } else if (!request.target.empty() && request.target.front() == '/') {
-        keep = co_await status_page(request);
+        keep = co_await status_page(in);
       } else {
         std::string reply = make_response(
             400, "uptls proxy: the request target is neither a path nor an http:// URL\n", true);
@@ -391,18 +396,21 @@ class Session {
   }
 
  private:
-  // Reads the next request head from the client; false when the client is
-  // done, or was refused (400, 431) and its connection ends.
-  asio::awaitable<bool> next_request(http::Request& request, std::string& head, const char* mode) {
+  // Reads the next request from the client, up to its body; false when the
+  // client is done, or was refused (400, 431) and its connection ends.
+  asio::awaitable<bool> next_request(Incoming& in, const char* mode) {
     std::string problem;
     int status = 400;
+    http::Request& request = in.request;
     try {
-      head = co_await read_head(client_, options_.limits, true);
-      if (head.empty()) co_return false;
-      http::Outcome outcome = http::parse_request(head, request, options_.limits);
+      in.head = co_await read_head(client_, options_.limits, true);
+      if (in.head.empty()) co_return false;
+      http::Outcome outcome = http::parse_request(in.head, request, options_.limits);
       if (outcome.parse == http::Parse::done) {
         // Framing a proxy cannot pass on safely (request smuggling) ends here.
-        http::request_framing(request);
+        in.body = http::request_framing(request);
+        started_ = Clock::now();
+        ++state_->requests;
         co_return true;
       }
       problem = outcome.message;
@@ -494,23 +502,23 @@ class Session {
     }
   }
 
-  asio::awaitable<bool> status_page(const http::Request& request) {
-    ProxyEvent event = event_for(request, "local");
+  asio::awaitable<bool> status_page(const Incoming& in) {
+    ProxyEvent event = event_for(in.request, "local");
     std::string body = "uptls proxy\nmode: ";
     body += options_.answer ? "answer" : options_.authority ? "intercept" : "tunnel";
     body += "\nconnections open: " + std::to_string(state_->open.load()) +
             "\nrequests: " + std::to_string(state_->requests.load()) +
             "\ntunnels: " + std::to_string(state_->tunnels.load()) + "\n";
-    bool keep = co_await respond(request, event, body);
+    bool keep = co_await respond(in, event, body);
     log(event);
     co_return keep;
   }
 
   // Answers a request itself with 200 and body, once its own body is read
   // (and dropped); returns whether the connection stays open.
-  asio::awaitable<bool> respond(const http::Request& request, ProxyEvent& event,
-                                const std::string& body) {
-    http::Framing framing = http::request_framing(request);
+  asio::awaitable<bool> respond(const Incoming& in, ProxyEvent& event, const std::string& body) {
+    const http::Request& request = in.request;
+    const http::Framing& framing = in.body;
     if (framing.kind != http::BodyKind::none && request.minor_version >= 1 &&
         request.fields.has_token("Expect", "100-continue")) {
       static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -553,23 +561,23 @@ class Session {
   // no body (nothing of the client's is lost), the origin closed it while
   // it was idle: it is opened again and the request sent once more, as
   // browsers and mitmproxy do.
-  asio::awaitable<bool> send_upstream(Upstream& upstream, const http::Request& request,
+  asio::awaitable<bool> send_upstream(Upstream& upstream, const Incoming& in,
                                       const std::string& head, ProxyEvent& event, bool& responded) {
     // A connection opened for this request failing is news; one that waited
     // (kept after a response, or opened ahead of the first request) may
     // just have been closed by the origin.
     bool fresh = !upstream.stream;
     if (fresh) co_await open_upstream(upstream);
-    bool may_retry = !fresh && http::request_framing(request).kind == http::BodyKind::none;
+    bool may_retry = !fresh && in.body.kind == http::BodyKind::none;
     bool stale = false;
     try {
-      co_return co_await exchange(*upstream.stream, request, head, event, responded);
+      co_return co_await exchange(*upstream.stream, in, head, event, responded);
     } catch (const std::system_error&) {
       if (!may_retry || responded) throw;
       stale = true;
     }
     if (stale) co_await open_upstream(upstream);
-    co_return co_await exchange(*upstream.stream, request, head, event, responded);
+    co_return co_await exchange(*upstream.stream, in, head, event, responded);
   }
 
   // One exchange over upstream: the request's head goes up, then its body
@@ -580,9 +588,10 @@ class Session {
   // client was waiting for a 100 that never came (then the connection
   // closes after the response). Returns whether both connections stay open;
   // throws when it fails (`responded`: the client has had response bytes).
-  asio::awaitable<bool> exchange(Stream& upstream, const http::Request& request,
-                                 const std::string& head, ProxyEvent& event, bool& responded) {
-    http::Framing request_body = http::request_framing(request);
+  asio::awaitable<bool> exchange(Stream& upstream, const Incoming& in, const std::string& head,
+                                 ProxyEvent& event, bool& responded) {
+    const http::Request& request = in.request;
+    const http::Framing& request_body = in.body;
     try {
       co_await upstream.write_all(head);
     } catch (const std::system_error& e) {
@@ -742,10 +751,11 @@ class Session {
 
   // An absolute-form request: forwarded in origin form, without the proxy's
   // own fields, over an upstream connection kept while the host stays.
-  asio::awaitable<bool> forward(const http::Request& request, const Url& url) {
+  asio::awaitable<bool> forward(const Incoming& in, const Url& url) {
+    const http::Request& request = in.request;
     ProxyEvent event = event_for(request, "forward");
     if (options_.answer) {
-      bool keep = co_await respond(request, event, *options_.answer);
+      bool keep = co_await respond(in, event, *options_.answer);
       log(event);
       co_return keep;
     }
@@ -787,7 +797,7 @@ class Session {
       forwarded_.server_name = url.target.host;
     }
     try {
-      bool keep = co_await send_upstream(forwarded_, request, head, event, responded);
+      bool keep = co_await send_upstream(forwarded_, in, head, event, responded);
       if (!keep) forwarded_.stream.reset();
       log(event);
       co_return keep;
@@ -901,14 +911,11 @@ class Session {
       }
     }
     for (;;) {
-      http::Request inner;
-      std::string head;
-      if (!co_await next_request(inner, head, "intercept")) break;
-      started_ = Clock::now();
-      ++state_->requests;
-      ProxyEvent exchange_event = event_for(inner, "intercept");
-      if (!inner.target.empty() && inner.target.front() == '/')
-        exchange_event.url = origin + inner.target;
+      Incoming inner;
+      if (!co_await next_request(inner, "intercept")) break;
+      const std::string& path = inner.request.target;
+      ProxyEvent exchange_event = event_for(inner.request, "intercept");
+      if (!path.empty() && path.front() == '/') exchange_event.url = origin + path;
       bool keep = false;
       bool responded = false;
       std::string why;
@@ -916,7 +923,7 @@ class Session {
         if (options_.answer) {
           keep = co_await respond(inner, exchange_event, *options_.answer);
         } else if (upstream_error.empty()) {
-          keep = co_await send_upstream(upstream, inner, head, exchange_event, responded);
+          keep = co_await send_upstream(upstream, inner, inner.head, exchange_event, responded);
         } else {
           why = upstream_error;
         }
