@@ -51,6 +51,8 @@ class LibraryCategory final : public std::error_category {
         return "connection refused over the server's limits";
       case errc::protocol_error:
         return "protocol error";
+      case errc::starttls_unavailable:
+        return "the server did not offer or refused STARTTLS";
     }
     return "unknown uptls error";
   }

@@ -584,6 +584,11 @@ asio::awaitable<std::size_t> read_some_on(std::shared_ptr<StreamState> self,
   co_return co_await live(self).read_some(buffer);
 }
 
+asio::awaitable<bool> read_more_on(std::shared_ptr<StreamState> self) {
+  StreamState::Claim claim = live(self).claim_read("read_more");
+  co_return co_await self->fill();
+}
+
 asio::awaitable<std::size_t> write_all_on(std::shared_ptr<StreamState> self,
                                           asio::const_buffer data) {
   co_return co_await live(self).write_all(data);
@@ -849,6 +854,16 @@ asio::ip::tcp::endpoint tcp_endpoint_of(const std::shared_ptr<StreamState>& stat
 asio::ip::tcp::endpoint Stream::local_endpoint() const { return tcp_endpoint_of(state_, true); }
 
 asio::ip::tcp::endpoint Stream::remote_endpoint() const { return tcp_endpoint_of(state_, false); }
+
+std::string_view Stream::buffered_bytes() const noexcept {
+  return state_ ? state_->buffer.view() : std::string_view();
+}
+
+asio::awaitable<bool> Stream::read_more() { return read_more_on(state_); }
+
+void Stream::consume(std::size_t n) noexcept {
+  if (state_) state_->buffer.consume(std::min(n, state_->buffer.size()));
+}
 
 std::size_t Stream::buffered() const noexcept { return state_ ? state_->buffer.size() : 0; }
 

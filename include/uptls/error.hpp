@@ -56,6 +56,9 @@ enum class errc {
   /// The peer broke the rules of the protocol spoken over the stream (a
   /// malformed HTTP message, say); the message says which.
   protocol_error,
+  /// A STARTTLS server did not offer the upgrade, or refused it, where the
+  /// policy requires TLS; the message quotes what it said.
+  starttls_unavailable,
 };
 
 /// The category of errc values.

@@ -208,6 +208,18 @@ class UPTLS_API Stream {
   /// @throws Error errc::unexpected_eof when the stream ends first.
   asio::awaitable<std::string> read_exactly(std::size_t n);
 
+  /// The bytes read from the peer and not yet consumed, for running a pure
+  /// parser over the stream's own buffer (the STARTTLS dialogues do): look,
+  /// consume() what the parser took, read_more() when it needs more.
+  /// Valid until the next operation on the stream.
+  std::string_view buffered_bytes() const noexcept;
+  /// Reads at least one more byte into the buffer (buffered_bytes() grows).
+  /// @returns false at the peer's clean end of stream.
+  /// @throws Error as read_some does.
+  asio::awaitable<bool> read_more();
+  /// Consumes the first n bytes of buffered_bytes().
+  /// @param n how many; at most buffered().
+  void consume(std::size_t n) noexcept;
   /// Writes all of data; completes when the transport has taken every byte,
   /// so a slow peer slows the writer (backpressure).
   /// @param data the bytes; they must stay valid until completion.

@@ -10,6 +10,8 @@
 #include "uptls/proxy.hpp"
 #include "uptls/relay.hpp"
 #include "uptls/server.hpp"
+#include "uptls/starttls.hpp"
+#include "uptls/starttls/smtp.hpp"
 #include "uptls/stream.hpp"
 #include "uptls/tls/authority.hpp"
 #include "uptls/tls/config.hpp"

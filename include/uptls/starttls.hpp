@@ -1,0 +1,89 @@
+#pragma once
+/// @file
+/// STARTTLS for real protocols, client and server, picked by name: what
+/// `uptls serve PROTO` and `uptls connect --starttls PROTO` use. Each
+/// protocol's dialogues are in uptls/starttls/PROTO.hpp.
+
+#include <asio/awaitable.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "uptls/export.hpp"
+#include "uptls/starttls/dialogue.hpp"
+#include "uptls/stream.hpp"
+
+namespace uptls::starttls {
+
+/// The protocols uptls speaks the plaintext phase of.
+enum class Protocol { smtp, lmtp };
+
+/// A protocol's names and port.
+struct ProtocolInfo {
+  /// Which protocol.
+  Protocol protocol;
+  /// Its name in commands and URLs (`smtp`, `imap`, ...).
+  std::string_view name;
+  /// The port it is served on by default.
+  std::uint16_t port;
+  /// The scheme of its implicit-TLS URL (`smtps`), empty when it has none.
+  std::string_view implicit_scheme;
+  /// The port of implicit TLS, 0 when it has none.
+  std::uint16_t implicit_port;
+  /// The RFC that defines its STARTTLS.
+  std::string_view rfc;
+};
+
+/// Every protocol, in the order of the documentation.
+UPTLS_API const std::vector<ProtocolInfo>& protocols();
+
+/// The protocol of a name (`smtp`), or of an implicit-TLS URL scheme
+/// (`smtps`, with implicit set); nothing for an unknown one.
+/// @param name the name, in lower case.
+/// @param implicit set to whether the name was an implicit-TLS scheme.
+UPTLS_API std::optional<ProtocolInfo> protocol_named(std::string_view name,
+                                                     bool* implicit = nullptr);
+
+/// What a protocol is called and served on.
+/// @param protocol the protocol.
+UPTLS_API const ProtocolInfo& info(Protocol protocol);
+
+/// A fresh client dialogue for a protocol.
+/// @param protocol the protocol.
+/// @param options policy, names, limits.
+UPTLS_API std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options = {});
+
+/// A fresh server dialogue for a protocol.
+/// @param protocol the protocol.
+/// @param options names, policy, session mode, limits.
+UPTLS_API std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options = {});
+
+/// Speaks a protocol's plaintext phase as a client and upgrades the
+/// stream in place: `co_await starttls::client(stream, Protocol::smtp)`.
+/// @param stream an upgradeable client stream (open_connection with
+///        ConnectOptions::upgradeable), nothing read from it yet.
+/// @param protocol the protocol.
+/// @param options policy, names, limits.
+/// @returns what was learned: the greeting, the capabilities over TLS.
+/// @throws Error as run() does: errc::starttls_unavailable quoting the
+///         server (Policy::required), errc::injected_plaintext,
+///         errc::protocol_error, or the stream's errors.
+UPTLS_API asio::awaitable<Learned> client(Stream& stream, Protocol protocol,
+                                          ClientOptions options = {});
+
+/// Speaks a protocol's plaintext phase as a server and upgrades the stream
+/// in place; with ServerOptions::session, serves a minimal session after.
+/// Learned::tls is false when the client left before TLS, or (under
+/// Policy::opportunistic) went on in plaintext: the command it sent then
+/// is left unread, for the application.
+/// @param stream an upgradeable server stream (a Server's with
+///        ServeOptions::upgradeable).
+/// @param protocol the protocol.
+/// @param options names, policy, session mode, limits.
+/// @throws Error as run() does, after sending the protocol's refusal.
+UPTLS_API asio::awaitable<Learned> server(Stream& stream, Protocol protocol,
+                                          ServerOptions options = {});
+
+}  // namespace uptls::starttls

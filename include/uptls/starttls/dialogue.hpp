@@ -1,0 +1,229 @@
+#pragma once
+/// @file
+/// What every STARTTLS dialogue shares: the pure state machine interface
+/// (bytes in, bytes out, "upgrade now", "done", "refused because ..."), the
+/// policies, what a dialogue learned, and the coroutine that runs a
+/// dialogue on a Stream.
+///
+/// Each protocol (uptls/starttls/smtp.hpp, imap.hpp, ...) has a client and a
+/// server dialogue built on Dialogue; uptls/starttls.hpp picks one by name.
+
+#include <asio/awaitable.hpp>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "uptls/error.hpp"
+#include "uptls/export.hpp"
+#include "uptls/stream.hpp"
+
+namespace uptls::starttls {
+
+/// What a client does when the server does not offer STARTTLS or refuses it.
+enum class Policy {
+  /// Fail with errc::starttls_unavailable, quoting the server: no silent
+  /// downgrade. The default.
+  required,
+  /// Carry on in plaintext; Learned::tls is false and Learned::plaintext_reason
+  /// says why, for the caller to say loudly.
+  opportunistic,
+};
+
+/// Which side of the protocol a dialogue speaks.
+enum class Side { client, server };
+
+/// What a dialogue wants next.
+enum class Next {
+  /// More bytes from the peer (after its output, if any, is sent).
+  receive,
+  /// Send the output, then start the TLS handshake; the peer may have sent
+  /// nothing after the go-ahead (receive() enforces it).
+  start_tls,
+  /// The dialogue is over: send the output and hand the stream back.
+  done,
+  /// The dialogue failed: send the output (a server's refusal), then close;
+  /// error() says why.
+  failed,
+};
+
+/// What a dialogue learned. A client learns the server's greeting and, once
+/// TLS is up, its capabilities, asked for again over TLS: nothing the
+/// server said in plaintext survives the upgrade except the greeting,
+/// which is kept for display only.
+struct Learned {
+  /// Whether the stream was upgraded (false only under Policy::opportunistic).
+  bool tls = false;
+  /// Client: the server's plaintext greeting (its first reply, lines joined
+  /// by "\n"). Server: the name the client gave (EHLO, LHLO, ...).
+  std::string greeting;
+  /// Client: the server's capabilities, as the server said them over TLS
+  /// (or in plaintext when the upgrade did not happen). Server: empty.
+  std::vector<std::string> capabilities;
+  /// Why the stream stayed plaintext, when it did: what the server said.
+  std::string plaintext_reason;
+};
+
+/// Limits and names for a client dialogue.
+struct ClientOptions {
+  // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
+  ClientOptions() = default;
+  /// Required (the default) or opportunistic.
+  Policy policy = Policy::required;
+  /// The client's own name where the protocol sends one (EHLO, LHLO).
+  std::string client_name = "localhost";
+  /// The server's name where the protocol sends one (XMPP's `to`, HTTP's
+  /// Host); empty: the name given to the stream for verification.
+  std::string server_name;
+  /// The longest line accepted from the server, terminator excluded.
+  std::size_t max_line = 8192;
+  /// The most lines accepted in one reply (SMTP's 250-, FTP's 220-).
+  std::size_t max_reply_lines = 1000;
+};
+
+/// Names, limits and the session mode of a server dialogue.
+struct ServerOptions {
+  // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
+  ServerOptions() = default;
+  /// The server's name in greetings and replies.
+  std::string host_name = "localhost";
+  /// Whether commands that need TLS are refused before it (the default) or
+  /// served in plaintext too.
+  Policy policy = Policy::required;
+  /// false (the default): the dialogue is done once TLS is up, and the
+  /// application serves the rest. true: after TLS the dialogue serves a
+  /// minimal session itself (accept and discard mail, a one-message
+  /// mailbox, ...) until the client quits: what `uptls serve PROTO` runs.
+  bool session = false;
+  /// The longest line accepted from the client, terminator excluded.
+  std::size_t max_line = 8192;
+  /// The largest message or upload a session accepts (and discards).
+  std::size_t max_message = 10 * 1024 * 1024;
+  /// Called with a line for each thing a session did ("mail from <a> to 1
+  /// recipient, 512 bytes, discarded"); may be empty.
+  std::function<void(std::string_view)> log;
+};
+
+/// A pure STARTTLS dialogue: no I/O. Feed it what the peer sent with
+/// receive(), send what take_output() gives, and act on next(). The
+/// driver, run(), does exactly that over a Stream; tests and fuzzers feed
+/// bytes directly.
+///
+/// The upgrade rules are enforced here, the same for every protocol:
+/// - a client refuses bytes that follow the server's go-ahead (response
+///   injection): they would be read as if they came over TLS;
+/// - a server refuses bytes pipelined after the STARTTLS command
+///   (command injection, CVE-2011-0411) and answers with the protocol's
+///   error instead of its go-ahead;
+/// - everything learned before TLS (capabilities, names, state) is
+///   discarded when TLS starts and asked for again.
+class UPTLS_API Dialogue {
+ public:
+  virtual ~Dialogue();
+  Dialogue(const Dialogue&) = delete;
+  Dialogue& operator=(const Dialogue&) = delete;
+
+  /// Reads bytes from the peer.
+  /// @param bytes everything received and not yet consumed (the driver
+  ///        passes its whole buffer; a partial line stays for the next call).
+  /// @returns how many bytes were consumed from the front.
+  std::size_t receive(std::string_view bytes);
+  /// The peer ended the connection cleanly.
+  void end_of_input();
+  /// The TLS handshake finished (after next() said start_tls).
+  void tls_started();
+
+  /// What the dialogue wants next.
+  Next next() const noexcept { return next_; }
+  /// Bytes to send to the peer now; empties the output.
+  std::string take_output();
+  /// Whether there is output to send.
+  bool has_output() const noexcept { return !output_.empty(); }
+  /// Why the dialogue failed (next() == Next::failed).
+  std::error_code error() const noexcept { return error_; }
+  /// The message of the failure, quoting the peer where it said something.
+  const std::string& error_message() const noexcept { return error_message_; }
+  /// What the dialogue learned so far.
+  const Learned& learned() const noexcept { return learned_; }
+  /// Client or server.
+  Side side() const noexcept { return side_; }
+  /// The protocol's name, as `uptls` commands spell it ("smtp", "imap", ...).
+  virtual std::string_view protocol() const noexcept = 0;
+
+ protected:
+  /// @param side the side this dialogue speaks.
+  /// @param max_line the longest line accepted from the peer.
+  Dialogue(Side side, std::size_t max_line);
+
+  /// Consumes one unit (a line, a message) from the front of bytes, or
+  /// returns 0 when bytes hold no complete unit yet. Called again while it
+  /// makes progress and next() is receive.
+  virtual std::size_t on_receive(std::string_view bytes) = 0;
+  /// TLS is up: forget what was learned, ask again (a client), or go on.
+  virtual void on_tls() = 0;
+  /// The peer ended the connection; the default fails, quoting the state.
+  virtual void on_end_of_input();
+
+  /// Queues bytes for the peer.
+  void send(std::string_view bytes) { output_.append(bytes); }
+  /// Waits for the peer.
+  void expect_input() noexcept { next_ = Next::receive; }
+  /// Asks for the TLS handshake once the output is sent.
+  void upgrade() noexcept { next_ = Next::start_tls; }
+  /// Ends the dialogue.
+  void finish() noexcept { next_ = Next::done; }
+  /// Fails the dialogue.
+  /// @param code the error.
+  /// @param message what happened, quoting the peer.
+  void fail(errc code, std::string message);
+  /// A client's answer to a server that does not offer or refuses
+  /// STARTTLS: fails under Policy::required, finishes in plaintext under
+  /// Policy::opportunistic.
+  /// @param policy the client's policy.
+  /// @param reason what the server said, for the message.
+  void unavailable(Policy policy, std::string reason);
+  /// A server's answer to STARTTLS: its go-ahead when nothing follows the
+  /// command, else the refusal and a failure (command injection).
+  /// @param rest the bytes after the STARTTLS command.
+  /// @param go_ahead the go-ahead reply.
+  /// @param refusal the reply to pipelined bytes.
+  void accept_starttls(std::string_view rest, std::string_view go_ahead, std::string_view refusal);
+
+  /// The first line of bytes, without its terminator, or nothing while it
+  /// is incomplete (fails the dialogue when it is over the limit).
+  /// @param bytes the bytes to search.
+  /// @param consumed set to the length of the line with its terminator.
+  std::optional<std::string_view> take_line(std::string_view bytes, std::size_t& consumed);
+  /// The peer's name in messages: "the server" or "the client".
+  std::string_view peer_name() const noexcept;
+
+  /// What was learned; protocols fill it in.
+  Learned learned_;
+  /// The line limit.
+  std::size_t max_line_;
+
+ private:
+  Side side_;
+  Next next_ = Next::receive;
+  std::string output_;
+  std::error_code error_;
+  std::string error_message_;
+};
+
+/// Runs a dialogue on a stream until it is done: writes its output, feeds
+/// it the stream's bytes, upgrades the stream when it asks (with the
+/// configuration stored in the stream; carried-over bytes are refused).
+/// @param stream an upgradeable stream (a client's with a stored
+///        ClientConfig and server name, a server's with a ServerConfig).
+/// @param dialogue the dialogue, fresh.
+/// @returns what the dialogue learned.
+/// @throws Error with the dialogue's error (errc::starttls_unavailable,
+///         errc::injected_plaintext, errc::protocol_error, ...) after sending
+///         what it had to say; the stream is closed then. Or the stream's
+///         errors (timeouts, the handshake's).
+UPTLS_API asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue);
+
+}  // namespace uptls::starttls

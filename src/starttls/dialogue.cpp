@@ -1,0 +1,136 @@
+#include "uptls/starttls/dialogue.hpp"
+
+#include "printable.hpp"
+#include "uptls/lines.hpp"
+
+namespace uptls::starttls {
+
+Dialogue::Dialogue(Side side, std::size_t max_line) : max_line_(max_line), side_(side) {}
+
+Dialogue::~Dialogue() = default;
+
+std::size_t Dialogue::receive(std::string_view bytes) {
+  std::size_t used = 0;
+  while (next_ == Next::receive) {
+    std::size_t n = on_receive(bytes.substr(used));
+    if (n == 0) break;
+    used += n;
+  }
+  if (next_ == Next::start_tls && side_ == Side::client && used < bytes.size()) {
+    // DESIGN.md, the upgrade invariant: these bytes came in plaintext and
+    // would be read as if they had come over TLS.
+    std::string_view rest = bytes.substr(used);
+    fail(errc::injected_plaintext,
+         std::string(protocol()) + ": the server sent " + std::to_string(rest.size()) +
+             " byte(s) after its go-ahead for STARTTLS, before the TLS handshake (" +
+             detail::printable(rest) +
+             "); refusing them (STARTTLS response injection). The connection was closed.");
+  }
+  return used;
+}
+
+void Dialogue::end_of_input() {
+  if (next_ == Next::receive) on_end_of_input();
+}
+
+void Dialogue::on_end_of_input() {
+  fail(errc::unexpected_eof, std::string(protocol()) + ": " + std::string(peer_name()) +
+                                 " closed the connection" +
+                                 (learned_.tls ? "" : " before TLS started"));
+}
+
+void Dialogue::tls_started() {
+  learned_.tls = true;
+  next_ = Next::receive;
+  on_tls();
+}
+
+std::string Dialogue::take_output() { return std::exchange(output_, std::string()); }
+
+void Dialogue::fail(errc code, std::string message) {
+  next_ = Next::failed;
+  error_ = make_error_code(code);
+  error_message_ = std::move(message);
+}
+
+void Dialogue::unavailable(Policy policy, std::string reason) {
+  if (policy == Policy::required) {
+    fail(errc::starttls_unavailable,
+         std::string(protocol()) + ": " + reason +
+             "; TLS is required, so the session stops here (no plaintext fallback)");
+    return;
+  }
+  learned_.plaintext_reason = std::move(reason);
+  finish();
+}
+
+void Dialogue::accept_starttls(std::string_view rest, std::string_view go_ahead,
+                               std::string_view refusal) {
+  if (!rest.empty()) {
+    send(refusal);
+    fail(errc::injected_plaintext,
+         std::string(protocol()) + ": the client sent " + std::to_string(rest.size()) +
+             " byte(s) after STARTTLS without waiting for the answer (" + detail::printable(rest) +
+             "); refused, as they would be read as if they had come over TLS (STARTTLS command "
+             "injection, CVE-2011-0411)");
+    return;
+  }
+  send(go_ahead);
+  upgrade();
+}
+
+std::optional<std::string_view> Dialogue::take_line(std::string_view bytes, std::size_t& consumed) {
+  Match match = find_line(bytes, max_line_);
+  if (match.scan == Scan::found) {
+    consumed = match.consumed;
+    return bytes.substr(0, match.length);
+  }
+  if (match.scan == Scan::too_long) {
+    fail(errc::line_too_long, std::string(protocol()) + ": " + std::string(peer_name()) +
+                                  " sent a line longer than " + std::to_string(max_line_) +
+                                  " bytes (" + detail::printable(bytes) + ")");
+  }
+  consumed = 0;
+  return std::nullopt;
+}
+
+std::string_view Dialogue::peer_name() const noexcept {
+  return side_ == Side::client ? "the server" : "the client";
+}
+
+asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue) {
+  for (;;) {
+    if (dialogue.has_output()) {
+      std::string output = dialogue.take_output();
+      co_await stream.write_all(output);
+    }
+    switch (dialogue.next()) {
+      case Next::receive: {
+        std::size_t used = dialogue.receive(stream.buffered_bytes());
+        stream.consume(used);
+        if (used > 0 || dialogue.next() != Next::receive) break;
+        if (!co_await stream.read_more()) dialogue.end_of_input();
+        break;
+      }
+      case Next::start_tls:
+        co_await stream.start_tls(CarryOver::refuse);
+        dialogue.tls_started();
+        break;
+      case Next::done:
+        co_return dialogue.learned();
+      case Next::failed:
+        if (dialogue.side() == Side::server) {
+          // The refusal goes out with a FIN, so that the client reads it.
+          try {
+            co_await stream.shutdown_send();
+          } catch (const std::exception&) {
+            // The client is gone already; it is closed below either way.
+          }
+        }
+        stream.abort();
+        throw Error(dialogue.error(), dialogue.error_message());
+    }
+  }
+}
+
+}  // namespace uptls::starttls

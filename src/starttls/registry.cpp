@@ -1,0 +1,63 @@
+#include "uptls/starttls.hpp"
+
+#include "uptls/starttls/smtp.hpp"
+
+namespace uptls::starttls {
+
+const std::vector<ProtocolInfo>& protocols() {
+  static const std::vector<ProtocolInfo> all = {
+      {Protocol::smtp, "smtp", 25, "smtps", 465, "RFC 3207"},
+      {Protocol::lmtp, "lmtp", 24, "", 0, "RFC 2033, RFC 3207"},
+  };
+  return all;
+}
+
+std::optional<ProtocolInfo> protocol_named(std::string_view name, bool* implicit) {
+  for (const ProtocolInfo& candidate : protocols()) {
+    bool is_implicit = !candidate.implicit_scheme.empty() && name == candidate.implicit_scheme;
+    if (name == candidate.name || is_implicit) {
+      if (implicit) *implicit = is_implicit;
+      return candidate;
+    }
+  }
+  return std::nullopt;
+}
+
+const ProtocolInfo& info(Protocol protocol) {
+  for (const ProtocolInfo& candidate : protocols()) {
+    if (candidate.protocol == protocol) return candidate;
+  }
+  throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
+}
+
+std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options) {
+  switch (protocol) {
+    case Protocol::smtp:
+      return std::make_unique<SmtpClient>(std::move(options));
+    case Protocol::lmtp:
+      return std::make_unique<SmtpClient>(std::move(options), true);
+  }
+  throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
+}
+
+std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options) {
+  switch (protocol) {
+    case Protocol::smtp:
+      return std::make_unique<SmtpServer>(std::move(options));
+    case Protocol::lmtp:
+      return std::make_unique<SmtpServer>(std::move(options), true);
+  }
+  throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
+}
+
+asio::awaitable<Learned> client(Stream& stream, Protocol protocol, ClientOptions options) {
+  auto dialogue = make_client(protocol, std::move(options));
+  co_return co_await run(stream, *dialogue);
+}
+
+asio::awaitable<Learned> server(Stream& stream, Protocol protocol, ServerOptions options) {
+  auto dialogue = make_server(protocol, std::move(options));
+  co_return co_await run(stream, *dialogue);
+}
+
+}  // namespace uptls::starttls
