@@ -47,21 +47,13 @@ std::string describe(const tls::CertificateInfo& certificate) {
          " Names=[" + join(names) + "] Expires=" + certificate.not_after + ">";
 }
 
-/// HOST or HOST:PORT; 443 when no port is given.
-std::pair<std::string, std::uint16_t> address_of(const std::string& text) {
-  bool has_port = text.find("]:") != std::string::npos ||
-                  (text.find(':') != std::string::npos && text.find(':') == text.rfind(':') &&
-                   text.front() != '[');
-  return has_port ? split_host_port(text) : split_host_port(text + ":443");
-}
-
 asio::awaitable<int> check(std::shared_ptr<const CheckArgs> args) {
   UpgradeArgs upgrade = args->upgrade;
-  if (upgrade.starttls_line.empty()) upgrade.implicit_tls = true;
   Say quiet = [](std::string_view) {};
   std::optional<Stream> stream;
   try {
-    auto [host, port] = address_of(args->address);
+    auto [host, port] = resolve_target(args->address, upgrade, 443);
+    if (upgrade.starttls_line.empty() && upgrade.starttls.empty()) upgrade.implicit_tls = true;
     ConnectOptions options = connect_options(args->tls);
     Stream connected = co_await connect_upgraded(host, port, options, upgrade, quiet);
     stream.emplace(std::move(connected));
@@ -114,6 +106,7 @@ void add_check_command(CLI::App& app) {
       "Examples:\n"
       "  uptls check www.example.org\n"
       "  uptls check mail.example.org:10001 --starttls-line STARTTLS --warn-days 21\n"
+      "  uptls check smtp://mail.example.org   (STARTTLS on port 25; imap://, ldap://, ...)\n"
       "  uptls check 127.0.0.1:10443 --cafile ca.pem --servername localhost");
   command->callback([args] { run_command_or_exit("check", check(args)); });
 }

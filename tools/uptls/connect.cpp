@@ -180,13 +180,14 @@ std::string certificate_summary(const Stream& stream, const ClientTlsArgs& tls,
 }
 
 asio::awaitable<int> connect(std::shared_ptr<const ConnectArgs> args) {
-  auto [host, port] = split_host_port(args->address);
+  UpgradeArgs upgrade = args->upgrade;
+  auto [host, port] = resolve_target(args->address, upgrade);
   ConnectOptions options = connect_options(args->tls);
   bool quiet = args->quiet;
   Say say = [quiet](std::string_view line) {
     if (!quiet) note(line);
   };
-  Stream connected = co_await connect_upgraded(host, port, options, args->upgrade, say);
+  Stream connected = co_await connect_upgraded(host, port, options, upgrade, say);
   auto shared = std::make_shared<Stream>(std::move(connected));
   Stream& stream = *shared;
   std::string name = options.server_name.empty() ? host : options.server_name;
@@ -246,6 +247,9 @@ void add_connect_command(CLI::App& app) {
   auto args = std::make_shared<ConnectArgs>();
   command->add_option("address", args->address, "HOST:PORT of the server")->required();
   add_upgrade_options(*command, args->upgrade);
+  command->add_flag("--opportunistic", args->upgrade.opportunistic,
+                    "--starttls: when the server does not offer STARTTLS or refuses it, go on in "
+                    "plaintext (with a warning) instead of stopping");
   add_client_tls_options(*command, args->tls);
   command->add_flag("--crlf", args->crlf, "send line ends from standard input as CRLF");
   command
@@ -266,7 +270,9 @@ void add_connect_command(CLI::App& app) {
       "\\\n"
       "      --servername localhost\n"
       "  uptls connect 127.0.0.1:8000 --starttls-line STARTTLS --expect READY --cafile ca.pem \\\n"
-      "      --servername localhost");
+      "      --servername localhost\n"
+      "  uptls connect smtp://mail.example.org   (EHLO, STARTTLS, EHLO again over TLS)\n"
+      "  uptls connect 127.0.0.1:1025 --starttls smtp --cafile ca.pem --servername localhost");
   command->callback([args] { run_command_or_exit("connect", connect(args)); });
 }
 

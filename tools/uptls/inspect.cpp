@@ -128,7 +128,7 @@ asio::awaitable<int> inspect_a_server(std::shared_ptr<const InspectArgs> args, s
   ConnectOptions options = connect_options(args->tls);
   Say quiet = [](std::string_view) {};
   UpgradeArgs upgrade = args->upgrade;
-  if (upgrade.starttls_line.empty()) upgrade.implicit_tls = true;
+  if (upgrade.starttls_line.empty() && upgrade.starttls.empty()) upgrade.implicit_tls = true;
   Stream stream = co_await connect_upgraded(host, port, options, upgrade, quiet);
   Report report;
   std::string asked = host + ":" + std::to_string(port);
@@ -202,8 +202,9 @@ asio::awaitable<int> inspect(std::shared_ptr<const InspectArgs> args) {
     if (args->address.empty()) {
       throw std::invalid_argument("give HOST:PORT, or --listen HOST:PORT");
     }
-    auto [host, port] = split_host_port(args->address);
-    co_return co_await inspect_a_server(args, host, port);
+    auto resolved = std::make_shared<InspectArgs>(*args);
+    auto [host, port] = resolve_target(args->address, resolved->upgrade);
+    co_return co_await inspect_a_server(resolved, host, port);
   } catch (const std::exception& e) {
     std::string message = escape_nonprintable(e.what());
     std::fprintf(stderr, "uptls inspect: %s\n", message.c_str());
@@ -239,6 +240,7 @@ void add_inspect_command(CLI::App& app) {
       "  uptls inspect example.org:443\n"
       "  uptls inspect 127.0.0.1:1060 --cafile ca.crt --servername localhost --json\n"
       "  uptls inspect 127.0.0.1:8000 --starttls-line STARTTLS --expect READY --cafile ca.pem\n"
+      "  uptls inspect smtp://mail.example.org   (STARTTLS on port 25; imap://, ldap://, ...)\n"
       "  uptls inspect --listen 127.0.0.1:1060 --pem localhost.pem");
   command->callback([args] { run_command_or_exit("inspect", inspect(args)); });
 }

@@ -1,4 +1,5 @@
-// `uptls serve pingpong`: the seed server.
+// `uptls serve pingpong`, the seed server, and `uptls serve PROTO`: the
+// plaintext phase and STARTTLS of each protocol, and a minimal session after.
 
 #include <asio/signal_set.hpp>
 #include <asio/use_awaitable.hpp>
@@ -9,6 +10,7 @@
 #include "pingpong.hpp"
 #include "server_options.hpp"
 #include "tls_options.hpp"
+#include "uptls/starttls.hpp"
 #include "uptls/uptls.hpp"
 
 namespace uptls::cli {
@@ -23,12 +25,46 @@ struct ServeArgs {
   std::string starttls_reply;
 };
 
-asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
-  auto [host, port] = split_host_port(args->listen);
+struct ProtocolArgs {
+  starttls::Protocol protocol;
+  std::string listen;
+  ServerTlsArgs tls;
+  ServerArgs server;
+  bool quiet = false;
+  bool opportunistic = false;
+  std::string host_name = "localhost";
+};
+
+/// Runs a server until SIGINT or SIGTERM; SIGHUP reloads the certificate.
+// By value: callers return this coroutine without awaiting it.
+asio::awaitable<int> run_server(Handler handler, std::string listen, ServerTlsArgs tls,
+                                ServerArgs server_args, bool upgradeable, std::string what) {
+  auto [host, port] = split_host_port(listen);
   raise_descriptor_limit();
-  ServeOptions options = args->server.serve_options();
-  options.tls = make_server_config(args->tls);
-  options.upgradeable = !args->implicit_tls;
+  ServeOptions options = server_args.serve_options();
+  options.tls = make_server_config(tls);
+  options.upgradeable = upgradeable;
+  Server server = co_await start_server(std::move(handler), host, port, options);
+  print_listening(server, server_args, what);
+
+  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM, SIGHUP);
+  for (;;) {
+    int signal = co_await signals.async_wait(asio::use_awaitable);
+    if (signal != SIGHUP) break;
+    // A renewed certificate: new connections get it, open ones keep theirs.
+    try {
+      server.set_tls(make_server_config(tls));
+      print_line("reloaded the TLS configuration");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "uptls serve: reload failed, keeping the old configuration: %s\n",
+                   e.what());
+    }
+  }
+  co_await server.stop(server_args.drain());
+  co_return 0;
+}
+
+asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
   bool quiet = args->quiet;
   std::string reply = args->starttls_reply;
   Handler handler = [quiet, reply](Stream stream) {
@@ -37,24 +73,70 @@ asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
     };
     return serve_pingpong(std::move(stream), say, reply);
   };
-  Server server = co_await start_server(handler, host, port, options);
-  print_listening(server, args->server);
+  return run_server(handler, args->listen, args->tls, args->server, !args->implicit_tls, "");
+}
 
-  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM, SIGHUP);
-  for (;;) {
-    int signal = co_await signals.async_wait(asio::use_awaitable);
-    if (signal != SIGHUP) break;
-    // A renewed certificate: new connections get it, open ones keep theirs.
-    try {
-      server.set_tls(make_server_config(args->tls));
-      print_line("reloaded the TLS configuration");
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "uptls serve: reload failed, keeping the old configuration: %s\n",
-                   e.what());
+/// One client of `uptls serve PROTO`: the dialogue, its session, a line
+/// for each step.
+asio::awaitable<void> serve_protocol(Stream stream, std::shared_ptr<const ProtocolArgs> args) {
+  std::string peer = stream.peer();
+  std::string name(starttls::info(args->protocol).name);
+  bool quiet = args->quiet;
+  Say say = [quiet, peer](std::string_view line) {
+    if (!quiet) print_line(peer + ": " + std::string(line));
+  };
+  starttls::ServerOptions options;
+  options.host_name = args->host_name;
+  options.session = true;
+  options.policy =
+      args->opportunistic ? starttls::Policy::opportunistic : starttls::Policy::required;
+  options.log = say;
+  try {
+    starttls::Learned learned = co_await starttls::server(stream, args->protocol, options);
+    if (learned.tls) {
+      say(name + " session over TLS ended (" + describe_session(stream) + ")");
+    } else {
+      say(name + " session ended without TLS");
     }
+    co_await stream.close();
+  } catch (const std::exception& e) {
+    say(e.what());
   }
-  co_await server.stop(args->server.drain());
-  co_return 0;
+}
+
+asio::awaitable<int> serve_protocol_clients(std::shared_ptr<const ProtocolArgs> args) {
+  Handler handler = [args](Stream stream) { return serve_protocol(std::move(stream), args); };
+  return run_server(handler, args->listen, args->tls, args->server, true,
+                    std::string(starttls::info(args->protocol).name));
+}
+
+void add_protocol_command(CLI::App& serve_command, const starttls::ProtocolInfo& protocol) {
+  std::string name(protocol.name);
+  auto* command = serve_command.add_subcommand(
+      name, "A " + name + " server (" + std::string(protocol.rfc) +
+                "): its plaintext phase, STARTTLS, and a minimal session over TLS (see "
+                "docs/protocols.md). Commands that need TLS are refused before it, and commands "
+                "pipelined after STARTTLS are refused (CVE-2011-0411). SIGHUP reloads the "
+                "certificate files; SIGINT or SIGTERM stop it gracefully.");
+  auto args = std::make_shared<ProtocolArgs>();
+  args->protocol = protocol.protocol;
+  command->add_option("--listen", args->listen, "HOST:PORT to listen on; port 0 picks one")
+      ->required();
+  add_server_tls_options(*command, args->tls);
+  command->add_option("--hostname", args->host_name, "the server's name in its greeting")
+      ->capture_default_str();
+  command->add_flag("--opportunistic", args->opportunistic,
+                    "serve clients that do not upgrade too (default: TLS is required)");
+  command->add_flag("--quiet", args->quiet, "do not print each session");
+  add_server_options(*command, args->server,
+                     "SECONDS a client may take to complete a line, in plaintext and in TLS",
+                     "SECONDS a client may leave the server's writes waiting (it stopped "
+                     "reading)");
+  command->footer("Example:\n  uptls serve " + name + " --listen 127.0.0.1:" +
+                  std::to_string(10000 + protocol.port) + " --ca-out ca.pem");
+  command->callback([args] {
+    run_command_or_exit("serve", serve_protocol_clients(args), args->server.threads);
+  });
 }
 
 }  // namespace
@@ -89,6 +171,7 @@ void add_serve_command(CLI::App& app) {
       "  uptls serve pingpong --listen 127.0.0.1:10443 --pem server.pem --implicit-tls \\\n"
       "      --alpn h2,http/1.1 --require-client-cert --client-ca clients.pem");
   pingpong->callback([args] { run_command_or_exit("serve", serve(args), args->server.threads); });
+  for (const auto& protocol : starttls::protocols()) add_protocol_command(*serve_command, protocol);
 }
 
 }  // namespace uptls::cli

@@ -3,8 +3,11 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cstdio>
 #include <stdexcept>
 #include <variant>
+
+#include "uptls/starttls.hpp"
 
 namespace uptls::cli {
 namespace {
@@ -60,7 +63,86 @@ asio::awaitable<void> plaintext_dialogue(Stream& stream, const UpgradeArgs& args
                            "'; if that is its go-ahead, pass --expect '" + *line + "'");
 }
 
+std::string protocol_names() {
+  std::string names;
+  for (const auto& protocol : starttls::protocols()) {
+    names += (names.empty() ? "" : " ") + std::string(protocol.name);
+  }
+  return names;
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : std::string(separator)) + item;
+  return out;
+}
+
+/// --starttls PROTO: the protocol's own dialogue, then the upgrade.
+asio::awaitable<void> protocol_dialogue(Stream& stream, const UpgradeArgs& args,
+                                        const std::string& server_name, const Say& say) {
+  auto protocol = starttls::protocol_named(args.starttls);
+  starttls::ClientOptions options;
+  options.policy =
+      args.opportunistic ? starttls::Policy::opportunistic : starttls::Policy::required;
+  options.client_name = args.client_name;
+  options.server_name = server_name;
+  say("Speaking " + args.starttls + " (" + std::string(protocol->rfc) + ") up to STARTTLS");
+  starttls::Learned learned = co_await starttls::client(stream, protocol->protocol, options);
+  if (!learned.greeting.empty()) say("Server greeting: " + learned.greeting);
+  if (!learned.tls) {
+    // Loud even with --quiet: nothing else tells the user.
+    std::fprintf(stderr, "uptls: WARNING: NOT ENCRYPTED. %s; --opportunistic: going on in "
+                 "PLAINTEXT\n", learned.plaintext_reason.c_str());
+  }
+  if (!learned.capabilities.empty()) {
+    say(std::string(learned.tls ? "Capabilities over TLS: " : "Capabilities (plaintext): ") +
+        join(learned.capabilities, ", "));
+  }
+}
+
 }  // namespace
+
+std::pair<std::string, std::uint16_t> resolve_target(const std::string& address,
+                                                     UpgradeArgs& args,
+                                                     std::uint16_t default_port) {
+  std::string_view text = address;
+  std::uint16_t port = default_port;
+  auto scheme_end = text.find("://");
+  if (scheme_end != std::string_view::npos) {
+    std::string scheme(text.substr(0, scheme_end));
+    for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool implicit = false;
+    auto protocol = starttls::protocol_named(scheme, &implicit);
+    if (!protocol) {
+      throw std::invalid_argument("unknown URL scheme '" + scheme + "://' (known: " +
+                                  protocol_names() + ", and their implicit-TLS forms)");
+    }
+    if (args.implicit_tls || !args.starttls_line.empty() ||
+        (!args.starttls.empty() && args.starttls != protocol->name)) {
+      throw std::invalid_argument("the URL " + address +
+                                  " already says how TLS starts; drop --implicit-tls, "
+                                  "--starttls and --starttls-line");
+    }
+    if (implicit) {
+      args.implicit_tls = true;
+      port = protocol->implicit_port;
+    } else {
+      args.starttls = protocol->name;
+      port = protocol->port;
+    }
+    text.remove_prefix(scheme_end + 3);
+    text = text.substr(0, text.find('/'));
+  } else if (!args.starttls.empty() && default_port == 0) {
+    port = starttls::protocol_named(args.starttls)->port;
+  }
+  // A bare IPv6 address has colons and no port.
+  bool bracketed = !text.empty() && text.front() == '[';
+  bool has_port = bracketed ? text.find("]:") != std::string_view::npos
+                            : text.find(':') != std::string_view::npos &&
+                                  text.find(':') == text.rfind(':');
+  if (has_port || port == 0) return split_host_port(text);
+  return split_host_port(std::string(text) + ":" + std::to_string(port));
+}
 
 void add_upgrade_options(CLI::App& command, UpgradeArgs& args) {
   auto* implicit = command.add_flag("--implicit-tls", args.implicit_tls,
@@ -68,6 +150,22 @@ void add_upgrade_options(CLI::App& command, UpgradeArgs& args) {
   auto* line = command.add_option("--starttls-line", args.starttls_line,
                                   "send this line in plaintext, then upgrade to TLS");
   implicit->excludes(line);
+  auto* protocol =
+      command
+          .add_option("--starttls", args.starttls,
+                      "speak PROTO's plaintext phase and its STARTTLS (" + protocol_names() +
+                          "); a URL such as smtp://HOST says it too")
+          ->check([](const std::string& name) {
+            return starttls::protocol_named(name) ? std::string()
+                                                  : "unknown protocol '" + name +
+                                                        "' (known: " + protocol_names() + ")";
+          });
+  protocol->excludes(implicit)->excludes(line);
+  command
+      .add_option("--client-name", args.client_name,
+                  "--starttls: the name to greet the server with (EHLO, LHLO)")
+      ->needs(protocol)
+      ->capture_default_str();
   command
       .add_option("--expect", args.expect,
                   "after --starttls-line, wait for this reply line before the handshake")
@@ -86,15 +184,19 @@ void add_upgrade_options(CLI::App& command, UpgradeArgs& args) {
 asio::awaitable<Stream> connect_upgraded(std::string host, std::uint16_t port,
                                          ConnectOptions options, const UpgradeArgs& args,
                                          const Say& say) {
-  if (!args.implicit_tls && args.starttls_line.empty()) {
+  if (!args.implicit_tls && args.starttls_line.empty() && args.starttls.empty()) {
     throw std::invalid_argument(
-        "say how TLS starts: --implicit-tls (TLS from the first byte), or --starttls-line LINE "
-        "[--expect REPLY] (a plaintext line first)");
+        "say how TLS starts: --implicit-tls (TLS from the first byte), --starttls PROTO (or a "
+        "URL such as smtp://HOST), or --starttls-line LINE [--expect REPLY] (a plaintext line "
+        "first)");
   }
   options.upgradeable = !args.implicit_tls;
   say("Connecting to " + host + " port " + std::to_string(port));
   Stream stream = co_await open_connection(host, port, options);
-  if (!args.implicit_tls) {
+  if (!args.starttls.empty()) {
+    co_await protocol_dialogue(stream, args,
+                               options.server_name.empty() ? host : options.server_name, say);
+  } else if (!args.implicit_tls) {
     co_await plaintext_dialogue(stream, args, say);
     say("Upgrading the connection to TLS");
     co_await stream.start_tls();

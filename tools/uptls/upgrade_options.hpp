@@ -1,6 +1,7 @@
 #pragma once
 // How a client command reaches TLS, shared by `uptls connect` and the other
-// client commands: implicit TLS, or a plaintext line dialogue first
+// client commands: implicit TLS, a protocol's STARTTLS (--starttls PROTO,
+// or a URL such as smtp://host), or a plaintext line dialogue first
 // (--starttls-line, --expect) and then the upgrade.
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "pingpong.hpp"
 #include "uptls/connect.hpp"
@@ -17,6 +19,9 @@ namespace uptls::cli {
 
 struct UpgradeArgs {
   bool implicit_tls = false;
+  std::string starttls;  // a protocol's name (smtp, imap, ...)
+  bool opportunistic = false;
+  std::string client_name = "localhost";
   std::string starttls_line;
   std::string expect;
   double expect_timeout = 10;
@@ -24,6 +29,15 @@ struct UpgradeArgs {
 };
 
 void add_upgrade_options(CLI::App& command, UpgradeArgs& args);
+
+/// What an address names: HOST:PORT, or a URL (smtp://host[:port],
+/// smtps://host, ...) whose scheme also says how TLS starts, which goes into
+/// args. default_port: the port when HOST has none and no URL gives one (0:
+/// a port is required).
+/// @throws std::invalid_argument for an unknown scheme or a bad address.
+std::pair<std::string, std::uint16_t> resolve_target(const std::string& address,
+                                                     UpgradeArgs& args,
+                                                     std::uint16_t default_port = 0);
 
 /// Connects to host:port and brings the stream to TLS as args say, saying
 /// each step: implicit TLS, or the STARTTLS line, the expected reply (an
