@@ -18,6 +18,24 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# ensure_daemon_packages PACKAGE...: installs servers that the tests start
+# themselves, without letting the packages start or enable them: a
+# policy-rc.d that denies every start is in place during the install (and
+# removed after if it was ours); Postfix is installed unconfigured.
+ensure_daemon_packages() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  local policy=/usr/sbin/policy-rc.d ours=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    ours=1
+  fi
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
+  ensure_packages "$@"
+  [ -z "$ours" ] || $sudo rm -f "$policy"
+}
+
 build_packages=(g++ cmake ninja-build libasio-dev libssl-dev libcli11-dev libgtest-dev
                 ca-certificates)
 

@@ -1,5 +1,7 @@
 #include "uptls/starttls/smtp.hpp"
 
+#include <algorithm>
+
 #include "ascii.hpp"
 #include "starttls/command.hpp"
 
@@ -198,7 +200,10 @@ void SmtpServer::command(std::string_view line, std::string_view rest) {
       } else if (!detail::istarts_with(argument, "FROM:")) {
         send("501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
       } else {
-        sender_ = std::string(argument.substr(5));
+        // The path, without parameters such as SIZE=.
+        std::string_view path = argument.substr(5);
+        path.remove_prefix(std::min(path.find_first_not_of(' '), path.size()));
+        sender_ = std::string(detail::first_word(path));
         if (sender_.empty()) sender_ = "<>";
         send("250 2.1.0 Ok\r\n");
       }

@@ -1,0 +1,273 @@
+"""Real servers from Debian packages for the STARTTLS interop tests, each
+started on 127.0.0.1 with a throwaway configuration in a temporary
+directory and a certificate from `uptls cert`, and stopped by its PID.
+
+Postfix (SMTP), Dovecot (IMAP, POP3, ManageSieve, LMTP) and aiosmtpd.
+The daemons run as root here (as scripts/test does) and drop to their own
+users; Postfix needs root.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import textwrap
+import time
+
+from uptls_process import HOST, PipeReader, start_process, stop_process
+
+START_TIMEOUT = 30.0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=START_TIMEOUT):
+    """Waits until 127.0.0.1:port accepts; False if proc exits first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection((HOST, port), 0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+class Daemon:
+    """A daemon child in the foreground: its state directory, its output, a stop by PID."""
+
+    name = "daemon"
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix=f"uptls-{self.name}-")
+        os.chmod(self.dir, 0o755)
+        self.proc = None
+
+    def launch(self, cmd, ports):
+        self.proc = start_process(cmd)
+        self.out = PipeReader(self.proc.stdout)
+        self.err = PipeReader(self.proc.stderr)
+        for port in ports:
+            if not wait_port(port, self.proc):
+                log = self.log()
+                self.stop()
+                raise AssertionError(f"{self.name} did not listen on {port}:\n{log}")
+
+    def log(self):
+        return self.out.snapshot() + self.err.snapshot()
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            stop_process(self.proc, readers=(self.out, self.err))
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Postfix(Daemon):
+    """Postfix's smtpd with STARTTLS offered (smtpd_tls_security_level = may),
+    mail discarded."""
+
+    name = "postfix"
+
+    def __init__(self, cert, key):
+        super().__init__()
+        self.port = free_port()
+        etc = os.path.join(self.dir, "etc")
+        data = os.path.join(self.dir, "data")
+        for d in (etc, os.path.join(self.dir, "spool"), data):
+            os.makedirs(d)
+        shutil.chown(data, "postfix", "postfix")
+        if os.path.exists("/etc/postfix/dynamicmaps.cf"):
+            shutil.copy("/etc/postfix/dynamicmaps.cf", etc)
+        with open(os.path.join(etc, "main.cf"), "w") as f:
+            f.write(textwrap.dedent(f"""\
+                compatibility_level = 3.6
+                config_directory = {etc}
+                queue_directory = {self.dir}/spool
+                data_directory = {data}
+                command_directory = /usr/sbin
+                daemon_directory = /usr/lib/postfix/sbin
+                meta_directory = /etc/postfix
+                shlib_directory = /usr/lib/postfix
+                mail_owner = postfix
+                setgid_group = postdrop
+                myhostname = localhost
+                mydomain = localdomain
+                myorigin = localhost
+                mydestination = localhost
+                inet_interfaces = loopback-only
+                inet_protocols = ipv4
+                mynetworks = 127.0.0.0/8
+                local_recipient_maps =
+                local_transport = discard
+                default_transport = discard
+                relay_transport = discard
+                alias_maps =
+                alias_database =
+                maillog_file = /dev/stdout
+                smtpd_banner = $myhostname ESMTP Postfix (uptls interop)
+                smtpd_tls_security_level = may
+                smtpd_tls_chain_files = {key}, {cert}
+                smtpd_relay_restrictions = permit_mynetworks, reject
+                """))
+        services = [
+            f"{HOST}:{self.port} inet n - n - - smtpd",
+            "pickup unix n - n 60 1 pickup", "cleanup unix n - n - 0 cleanup",
+            "qmgr unix n - n 300 1 qmgr", "tlsmgr unix - - n 1000? 1 tlsmgr",
+            "rewrite unix - - n - - trivial-rewrite", "bounce unix - - n - 0 bounce",
+            "defer unix - - n - 0 bounce", "trace unix - - n - 0 bounce",
+            "verify unix - - n - 1 verify", "flush unix n - n 1000? 0 flush",
+            "proxymap unix - - n - - proxymap", "error unix - - n - - error",
+            "retry unix - - n - - error", "discard unix - - n - - discard",
+            "anvil unix - - n - 1 anvil", "scache unix - - n - 1 scache",
+            "postlog unix-dgram n - n - 1 postlogd"]
+        with open(os.path.join(etc, "master.cf"), "w") as f:
+            f.write("\n".join(services) + "\n")
+        # Postfix waits until its configuration is 2 s old before it starts.
+        old = time.time() - 60
+        for name in os.listdir(etc):
+            os.utime(os.path.join(etc, name), (old, old))
+        self.etc = etc
+        self.launch(["/usr/sbin/postfix", "-c", etc, "start-fg"], [self.port])
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            subprocess.run(["/usr/sbin/postfix", "-c", self.etc, "stop"], capture_output=True,
+                           timeout=30)
+        super().stop()
+
+
+class Dovecot(Daemon):
+    """Dovecot with IMAP, POP3, ManageSieve and LMTP on loopback ports,
+    any user with the password 'secret', mail in maildirs under its directory."""
+
+    name = "dovecot"
+
+    def __init__(self, cert, key):
+        super().__init__()
+        self.ports = {name: free_port() for name in ("imap", "pop3", "sieve", "lmtp")}
+        home = os.path.join(self.dir, "home")
+        os.makedirs(home)
+        shutil.chown(home, "dovecot", "dovecot")
+        self.home = home
+        p = self.ports
+        conf = os.path.join(self.dir, "dovecot.conf")
+        with open(conf, "w") as f:
+            f.write(textwrap.dedent(f"""\
+                base_dir = {self.dir}/run
+                state_dir = {self.dir}/state
+                instance_name = uptls-{os.path.basename(self.dir)}
+                log_path = /dev/stderr
+                protocols = imap pop3 sieve lmtp
+                listen = {HOST}
+                default_login_user = dovenull
+                default_internal_user = dovecot
+                default_internal_group = dovecot
+                ssl = yes
+                ssl_cert = <{cert}
+                ssl_key = <{key}
+                ssl_min_protocol = TLSv1.2
+                auth_mechanisms = plain login
+                disable_plaintext_auth = yes
+                passdb {{
+                  driver = static
+                  args = password=secret
+                }}
+                userdb {{
+                  driver = static
+                  args = uid=dovecot gid=dovecot home={home}/%u
+                }}
+                mail_location = maildir:~/Maildir
+                first_valid_uid = 1
+                service imap-login {{
+                  chroot =
+                  inet_listener imap {{
+                    port = {p['imap']}
+                  }}
+                  inet_listener imaps {{
+                    port = 0
+                  }}
+                }}
+                service pop3-login {{
+                  chroot =
+                  inet_listener pop3 {{
+                    port = {p['pop3']}
+                  }}
+                  inet_listener pop3s {{
+                    port = 0
+                  }}
+                }}
+                service managesieve-login {{
+                  chroot =
+                  inet_listener sieve {{
+                    port = {p['sieve']}
+                  }}
+                }}
+                service anvil {{
+                  chroot =
+                }}
+                service lmtp {{
+                  inet_listener lmtp {{
+                    address = {HOST}
+                    port = {p['lmtp']}
+                  }}
+                }}
+                """))
+        self.launch(["/usr/sbin/dovecot", "-F", "-c", conf], list(p.values()))
+
+    def maildir_messages(self, user):
+        """The messages delivered to user's INBOX."""
+        found = []
+        for sub in ("new", "cur"):
+            directory = os.path.join(self.home, user, "Maildir", sub)
+            if os.path.isdir(directory):
+                for name in sorted(os.listdir(directory)):
+                    with open(os.path.join(directory, name), "rb") as f:
+                        found.append(f.read())
+        return found
+
+
+AIOSMTPD_SCRIPT = r"""
+import ssl, sys, time
+from aiosmtpd.controller import Controller
+
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        print("message from", envelope.mail_from, "tls", session.ssl is not None, flush=True)
+        return "250 Message accepted for delivery"
+
+context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+context.load_cert_chain(sys.argv[2], sys.argv[3])
+controller = Controller(Handler(), hostname="127.0.0.1", port=int(sys.argv[1]),
+                        tls_context=context, require_starttls=True)
+controller.start()
+print("ready", flush=True)
+while True:  # until SIGTERM
+    time.sleep(3600)
+"""
+
+
+class Aiosmtpd(Daemon):
+    """aiosmtpd's Controller with STARTTLS required, unmodified."""
+
+    name = "aiosmtpd"
+
+    def __init__(self, cert, key):
+        super().__init__()
+        self.port = free_port()
+        script = os.path.join(self.dir, "aiosmtpd_server.py")
+        with open(script, "w") as f:
+            f.write(AIOSMTPD_SCRIPT)
+        self.launch(["/usr/bin/python3", script, str(self.port), cert, key], [self.port])

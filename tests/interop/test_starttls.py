@@ -1,0 +1,330 @@
+#!/usr/bin/python3
+"""Interop tests: STARTTLS protocols with real clients, and the EAST cases.
+
+Usage:
+    /usr/bin/python3 tests/interop/test_starttls.py --uptls PATH [unittest args]
+
+Real clients against `uptls serve PROTO` (each verifying the certificate
+made by --ca-out): openssl s_client -starttls PROTO -verify_return_error,
+gnutls-cli --starttls-proto, curl --ssl-reqd, swaks and Python's standard
+library clients. Then the EAST cases of the 2021 "NO STARTTLS" study, both
+roles: commands pipelined after STARTTLS (the server refuses them and says
+so), responses injected after the go-ahead, STARTTLS stripped from the
+capabilities or refused (uptls connect stops and quotes the server, or goes
+on loudly with --opportunistic), and capabilities that must be asked for
+again over TLS. Every process runs on 127.0.0.1 and is stopped by PID.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import smtplib
+import ssl
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.dont_write_bytecode = True  # keep tests/interop free of __pycache__
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import uptls_process as up  # noqa: E402
+from starttls_support import (HOST, Line, ScriptedServer, Served, make_pki, read_line,  # noqa: E402
+                              run)
+
+MESSAGE = "From: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n"
+
+
+def s_client(protocol, port, ca, script, *extra):
+    """openssl s_client -starttls PROTO, verifying localhost, with a script on stdin."""
+    return run(["openssl", "s_client", "-starttls", protocol, "-connect", f"{HOST}:{port}",
+                "-CAfile", ca, "-verify_return_error", "-verify_hostname", "localhost",
+                "-quiet", *extra], script)
+
+
+def gnutls_cli(protocol, port, ca, script):
+    """gnutls-cli --starttls-proto, verifying localhost, with a script on stdin.
+
+    gnutls-cli ends its session at the end of input, so the script is given
+    line by line, each once the server has answered the previous one."""
+    proc = subprocess.Popen(
+        ["gnutls-cli", f"--starttls-proto={protocol}", "--x509cafile", ca, "-p", str(port),
+         "localhost"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        out, err = proc.communicate(script, timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out, err
+
+
+def uptls_connect(*args, input_text=""):
+    return run([up.UPTLS, "connect", *args], input_text)
+
+
+def smtp_context(ca):
+    return ssl.create_default_context(cafile=ca)
+
+
+class SmtpServerTest(unittest.TestCase):
+    """Real SMTP clients against `uptls serve smtp`."""
+
+    protocol = "smtp"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.server = Served(self, self.protocol, self.tmp, "--hostname", "mx.test")
+        self.addCleanup(self.server.stop)
+
+    def test_openssl_s_client(self):
+        script = ("EHLO client.test\nMAIL FROM:<a@example.org>\nRCPT TO:<b@example.org>\nDATA\n"
+                  + MESSAGE.replace("\r\n", "\n") + ".\nQUIT\n")
+        done = s_client(self.protocol, self.server.port, self.server.ca, script)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("250 2.0.0 Ok: message 1 accepted and discarded", done.stdout)
+        self.assertIn("221 2.0.0 Bye", done.stdout)
+        self.server.wait_log(r"mail from <a@example.org> to 1 recipient")
+
+    def test_gnutls_cli(self):
+        script = ("EHLO client.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\n"
+                  "DATA\r\n" + MESSAGE + ".\r\nQUIT\r\n")
+        code, out, err = gnutls_cli(self.protocol, self.server.port, self.server.ca, script)
+        self.assertEqual(code, 0, err)
+        self.assertIn("250 2.0.0 Ok: message 1 accepted", out)
+        self.server.wait_log(r"smtp session over TLS ended \(TLS TLSv1\.3")
+
+    def test_curl_ssl_reqd(self):
+        message = os.path.join(self.tmp, "message.txt")
+        with open(message, "w") as f:
+            f.write(MESSAGE)
+        done = run(["curl", "--silent", "--show-error", "--ssl-reqd", "--cacert", self.server.ca,
+                    f"smtp://localhost:{self.server.port}", "--mail-from", "a@example.org",
+                    "--mail-rcpt", "b@example.org", "--upload-file", message, "--max-time", "30"])
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.server.wait_log(r"mail from <a@example.org> to 1 recipient\(s\), \d+ bytes")
+
+    def test_python_smtplib(self):
+        with smtplib.SMTP("localhost", self.server.port, timeout=20) as smtp:
+            smtp.ehlo()
+            self.assertTrue(smtp.has_extn("starttls"))
+            code, _ = smtp.starttls(context=smtp_context(self.server.ca))
+            self.assertEqual(code, 220)
+            smtp.ehlo()
+            self.assertFalse(smtp.has_extn("starttls"), "STARTTLS is offered again over TLS")
+            refused = smtp.sendmail("a@example.org", ["b@example.org", "c@example.org"], MESSAGE)
+            self.assertEqual(refused, {})
+        self.server.wait_log(r"mail from <a@example.org> to 2 recipient")
+
+    def test_swaks(self):
+        done = run(["swaks", "--server", f"localhost:{self.server.port}", "--from",
+                    "a@example.org", "--to", "b@example.org", "--tls", "--tls-verify",
+                    "--tls-ca-path", self.server.ca, "--timeout", "20"])
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertIn("TLS started", done.stdout)
+        self.server.wait_log(r"mail from <a@example.org>")
+
+    def test_uptls_connect(self):
+        done = uptls_connect(f"smtp://127.0.0.1:{self.server.port}", "--cafile", self.server.ca,
+                             "--servername", "localhost", input_text="QUIT\n")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("Server greeting: mx.test ESMTP uptls", done.stderr)
+        capabilities = re.search(r"Capabilities over TLS: (.*)", done.stderr)
+        self.assertIsNotNone(capabilities, done.stderr)
+        self.assertNotIn("STARTTLS", capabilities[1])
+        self.assertIn("221 2.0.0 Bye", done.stdout)
+
+    def test_mail_before_tls_is_refused(self):
+        line = Line(self.server.port)
+        self.addCleanup(line.close)
+        self.assertTrue(line.line().startswith("220 "))
+        line.send("EHLO c\r\nMAIL FROM:<a@example.org>\r\n")
+        self.assertIn("250 STARTTLS", line.reply())
+        self.assertEqual(line.reply(), ["530 5.7.0 Must issue a STARTTLS command first"])
+
+    def test_commands_pipelined_after_starttls_are_refused(self):
+        # EAST command injection (CVE-2011-0411): the MAIL command must not
+        # run as if it had come over TLS.
+        line = Line(self.server.port)
+        self.addCleanup(line.close)
+        line.line()
+        line.send("EHLO c\r\n")
+        line.reply()
+        self.server.log_mark()
+        line.send("STARTTLS\r\nMAIL FROM:<evil@example.org>\r\n")
+        rest = line.rest()
+        self.assertEqual(rest, "554 5.5.1 Error: command pipelined after STARTTLS; closing\r\n")
+        self.server.wait_log(r"after STARTTLS without waiting.*MAIL FROM:<evil@example.org>.*"
+                             r"CVE-2011-0411")
+        # The server goes on serving others.
+        with smtplib.SMTP("localhost", self.server.port, timeout=20) as smtp:
+            smtp.starttls(context=smtp_context(self.server.ca))
+            self.assertEqual(smtp.noop()[0], 250)
+
+    def test_line_too_long(self):
+        line = Line(self.server.port)
+        self.addCleanup(line.close)
+        line.line()
+        line.send("EHLO " + "x" * 10000 + "\r\n")
+        self.assertIn("500 5.5.2 Error: line too long; closing", line.rest())
+        self.server.check_alive()
+
+
+class LmtpServerTest(unittest.TestCase):
+    """Real LMTP clients against `uptls serve lmtp`."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.server = Served(self, "lmtp", self.tmp)
+        self.addCleanup(self.server.stop)
+
+    def test_openssl_s_client(self):
+        script = ("LHLO client.test\nMAIL FROM:<a@example.org>\nRCPT TO:<b@example.org>\n"
+                  "RCPT TO:<c@example.org>\nDATA\nhello\n.\nQUIT\n")
+        done = s_client("lmtp", self.server.port, self.server.ca, script)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout.count("250 2.0.0 Ok: message 1 accepted"), 2, done.stdout)
+
+    def test_gnutls_cli(self):
+        code, out, err = gnutls_cli("lmtp", self.server.port, self.server.ca,
+                                    "LHLO c\r\nNOOP\r\nQUIT\r\n")
+        self.assertEqual(code, 0, err)
+        self.assertIn("221 2.0.0 Bye", out)
+
+    def test_python_lmtp(self):
+        with smtplib.LMTP("localhost", self.server.port) as lmtp:
+            lmtp.sock.settimeout(20)
+            lmtp.ehlo()
+            lmtp.starttls(context=smtp_context(self.server.ca))
+            lmtp.ehlo()
+            self.assertEqual(lmtp.sendmail("a@example.org", ["b@example.org"], MESSAGE), {})
+        self.server.wait_log(r"mail from <a@example.org> to 1 recipient")
+
+
+class SmtpClientEastTest(unittest.TestCase):
+    """`uptls connect --starttls smtp` against hostile scripted servers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-east-")
+        cls.ca, cls.cert, cls.key = make_pki(os.path.join(cls.tmp, "pki"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def serve(self, script):
+        server = ScriptedServer(script, self.cert, self.key)
+        self.addCleanup(server.stop)
+        return server
+
+    def connect(self, server, *extra):
+        return uptls_connect(f"{HOST}:{server.port}", "--starttls", "smtp", "--cafile", self.ca,
+                             "--servername", "localhost", *extra, input_text="QUIT\n")
+
+    def test_stripped_starttls_stops_the_client(self):
+        def script(conn, tls):
+            conn.sendall(b"220 mx ESMTP\r\n")
+            read_line(conn)
+            conn.sendall(b"250-mx\r\n250 PIPELINING\r\n")
+            read_line(conn)
+        done = self.connect(self.serve(script))
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("did not offer STARTTLS (its EHLO reply: 250-mx / 250 PIPELINING)",
+                      done.stderr)
+        self.assertIn("TLS is required", done.stderr)
+
+    def test_opportunistic_goes_on_in_plaintext_loudly(self):
+        def script(conn, tls):
+            conn.sendall(b"220 mx ESMTP\r\n")
+            read_line(conn)
+            conn.sendall(b"250-mx\r\n250 PIPELINING\r\n")
+            if read_line(conn).startswith("QUIT"):
+                conn.sendall(b"221 bye\r\n")
+        done = self.connect(self.serve(script), "--opportunistic", "--quiet")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("WARNING: NOT ENCRYPTED", done.stderr)
+        self.assertIn("221 bye", done.stdout)
+
+    def test_refused_starttls_is_quoted(self):
+        def script(conn, tls):
+            conn.sendall(b"220 mx ESMTP\r\n")
+            read_line(conn)
+            conn.sendall(b"250-mx\r\n250 STARTTLS\r\n")
+            read_line(conn)
+            conn.sendall(b"454 4.7.0 TLS not available due to local problem\r\n")
+            read_line(conn)
+        done = self.connect(self.serve(script))
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("refused STARTTLS: 454 4.7.0 TLS not available", done.stderr)
+
+    def test_response_injected_after_the_go_ahead_is_refused(self):
+        def script(conn, tls):
+            conn.sendall(b"220 mx ESMTP\r\n")
+            read_line(conn)
+            conn.sendall(b"250-mx\r\n250 STARTTLS\r\n")
+            read_line(conn)
+            conn.sendall(b"220 go ahead\r\n250-mx\r\n250 AUTH PLAIN\r\n")
+            conn.recv(100)
+        done = self.connect(self.serve(script))
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("after its go-ahead for STARTTLS", done.stderr)
+        self.assertIn("250 AUTH PLAIN", done.stderr)
+
+    def test_capabilities_are_asked_for_again_over_tls(self):
+        def script(conn, tls):
+            conn.sendall(b"220 mx ESMTP\r\n")
+            read_line(conn)
+            conn.sendall(b"250-mx\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n")
+            read_line(conn)
+            conn.sendall(b"220 go ahead\r\n")
+            secure = tls(conn)
+            hello = read_line(secure)
+            secure.sendall(b"250-mx\r\n250 SIZE 1000\r\n")
+            if read_line(secure).startswith("QUIT"):
+                secure.sendall(b"221 bye\r\n")
+            secure.unwrap()
+            self.assertEqual(hello, "EHLO localhost\r\n")
+        server = self.serve(script)
+        done = self.connect(server)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("Capabilities over TLS: SIZE 1000\n", done.stderr)
+        self.assertNotIn("AUTH PLAIN", done.stderr)
+        self.assertIn("221 bye", done.stdout)
+        self.assertEqual(server.errors, [])
+
+    def test_wrong_certificate_is_refused(self):
+        def script(conn, tls):
+            conn.sendall(b"220 mx ESMTP\r\n")
+            read_line(conn)
+            conn.sendall(b"250-mx\r\n250 STARTTLS\r\n")
+            read_line(conn)
+            conn.sendall(b"220 go ahead\r\n")
+            try:
+                tls(conn)
+            except ssl.SSLError:
+                pass
+        done = uptls_connect(f"smtp://{HOST}:{self.serve(script).port}", "--servername",
+                             "localhost", input_text="QUIT\n")  # the system store only
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("certificate", done.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(up.main())

@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+"""Interop tests: uptls's STARTTLS clients against real servers.
+
+Usage:
+    /usr/bin/python3 tests/interop/test_starttls_servers.py --uptls PATH [unittest args]
+
+Each server comes from its Debian package, unmodified, with a throwaway
+configuration and a certificate from `uptls cert` (tests/interop/
+real_servers.py): Postfix and aiosmtpd (SMTP), Dovecot (LMTP, IMAP, POP3,
+ManageSieve). `uptls connect --starttls PROTO` (or its URL form) must
+upgrade, verify the certificate, show the capabilities the server gives
+over TLS, and carry a session: a message delivered through Dovecot's LMTP
+is found in the mailbox. Postfix and Dovecot need root (scripts/test runs
+as root or with sudo); they are skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+import unittest
+
+sys.dont_write_bytecode = True  # keep tests/interop free of __pycache__
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import uptls_process as up  # noqa: E402
+import real_servers as rs  # noqa: E402
+from starttls_support import HOST, make_pki, run  # noqa: E402
+
+NEEDS_ROOT = unittest.skipUnless(rs.is_root(), "the daemon needs root")
+
+
+def connect(target, ca, *extra, input_text="QUIT\n"):
+    return run([up.UPTLS, "connect", target, "--cafile", ca, "--servername", "localhost",
+                *extra], input_text)
+
+
+class RealServerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-real-")
+        cls.ca, cls.cert, cls.key = make_pki(os.path.join(cls.tmp, "pki"))
+        os.chmod(cls.tmp, 0o755)
+        os.chmod(os.path.join(cls.tmp, "pki"), 0o755)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def start(self, kind):
+        server = kind(self.cert, self.key)
+        self.addCleanup(server.stop)
+        return server
+
+    def assert_upgraded(self, done, server):
+        self.assertEqual(done.returncode, 0, done.stderr + server.log())
+        self.assertIn("verified for localhost", done.stderr)
+        self.assertRegex(done.stderr, r"Capabilities over TLS: ")
+
+
+class SmtpServersTest(RealServerTest):
+    @NEEDS_ROOT
+    def test_postfix(self):
+        postfix = self.start(rs.Postfix)
+        done = connect(f"smtp://{HOST}:{postfix.port}", self.ca, "--crlf",
+                       input_text="MAIL FROM:<a@localhost>\nRCPT TO:<b@localhost>\nDATA\n"
+                                  "Subject: hi\n\nhello\n.\nQUIT\n")
+        self.assert_upgraded(done, postfix)
+        self.assertIn("Server greeting: localhost ESMTP Postfix (uptls interop)", done.stderr)
+        capabilities = re.search(r"Capabilities over TLS: (.*)", done.stderr)[1]
+        self.assertNotIn("STARTTLS", capabilities)
+        self.assertIn("250 2.0.0 Ok: queued as", done.stdout)
+        self.assertIn("221 2.0.0 Bye", done.stdout)
+
+    def test_aiosmtpd(self):
+        aiosmtpd = self.start(rs.Aiosmtpd)
+        done = connect(f"{HOST}:{aiosmtpd.port}", self.ca, "--starttls", "smtp", "--crlf",
+                       input_text="MAIL FROM:<a@localhost>\nRCPT TO:<b@localhost>\nDATA\n"
+                                  "hello\n.\nQUIT\n")
+        self.assert_upgraded(done, aiosmtpd)
+        self.assertIn("250 Message accepted for delivery", done.stdout)
+        self.assertIsNotNone(aiosmtpd.out.wait_for(r"message from a@localhost tls True", 10),
+                             aiosmtpd.log())
+
+
+@NEEDS_ROOT
+class DovecotTest(RealServerTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.dovecot = rs.Dovecot(cls.cert, cls.key)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dovecot.stop()
+        super().tearDownClass()
+
+    def test_lmtp_delivers_over_tls(self):
+        port = self.dovecot.ports["lmtp"]
+        done = connect(f"{HOST}:{port}", self.ca, "--starttls", "lmtp", "--crlf",
+                       input_text="MAIL FROM:<a@localhost>\nRCPT TO:<alice>\nDATA\n"
+                                  "Subject: over uptls\n\nhello alice\n.\nQUIT\n")
+        self.assert_upgraded(done, self.dovecot)
+        self.assertRegex(done.stdout, r"250 2\.0\.0 <alice> \S+ Saved")
+        messages = self.dovecot.maildir_messages("alice")
+        self.assertTrue(any(b"hello alice" in m for m in messages), self.dovecot.log())
+
+
+if __name__ == "__main__":
+    sys.exit(up.main())
