@@ -138,8 +138,10 @@ void SmtpServer::reset_transaction() {
 }
 
 void SmtpServer::command(std::string_view line, std::string_view rest) {
-  auto [verb, argument] = detail::split_command(line);
-  auto is = [&verb](std::string_view name) { return detail::iequals(verb, name); };
+  // Not a structured binding: clang 14 cannot capture one.
+  auto [verb_part, argument] = detail::split_command(line);
+  std::string_view verb = verb_part;
+  auto is = [verb](std::string_view name) { return detail::iequals(verb, name); };
   const std::string& host = options_.host_name;
   bool hello_verb = lmtp_ ? is("LHLO") : (is("EHLO") || is("HELO"));
   if (hello_verb) {

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Writes the seed inputs of the fuzz targets (tests/fuzz/seeds/).
 
-Run once when the input layouts of fuzz_lines.cpp, fuzz_upgrade.cpp or
-fuzz_http.cpp change; the seeds are committed. Real TLS flights come from
-CPython's ssl over memory BIOs, with a throwaway certificate made by the
+Run once when the input layouts of fuzz_lines.cpp, fuzz_upgrade.cpp,
+fuzz_http.cpp or fuzz_starttls.cpp change, or a STARTTLS protocol is added;
+the seeds are committed. Real TLS flights come from CPython's ssl over memory BIOs, with a throwaway certificate made by the
 openssl command.
 """
 
@@ -83,6 +83,31 @@ def http_seeds():
     write("http", "no-limits", b"\xff\xff\xff\x05" + CONNECT)
 
 
+# What each STARTTLS dialogue hears: from the server (client side) and from
+# the client (server side), a whole session each.
+STARTTLS = {
+    "smtp": (b"220 mx ESMTP\r\n250-mx\r\n250-PIPELINING\r\n250 STARTTLS\r\n220 go\r\n"
+             b"250-mx\r\n250 SIZE 100\r\n",
+             b"EHLO c\r\nSTARTTLS\r\nEHLO c\r\nMAIL FROM:<a@b> SIZE=5\r\nRCPT TO:<c@d>\r\n"
+             b"DATA\r\nhello\r\n..\r\n.\r\nQUIT\r\n"),
+    "lmtp": (b"220 lmtp\r\n250-lmtp\r\n250 STARTTLS\r\n220 go\r\n250 lmtp\r\n",
+             b"LHLO c\r\nSTARTTLS\r\nLHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n"
+             b"RCPT TO:<e@f>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n"),
+}
+
+
+def starttls_seeds():
+    # First byte: bit 0 the side (1: server), the rest the delivery size - 1.
+    for protocol, (from_server, from_client) in STARTTLS.items():
+        target = "starttls_" + protocol
+        write(target, "client-whole", b"\xfe" + from_server)
+        write(target, "client-bytewise", b"\x00" + from_server)
+        write(target, "server-whole", b"\xff" + from_client)
+        write(target, "server-bytewise", b"\x01" + from_client)
+        write(target, "server-pipelined", b"\xff" + from_client.replace(b"STARTTLS\r\n",
+                                                                        b"STARTTLS\r\nNOOP\r\n"))
+
+
 def main():
     write("lines", "crlf", b"\x08\x01\nPING\r\nSTARTTLS\n")
     write("lines", "unlimited", b"\xff\x02\r\nabc\r\ndef")
@@ -100,6 +125,7 @@ def main():
     write("upgrade", "faults-half-close", b"\x02\x00\x0c\x00\x00\x00")
     write("upgrade", "faults-short", b"\x02\x00\x00\x03\x05\x20")
     http_seeds()
+    starttls_seeds()
 
 
 if __name__ == "__main__":
