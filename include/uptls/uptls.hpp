@@ -11,6 +11,7 @@
 #include "uptls/relay.hpp"
 #include "uptls/server.hpp"
 #include "uptls/starttls.hpp"
+#include "uptls/starttls/imap.hpp"
 #include "uptls/starttls/smtp.hpp"
 #include "uptls/stream.hpp"
 #include "uptls/tls/authority.hpp"

@@ -1,5 +1,6 @@
 #include "uptls/starttls.hpp"
 
+#include "uptls/starttls/imap.hpp"
 #include "uptls/starttls/smtp.hpp"
 
 namespace uptls::starttls {
@@ -8,6 +9,7 @@ const std::vector<ProtocolInfo>& protocols() {
   static const std::vector<ProtocolInfo> all = {
       {Protocol::smtp, "smtp", 25, "smtps", 465, "RFC 3207"},
       {Protocol::lmtp, "lmtp", 24, "", 0, "RFC 2033, RFC 3207"},
+      {Protocol::imap, "imap", 143, "imaps", 993, "RFC 9051, RFC 2595"},
   };
   return all;
 }
@@ -36,6 +38,8 @@ std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options) 
       return std::make_unique<SmtpClient>(std::move(options));
     case Protocol::lmtp:
       return std::make_unique<SmtpClient>(std::move(options), true);
+    case Protocol::imap:
+      return std::make_unique<ImapClient>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }
@@ -46,6 +50,8 @@ std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options) 
       return std::make_unique<SmtpServer>(std::move(options));
     case Protocol::lmtp:
       return std::make_unique<SmtpServer>(std::move(options), true);
+    case Protocol::imap:
+      return std::make_unique<ImapServer>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }

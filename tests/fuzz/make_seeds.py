@@ -93,6 +93,12 @@ STARTTLS = {
     "lmtp": (b"220 lmtp\r\n250-lmtp\r\n250 STARTTLS\r\n220 go\r\n250 lmtp\r\n",
              b"LHLO c\r\nSTARTTLS\r\nLHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n"
              b"RCPT TO:<e@f>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n"),
+    "imap": (b"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n* CAPABILITY IMAP4rev1 STARTTLS\r\n"
+             b"A001 OK done\r\nA002 OK go\r\n* CAPABILITY IMAP4rev1\r\n"
+             b"* 1 FETCH (BODY[] {5}\r\nA003 )\r\nA003 OK done\r\n",
+             b"a CAPABILITY\r\nb STARTTLS\r\nc LOGIN {5}\r\nalice \"secret\"\r\n"
+             b"d SELECT INBOX\r\ne UID FETCH 1:* (UID FLAGS BODY.PEEK[])\r\n"
+             b"f AUTHENTICATE PLAIN\r\nAGJvYgBzZWNyZXQ=\r\ng SEARCH ALL\r\nh LOGOUT\r\n"),
 }
 
 
@@ -104,8 +110,8 @@ def starttls_seeds():
         write(target, "client-bytewise", b"\x00" + from_server)
         write(target, "server-whole", b"\xff" + from_client)
         write(target, "server-bytewise", b"\x01" + from_client)
-        write(target, "server-pipelined", b"\xff" + from_client.replace(b"STARTTLS\r\n",
-                                                                        b"STARTTLS\r\nNOOP\r\n"))
+        write(target, "server-pipelined",
+              b"\xff" + from_client.replace(b"STARTTLS\r\n", b"STARTTLS\r\nx NOOP\r\n"))
 
 
 def main():

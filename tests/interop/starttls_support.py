@@ -147,12 +147,15 @@ class ScriptedServer:
         self.listener.settimeout(0.5)
         self.port = self.listener.getsockname()[1]
         self.errors = []
+        self.wrapped = []
         self.stopping = False
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
     def tls(self, conn):
-        return self.context.wrap_socket(conn, server_side=True)
+        secure = self.context.wrap_socket(conn, server_side=True)
+        self.wrapped.append(secure)
+        return secure
 
     def _serve(self):
         while not self.stopping:
@@ -168,6 +171,9 @@ class ScriptedServer:
             except (OSError, ssl.SSLError) as exc:
                 self.errors.append(exc)
             finally:
+                for secure in self.wrapped:
+                    secure.close()
+                self.wrapped.clear()
                 conn.close()
 
     def stop(self):

@@ -17,6 +17,7 @@ again over TLS. Every process runs on 127.0.0.1 and is stopped by PID.
 
 from __future__ import annotations
 
+import imaplib
 import os
 import re
 import shutil
@@ -217,8 +218,69 @@ class LmtpServerTest(unittest.TestCase):
         self.server.wait_log(r"mail from <a@example.org> to 1 recipient")
 
 
-class SmtpClientEastTest(unittest.TestCase):
-    """`uptls connect --starttls smtp` against hostile scripted servers."""
+class ImapServerTest(unittest.TestCase):
+    """Real IMAP clients against `uptls serve imap`: a one-message INBOX."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.server = Served(self, "imap", self.tmp)
+        self.addCleanup(self.server.stop)
+
+    def test_openssl_s_client(self):
+        done = s_client("imap", self.server.port, self.server.ca,
+                        "a LOGIN alice secret\nb SELECT INBOX\nc FETCH 1 BODY[]\nd LOGOUT\n")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("Subject: Hello from uptls", done.stdout)
+        self.assertIn("d OK LOGOUT completed", done.stdout)
+
+    def test_gnutls_cli(self):
+        code, out, err = gnutls_cli("imap", self.server.port, self.server.ca,
+                                    "a CAPABILITY\r\nb LOGOUT\r\n")
+        self.assertEqual(code, 0, err)
+        self.assertIn("a OK CAPABILITY completed", out)
+        self.assertNotIn("STARTTLS", out.split("a OK CAPABILITY")[0].split("* OK")[-1])
+
+    def test_curl_ssl_reqd(self):
+        done = run(["curl", "--silent", "--show-error", "--ssl-reqd", "--cacert", self.server.ca,
+                    "--user", "alice:secret", f"imap://localhost:{self.server.port}/INBOX;UID=1",
+                    "--max-time", "30"])
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("This mailbox holds one message", done.stdout)
+        self.server.wait_log(r"imap login as alice")
+
+    def test_python_imaplib(self):
+        with imaplib.IMAP4("localhost", self.server.port, timeout=20) as imap:
+            self.assertIn("STARTTLS", imap.capabilities)
+            self.assertIn("LOGINDISABLED", imap.capabilities)
+            imap.starttls(ssl_context=ssl.create_default_context(cafile=self.server.ca))
+            self.assertNotIn("STARTTLS", imap.capabilities)
+            imap.login("alice", "secret")
+            typ, data = imap.select("INBOX")
+            self.assertEqual((typ, data), ("OK", [b"1"]))
+            typ, data = imap.fetch("1", "(RFC822)")
+            self.assertEqual(typ, "OK")
+            self.assertIn(b"Subject: Hello from uptls", data[0][1])
+
+    def test_login_before_tls_and_pipelined_commands_are_refused(self):
+        line = Line(self.server.port)
+        self.addCleanup(line.close)
+        self.assertIn("STARTTLS LOGINDISABLED", line.line())
+        line.send("a LOGIN alice secret\r\n")
+        self.assertEqual(line.line(), "a NO [PRIVACYREQUIRED] TLS is required: STARTTLS first")
+        line.send("b STARTTLS\r\nc LOGIN alice secret\r\n")
+        self.assertEqual(line.rest(), "b BAD command pipelined after STARTTLS; closing\r\n")
+        self.server.wait_log(r"CVE-2011-0411")
+
+
+class EastCase(unittest.TestCase):
+    """A uptls client against hostile scripted servers (the EAST cases)."""
 
     @classmethod
     def setUpClass(cls):
@@ -233,6 +295,10 @@ class SmtpClientEastTest(unittest.TestCase):
         server = ScriptedServer(script, self.cert, self.key)
         self.addCleanup(server.stop)
         return server
+
+
+class SmtpClientEastTest(EastCase):
+    """`uptls connect --starttls smtp` against hostile scripted servers."""
 
     def connect(self, server, *extra):
         return uptls_connect(f"{HOST}:{server.port}", "--starttls", "smtp", "--cafile", self.ca,
@@ -324,6 +390,63 @@ class SmtpClientEastTest(unittest.TestCase):
                              "localhost", input_text="QUIT\n")  # the system store only
         self.assertNotEqual(done.returncode, 0)
         self.assertIn("certificate", done.stderr)
+
+
+class ImapClientEastTest(EastCase):
+    """`uptls connect imap://` against hostile scripted servers."""
+
+    def connect(self, server, *extra):
+        return uptls_connect(f"imap://{HOST}:{server.port}", "--cafile", self.ca,
+                             "--servername", "localhost", *extra, input_text="a LOGOUT\n")
+
+    def test_stripped_starttls_stops_the_client(self):
+        def script(conn, tls):
+            conn.sendall(b"* OK ready\r\n")
+            read_line(conn)
+            conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA001 OK done\r\n")
+            read_line(conn)
+        done = self.connect(self.serve(script))
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("did not offer STARTTLS (its capabilities: IMAP4rev1 AUTH=PLAIN)",
+                      done.stderr)
+
+    def test_preauth_is_refused(self):
+        def script(conn, tls):
+            conn.sendall(b"* PREAUTH [CAPABILITY IMAP4rev1] welcome back\r\n")
+            read_line(conn)
+        done = self.connect(self.serve(script))
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("PREAUTH", done.stderr)
+
+    def test_response_injected_after_the_tagged_ok_is_refused(self):
+        def script(conn, tls):
+            conn.sendall(b"* OK ready\r\n")
+            read_line(conn)
+            conn.sendall(b"* CAPABILITY IMAP4rev1 STARTTLS\r\nA001 OK done\r\n")
+            read_line(conn)
+            conn.sendall(b"A002 OK begin\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n")
+            conn.recv(100)
+        done = self.connect(self.serve(script))
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("after its go-ahead for STARTTLS", done.stderr)
+
+    def test_untagged_capabilities_during_starttls_are_not_taken(self):
+        def script(conn, tls):
+            conn.sendall(b"* OK ready\r\n")
+            read_line(conn)
+            conn.sendall(b"* CAPABILITY IMAP4rev1 STARTTLS\r\nA001 OK done\r\n")
+            read_line(conn)
+            conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA002 OK begin\r\n")
+            secure = tls(conn)
+            read_line(secure)
+            secure.sendall(b"* CAPABILITY IMAP4rev1 ID\r\nA003 OK done\r\n")
+            if read_line(secure).startswith("a LOGOUT"):
+                secure.sendall(b"* BYE bye\r\na OK LOGOUT completed\r\n")
+            secure.unwrap()
+        done = self.connect(self.serve(script))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("Capabilities over TLS: IMAP4rev1, ID\n", done.stderr)
+        self.assertIn("a OK LOGOUT completed", done.stdout)
 
 
 if __name__ == "__main__":

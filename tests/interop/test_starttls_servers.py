@@ -97,6 +97,19 @@ class DovecotTest(RealServerTest):
         cls.dovecot.stop()
         super().tearDownClass()
 
+    def test_imap(self):
+        port = self.dovecot.ports["imap"]
+        done = connect(f"imap://{HOST}:{port}", self.ca, "--crlf",
+                       input_text="a LOGIN bob secret\nb SELECT INBOX\nc LOGOUT\n")
+        self.assert_upgraded(done, self.dovecot)
+        capabilities = re.search(r"Capabilities over TLS: (.*)", done.stderr)[1]
+        self.assertIn("AUTH=PLAIN", capabilities)
+        self.assertNotIn("STARTTLS", capabilities)
+        self.assertNotIn("LOGINDISABLED", capabilities)
+        self.assertIn("a OK", done.stdout)
+        self.assertIn("b OK [READ-WRITE] Select completed", done.stdout)
+        self.assertIn("c OK Logout completed", done.stdout)
+
     def test_lmtp_delivers_over_tls(self):
         port = self.dovecot.ports["lmtp"]
         done = connect(f"{HOST}:{port}", self.ca, "--starttls", "lmtp", "--crlf",

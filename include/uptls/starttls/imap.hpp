@@ -1,0 +1,79 @@
+#pragma once
+/// @file
+/// IMAP (RFC 9051 and RFC 3501, STARTTLS per RFC 9051 §6.2.1 and RFC 2595):
+/// the greeting, CAPABILITY, a tagged STARTTLS, the handshake, CAPABILITY
+/// again over TLS. Literals (`{n}`) in responses and commands are read as
+/// data, never as lines.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "uptls/starttls/dialogue.hpp"
+
+namespace uptls::starttls {
+
+/// The client side: reads the greeting (`* PREAUTH` leaves no room for
+/// STARTTLS and is refused under Policy::required), asks for CAPABILITY,
+/// sends a tagged STARTTLS, upgrades on its tagged OK, and asks for
+/// CAPABILITY again over TLS. Untagged responses before a tagged one are
+/// read and never taken as capabilities once STARTTLS was sent.
+class UPTLS_API ImapClient final : public Dialogue {
+ public:
+  /// @param options policy and limits.
+  explicit ImapClient(ClientOptions options = {});
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_line(std::string_view line);
+  void command(std::string_view text);
+
+  enum class State { greeting, capability, starttls, capability_tls };
+  ClientOptions options_;
+  State state_ = State::greeting;
+  std::size_t literal_ = 0;  // bytes of a literal still to skip
+  bool continued_ = false;   // the next line goes on with the last response
+  unsigned tag_ = 0;
+  std::string tag_text_;
+  std::vector<std::string> capabilities_;
+};
+
+/// The server side: greets with STARTTLS and LOGINDISABLED among its
+/// capabilities, refuses LOGIN and AUTHENTICATE before TLS (Policy::required),
+/// refuses commands pipelined after STARTTLS, and upgrades. With
+/// ServerOptions::session it then serves one mailbox, INBOX, holding one
+/// message, to any user: LOGIN, AUTHENTICATE PLAIN, SELECT, FETCH, SEARCH, LIST, STATUS, LOGOUT.
+class UPTLS_API ImapServer final : public Dialogue {
+ public:
+  /// @param options the host name, policy, session mode and limits.
+  explicit ImapServer(ServerOptions options = {});
+  std::string_view protocol() const noexcept override;
+
+  /// The message the session's INBOX holds.
+  static std::string_view message() noexcept;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_end_of_input() override;
+  void command(std::string_view line, std::string_view rest);
+  /// Serves a command of the session; false for an unknown one.
+  bool session_command(const std::string& tag, const std::string& verb,
+                       const std::vector<std::string>& arguments, bool uid);
+  std::string capabilities() const;
+  void authenticate(const std::string& tag, std::string_view response);
+
+  ServerOptions options_;
+  std::string command_;      // the command so far, literals quoted in
+  std::size_t literal_ = 0;  // bytes of a literal still to read
+  std::string literal_data_;
+  std::string sasl_tag_;  // an AUTHENTICATE waiting for its response
+  bool authenticated_ = false;
+  bool selected_ = false;
+  std::size_t errors_ = 0;
+};
+
+}  // namespace uptls::starttls
