@@ -7,6 +7,7 @@
 #include "ascii.hpp"
 #include "printable.hpp"
 #include "starttls/command.hpp"
+#include "starttls/mailbox.hpp"
 #include "starttls/sasl.hpp"
 
 namespace uptls::starttls {
@@ -93,15 +94,6 @@ bool names_message_one(std::string_view set) {
   }
   return false;
 }
-
-constexpr std::string_view inbox_message =
-    "From: uptls <uptls@localhost>\r\n"
-    "To: you@localhost\r\n"
-    "Subject: Hello from uptls\r\n"
-    "Date: Mon, 23 Nov 2026 00:00:00 +0000\r\n"
-    "Message-ID: <1@uptls.localhost>\r\n"
-    "\r\n"
-    "This mailbox holds one message, served over TLS by uptls.\r\n";
 
 }  // namespace
 
@@ -239,7 +231,7 @@ ImapServer::ImapServer(ServerOptions options)
 
 std::string_view ImapServer::protocol() const noexcept { return "imap"; }
 
-std::string_view ImapServer::message() noexcept { return inbox_message; }
+std::string_view ImapServer::message() noexcept { return detail::sample_message; }
 
 std::string ImapServer::capabilities() const {
   if (learned_.tls) return "IMAP4rev1 AUTH=PLAIN ID ENABLE UNSELECT";
@@ -390,7 +382,7 @@ bool ImapServer::session_command(const std::string& tag, const std::string& verb
   auto completed = [&](std::string_view name) {
     send(tag + " OK " + std::string(name) + " completed\r\n");
   };
-  std::string size = std::to_string(inbox_message.size());
+  std::string size = std::to_string(detail::sample_message.size());
   if (verb == "SELECT" || verb == "EXAMINE") {
     if (arguments.empty() || !detail::iequals(arguments[0], "INBOX")) {
       send(tag + " NO [NONEXISTENT] there is only INBOX\r\n");
@@ -434,7 +426,7 @@ bool ImapServer::session_command(const std::string& tag, const std::string& verb
     }
     if (names_message_one(arguments[0])) {
       std::string items = upper(arguments[1]);
-      std::string body(inbox_message);
+      std::string body(detail::sample_message);
       std::size_t split = body.find("\r\n\r\n") + 4;
       std::string parts;
       auto add = [&parts](const std::string& part) { parts += (parts.empty() ? "" : " ") + part; };

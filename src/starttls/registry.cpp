@@ -1,6 +1,7 @@
 #include "uptls/starttls.hpp"
 
 #include "uptls/starttls/imap.hpp"
+#include "uptls/starttls/pop3.hpp"
 #include "uptls/starttls/smtp.hpp"
 
 namespace uptls::starttls {
@@ -10,6 +11,7 @@ const std::vector<ProtocolInfo>& protocols() {
       {Protocol::smtp, "smtp", 25, "smtps", 465, "RFC 3207"},
       {Protocol::lmtp, "lmtp", 24, "", 0, "RFC 2033, RFC 3207"},
       {Protocol::imap, "imap", 143, "imaps", 993, "RFC 9051, RFC 2595"},
+      {Protocol::pop3, "pop3", 110, "pop3s", 995, "RFC 1939, RFC 2595"},
   };
   return all;
 }
@@ -40,6 +42,8 @@ std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options) 
       return std::make_unique<SmtpClient>(std::move(options), true);
     case Protocol::imap:
       return std::make_unique<ImapClient>(std::move(options));
+    case Protocol::pop3:
+      return std::make_unique<Pop3Client>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }
@@ -52,6 +56,8 @@ std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options) 
       return std::make_unique<SmtpServer>(std::move(options), true);
     case Protocol::imap:
       return std::make_unique<ImapServer>(std::move(options));
+    case Protocol::pop3:
+      return std::make_unique<Pop3Server>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }

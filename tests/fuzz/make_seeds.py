@@ -99,6 +99,9 @@ STARTTLS = {
              b"a CAPABILITY\r\nb STARTTLS\r\nc LOGIN {5}\r\nalice \"secret\"\r\n"
              b"d SELECT INBOX\r\ne UID FETCH 1:* (UID FLAGS BODY.PEEK[])\r\n"
              b"f AUTHENTICATE PLAIN\r\nAGJvYgBzZWNyZXQ=\r\ng SEARCH ALL\r\nh LOGOUT\r\n"),
+    "pop3": (b"+OK hi\r\n+OK\r\nTOP\r\nSTLS\r\n.\r\n+OK go\r\n+OK\r\nUSER\r\n..odd\r\n.\r\n",
+             b"CAPA\r\nSTLS\r\nCAPA\r\nUSER alice\r\nPASS secret\r\nSTAT\r\nLIST\r\nUIDL 1\r\n"
+             b"RETR 1\r\nTOP 1 0\r\nDELE 1\r\nRSET\r\nQUIT\r\n"),
 }
 
 

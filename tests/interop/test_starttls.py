@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import imaplib
 import os
+import poplib
 import re
 import shutil
 import smtplib
@@ -279,6 +280,67 @@ class ImapServerTest(unittest.TestCase):
         self.server.wait_log(r"CVE-2011-0411")
 
 
+class Pop3ServerTest(unittest.TestCase):
+    """Real POP3 clients against `uptls serve pop3`: a one-message maildrop."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.server = Served(self, "pop3", self.tmp)
+        self.addCleanup(self.server.stop)
+
+    def test_openssl_s_client(self):
+        done = s_client("pop3", self.server.port, self.server.ca,
+                        "USER alice\nPASS secret\nSTAT\nRETR 1\nQUIT\n")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("Subject: Hello from uptls", done.stdout)
+        self.assertIn("+OK localhost signing off", done.stdout)
+
+    def test_gnutls_cli(self):
+        code, out, err = gnutls_cli("pop3", self.server.port, self.server.ca,
+                                    "CAPA\r\nQUIT\r\n")
+        self.assertEqual(code, 0, err)
+        self.assertIn("\nUSER\n", out)
+        self.assertIn("signing off", out)
+
+    def test_curl_ssl_reqd(self):
+        done = run(["curl", "--silent", "--show-error", "--ssl-reqd", "--cacert", self.server.ca,
+                    "--user", "alice:secret", f"pop3://localhost:{self.server.port}/1",
+                    "--max-time", "30"])
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("This mailbox holds one message", done.stdout)
+        self.server.wait_log(r"pop3 login as alice")
+
+    def test_python_poplib(self):
+        pop = poplib.POP3("localhost", self.server.port, timeout=20)
+        try:
+            self.assertIn("STLS", pop.capa())
+            pop.stls(context=ssl.create_default_context(cafile=self.server.ca))
+            self.assertNotIn("STLS", pop.capa())
+            pop.user("alice")
+            pop.pass_("secret")
+            self.assertEqual(pop.stat()[0], 1)
+            response, lines, _ = pop.retr(1)
+            self.assertIn(b"Subject: Hello from uptls", lines)
+        finally:
+            pop.quit()
+
+    def test_pipelined_commands_are_refused(self):
+        line = Line(self.server.port)
+        self.addCleanup(line.close)
+        line.line()
+        line.send("USER alice\r\n")
+        self.assertEqual(line.line(), "-ERR [AUTH] TLS is required: STLS first")
+        line.send("STLS\r\nUSER alice\r\n")
+        self.assertEqual(line.rest(), "-ERR command pipelined after STLS; closing\r\n")
+
+
 class EastCase(unittest.TestCase):
     """A uptls client against hostile scripted servers (the EAST cases)."""
 
@@ -447,6 +509,36 @@ class ImapClientEastTest(EastCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("Capabilities over TLS: IMAP4rev1, ID\n", done.stderr)
         self.assertIn("a OK LOGOUT completed", done.stdout)
+
+
+class Pop3ClientEastTest(EastCase):
+    """`uptls connect pop3://` against hostile scripted servers."""
+
+    def connect(self, server):
+        return uptls_connect(f"pop3://{HOST}:{server.port}", "--cafile", self.ca,
+                             "--servername", "localhost", input_text="QUIT\n")
+
+    def test_stripped_stls_stops_the_client(self):
+        def script(conn, tls):
+            conn.sendall(b"+OK ready\r\n")
+            read_line(conn)
+            conn.sendall(b"+OK\r\nTOP\r\nUSER\r\n.\r\n")
+            read_line(conn)
+        done = self.connect(self.serve(script))
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("did not offer STLS (its capabilities: TOP / USER)", done.stderr)
+
+    def test_response_injected_after_the_go_ahead_is_refused(self):
+        def script(conn, tls):
+            conn.sendall(b"+OK ready\r\n")
+            read_line(conn)
+            conn.sendall(b"+OK\r\nSTLS\r\n.\r\n")
+            read_line(conn)
+            conn.sendall(b"+OK begin\r\n+OK\r\nUSER\r\n.\r\n")
+            conn.recv(100)
+        done = self.connect(self.serve(script))
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("after its go-ahead for STARTTLS", done.stderr)
 
 
 if __name__ == "__main__":

@@ -110,6 +110,17 @@ class DovecotTest(RealServerTest):
         self.assertIn("b OK [READ-WRITE] Select completed", done.stdout)
         self.assertIn("c OK Logout completed", done.stdout)
 
+    def test_pop3(self):
+        port = self.dovecot.ports["pop3"]
+        done = connect(f"pop3://{HOST}:{port}", self.ca, "--crlf",
+                       input_text="USER carol\nPASS secret\nSTAT\nQUIT\n")
+        self.assert_upgraded(done, self.dovecot)
+        capabilities = re.search(r"Capabilities over TLS: (.*)", done.stderr)[1]
+        self.assertIn("USER", capabilities)
+        self.assertNotIn("STLS", capabilities)
+        self.assertIn("+OK Logged in.", done.stdout)
+        self.assertIn("+OK 0 0", done.stdout)
+
     def test_lmtp_delivers_over_tls(self):
         port = self.dovecot.ports["lmtp"]
         done = connect(f"{HOST}:{port}", self.ca, "--starttls", "lmtp", "--crlf",

@@ -1,0 +1,107 @@
+#include "uptls/starttls/pop3.hpp"
+
+#include <gtest/gtest.h>
+
+#include "unit/starttls/dialogue_support.hpp"
+
+// POP3 (RFC 2595): the pure dialogues, the EAST cases, both halves over TLS.
+
+namespace uptls::starttls {
+namespace {
+
+using test::Feeder;
+
+void to_stls(Pop3Client& client, Feeder& feed) {
+  ASSERT_EQ(feed("+OK ready\r\n"), "CAPA\r\n");
+  ASSERT_EQ(feed("+OK list\r\nTOP\r\nSTLS\r\nSASL PLAIN\r\n.\r\n"), "STLS\r\n");
+  ASSERT_EQ(client.next(), Next::receive);
+}
+
+TEST(Pop3Client, UpgradesAndAsksForCapabilitiesAgain) {
+  Pop3Client client;
+  Feeder feed(client);
+  to_stls(client, feed);
+  EXPECT_EQ(client.learned().capabilities, (std::vector<std::string>{"TOP", "STLS", "SASL PLAIN"}));
+  feed("+OK begin\r\n");
+  EXPECT_EQ(client.next(), Next::start_tls);
+  client.tls_started();
+  EXPECT_TRUE(client.learned().capabilities.empty());
+  EXPECT_EQ(client.take_output(), "CAPA\r\n");
+  feed("+OK\r\nTOP\r\nUSER\r\n.\r\n");
+  EXPECT_EQ(client.next(), Next::done);
+  EXPECT_EQ(client.learned().capabilities, (std::vector<std::string>{"TOP", "USER"}));
+}
+
+TEST(Pop3Client, RefusesInjectionStrippingAndRefusals) {
+  {
+    Pop3Client client;
+    Feeder feed(client);
+    to_stls(client, feed);
+    feed("+OK begin\r\n+OK fake\r\n");
+    EXPECT_EQ(client.error(), make_error_code(errc::injected_plaintext));
+  }
+  {
+    Pop3Client client;
+    Feeder feed(client);
+    feed("+OK ready\r\n");
+    feed("+OK\r\nTOP\r\nUSER\r\n.\r\n");
+    EXPECT_EQ(client.error(), make_error_code(errc::starttls_unavailable));
+    EXPECT_NE(client.error_message().find("TOP / USER"), std::string::npos);
+  }
+  {
+    Pop3Client client;
+    Feeder feed(client);
+    feed("+OK ready\r\n");
+    feed("-ERR unknown command\r\n");
+    EXPECT_EQ(client.error(), make_error_code(errc::starttls_unavailable));
+  }
+  {
+    Pop3Client client;
+    Feeder feed(client);
+    to_stls(client, feed);
+    feed("-ERR not now\r\n");
+    EXPECT_NE(client.error_message().find("refused STLS: \"-ERR not now\""), std::string::npos)
+        << client.error_message();
+  }
+}
+
+TEST(Pop3Server, RefusesLoginBeforeTlsAndPipelinedCommands) {
+  Pop3Server server;
+  Feeder feed(server);
+  server.take_output();
+  EXPECT_EQ(feed("USER alice\r\n"), "-ERR [AUTH] TLS is required: STLS first\r\n");
+  EXPECT_NE(feed("CAPA\r\n").find("STLS\r\n"), std::string::npos);
+  EXPECT_EQ(feed("STLS\r\nUSER alice\r\n"), "-ERR command pipelined after STLS; closing\r\n");
+  EXPECT_EQ(server.error(), make_error_code(errc::injected_plaintext));
+}
+
+TEST(Pop3Server, ServesOneMessage) {
+  ServerOptions options;
+  options.session = true;
+  Pop3Server server(options);
+  Feeder feed(server);
+  server.take_output();
+  feed("STLS\r\n");
+  server.tls_started();
+  EXPECT_EQ(feed("CAPA\r\n").find("STLS"), std::string::npos);
+  feed("USER alice\r\n");
+  EXPECT_EQ(feed("PASS secret\r\n"), "+OK maildrop has 1 message\r\n");
+  std::string retrieved = feed("RETR 1\r\n");
+  EXPECT_NE(retrieved.find("Subject: Hello from uptls\r\n"), std::string::npos);
+  EXPECT_EQ(retrieved.substr(retrieved.size() - 5), "\r\n.\r\n");
+  EXPECT_EQ(feed("RETR 2\r\n"), "-ERR no such message\r\n");
+  EXPECT_EQ(feed("QUIT\r\n"), "+OK localhost signing off\r\n");
+  EXPECT_EQ(server.next(), Next::done);
+}
+
+TEST(Pop3OverTls, ClientAndServerUpgrade) {
+  test::run([]() -> asio::awaitable<void> {
+    auto both = co_await test::converse(Protocol::pop3);
+    EXPECT_TRUE(both.client.tls);
+    EXPECT_EQ(both.client.capabilities,
+              (std::vector<std::string>{"TOP", "UIDL", "USER", "IMPLEMENTATION uptls"}));
+  });
+}
+
+}  // namespace
+}  // namespace uptls::starttls
