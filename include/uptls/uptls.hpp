@@ -13,6 +13,7 @@
 #include "uptls/starttls.hpp"
 #include "uptls/starttls/imap.hpp"
 #include "uptls/starttls/pop3.hpp"
+#include "uptls/starttls/sieve.hpp"
 #include "uptls/starttls/smtp.hpp"
 #include "uptls/stream.hpp"
 #include "uptls/tls/authority.hpp"

@@ -1,75 +1,18 @@
 #include "uptls/starttls/imap.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <optional>
 
 #include "ascii.hpp"
 #include "printable.hpp"
 #include "starttls/command.hpp"
+#include "starttls/literal.hpp"
 #include "starttls/mailbox.hpp"
 #include "starttls/sasl.hpp"
 
 namespace uptls::starttls {
 namespace {
 
-constexpr std::size_t max_client_literal = 1024 * 1024;
-
-/// The length of a literal announced at the end of a line (`{n}`, or
-/// `{n+}` for a non-synchronizing one), if there is one.
-std::optional<std::size_t> trailing_literal(std::string_view line, bool* non_sync = nullptr) {
-  if (line.empty() || line.back() != '}') return std::nullopt;
-  std::size_t open = line.rfind('{');
-  if (open == std::string_view::npos) return std::nullopt;
-  std::string_view digits = line.substr(open + 1, line.size() - open - 2);
-  bool plus = !digits.empty() && digits.back() == '+';
-  if (plus) digits.remove_suffix(1);
-  if (digits.empty() || digits.size() > 9) return std::nullopt;
-  std::size_t n = 0;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
-  if (non_sync) *non_sync = plus;
-  return n;
-}
-
-std::string quoted(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-/// The words of a command: atoms, quoted strings (unquoted), and
-/// parenthesized or bracketed groups kept whole (`(UID BODY[])`).
-std::vector<std::string> tokens(std::string_view text) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    if (text[i] == ' ') {
-      ++i;
-      continue;
-    }
-    std::string token;
-    if (text[i] == '"') {
-      for (++i; i < text.size() && text[i] != '"'; ++i) {
-        if (text[i] == '\\' && i + 1 < text.size()) ++i;
-        token += text[i];
-      }
-      ++i;
-    } else {
-      int depth = 0;
-      for (; i < text.size() && (depth > 0 || text[i] != ' '); ++i) {
-        if (text[i] == '(' || text[i] == '[') ++depth;
-        if ((text[i] == ')' || text[i] == ']') && depth > 0) --depth;
-        token += text[i];
-      }
-    }
-    out.push_back(std::move(token));
-  }
-  return out;
-}
+constexpr std::size_t max_server_literal = 1024 * 1024;
 
 std::string upper(std::string_view text) {
   std::string out(text);
@@ -113,26 +56,22 @@ void ImapClient::command(std::string_view text) {
 }
 
 std::size_t ImapClient::on_receive(std::string_view bytes) {
-  if (literal_ > 0) {
-    std::size_t n = std::min(literal_, bytes.size());
-    literal_ -= n;
-    return n;
-  }
+  if (literal_ > 0) return detail::skip_literal(literal_, bytes);
   std::size_t used = 0;
   auto line = take_line(bytes, used);
   if (!line) return used;
-  // The line after a literal goes on with the same response.
-  bool continued = std::exchange(continued_, false);
-  if (auto n = trailing_literal(*line)) {
-    if (*n > max_client_literal) {
-      fail(errc::protocol_error, "imap: the server announced a literal of " + std::to_string(*n) +
-                                     " bytes before TLS (" + detail::printable(*line) + ")");
-      return used;
-    }
-    literal_ = *n;
-    continued_ = true;
+  switch (detail::read_response_line(*line, max_server_literal, literal_, continued_)) {
+    case detail::ResponseLine::too_large:
+      fail(errc::protocol_error, "imap: the server announced a literal larger than " +
+                                     std::to_string(max_server_literal) + " bytes before TLS (" +
+                                     detail::printable(*line) + ")");
+      break;
+    case detail::ResponseLine::starts:
+      on_line(*line);
+      break;
+    case detail::ResponseLine::continues:
+      break;
   }
-  if (!continued) on_line(*line);
   return used;
 }
 
@@ -162,7 +101,7 @@ void ImapClient::on_line(std::string_view line) {
     // EAST: an untagged CAPABILITY while STARTTLS is pending is never taken.
     if (detail::iequals(name, "CAPABILITY") && state_ != State::starttls) {
       capabilities_.clear();
-      for (auto& word : tokens(list)) capabilities_.push_back(std::move(word));
+      for (auto& word : detail::tokens(list)) capabilities_.push_back(std::move(word));
     }
     return;
   }
@@ -224,10 +163,14 @@ void ImapClient::on_tls() {
 // ---- server ---------------------------------------------------------------
 
 ImapServer::ImapServer(ServerOptions options)
-    : Dialogue(Side::server, options.max_line), options_(std::move(options)) {
+    : Dialogue(Side::server, options.max_line),
+      options_(std::move(options)),
+      command_(std::make_unique<detail::CommandAssembler>(options_.max_message)) {
   send("* OK [CAPABILITY " + capabilities() + "] " + options_.host_name +
        " IMAP4rev1 uptls ready\r\n");
 }
+
+ImapServer::~ImapServer() = default;
 
 std::string_view ImapServer::protocol() const noexcept { return "imap"; }
 
@@ -240,55 +183,45 @@ std::string ImapServer::capabilities() const {
 }
 
 std::size_t ImapServer::on_receive(std::string_view bytes) {
-  if (literal_ > 0) {
-    std::size_t n = std::min(literal_, bytes.size());
-    literal_data_.append(bytes.substr(0, n));
-    literal_ -= n;
-    if (literal_ == 0) command_ += quoted(std::exchange(literal_data_, std::string()));
-    return n;
-  }
+  if (command_->in_literal()) return command_->add_literal(bytes);
   std::size_t used = 0;
   auto line = take_line(bytes, used);
   if (!line) {
     if (next() == Next::failed) send("* BYE line too long\r\n");
     return used;
   }
-  bool non_sync = false;
-  if (auto n = trailing_literal(*line, &non_sync)) {
-    std::size_t announced = line->size() - line->rfind('{');
-    if (*n > max_client_literal || command_.size() + *n > options_.max_message) {
-      send("* BYE literal too large\r\n");
-      fail(errc::line_too_long,
-           "imap: the client announced a literal of " + std::to_string(*n) + " bytes");
-      return used;
-    }
-    command_.append(line->substr(0, line->size() - announced));
-    literal_ = *n;
-    if (literal_ == 0) command_ += "\"\"";
-    if (!non_sync) send("+ Ready for literal data\r\n");
-    return used;
-  }
   if (!sasl_tag_.empty()) {
     authenticate(std::exchange(sasl_tag_, std::string()), *line);
     return used;
   }
-  if (command_.empty() && !learned_.tls && options_.policy == Policy::opportunistic &&
+  if (command_->empty() && !learned_.tls && options_.policy == Policy::opportunistic &&
       !options_.session) {
-    auto words = tokens(*line);
+    auto words = detail::tokens(*line);
     if (words.size() >= 2 && detail::verb_is_one_of(words[1], {"LOGIN", "AUTHENTICATE"})) {
       // Plaintext was allowed: the application serves this command.
       finish();
       return 0;
     }
   }
-  command_.append(*line);
-  std::string full = std::exchange(command_, std::string());
-  command(full, bytes.substr(used));
+  bool synchronizing = false;
+  switch (command_->add_line(*line, synchronizing)) {
+    case detail::CommandAssembler::Line::too_large:
+      send("* BYE command too large\r\n");
+      fail(errc::line_too_long, "imap: the client sent a command larger than " +
+                                    std::to_string(options_.max_message) + " bytes");
+      break;
+    case detail::CommandAssembler::Line::literal_follows:
+      if (synchronizing) send("+ Ready for literal data\r\n");
+      break;
+    case detail::CommandAssembler::Line::complete:
+      command(command_->take(), bytes.substr(used));
+      break;
+  }
   return used;
 }
 
 void ImapServer::command(std::string_view line, std::string_view rest) {
-  auto words = tokens(line);
+  auto words = detail::tokens(line);
   if (words.size() < 2) {
     send("* BAD a command is a tag and a name\r\n");
   } else {

@@ -2,6 +2,7 @@
 
 #include "uptls/starttls/imap.hpp"
 #include "uptls/starttls/pop3.hpp"
+#include "uptls/starttls/sieve.hpp"
 #include "uptls/starttls/smtp.hpp"
 
 namespace uptls::starttls {
@@ -12,6 +13,7 @@ const std::vector<ProtocolInfo>& protocols() {
       {Protocol::lmtp, "lmtp", 24, "", 0, "RFC 2033, RFC 3207"},
       {Protocol::imap, "imap", 143, "imaps", 993, "RFC 9051, RFC 2595"},
       {Protocol::pop3, "pop3", 110, "pop3s", 995, "RFC 1939, RFC 2595"},
+      {Protocol::sieve, "sieve", 4190, "", 0, "RFC 5804"},
   };
   return all;
 }
@@ -44,6 +46,8 @@ std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options) 
       return std::make_unique<ImapClient>(std::move(options));
     case Protocol::pop3:
       return std::make_unique<Pop3Client>(std::move(options));
+    case Protocol::sieve:
+      return std::make_unique<SieveClient>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }
@@ -58,6 +62,8 @@ std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options) 
       return std::make_unique<ImapServer>(std::move(options));
     case Protocol::pop3:
       return std::make_unique<Pop3Server>(std::move(options));
+    case Protocol::sieve:
+      return std::make_unique<SieveServer>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }

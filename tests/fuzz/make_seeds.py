@@ -102,6 +102,11 @@ STARTTLS = {
     "pop3": (b"+OK hi\r\n+OK\r\nTOP\r\nSTLS\r\n.\r\n+OK go\r\n+OK\r\nUSER\r\n..odd\r\n.\r\n",
              b"CAPA\r\nSTLS\r\nCAPA\r\nUSER alice\r\nPASS secret\r\nSTAT\r\nLIST\r\nUIDL 1\r\n"
              b"RETR 1\r\nTOP 1 0\r\nDELE 1\r\nRSET\r\nQUIT\r\n"),
+    "sieve": (b'"IMPLEMENTATION" "x"\r\n"SIEVE" {8}\r\nfileinto\r\n"STARTTLS"\r\nOK "hi"\r\n'
+              b'OK "go"\r\n"SASL" "PLAIN"\r\nOK\r\n',
+              b'CAPABILITY\r\nSTARTTLS\r\nAUTHENTICATE "PLAIN" {16+}\r\nAGJvYgBzZWNyZXQ=\r\n'
+              b'LISTSCRIPTS\r\nGETSCRIPT "uptls"\r\nPUTSCRIPT "a" {6+}\r\nkeep;\n\r\n'
+              b'HAVESPACE "a" 10\r\nLOGOUT\r\n'),
 }
 
 

@@ -341,6 +341,47 @@ class Pop3ServerTest(unittest.TestCase):
         self.assertEqual(line.rest(), "-ERR command pipelined after STLS; closing\r\n")
 
 
+class SieveServerTest(unittest.TestCase):
+    """Real ManageSieve clients against `uptls serve sieve`: one script."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.server = Served(self, "sieve", self.tmp)
+        self.addCleanup(self.server.stop)
+
+    def test_openssl_s_client(self):
+        done = s_client("sieve", self.server.port, self.server.ca,
+                        'AUTHENTICATE "PLAIN" "AGFsaWNlAHNlY3JldA=="\nLISTSCRIPTS\n'
+                        'GETSCRIPT "uptls"\nLOGOUT\n')
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn('OK "Authenticated"', done.stdout)
+        self.assertIn('require "fileinto";', done.stdout)
+        self.assertIn('OK "Logout completed"', done.stdout)
+        self.server.wait_log(r"sieve login as alice")
+
+    def test_gnutls_cli(self):
+        code, out, err = gnutls_cli("sieve", self.server.port, self.server.ca,
+                                    "CAPABILITY\r\nLOGOUT\r\n")
+        self.assertEqual(code, 0, err)
+        self.assertIn('"SASL" "PLAIN"', out)
+        self.assertIn('OK "Logout completed"', out)
+
+    def test_pipelined_commands_are_refused(self):
+        line = Line(self.server.port)
+        self.addCleanup(line.close)
+        self.assertEqual(line.reply(final=lambda l: l.startswith("OK"))[-1],
+                         'OK "localhost ManageSieve ready"')
+        line.send("STARTTLS\r\nLISTSCRIPTS\r\n")
+        self.assertEqual(line.rest(), 'BYE "command pipelined after STARTTLS; closing"\r\n')
+
+
 class EastCase(unittest.TestCase):
     """A uptls client against hostile scripted servers (the EAST cases)."""
 

@@ -121,6 +121,19 @@ class DovecotTest(RealServerTest):
         self.assertIn("+OK Logged in.", done.stdout)
         self.assertIn("+OK 0 0", done.stdout)
 
+    def test_managesieve(self):
+        port = self.dovecot.ports["sieve"]
+        done = connect(f"{HOST}:{port}", self.ca, "--starttls", "sieve", "--crlf",
+                       input_text='AUTHENTICATE "PLAIN" "AGRhdmUAc2VjcmV0"\nLISTSCRIPTS\n'
+                                  'LOGOUT\n')
+        self.assert_upgraded(done, self.dovecot)
+        self.assertRegex(done.stderr, r"Server greeting: Dovecot.* Pigeonhole")
+        capabilities = re.search(r"Capabilities over TLS: (.*)", done.stderr)[1]
+        self.assertIn("SASL PLAIN", capabilities)
+        self.assertNotIn("STARTTLS", capabilities)
+        self.assertIn('OK "Logged in."', done.stdout)
+        self.assertIn('OK "Logout completed."', done.stdout)
+
     def test_lmtp_delivers_over_tls(self):
         port = self.dovecot.ports["lmtp"]
         done = connect(f"{HOST}:{port}", self.ca, "--starttls", "lmtp", "--crlf",

@@ -6,11 +6,16 @@
 /// data, never as lines.
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "uptls/starttls/dialogue.hpp"
+
+namespace uptls::detail {
+class CommandAssembler;
+}
 
 namespace uptls::starttls {
 
@@ -50,6 +55,7 @@ class UPTLS_API ImapServer final : public Dialogue {
  public:
   /// @param options the host name, policy, session mode and limits.
   explicit ImapServer(ServerOptions options = {});
+  ~ImapServer() override;
   std::string_view protocol() const noexcept override;
 
   /// The message the session's INBOX holds.
@@ -67,10 +73,8 @@ class UPTLS_API ImapServer final : public Dialogue {
   void authenticate(const std::string& tag, std::string_view response);
 
   ServerOptions options_;
-  std::string command_;      // the command so far, literals quoted in
-  std::size_t literal_ = 0;  // bytes of a literal still to read
-  std::string literal_data_;
-  std::string sasl_tag_;  // an AUTHENTICATE waiting for its response
+  std::unique_ptr<detail::CommandAssembler> command_;  // literals quoted in
+  std::string sasl_tag_;                               // an AUTHENTICATE waiting for its response
   bool authenticated_ = false;
   bool selected_ = false;
   std::size_t errors_ = 0;

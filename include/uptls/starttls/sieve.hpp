@@ -1,0 +1,73 @@
+#pragma once
+/// @file
+/// ManageSieve (RFC 5804): the capability response the server greets with,
+/// STARTTLS, the handshake, and the capability response the server sends
+/// again over TLS.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "uptls/starttls/dialogue.hpp"
+
+namespace uptls::detail {
+class CommandAssembler;
+}
+
+namespace uptls::starttls {
+
+/// The client side: reads the capabilities up to `OK`, sends STARTTLS when
+/// offered, upgrades on `OK`, then reads the capabilities the server sends
+/// unasked over TLS (RFC 5804 §2.2).
+class UPTLS_API SieveClient final : public Dialogue {
+ public:
+  /// @param options policy and limits.
+  explicit SieveClient(ClientOptions options = {});
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_line(std::string_view line);
+
+  enum class State { capabilities, starttls, capabilities_tls };
+  ClientOptions options_;
+  State state_ = State::capabilities;
+  std::size_t literal_ = 0;
+  bool continued_ = false;
+  std::vector<std::string> capabilities_;
+};
+
+/// The server side: greets with its capabilities (STARTTLS among them),
+/// refuses AUTHENTICATE before TLS (Policy::required) and commands
+/// pipelined after STARTTLS, and upgrades, sending its capabilities again.
+/// With ServerOptions::session it then serves one script, `uptls`, to any
+/// user: AUTHENTICATE PLAIN, LISTSCRIPTS, GETSCRIPT, PUTSCRIPT (checked for
+/// size only, and discarded), CHECKSCRIPT, SETACTIVE, DELETESCRIPT,
+/// HAVESPACE, NOOP, LOGOUT.
+class UPTLS_API SieveServer final : public Dialogue {
+ public:
+  /// @param options the host name, policy, session mode and limits.
+  explicit SieveServer(ServerOptions options = {});
+  ~SieveServer() override;
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_end_of_input() override;
+  void command(std::string_view line, std::string_view rest);
+  bool session_command(const std::string& verb, const std::vector<std::string>& arguments);
+  void authenticate(std::string_view response);
+  void capabilities();
+
+  ServerOptions options_;
+  std::unique_ptr<detail::CommandAssembler> command_;  // literals quoted in
+  bool sasl_pending_ = false;
+  bool authenticated_ = false;
+  std::size_t errors_ = 0;
+};
+
+}  // namespace uptls::starttls

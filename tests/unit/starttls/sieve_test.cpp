@@ -1,0 +1,98 @@
+#include "uptls/starttls/sieve.hpp"
+
+#include <gtest/gtest.h>
+
+#include "unit/starttls/dialogue_support.hpp"
+
+// ManageSieve (RFC 5804): the pure dialogues, the EAST cases, both halves
+// over TLS.
+
+namespace uptls::starttls {
+namespace {
+
+using test::Feeder;
+
+constexpr std::string_view greeting =
+    "\"IMPLEMENTATION\" \"Dovecot Pigeonhole\"\r\n\"SIEVE\" {8}\r\nfileinto\r\n"
+    "\"STARTTLS\"\r\n\"VERSION\" \"1.0\"\r\nOK \"ready\"\r\n";
+
+TEST(SieveClient, UpgradesAndReadsTheCapabilitiesSentAgain) {
+  SieveClient client;
+  Feeder feed(client);
+  EXPECT_EQ(feed(greeting), "STARTTLS\r\n");
+  EXPECT_EQ(client.learned().greeting, "Dovecot Pigeonhole");
+  feed("OK \"go\"\r\n");
+  EXPECT_EQ(client.next(), Next::start_tls);
+  client.tls_started();
+  EXPECT_EQ(client.take_output(), "");  // the server speaks first over TLS
+  feed("\"IMPLEMENTATION\" \"x\"\r\n\"SASL\" \"PLAIN\"\r\nOK\r\n");
+  EXPECT_EQ(client.next(), Next::done);
+  EXPECT_EQ(client.learned().capabilities,
+            (std::vector<std::string>{"IMPLEMENTATION x", "SASL PLAIN"}));
+}
+
+TEST(SieveClient, RefusesStrippingRefusalAndInjection) {
+  {
+    SieveClient client;
+    Feeder feed(client);
+    feed("\"IMPLEMENTATION\" \"x\"\r\n\"SASL\" \"PLAIN\"\r\nOK\r\n");
+    EXPECT_EQ(client.error(), make_error_code(errc::starttls_unavailable));
+    EXPECT_NE(client.error_message().find("IMPLEMENTATION x / SASL PLAIN"), std::string::npos);
+  }
+  {
+    SieveClient client;
+    Feeder feed(client);
+    feed(greeting);
+    feed("NO \"not today\"\r\n");
+    EXPECT_EQ(client.error(), make_error_code(errc::starttls_unavailable));
+  }
+  {
+    SieveClient client;
+    Feeder feed(client);
+    feed(greeting);
+    feed("OK \"go\"\r\n\"SASL\" \"PLAIN\"\r\n");
+    EXPECT_EQ(client.error(), make_error_code(errc::injected_plaintext));
+  }
+}
+
+TEST(SieveServer, RefusesAuthenticationBeforeTlsAndPipelinedCommands) {
+  SieveServer server;
+  Feeder feed(server);
+  EXPECT_NE(server.take_output().find("\"STARTTLS\"\r\n"), std::string::npos);
+  EXPECT_EQ(feed("AUTHENTICATE \"PLAIN\" \"AGJvYgBzZWNyZXQ=\"\r\n"),
+            "NO (ENCRYPT-NEEDED) \"TLS is required: STARTTLS first\"\r\n");
+  EXPECT_EQ(feed("STARTTLS\r\nLOGOUT\r\n"),
+            "BYE \"command pipelined after STARTTLS; closing\"\r\n");
+  EXPECT_EQ(server.error(), make_error_code(errc::injected_plaintext));
+}
+
+TEST(SieveServer, ServesOneScript) {
+  ServerOptions options;
+  options.session = true;
+  SieveServer server(options);
+  Feeder feed(server);
+  server.take_output();
+  feed("STARTTLS\r\n");
+  server.tls_started();
+  std::string again = server.take_output();
+  EXPECT_EQ(again.find("STARTTLS"), std::string::npos);
+  EXPECT_NE(again.find("\"SASL\" \"PLAIN\""), std::string::npos);
+  EXPECT_EQ(feed("AUTHENTICATE \"PLAIN\" {16+}\r\nAGJvYgBzZWNyZXQ=\r\n"),
+            "OK \"Authenticated\"\r\n");
+  EXPECT_EQ(feed("LISTSCRIPTS\r\n"), "\"uptls\" ACTIVE\r\nOK \"Listscripts completed\"\r\n");
+  EXPECT_EQ(feed("PUTSCRIPT \"mine\" {6+}\r\nkeep;\n\r\n"),
+            "OK \"PUTSCRIPT completed (the script was discarded)\"\r\n");
+  EXPECT_EQ(feed("LOGOUT\r\n"), "OK \"Logout completed\"\r\n");
+  EXPECT_EQ(server.next(), Next::done);
+}
+
+TEST(SieveOverTls, ClientAndServerUpgrade) {
+  test::run([]() -> asio::awaitable<void> {
+    auto both = co_await test::converse(Protocol::sieve);
+    EXPECT_TRUE(both.client.tls);
+    EXPECT_EQ(both.client.capabilities.size(), 4u);
+  });
+}
+
+}  // namespace
+}  // namespace uptls::starttls
