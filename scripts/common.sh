@@ -32,7 +32,17 @@ ensure_daemon_packages() {
     ours=1
   fi
   echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
-  ensure_packages "$@"
+  if ! ensure_packages "$@"; then
+    # inn2's configuration fails on a machine whose host name has no domain,
+    # and when the unconfigured Postfix has no main.cf for newaliases.
+    if [ -f /etc/news/inn.conf ] && ! grep -q '^domain:' /etc/news/inn.conf; then
+      $sudo sed -i 's/^#* *domain:.*/domain: localdomain/' /etc/news/inn.conf
+    fi
+    if [ ! -f /etc/postfix/main.cf ] && [ -f /usr/share/postfix/main.cf.debian ]; then
+      $sudo cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf
+    fi
+    $sudo dpkg --configure -a
+  fi
   [ -z "$ours" ] || $sudo rm -f "$policy"
 }
 

@@ -12,21 +12,6 @@ namespace {
 
 bool ok(std::string_view line) { return line.substr(0, 3) == "+OK"; }
 
-/// The message with lines starting with "." doubled (RFC 1939 §3).
-std::string dot_stuffed(std::string_view text) {
-  std::string out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find("\r\n", start);
-    std::string_view line = text.substr(start, end - start);
-    if (!line.empty() && line[0] == '.') out += '.';
-    out.append(line).append("\r\n");
-    if (end == std::string_view::npos) break;
-    start = end + 2;
-  }
-  return out;
-}
-
 }  // namespace
 
 // ---- client ---------------------------------------------------------------
@@ -232,10 +217,10 @@ bool Pop3Server::transaction(std::string_view verb, std::string_view argument) {
     send(!argument.empty() ? "+OK 1 uptls-1\r\n"
                            : "+OK\r\n" + std::string(deleted_ ? "" : "1 uptls-1\r\n") + ".\r\n");
   } else if (is("RETR")) {
-    send("+OK " + size + " octets\r\n" + dot_stuffed(message) + ".\r\n");
+    send("+OK " + size + " octets\r\n" + detail::dot_stuffed(message) + ".\r\n");
   } else if (is("TOP")) {
     std::size_t split = message.find("\r\n\r\n") + 4;
-    send("+OK\r\n" + dot_stuffed(message.substr(0, split)) + ".\r\n");
+    send("+OK\r\n" + detail::dot_stuffed(message.substr(0, split)) + ".\r\n");
   } else if (is("DELE")) {
     deleted_ = true;
     send("+OK message 1 deleted\r\n");

@@ -107,6 +107,11 @@ STARTTLS = {
               b'CAPABILITY\r\nSTARTTLS\r\nAUTHENTICATE "PLAIN" {16+}\r\nAGJvYgBzZWNyZXQ=\r\n'
               b'LISTSCRIPTS\r\nGETSCRIPT "uptls"\r\nPUTSCRIPT "a" {6+}\r\nkeep;\n\r\n'
               b'HAVESPACE "a" 10\r\nLOGOUT\r\n'),
+    "nntp": (b"200 news\r\n101 list\r\nREADER\r\nSTARTTLS\r\n.\r\n382 go\r\n101 list\r\n"
+             b"..dot\r\n.\r\n",
+             b"CAPABILITIES\r\nSTARTTLS\r\nAUTHINFO USER a\r\nAUTHINFO PASS b\r\n"
+             b"GROUP uptls.test\r\nARTICLE 1\r\nHEAD\r\nOVER 1-1\r\nPOST\r\nhi\r\n..\r\n"
+             b".\r\nQUIT\r\n"),
 }
 
 

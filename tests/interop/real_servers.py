@@ -2,7 +2,8 @@
 started on 127.0.0.1 with a throwaway configuration in a temporary
 directory and a certificate from `uptls cert`, and stopped by its PID.
 
-Postfix (SMTP), Dovecot (IMAP, POP3, ManageSieve, LMTP) and aiosmtpd.
+Postfix (SMTP), Dovecot (IMAP, POP3, ManageSieve, LMTP), INN (NNTP) and
+aiosmtpd.
 The daemons run as root here (as scripts/test does) and drop to their own
 users; Postfix needs root.
 """
@@ -237,6 +238,66 @@ class Dovecot(Daemon):
                     with open(os.path.join(directory, name), "rb") as f:
                         found.append(f.read())
         return found
+
+
+class Inn(Daemon):
+    """INN's nnrpd on its own (reading only, no innd), with STARTTLS, one
+    group `local.test`."""
+
+    name = "inn"
+
+    def __init__(self, cert, key, ca):
+        super().__init__()
+        self.port = free_port()
+        d = self.dir
+        for sub in ("etc", "db", "run", "log", "spool/articles", "spool/overview", "spool/tmp",
+                    "spool/incoming/tmp", "spool/outgoing", "spool/archive"):
+            os.makedirs(os.path.join(d, sub))
+        for name in ("inn-secrets.conf", "storage.conf", "moderators", "distrib.pats",
+                     "localgroups"):
+            if os.path.exists(f"/etc/news/{name}"):
+                shutil.copy(f"/etc/news/{name}", os.path.join(d, "etc"))
+        for path in (cert, key, ca):
+            shutil.copy(path, d)
+        os.chmod(os.path.join(d, os.path.basename(key)), 0o600)
+        conf = []
+        with open("/etc/news/inn.conf") as f:
+            for line in f:
+                key_name = line.split(":", 1)[0].strip()
+                if key_name in ("pathdb", "pathetc", "pathrun", "pathlog", "pathfilter",
+                                "pathhttp", "pathhost", "readerswhenstopped", "domain"):
+                    continue
+                conf.append(line.replace("/var/spool/news", f"{d}/spool"))
+        conf += [f"pathdb: {d}/db\n", f"pathetc: {d}/etc\n", f"pathrun: {d}/run\n",
+                 f"pathlog: {d}/log\n", f"pathfilter: {d}/etc\n", f"pathhttp: {d}/spool\n",
+                 "pathhost: localhost\n", "domain: localdomain\n",
+                 "readerswhenstopped: true\n",
+                 f"tlscertfile: {d}/{os.path.basename(cert)}\n",
+                 f"tlskeyfile: {d}/{os.path.basename(key)}\n",
+                 f"tlscafile: {d}/{os.path.basename(ca)}\n"]
+        self.conf = os.path.join(d, "inn.conf")
+        with open(self.conf, "w") as f:
+            f.writelines(conf)
+        with open(os.path.join(d, "etc", "readers.conf"), "w") as f:
+            f.write('auth "local" {\n    hosts: "127.0.0.1, localhost, ::1, stdin"\n'
+                    '    default: "<local>"\n}\naccess "local" {\n    users: "<local>"\n'
+                    '    newsgroups: "*"\n    access: RP\n}\n')
+        with open(os.path.join(d, "db", "active"), "w") as f:
+            f.write("local.test 0000000000 0000000001 y\n")
+        with open(os.path.join(d, "db", "active.times"), "w") as f:
+            f.write("local.test 0 uptls\n")
+        with open(os.path.join(d, "db", "newsgroups"), "w") as f:
+            f.write("local.test\tTest group\n")
+        subprocess.run(["chown", "-R", "news:news", d], check=True)
+        env = dict(os.environ, INNCONF=self.conf)
+        subprocess.run(["/usr/lib/news/bin/tdx-util", "-c", "-n", "local.test"], env=env,
+                       check=True, capture_output=True, timeout=30)
+        os.environ["INNCONF"] = self.conf
+        try:
+            self.launch(["/usr/lib/news/bin/nnrpd", "-D", "-f", "-b", HOST, "-p",
+                         str(self.port)], [self.port])
+        finally:
+            del os.environ["INNCONF"]
 
 
 AIOSMTPD_SCRIPT = r"""

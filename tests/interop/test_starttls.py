@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import imaplib
 import os
+import warnings
 import poplib
 import re
 import shutil
@@ -380,6 +381,58 @@ class SieveServerTest(unittest.TestCase):
                          'OK "localhost ManageSieve ready"')
         line.send("STARTTLS\r\nLISTSCRIPTS\r\n")
         self.assertEqual(line.rest(), 'BYE "command pipelined after STARTTLS; closing"\r\n')
+
+
+class NntpServerTest(unittest.TestCase):
+    """Real NNTP clients against `uptls serve nntp`: one group, one article."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.server = Served(self, "nntp", self.tmp)
+        self.addCleanup(self.server.stop)
+
+    def test_openssl_s_client(self):
+        done = s_client("nntp", self.server.port, self.server.ca,
+                        "GROUP uptls.test\nARTICLE 1\nQUIT\n")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("211 1 1 1 uptls.test", done.stdout)
+        self.assertIn("Subject: Hello from uptls", done.stdout)
+
+    def test_gnutls_cli(self):
+        code, out, err = gnutls_cli("nntp", self.server.port, self.server.ca,
+                                    "CAPABILITIES\r\nQUIT\r\n")
+        self.assertEqual(code, 0, err)
+        self.assertIn("AUTHINFO USER", out)
+        self.assertIn("205 closing connection", out)
+
+    def test_python_nntplib(self):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import nntplib
+        with nntplib.NNTP("localhost", self.server.port, timeout=20) as nntp:
+            self.assertIn("STARTTLS", nntp.getcapabilities())
+            nntp.starttls(context=ssl.create_default_context(cafile=self.server.ca))
+            self.assertNotIn("STARTTLS", nntp.getcapabilities())
+            nntp.login("alice", "secret")
+            _, count, first, last, name = nntp.group("uptls.test")
+            self.assertEqual((count, first, last, name), (1, 1, 1, "uptls.test"))
+            _, article = nntp.article("1")
+            self.assertIn(b"Subject: Hello from uptls", article.lines)
+        self.server.wait_log(r"nntp login as alice")
+
+    def test_pipelined_commands_are_refused(self):
+        line = Line(self.server.port)
+        self.addCleanup(line.close)
+        line.line()
+        line.send("STARTTLS\r\nGROUP uptls.test\r\n")
+        self.assertEqual(line.rest(), "580 command pipelined after STARTTLS; closing\r\n")
 
 
 class EastCase(unittest.TestCase):

@@ -7,7 +7,7 @@ Usage:
 Each server comes from its Debian package, unmodified, with a throwaway
 configuration and a certificate from `uptls cert` (tests/interop/
 real_servers.py): Postfix and aiosmtpd (SMTP), Dovecot (LMTP, IMAP, POP3,
-ManageSieve). `uptls connect --starttls PROTO` (or its URL form) must
+ManageSieve), INN (NNTP). `uptls connect --starttls PROTO` (or its URL form) must
 upgrade, verify the certificate, show the capabilities the server gives
 over TLS, and carry a session: a message delivered through Dovecot's LMTP
 is found in the mailbox. Postfix and Dovecot need root (scripts/test runs
@@ -83,6 +83,21 @@ class SmtpServersTest(RealServerTest):
         self.assertIn("250 Message accepted for delivery", done.stdout)
         self.assertIsNotNone(aiosmtpd.out.wait_for(r"message from a@localhost tls True", 10),
                              aiosmtpd.log())
+
+
+class NntpServersTest(RealServerTest):
+    @NEEDS_ROOT
+    def test_inn(self):
+        inn = rs.Inn(self.cert, self.key, self.ca)
+        self.addCleanup(inn.stop)
+        done = connect(f"nntp://{HOST}:{inn.port}", self.ca, "--crlf",
+                       input_text="GROUP local.test\nQUIT\n")
+        self.assert_upgraded(done, inn)
+        capabilities = re.search(r"Capabilities over TLS: (.*)", done.stderr)[1]
+        self.assertNotIn("STARTTLS", capabilities)
+        self.assertIn("READER", capabilities)
+        self.assertRegex(done.stdout, r"211 0 \d+ \d+ local.test")
+        self.assertIn("205 ", done.stdout)
 
 
 @NEEDS_ROOT
