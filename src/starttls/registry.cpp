@@ -1,6 +1,7 @@
 #include "uptls/starttls.hpp"
 
 #include "uptls/starttls/imap.hpp"
+#include "uptls/starttls/ldap.hpp"
 #include "uptls/starttls/nntp.hpp"
 #include "uptls/starttls/pop3.hpp"
 #include "uptls/starttls/sieve.hpp"
@@ -16,6 +17,7 @@ const std::vector<ProtocolInfo>& protocols() {
       {Protocol::pop3, "pop3", 110, "pop3s", 995, "RFC 1939, RFC 2595"},
       {Protocol::sieve, "sieve", 4190, "", 0, "RFC 5804"},
       {Protocol::nntp, "nntp", 119, "nntps", 563, "RFC 3977, RFC 4642"},
+      {Protocol::ldap, "ldap", 389, "ldaps", 636, "RFC 4511, RFC 4513"},
   };
   return all;
 }
@@ -52,6 +54,8 @@ std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options) 
       return std::make_unique<SieveClient>(std::move(options));
     case Protocol::nntp:
       return std::make_unique<NntpClient>(std::move(options));
+    case Protocol::ldap:
+      return std::make_unique<LdapClient>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }
@@ -70,6 +74,8 @@ std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options) 
       return std::make_unique<SieveServer>(std::move(options));
     case Protocol::nntp:
       return std::make_unique<NntpServer>(std::move(options));
+    case Protocol::ldap:
+      return std::make_unique<LdapServer>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }

@@ -112,6 +112,16 @@ STARTTLS = {
              b"CAPABILITIES\r\nSTARTTLS\r\nAUTHINFO USER a\r\nAUTHINFO PASS b\r\n"
              b"GROUP uptls.test\r\nARTICLE 1\r\nHEAD\r\nOVER 1-1\r\nPOST\r\nhi\r\n..\r\n"
              b".\r\nQUIT\r\n"),
+    "ldap": (b"\x30\x24\x02\x01\x01\x78\x1f\x0a\x01\x00\x04\x00\x04\x00\x8a\x16"
+             b"1.3.6.1.4.1.1466.20037"
+             b"\x30\x33\x02\x01\x02\x64\x2e\x04\x00\x30\x2a\x30\x17\x04\x14"
+             b"supportedLDAPVersion\x31\x03\x04\x013\x30\x0f\x04\x0avendorName\x31\x01\x04"
+             b"\x30\x0c\x02\x01\x02\x65\x07\x0a\x01\x00\x04\x00\x04\x00",
+             b"\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00"
+             b"\x30\x1d\x02\x01\x02\x77\x18\x80\x16" b"1.3.6.1.4.1.1466.20037"
+             b"\x30\x25\x02\x01\x03\x63\x20\x04\x00\x0a\x01\x00\x0a\x01\x00\x02\x01\x00"
+             b"\x02\x01\x00\x01\x01\x00\x87\x0bobjectClass\x30\x00"
+             b"\x30\x05\x02\x01\x04\x42\x00"),
 }
 
 
@@ -123,8 +133,9 @@ def starttls_seeds():
         write(target, "client-bytewise", b"\x00" + from_server)
         write(target, "server-whole", b"\xff" + from_client)
         write(target, "server-bytewise", b"\x01" + from_client)
-        write(target, "server-pipelined",
-              b"\xff" + from_client.replace(b"STARTTLS\r\n", b"STARTTLS\r\nx NOOP\r\n"))
+        if b"STARTTLS\r\n" in from_client:
+            write(target, "server-pipelined",
+                  b"\xff" + from_client.replace(b"STARTTLS\r\n", b"STARTTLS\r\nx NOOP\r\n"))
 
 
 def main():

@@ -2,8 +2,8 @@
 started on 127.0.0.1 with a throwaway configuration in a temporary
 directory and a certificate from `uptls cert`, and stopped by its PID.
 
-Postfix (SMTP), Dovecot (IMAP, POP3, ManageSieve, LMTP), INN (NNTP) and
-aiosmtpd.
+Postfix (SMTP), Dovecot (IMAP, POP3, ManageSieve, LMTP), INN (NNTP), slapd
+(LDAP) and aiosmtpd.
 The daemons run as root here (as scripts/test does) and drop to their own
 users; Postfix needs root.
 """
@@ -238,6 +238,39 @@ class Dovecot(Daemon):
                     with open(os.path.join(directory, name), "rb") as f:
                         found.append(f.read())
         return found
+
+
+class Slapd(Daemon):
+    """OpenLDAP's slapd with an mdb database for dc=example,dc=com."""
+
+    name = "slapd"
+
+    def __init__(self, cert, key, ca):
+        super().__init__()
+        self.port = free_port()
+        os.makedirs(os.path.join(self.dir, "db"))
+        conf = os.path.join(self.dir, "slapd.conf")
+        with open(conf, "w") as f:
+            f.write(textwrap.dedent(f"""\
+                include /etc/ldap/schema/core.schema
+                include /etc/ldap/schema/cosine.schema
+                include /etc/ldap/schema/inetorgperson.schema
+                pidfile {self.dir}/slapd.pid
+                argsfile {self.dir}/slapd.args
+                modulepath /usr/lib/ldap
+                moduleload back_mdb
+                TLSCertificateFile {cert}
+                TLSCertificateKeyFile {key}
+                TLSCACertificateFile {ca}
+                database mdb
+                suffix "dc=example,dc=com"
+                rootdn "cn=admin,dc=example,dc=com"
+                rootpw secret
+                directory {self.dir}/db
+                maxsize 10485760
+                """))
+        self.launch(["/usr/sbin/slapd", "-d", "0", "-h", f"ldap://{HOST}:{self.port}/", "-f",
+                     conf], [self.port])
 
 
 class Inn(Daemon):

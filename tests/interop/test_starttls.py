@@ -435,6 +435,63 @@ class NntpServerTest(unittest.TestCase):
         self.assertEqual(line.rest(), "580 command pipelined after STARTTLS; closing\r\n")
 
 
+class LdapServerTest(unittest.TestCase):
+    """Real LDAP clients against `uptls serve ldap`: an empty directory."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.server = Served(self, "ldap", self.tmp)
+        self.addCleanup(self.server.stop)
+
+    def ldapsearch(self, *args):
+        # OpenLDAP verifies the name of the URL: the certificate has 127.0.0.1.
+        env = dict(os.environ, LDAPTLS_CACERT=self.server.ca, LDAPTLS_REQCERT="demand")
+        return subprocess.run(["ldapsearch", "-H", f"ldap://127.0.0.1:{self.server.port}",
+                               "-x", *args], capture_output=True, text=True, timeout=60,
+                              env=env)
+
+    def test_ldapsearch_zz(self):
+        done = self.ldapsearch("-ZZ", "-b", "", "-s", "base")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("vendorName: uptls", done.stdout)
+        self.assertNotIn("supportedExtension", done.stdout)  # no StartTLS over TLS
+        self.server.wait_log(r"ldap bind as \"\"")
+
+    def test_ldapsearch_zz_with_a_password(self):
+        done = self.ldapsearch("-ZZ", "-D", "cn=admin,dc=example", "-w", "secret", "-b",
+                               "dc=example")
+        self.assertEqual(done.returncode, 32, done.stderr)  # noSuchObject: the directory is empty
+        self.server.wait_log(r"ldap bind as \"cn=admin,dc=example\"")
+
+    def test_a_password_bind_before_tls_is_refused(self):
+        done = self.ldapsearch("-D", "cn=admin,dc=example", "-w", "secret", "-b", "")
+        self.assertEqual(done.returncode, 13, done.stderr)  # confidentialityRequired
+        self.assertIn("TLS is required: StartTLS first", done.stderr)
+
+    def test_anonymous_root_dse_shows_starttls(self):
+        done = self.ldapsearch("-b", "", "-s", "base", "supportedExtension")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("supportedExtension: 1.3.6.1.4.1.1466.20037", done.stdout)
+
+    def test_openssl_s_client(self):
+        # -no_ign_eof: end at the end of input, as LDAP has no text to send.
+        done = s_client("ldap", self.server.port, self.server.ca, "", "-no_ign_eof")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.server.wait_log(r"ldap session over TLS ended")
+
+    def test_gnutls_cli(self):
+        code, out, err = gnutls_cli("ldap", self.server.port, self.server.ca, "")
+        self.assertEqual(code, 0, err)
+        self.assertIn("Handshake was completed", out + err)
+
+
 class EastCase(unittest.TestCase):
     """A uptls client against hostile scripted servers (the EAST cases)."""
 
@@ -629,6 +686,37 @@ class Pop3ClientEastTest(EastCase):
             conn.sendall(b"+OK\r\nSTLS\r\n.\r\n")
             read_line(conn)
             conn.sendall(b"+OK begin\r\n+OK\r\nUSER\r\n.\r\n")
+            conn.recv(100)
+        done = self.connect(self.serve(script))
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("after its go-ahead for STARTTLS", done.stderr)
+
+
+class LdapClientEastTest(EastCase):
+    """`uptls connect ldap://` against hostile scripted servers."""
+
+    SUCCESS = (b"\x30\x24\x02\x01\x01\x78\x1f\x0a\x01\x00\x04\x00\x04\x00\x8a\x16"
+               b"1.3.6.1.4.1.1466.20037")
+
+    def connect(self, server):
+        return uptls_connect(f"ldap://{HOST}:{server.port}", "--cafile", self.ca,
+                             "--servername", "localhost", input_text="")
+
+    def test_refused_starttls_is_quoted(self):
+        def script(conn, tls):
+            conn.recv(100)
+            conn.sendall(b"\x30\x28\x02\x01\x01\x78\x23\x0a\x01\x34\x04\x00\x04\x1c"
+                         b"StartTLS is not possible now")
+        done = self.connect(self.serve(script))
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("refused StartTLS: unavailable (\"StartTLS is not possible now\")",
+                      done.stderr)
+
+    def test_response_injected_after_the_success_is_refused(self):
+        def script(conn, tls):
+            conn.recv(100)
+            conn.sendall(self.SUCCESS + b"\x30\x0c\x02\x01\x02\x61\x07\x0a\x01\x00\x04\x00"
+                         b"\x04\x00")
             conn.recv(100)
         done = self.connect(self.serve(script))
         self.assertNotEqual(done.returncode, 0)

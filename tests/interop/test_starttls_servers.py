@@ -7,7 +7,7 @@ Usage:
 Each server comes from its Debian package, unmodified, with a throwaway
 configuration and a certificate from `uptls cert` (tests/interop/
 real_servers.py): Postfix and aiosmtpd (SMTP), Dovecot (LMTP, IMAP, POP3,
-ManageSieve), INN (NNTP). `uptls connect --starttls PROTO` (or its URL form) must
+ManageSieve), INN (NNTP), slapd (LDAP). `uptls connect --starttls PROTO` (or its URL form) must
 upgrade, verify the certificate, show the capabilities the server gives
 over TLS, and carry a session: a message delivered through Dovecot's LMTP
 is found in the mailbox. Postfix and Dovecot need root (scripts/test runs
@@ -98,6 +98,17 @@ class NntpServersTest(RealServerTest):
         self.assertIn("READER", capabilities)
         self.assertRegex(done.stdout, r"211 0 \d+ \d+ local.test")
         self.assertIn("205 ", done.stdout)
+
+
+class LdapServersTest(RealServerTest):
+    def test_slapd(self):
+        slapd = rs.Slapd(self.cert, self.key, self.ca)
+        self.addCleanup(slapd.stop)
+        done = connect(f"ldap://{HOST}:{slapd.port}", self.ca, input_text="")
+        self.assert_upgraded(done, slapd)
+        capabilities = re.search(r"Capabilities over TLS: (.*)", done.stderr)[1]
+        self.assertIn("supportedLDAPVersion: 3", capabilities)
+        self.assertIn("supportedExtension: 1.3.6.1.4.1.1466.20037", capabilities)
 
 
 @NEEDS_ROOT
