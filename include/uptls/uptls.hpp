@@ -15,6 +15,7 @@
 #include "uptls/starttls/ldap.hpp"
 #include "uptls/starttls/nntp.hpp"
 #include "uptls/starttls/pop3.hpp"
+#include "uptls/starttls/postgres.hpp"
 #include "uptls/starttls/sieve.hpp"
 #include "uptls/starttls/smtp.hpp"
 #include "uptls/stream.hpp"

@@ -113,7 +113,8 @@ asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue) {
         break;
       }
       case Next::start_tls:
-        co_await stream.start_tls(CarryOver::refuse);
+        co_await stream.start_tls(dialogue.feeds_handshake() ? CarryOver::feed_handshake
+                                                             : CarryOver::refuse);
         dialogue.tls_started();
         break;
       case Next::done:

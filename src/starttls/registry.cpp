@@ -4,6 +4,7 @@
 #include "uptls/starttls/ldap.hpp"
 #include "uptls/starttls/nntp.hpp"
 #include "uptls/starttls/pop3.hpp"
+#include "uptls/starttls/postgres.hpp"
 #include "uptls/starttls/sieve.hpp"
 #include "uptls/starttls/smtp.hpp"
 
@@ -18,6 +19,7 @@ const std::vector<ProtocolInfo>& protocols() {
       {Protocol::sieve, "sieve", 4190, "", 0, "RFC 5804"},
       {Protocol::nntp, "nntp", 119, "nntps", 563, "RFC 3977, RFC 4642"},
       {Protocol::ldap, "ldap", 389, "ldaps", 636, "RFC 4511, RFC 4513"},
+      {Protocol::postgres, "postgres", 5432, "", 0, "PostgreSQL protocol 3.0, SSLRequest"},
   };
   return all;
 }
@@ -56,6 +58,8 @@ std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options) 
       return std::make_unique<NntpClient>(std::move(options));
     case Protocol::ldap:
       return std::make_unique<LdapClient>(std::move(options));
+    case Protocol::postgres:
+      return std::make_unique<PostgresClient>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }
@@ -76,6 +80,8 @@ std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options) 
       return std::make_unique<NntpServer>(std::move(options));
     case Protocol::ldap:
       return std::make_unique<LdapServer>(std::move(options));
+    case Protocol::postgres:
+      return std::make_unique<PostgresServer>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }

@@ -3,7 +3,7 @@ started on 127.0.0.1 with a throwaway configuration in a temporary
 directory and a certificate from `uptls cert`, and stopped by its PID.
 
 Postfix (SMTP), Dovecot (IMAP, POP3, ManageSieve, LMTP), INN (NNTP), slapd
-(LDAP) and aiosmtpd.
+(LDAP), PostgreSQL and aiosmtpd.
 The daemons run as root here (as scripts/test does) and drop to their own
 users; Postfix needs root.
 """
@@ -271,6 +271,39 @@ class Slapd(Daemon):
                 """))
         self.launch(["/usr/sbin/slapd", "-d", "0", "-h", f"ldap://{HOST}:{self.port}/", "-f",
                      conf], [self.port])
+
+
+class Postgres(Daemon):
+    """PostgreSQL 15 (the postgres user's own cluster in a temporary
+    directory) with ssl = on."""
+
+    name = "postgres"
+
+    def __init__(self, cert, key, ca):
+        super().__init__()
+        self.port = free_port()
+        binary = "/usr/lib/postgresql/15/bin"
+        d = self.dir
+        for path in (cert, key, ca):
+            shutil.copy(path, d)
+        tls = {name: os.path.join(d, os.path.basename(path))
+               for name, path in (("cert", cert), ("key", key), ("ca", ca))}
+        os.chmod(tls["key"], 0o600)
+        with open(os.path.join(d, "pw"), "w") as f:
+            f.write("secret\n")
+        subprocess.run(["chown", "-R", "postgres:postgres", d], check=True)
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+        subprocess.run(as_postgres + [f"{binary}/initdb", "-D", f"{d}/data", "-U", "postgres",
+                                      f"--pwfile={d}/pw", "--auth-local=trust",
+                                      "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8",
+                                      "--locale=C.UTF-8"],
+                       check=True, capture_output=True, timeout=120)
+        self.launch(as_postgres + [f"{binary}/postgres", "-D", f"{d}/data", "-k", d, "-p",
+                                   str(self.port), "-c", f"listen_addresses={HOST}", "-c",
+                                   "ssl=on", "-c", f"ssl_cert_file={tls['cert']}", "-c",
+                                   f"ssl_key_file={tls['key']}", "-c", f"ssl_ca_file={tls['ca']}",
+                                   "-c", "fsync=off", "-c", "logging_collector=off"],
+                    [self.port])
 
 
 class Inn(Daemon):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import imaplib
 import os
+import socket
 import warnings
 import poplib
 import re
@@ -492,6 +493,73 @@ class LdapServerTest(unittest.TestCase):
         self.assertIn("Handshake was completed", out + err)
 
 
+class PostgresServerTest(unittest.TestCase):
+    """Real PostgreSQL clients against `uptls serve postgres`: SELECT 1."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.server = Served(self, "postgres", self.tmp)
+        self.addCleanup(self.server.stop)
+
+    def psql(self, sslmode, query="SELECT 1"):
+        return run(["psql", f"host=localhost port={self.server.port} user=alice dbname=test "
+                    f"sslmode={sslmode} sslrootcert={self.server.ca} connect_timeout=20",
+                    "-c", query])
+
+    def test_psql_verify_full(self):
+        done = self.psql("verify-full")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertRegex(done.stdout, r"\?column\?\s*\n-+\n\s*1\n\(1 row\)")
+        self.server.wait_log(r"postgres login as alice")
+
+    def test_psql_without_tls_is_refused(self):
+        done = self.psql("disable")
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("TLS is required", done.stderr)
+
+    def test_other_queries_get_an_error(self):
+        done = self.psql("verify-full", "SELECT now()")
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("uptls answers SELECT 1 and nothing else", done.stderr)
+
+    def test_openssl_s_client(self):
+        done = s_client("postgres", self.server.port, self.server.ca, "", "-no_ign_eof")
+        self.assertEqual(done.returncode, 0, done.stderr)
+
+    def test_gnutls_cli(self):
+        code, out, err = gnutls_cli("postgres", self.server.port, self.server.ca, "")
+        self.assertEqual(code, 0, err)
+        self.assertIn("Handshake was completed", out + err)
+
+    def test_direct_tls_with_alpn(self):
+        # PostgreSQL 17's sslnegotiation=direct: TLS from the first byte.
+        context = ssl.create_default_context(cafile=self.server.ca)
+        context.set_alpn_protocols(["postgresql"])
+        with socket.create_connection((HOST, self.server.port), timeout=20) as raw:
+            with context.wrap_socket(raw, server_hostname="localhost") as secure:
+                self.assertEqual(secure.selected_alpn_protocol(), "postgresql")
+                secure.sendall(b"\x00\x00\x00\x14\x00\x03\x00\x00user\x00alice\x00\x00")
+                self.assertEqual(secure.recv(1), b"R")
+        self.server.wait_log(r"postgres login as alice")
+
+    def test_bytes_after_the_ssl_request_are_refused(self):
+        # CVE-2021-23214: a startup message sent along with the SSLRequest.
+        line = Line(self.server.port)
+        self.addCleanup(line.close)
+        line.send(b"\x00\x00\x00\x08\x04\xd2\x16\x2f"
+                  b"\x00\x00\x00\x14\x00\x03\x00\x00user\x00alice\x00\x00")
+        answer = line.rest()
+        self.assertTrue(answer.startswith("E"), answer)
+        self.assertIn("received unencrypted data after SSL request", answer)
+
+
 class EastCase(unittest.TestCase):
     """A uptls client against hostile scripted servers (the EAST cases)."""
 
@@ -721,6 +789,37 @@ class LdapClientEastTest(EastCase):
         done = self.connect(self.serve(script))
         self.assertNotEqual(done.returncode, 0)
         self.assertIn("after its go-ahead for STARTTLS", done.stderr)
+
+
+class PostgresClientEastTest(EastCase):
+    """`uptls connect --starttls postgres` against hostile scripted servers."""
+
+    def connect(self, server, *extra):
+        return uptls_connect(f"{HOST}:{server.port}", "--starttls", "postgres", "--cafile",
+                             self.ca, "--servername", "localhost", *extra, input_text="")
+
+    def test_response_injected_after_s_is_refused(self):
+        # CVE-2021-23222.
+        def script(conn, tls):
+            conn.recv(8)
+            conn.sendall(b"SR\x00\x00\x00\x08\x00\x00\x00\x00")
+            conn.recv(100)
+        done = self.connect(self.serve(script))
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("after its go-ahead for STARTTLS", done.stderr)
+
+    def test_n_stops_the_client_unless_opportunistic(self):
+        def script(conn, tls):
+            conn.recv(8)
+            conn.sendall(b"N")
+            conn.recv(100)
+        server = self.serve(script)
+        done = self.connect(server)
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("does not accept SSL", done.stderr)
+        done = self.connect(server, "--opportunistic")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("WARNING: NOT ENCRYPTED", done.stderr)
 
 
 if __name__ == "__main__":

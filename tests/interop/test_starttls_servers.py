@@ -7,7 +7,8 @@ Usage:
 Each server comes from its Debian package, unmodified, with a throwaway
 configuration and a certificate from `uptls cert` (tests/interop/
 real_servers.py): Postfix and aiosmtpd (SMTP), Dovecot (LMTP, IMAP, POP3,
-ManageSieve), INN (NNTP), slapd (LDAP). `uptls connect --starttls PROTO` (or its URL form) must
+ManageSieve), INN (NNTP), slapd (LDAP),
+PostgreSQL 15. `uptls connect --starttls PROTO` (or its URL form) must
 upgrade, verify the certificate, show the capabilities the server gives
 over TLS, and carry a session: a message delivered through Dovecot's LMTP
 is found in the mailbox. Postfix and Dovecot need root (scripts/test runs
@@ -109,6 +110,18 @@ class LdapServersTest(RealServerTest):
         capabilities = re.search(r"Capabilities over TLS: (.*)", done.stderr)[1]
         self.assertIn("supportedLDAPVersion: 3", capabilities)
         self.assertIn("supportedExtension: 1.3.6.1.4.1.1466.20037", capabilities)
+
+
+class PostgresServersTest(RealServerTest):
+    @NEEDS_ROOT
+    def test_postgresql_15(self):
+        postgres = rs.Postgres(self.cert, self.key, self.ca)
+        self.addCleanup(postgres.stop)
+        done = connect(f"{HOST}:{postgres.port}", self.ca, "--starttls", "postgres",
+                       input_text="")
+        self.assertEqual(done.returncode, 0, done.stderr + postgres.log())
+        self.assertIn("verified for localhost", done.stderr)
+        self.assertIn("TLS TLSv1.3", done.stderr)
 
 
 @NEEDS_ROOT

@@ -11,6 +11,7 @@
 #include "server_options.hpp"
 #include "tls_options.hpp"
 #include "uptls/starttls.hpp"
+#include "uptls/starttls/postgres.hpp"
 #include "uptls/uptls.hpp"
 
 namespace uptls::cli {
@@ -25,7 +26,7 @@ struct ServeArgs {
   std::string starttls_reply;
 };
 
-struct ProtocolArgs {
+struct ProtocolServeArgs {
   starttls::Protocol protocol;
   std::string listen;
   ServerTlsArgs tls;
@@ -78,7 +79,7 @@ asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {
 
 /// One client of `uptls serve PROTO`: the dialogue, its session, a line
 /// for each step.
-asio::awaitable<void> serve_protocol(Stream stream, std::shared_ptr<const ProtocolArgs> args) {
+asio::awaitable<void> serve_protocol(Stream stream, std::shared_ptr<const ProtocolServeArgs> args) {
   std::string peer = stream.peer();
   std::string name(starttls::info(args->protocol).name);
   bool quiet = args->quiet;
@@ -104,9 +105,15 @@ asio::awaitable<void> serve_protocol(Stream stream, std::shared_ptr<const Protoc
   }
 }
 
-asio::awaitable<int> serve_protocol_clients(std::shared_ptr<const ProtocolArgs> args) {
+asio::awaitable<int> serve_protocol_clients(std::shared_ptr<const ProtocolServeArgs> args) {
   Handler handler = [args](Stream stream) { return serve_protocol(std::move(stream), args); };
-  return run_server(handler, args->listen, args->tls, args->server, true,
+  ServerTlsArgs tls = args->tls;
+  // PostgreSQL 17's direct TLS needs the server to agree on ALPN
+  // "postgresql"; clients of the SSLRequest send it too, or nothing.
+  if (args->protocol == starttls::Protocol::postgres && tls.protocol.alpn.empty()) {
+    tls.protocol.alpn = starttls::postgres_alpn;
+  }
+  return run_server(handler, args->listen, tls, args->server, true,
                     std::string(starttls::info(args->protocol).name));
 }
 
@@ -118,7 +125,7 @@ void add_protocol_command(CLI::App& serve_command, const starttls::ProtocolInfo&
                 "docs/protocols.md). Commands that need TLS are refused before it, and commands "
                 "pipelined after STARTTLS are refused (CVE-2011-0411). SIGHUP reloads the "
                 "certificate files; SIGINT or SIGTERM stop it gracefully.");
-  auto args = std::make_shared<ProtocolArgs>();
+  auto args = std::make_shared<ProtocolServeArgs>();
   args->protocol = protocol.protocol;
   command->add_option("--listen", args->listen, "HOST:PORT to listen on; port 0 picks one")
       ->required();
@@ -134,9 +141,8 @@ void add_protocol_command(CLI::App& serve_command, const starttls::ProtocolInfo&
                      "reading)");
   command->footer("Example:\n  uptls serve " + name + " --listen 127.0.0.1:" +
                   std::to_string(10000 + protocol.port) + " --ca-out ca.pem");
-  command->callback([args] {
-    run_command_or_exit("serve", serve_protocol_clients(args), args->server.threads);
-  });
+  command->callback(
+      [args] { run_command_or_exit("serve", serve_protocol_clients(args), args->server.threads); });
 }
 
 }  // namespace

@@ -91,8 +91,10 @@ asio::awaitable<void> protocol_dialogue(Stream& stream, const UpgradeArgs& args,
   if (!learned.greeting.empty()) say("Server greeting: " + learned.greeting);
   if (!learned.tls) {
     // Loud even with --quiet: nothing else tells the user.
-    std::fprintf(stderr, "uptls: WARNING: NOT ENCRYPTED. %s; --opportunistic: going on in "
-                 "PLAINTEXT\n", learned.plaintext_reason.c_str());
+    std::fprintf(stderr,
+                 "uptls: WARNING: NOT ENCRYPTED. %s; --opportunistic: going on in "
+                 "PLAINTEXT\n",
+                 learned.plaintext_reason.c_str());
   }
   if (!learned.capabilities.empty()) {
     say(std::string(learned.tls ? "Capabilities over TLS: " : "Capabilities (plaintext): ") +
@@ -102,8 +104,7 @@ asio::awaitable<void> protocol_dialogue(Stream& stream, const UpgradeArgs& args,
 
 }  // namespace
 
-std::pair<std::string, std::uint16_t> resolve_target(const std::string& address,
-                                                     UpgradeArgs& args,
+std::pair<std::string, std::uint16_t> resolve_target(const std::string& address, UpgradeArgs& args,
                                                      std::uint16_t default_port) {
   std::string_view text = address;
   std::uint16_t port = default_port;
@@ -137,9 +138,9 @@ std::pair<std::string, std::uint16_t> resolve_target(const std::string& address,
   }
   // A bare IPv6 address has colons and no port.
   bool bracketed = !text.empty() && text.front() == '[';
-  bool has_port = bracketed ? text.find("]:") != std::string_view::npos
-                            : text.find(':') != std::string_view::npos &&
-                                  text.find(':') == text.rfind(':');
+  bool has_port =
+      bracketed ? text.find("]:") != std::string_view::npos
+                : text.find(':') != std::string_view::npos && text.find(':') == text.rfind(':');
   if (has_port || port == 0) return split_host_port(text);
   return split_host_port(std::string(text) + ":" + std::to_string(port));
 }
@@ -156,9 +157,9 @@ void add_upgrade_options(CLI::App& command, UpgradeArgs& args) {
                       "speak PROTO's plaintext phase and its STARTTLS (" + protocol_names() +
                           "); a URL such as smtp://HOST says it too")
           ->check([](const std::string& name) {
-            return starttls::protocol_named(name) ? std::string()
-                                                  : "unknown protocol '" + name +
-                                                        "' (known: " + protocol_names() + ")";
+            return starttls::protocol_named(name)
+                       ? std::string()
+                       : "unknown protocol '" + name + "' (known: " + protocol_names() + ")";
           });
   protocol->excludes(implicit)->excludes(line);
   command

@@ -150,6 +150,9 @@ class UPTLS_API Dialogue {
   const Learned& learned() const noexcept { return learned_; }
   /// Client or server.
   Side side() const noexcept { return side_; }
+  /// Whether the bytes not consumed at start_tls begin the client's
+  /// handshake (CarryOver::feed_handshake) rather than being refused.
+  bool feeds_handshake() const noexcept { return feeds_handshake_; }
   /// The protocol's name, as `uptls` commands spell it ("smtp", "imap", ...).
   virtual std::string_view protocol() const noexcept = 0;
 
@@ -173,6 +176,13 @@ class UPTLS_API Dialogue {
   void expect_input() noexcept { next_ = Next::receive; }
   /// Asks for the TLS handshake once the output is sent.
   void upgrade() noexcept { next_ = Next::start_tls; }
+  /// A server's answer to a client that starts its handshake at once
+  /// (PostgreSQL's direct TLS): the bytes not consumed are its ClientHello
+  /// and go to the handshake.
+  void upgrade_feeding_handshake() noexcept {
+    next_ = Next::start_tls;
+    feeds_handshake_ = true;
+  }
   /// Ends the dialogue.
   void finish() noexcept { next_ = Next::done; }
   /// Fails the dialogue.
@@ -208,6 +218,7 @@ class UPTLS_API Dialogue {
  private:
   Side side_;
   Next next_ = Next::receive;
+  bool feeds_handshake_ = false;
   std::string output_;
   std::error_code error_;
   std::string error_message_;
