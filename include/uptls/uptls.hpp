@@ -18,6 +18,7 @@
 #include "uptls/starttls/postgres.hpp"
 #include "uptls/starttls/sieve.hpp"
 #include "uptls/starttls/smtp.hpp"
+#include "uptls/starttls/xmpp.hpp"
 #include "uptls/stream.hpp"
 #include "uptls/tls/authority.hpp"
 #include "uptls/tls/config.hpp"

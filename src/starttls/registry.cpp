@@ -7,6 +7,7 @@
 #include "uptls/starttls/postgres.hpp"
 #include "uptls/starttls/sieve.hpp"
 #include "uptls/starttls/smtp.hpp"
+#include "uptls/starttls/xmpp.hpp"
 
 namespace uptls::starttls {
 
@@ -20,6 +21,8 @@ const std::vector<ProtocolInfo>& protocols() {
       {Protocol::nntp, "nntp", 119, "nntps", 563, "RFC 3977, RFC 4642"},
       {Protocol::ldap, "ldap", 389, "ldaps", 636, "RFC 4511, RFC 4513"},
       {Protocol::postgres, "postgres", 5432, "", 0, "PostgreSQL protocol 3.0, SSLRequest"},
+      {Protocol::xmpp, "xmpp", 5222, "", 0, "RFC 6120"},
+      {Protocol::xmpp_server, "xmpp-server", 5269, "", 0, "RFC 6120"},
   };
   return all;
 }
@@ -60,6 +63,10 @@ std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options) 
       return std::make_unique<LdapClient>(std::move(options));
     case Protocol::postgres:
       return std::make_unique<PostgresClient>(std::move(options));
+    case Protocol::xmpp:
+      return std::make_unique<XmppClient>(std::move(options));
+    case Protocol::xmpp_server:
+      return std::make_unique<XmppClient>(std::move(options), true);
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }
@@ -82,6 +89,10 @@ std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options) 
       return std::make_unique<LdapServer>(std::move(options));
     case Protocol::postgres:
       return std::make_unique<PostgresServer>(std::move(options));
+    case Protocol::xmpp:
+      return std::make_unique<XmppServer>(std::move(options));
+    case Protocol::xmpp_server:
+      return std::make_unique<XmppServer>(std::move(options), true);
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }

@@ -127,7 +127,21 @@ STARTTLS = {
                  b"\x00\x00\x00\x14\x00\x03\x00\x00user\x00alice\x00\x00"
                  b"Q\x00\x00\x00\x0dSELECT 1\x00Q\x00\x00\x00\x0bSELECT\x00P\x00\x00\x00\x04"
                  b"X\x00\x00\x00\x04"),
+    "xmpp": (b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+             b"xmlns:stream='http://etherx.jabber.org/streams' id='1' from='x' version='1.0'>"
+             b"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/>"
+             b"</starttls></stream:features><proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+             b"<stream:stream id='2'><stream:features><mechanisms><mechanism>PLAIN</mechanism>"
+             b"</mechanisms></stream:features>",
+             b"<?xml version='1.0'?><stream:stream to='x' xmlns='jabber:client' "
+             b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+             b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><stream:stream to='x'>"
+             b"<auth mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth><stream:stream to='x'>"
+             b"<iq type='set' id='b'><bind><resource>r</resource></bind></iq>"
+             b"<message to='a'><body>hi</body></message></stream:stream>"),
 }
+STARTTLS["xmpp_server"] = (STARTTLS["xmpp"][0].replace(b"jabber:client", b"jabber:server"),
+                           STARTTLS["xmpp"][1].replace(b"jabber:client", b"jabber:server"))
 
 
 def starttls_seeds():

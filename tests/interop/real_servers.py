@@ -3,7 +3,7 @@ started on 127.0.0.1 with a throwaway configuration in a temporary
 directory and a certificate from `uptls cert`, and stopped by its PID.
 
 Postfix (SMTP), Dovecot (IMAP, POP3, ManageSieve, LMTP), INN (NNTP), slapd
-(LDAP), PostgreSQL and aiosmtpd.
+(LDAP), PostgreSQL, Prosody (XMPP) and aiosmtpd.
 The daemons run as root here (as scripts/test does) and drop to their own
 users; Postfix needs root.
 """
@@ -304,6 +304,44 @@ class Postgres(Daemon):
                                    f"ssl_key_file={tls['key']}", "-c", f"ssl_ca_file={tls['ca']}",
                                    "-c", "fsync=off", "-c", "logging_collector=off"],
                     [self.port])
+
+
+class Prosody(Daemon):
+    """Prosody with c2s on a loopback port, STARTTLS required, one host
+    "localhost" and the user alice."""
+
+    name = "prosody"
+
+    def __init__(self, cert, key):
+        super().__init__()
+        self.port = free_port()
+        d = self.dir
+        os.makedirs(os.path.join(d, "data"))
+        conf = os.path.join(d, "prosody.cfg.lua")
+        with open(conf, "w") as f:
+            f.write(textwrap.dedent(f"""\
+                run_as_root = true
+                pidfile = "{d}/prosody.pid"
+                data_path = "{d}/data"
+                daemonize = false
+                log = {{ {{ levels = {{ min = "info" }}, to = "console" }} }}
+                interfaces = {{ "{HOST}" }}
+                c2s_ports = {{ {self.port} }}
+                c2s_direct_tls_ports = {{ }}
+                s2s_ports = {{ }}
+                http_ports = {{ }}
+                https_ports = {{ }}
+                modules_enabled = {{ "roster", "saslauth", "tls", "disco", "ping", "posix" }}
+                modules_disabled = {{ "s2s" }}
+                authentication = "internal_hashed"
+                c2s_require_encryption = true
+                allow_registration = false
+                ssl = {{ certificate = "{cert}", key = "{key}" }}
+                VirtualHost "localhost"
+                """))
+        subprocess.run(["prosodyctl", "--config", conf, "register", "alice", "localhost",
+                        "secret"], check=True, capture_output=True, timeout=60)
+        self.launch(["prosody", "-F", "--config", conf], [self.port])
 
 
 class Inn(Daemon):

@@ -560,6 +560,73 @@ class PostgresServerTest(unittest.TestCase):
         self.assertIn("received unencrypted data after SSL request", answer)
 
 
+XMPP_HEADER = ("<stream:stream to='localhost' version='1.0' xmlns='jabber:client' "
+               "xmlns:stream='http://etherx.jabber.org/streams'>")
+
+
+class XmppServerTest(unittest.TestCase):
+    """Real XMPP clients against `uptls serve xmpp` and `xmpp-server`."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def serve(self, protocol):
+        server = Served(self, protocol, self.tmp)
+        self.addCleanup(server.stop)
+        return server
+
+    def test_openssl_s_client_c2s_session(self):
+        server = self.serve("xmpp")
+        # s_client opened the first stream itself; this is the one over TLS.
+        script = (XMPP_HEADER + "\n<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                  "mechanism='PLAIN'>AGFsaWNlAHNlY3JldA==</auth>\n" + XMPP_HEADER +
+                  "\n<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+                  "<resource>r</resource></bind></iq>\n</stream:stream>\n")
+        done = s_client("xmpp", server.port, server.ca, script, "-xmpphost", "localhost")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        out = done.stdout
+        self.assertIn("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", out)
+        self.assertIn("<jid>alice@localhost/r</jid>", out)
+
+    def test_openssl_s_client_s2s(self):
+        server = self.serve("xmpp-server")
+        done = s_client("xmpp-server", server.port, server.ca, "", "-xmpphost", "localhost",
+                        "-no_ign_eof")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        server.wait_log(r"xmpp-server session over TLS ended")
+
+    def test_gnutls_cli(self):
+        server = self.serve("xmpp")
+        code, out, err = gnutls_cli("xmpp", server.port, server.ca, "")
+        self.assertEqual(code, 0, err)
+        self.assertIn("Handshake was completed", out + err)
+
+    def test_stanzas_before_tls_are_refused(self):
+        server = self.serve("xmpp")
+        line = Line(server.port)
+        self.addCleanup(line.close)
+        line.send(XMPP_HEADER + "<iq type='get' id='1'/>")
+        answer = line.rest()
+        self.assertIn("<required/>", answer)
+        self.assertIn("<policy-violation", answer)
+        self.assertIn("TLS is required: STARTTLS first", answer)
+
+    def test_pipelined_stanzas_are_refused(self):
+        server = self.serve("xmpp")
+        line = Line(server.port)
+        self.addCleanup(line.close)
+        line.send(XMPP_HEADER)
+        line.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><iq type='get' id='1'/>")
+        self.assertTrue(line.rest().endswith(
+            "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>"))
+        server.wait_log(r"CVE-2011-0411")
+
+
 class EastCase(unittest.TestCase):
     """A uptls client against hostile scripted servers (the EAST cases)."""
 

@@ -8,7 +8,7 @@ Each server comes from its Debian package, unmodified, with a throwaway
 configuration and a certificate from `uptls cert` (tests/interop/
 real_servers.py): Postfix and aiosmtpd (SMTP), Dovecot (LMTP, IMAP, POP3,
 ManageSieve), INN (NNTP), slapd (LDAP),
-PostgreSQL 15. `uptls connect --starttls PROTO` (or its URL form) must
+PostgreSQL 15, Prosody (XMPP). `uptls connect --starttls PROTO` (or its URL form) must
 upgrade, verify the certificate, show the capabilities the server gives
 over TLS, and carry a session: a message delivered through Dovecot's LMTP
 is found in the mailbox. Postfix and Dovecot need root (scripts/test runs
@@ -122,6 +122,19 @@ class PostgresServersTest(RealServerTest):
         self.assertEqual(done.returncode, 0, done.stderr + postgres.log())
         self.assertIn("verified for localhost", done.stderr)
         self.assertIn("TLS TLSv1.3", done.stderr)
+
+
+class XmppServersTest(RealServerTest):
+    @NEEDS_ROOT
+    def test_prosody(self):
+        prosody = self.start(lambda cert, key: rs.Prosody(cert, key))
+        done = connect(f"xmpp://{HOST}:{prosody.port}", self.ca, input_text="")
+        self.assert_upgraded(done, prosody)
+        self.assertIn("Server greeting: stream from localhost", done.stderr)
+        capabilities = re.search(r"Capabilities over TLS: (.*)", done.stderr)[1]
+        self.assertIn("mechanisms", capabilities)
+        self.assertIn("PLAIN", capabilities)
+        self.assertNotIn("starttls", capabilities)
 
 
 @NEEDS_ROOT
