@@ -12,6 +12,7 @@
 #include "uptls/server.hpp"
 #include "uptls/starttls.hpp"
 #include "uptls/starttls/imap.hpp"
+#include "uptls/starttls/irc.hpp"
 #include "uptls/starttls/ldap.hpp"
 #include "uptls/starttls/nntp.hpp"
 #include "uptls/starttls/pop3.hpp"

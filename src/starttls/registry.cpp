@@ -1,6 +1,7 @@
 #include "uptls/starttls.hpp"
 
 #include "uptls/starttls/imap.hpp"
+#include "uptls/starttls/irc.hpp"
 #include "uptls/starttls/ldap.hpp"
 #include "uptls/starttls/nntp.hpp"
 #include "uptls/starttls/pop3.hpp"
@@ -23,6 +24,7 @@ const std::vector<ProtocolInfo>& protocols() {
       {Protocol::postgres, "postgres", 5432, "", 0, "PostgreSQL protocol 3.0, SSLRequest"},
       {Protocol::xmpp, "xmpp", 5222, "", 0, "RFC 6120"},
       {Protocol::xmpp_server, "xmpp-server", 5269, "", 0, "RFC 6120"},
+      {Protocol::irc, "irc", 6667, "ircs", 6697, "IRCv3 tls extension"},
   };
   return all;
 }
@@ -67,6 +69,8 @@ std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options) 
       return std::make_unique<XmppClient>(std::move(options));
     case Protocol::xmpp_server:
       return std::make_unique<XmppClient>(std::move(options), true);
+    case Protocol::irc:
+      return std::make_unique<IrcClient>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }
@@ -93,6 +97,8 @@ std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options) 
       return std::make_unique<XmppServer>(std::move(options));
     case Protocol::xmpp_server:
       return std::make_unique<XmppServer>(std::move(options), true);
+    case Protocol::irc:
+      return std::make_unique<IrcServer>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }

@@ -140,6 +140,10 @@ STARTTLS = {
              b"<iq type='set' id='b'><bind><resource>r</resource></bind></iq>"
              b"<message to='a'><body>hi</body></message></stream:stream>"),
 }
+STARTTLS["irc"] = (b":irc NOTICE * :hi\r\n:irc 670 * :go\r\n:irc CAP * LS * :a b\r\n"
+                   b":irc CAP * LS :c\r\n",
+                   b"CAP LS 302\r\nSTARTTLS\r\nCAP LS\r\nCAP END\r\nNICK a\r\nUSER a 0 * :A\r\n"
+                   b"JOIN #x\r\nPRIVMSG #x :hi\r\nPING :p\r\nQUIT\r\n")
 STARTTLS["xmpp_server"] = (STARTTLS["xmpp"][0].replace(b"jabber:client", b"jabber:server"),
                            STARTTLS["xmpp"][1].replace(b"jabber:client", b"jabber:server"))
 

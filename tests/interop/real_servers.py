@@ -3,7 +3,8 @@ started on 127.0.0.1 with a throwaway configuration in a temporary
 directory and a certificate from `uptls cert`, and stopped by its PID.
 
 Postfix (SMTP), Dovecot (IMAP, POP3, ManageSieve, LMTP), INN (NNTP), slapd
-(LDAP), PostgreSQL, Prosody (XMPP) and aiosmtpd.
+(LDAP), PostgreSQL, Prosody (XMPP), InspIRCd (IRC)
+and aiosmtpd.
 The daemons run as root here (as scripts/test does) and drop to their own
 users; Postfix needs root.
 """
@@ -342,6 +343,38 @@ class Prosody(Daemon):
         subprocess.run(["prosodyctl", "--config", conf, "register", "alice", "localhost",
                         "secret"], check=True, capture_output=True, timeout=60)
         self.launch(["prosody", "-F", "--config", conf], [self.port])
+
+
+class Inspircd(Daemon):
+    """InspIRCd 3 with the starttls module (IRCv3 STARTTLS, numeric 670)."""
+
+    name = "inspircd"
+
+    def __init__(self, cert, key):
+        super().__init__()
+        self.port = free_port()
+        d = self.dir
+        conf = os.path.join(d, "inspircd.conf")
+        with open(conf, "w") as f:
+            f.write(textwrap.dedent(f"""\
+                <server name="irc.localhost" description="uptls interop" network="Test">
+                <admin name="Admin" nick="admin" email="admin@localhost">
+                <bind address="{HOST}" port="{self.port}" type="clients">
+                <connect allow="*" timeout="60" pingfreq="120" recvq="8192" localmax="50"
+                         globalmax="50" resolvehostnames="no" useident="no">
+                <pid file="{d}/inspircd.pid">
+                <log method="file" type="* -USERINPUT -USEROUTPUT" level="default"
+                     target="{d}/ircd.log">
+                <dns server="127.0.0.1" timeout="1">
+                <module name="ssl_gnutls">
+                <sslprofile name="Clients" provider="gnutls" certfile="{cert}" keyfile="{key}"
+                            dhfile="" requestclientcert="no">
+                <module name="starttls">
+                <starttls provider="Clients">
+                <module name="cap">
+                """))
+        self.launch(["/usr/sbin/inspircd", "--nofork", "--runasroot", "--config", conf],
+                    [self.port])
 
 
 class Inn(Daemon):

@@ -627,6 +627,40 @@ class XmppServerTest(unittest.TestCase):
         server.wait_log(r"CVE-2011-0411")
 
 
+class IrcServerTest(unittest.TestCase):
+    """Real IRC clients against `uptls serve irc`."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.server = Served(self, "irc", self.tmp)
+        self.addCleanup(self.server.stop)
+
+    def test_openssl_s_client(self):
+        done = s_client("irc", self.server.port, self.server.ca,
+                        "NICK alice\nUSER a 0 * :Alice\nJOIN #uptls\nQUIT\n")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn(":localhost 001 alice :Welcome", done.stdout)
+        self.assertIn(":alice!alice@uptls JOIN #uptls", done.stdout)
+        self.server.wait_log(r"irc registered as alice")
+
+    def test_registration_before_tls_and_pipelined_commands_are_refused(self):
+        line = Line(self.server.port)
+        self.addCleanup(line.close)
+        line.send("NICK alice\r\n")
+        self.assertEqual(line.rest(), "ERROR :TLS is required: send STARTTLS first\r\n")
+        line = Line(self.server.port)
+        self.addCleanup(line.close)
+        line.send("STARTTLS\r\nNICK alice\r\n")
+        self.assertEqual(line.rest(), "ERROR :command pipelined after STARTTLS; closing\r\n")
+
+
 class EastCase(unittest.TestCase):
     """A uptls client against hostile scripted servers (the EAST cases)."""
 

@@ -8,7 +8,8 @@ Each server comes from its Debian package, unmodified, with a throwaway
 configuration and a certificate from `uptls cert` (tests/interop/
 real_servers.py): Postfix and aiosmtpd (SMTP), Dovecot (LMTP, IMAP, POP3,
 ManageSieve), INN (NNTP), slapd (LDAP),
-PostgreSQL 15, Prosody (XMPP). `uptls connect --starttls PROTO` (or its URL form) must
+PostgreSQL 15, Prosody (XMPP),
+InspIRCd (IRC). `uptls connect --starttls PROTO` (or its URL form) must
 upgrade, verify the certificate, show the capabilities the server gives
 over TLS, and carry a session: a message delivered through Dovecot's LMTP
 is found in the mailbox. Postfix and Dovecot need root (scripts/test runs
@@ -135,6 +136,16 @@ class XmppServersTest(RealServerTest):
         self.assertIn("mechanisms", capabilities)
         self.assertIn("PLAIN", capabilities)
         self.assertNotIn("starttls", capabilities)
+
+
+class IrcServersTest(RealServerTest):
+    @NEEDS_ROOT
+    def test_inspircd(self):
+        ircd = self.start(lambda cert, key: rs.Inspircd(cert, key))
+        done = connect(f"irc://{HOST}:{ircd.port}", self.ca, "--crlf",
+                       input_text="NICK alice\nUSER a 0 * :Alice\n")
+        self.assert_upgraded(done, ircd)
+        self.assertIn(":irc.localhost 001 alice :Welcome", done.stdout)
 
 
 @NEEDS_ROOT

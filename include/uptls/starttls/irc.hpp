@@ -1,0 +1,57 @@
+#pragma once
+/// @file
+/// IRC STARTTLS (the IRCv3 `tls` extension): STARTTLS before registration,
+/// numeric 670, the handshake, and the capabilities listed over TLS
+/// (CAP LS, then CAP END so that registration can go on).
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "uptls/starttls/dialogue.hpp"
+
+namespace uptls::starttls {
+
+/// The client side: sends STARTTLS, skips notices, upgrades on 670 (691
+/// and 421 are refusals), then asks CAP LS over TLS and ends the
+/// negotiation with CAP END.
+class UPTLS_API IrcClient final : public Dialogue {
+ public:
+  /// @param options policy and limits.
+  explicit IrcClient(ClientOptions options = {});
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+
+  ClientOptions options_;
+  bool listing_ = false;  // over TLS, waiting for the CAP LS reply
+};
+
+/// The server side: answers STARTTLS with 670, refuses registration before
+/// TLS (Policy::required) and commands pipelined after STARTTLS, and
+/// upgrades. With ServerOptions::session it then registers the client
+/// (001-004, no MOTD) and answers PING, JOIN, PRIVMSG (logged) and QUIT.
+class UPTLS_API IrcServer final : public Dialogue {
+ public:
+  /// @param options the server name, policy, session mode and limits.
+  explicit IrcServer(ServerOptions options = {});
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_end_of_input() override;
+  void command(std::string_view line, std::string_view rest);
+  void reply(std::string_view numeric, std::string_view text);
+
+  ServerOptions options_;
+  std::string nick_ = "*";
+  bool user_ = false;
+  bool registered_ = false;
+  bool negotiating_ = false;  // CAP LS seen, CAP END not yet
+  std::size_t errors_ = 0;
+};
+
+}  // namespace uptls::starttls
