@@ -18,7 +18,8 @@
 namespace uptls::starttls {
 
 /// The protocols uptls speaks the plaintext phase of.
-enum class Protocol { smtp, lmtp, imap, pop3, sieve, nntp, ldap, postgres, xmpp, xmpp_server, irc };
+enum class Protocol { smtp, lmtp, imap, pop3, sieve, nntp, ldap, postgres, xmpp, xmpp_server, irc,
+                      http_upgrade };
 
 /// A protocol's names and port.
 struct ProtocolInfo {

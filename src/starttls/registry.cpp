@@ -1,5 +1,6 @@
 #include "uptls/starttls.hpp"
 
+#include "uptls/starttls/http_upgrade.hpp"
 #include "uptls/starttls/imap.hpp"
 #include "uptls/starttls/irc.hpp"
 #include "uptls/starttls/ldap.hpp"
@@ -25,6 +26,7 @@ const std::vector<ProtocolInfo>& protocols() {
       {Protocol::xmpp, "xmpp", 5222, "", 0, "RFC 6120"},
       {Protocol::xmpp_server, "xmpp-server", 5269, "", 0, "RFC 6120"},
       {Protocol::irc, "irc", 6667, "ircs", 6697, "IRCv3 tls extension"},
+      {Protocol::http_upgrade, "http-upgrade", 80, "", 0, "RFC 2817"},
   };
   return all;
 }
@@ -71,6 +73,8 @@ std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options) 
       return std::make_unique<XmppClient>(std::move(options), true);
     case Protocol::irc:
       return std::make_unique<IrcClient>(std::move(options));
+    case Protocol::http_upgrade:
+      return std::make_unique<HttpUpgradeClient>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }
@@ -99,6 +103,8 @@ std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options) 
       return std::make_unique<XmppServer>(std::move(options), true);
     case Protocol::irc:
       return std::make_unique<IrcServer>(std::move(options));
+    case Protocol::http_upgrade:
+      return std::make_unique<HttpUpgradeServer>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }

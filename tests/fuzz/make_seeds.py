@@ -144,6 +144,10 @@ STARTTLS["irc"] = (b":irc NOTICE * :hi\r\n:irc 670 * :go\r\n:irc CAP * LS * :a b
                    b":irc CAP * LS :c\r\n",
                    b"CAP LS 302\r\nSTARTTLS\r\nCAP LS\r\nCAP END\r\nNICK a\r\nUSER a 0 * :A\r\n"
                    b"JOIN #x\r\nPRIVMSG #x :hi\r\nPING :p\r\nQUIT\r\n")
+STARTTLS["http_upgrade"] = (
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: TLS/1.0, HTTP/1.1\r\nConnection: Upgrade\r\n\r\n",
+    b"OPTIONS * HTTP/1.1\r\nHost: a\r\nUpgrade: TLS/1.0\r\nConnection: Upgrade\r\n\r\n"
+    b"GET / HTTP/1.1\r\nHost: a\r\n\r\nHEAD / HTTP/1.0\r\n\r\n")
 STARTTLS["xmpp_server"] = (STARTTLS["xmpp"][0].replace(b"jabber:client", b"jabber:server"),
                            STARTTLS["xmpp"][1].replace(b"jabber:client", b"jabber:server"))
 

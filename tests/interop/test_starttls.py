@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import uptls_process as up  # noqa: E402
 from starttls_support import (HOST, Line, ScriptedServer, Served, make_pki, read_line,  # noqa: E402
                               run)
+from uptls_process import PipeReader, start_process, stop_process  # noqa: E402
 
 MESSAGE = "From: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n"
 
@@ -659,6 +660,117 @@ class IrcServerTest(unittest.TestCase):
         self.addCleanup(line.close)
         line.send("STARTTLS\r\nNICK alice\r\n")
         self.assertEqual(line.rest(), "ERROR :command pipelined after STARTTLS; closing\r\n")
+
+
+class HttpUpgradeServerTest(unittest.TestCase):
+    """RFC 2817 against `uptls serve http-upgrade`. No common client speaks
+    it, so the client is Python's standard library: a socket, the upgrading
+    request by hand, then ssl over the same socket."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.server = Served(self, "http-upgrade", self.tmp)
+        self.addCleanup(self.server.stop)
+
+    def test_python_upgrade_then_http_over_tls(self):
+        with socket.create_connection((HOST, self.server.port), timeout=20) as raw:
+            raw.sendall(b"OPTIONS * HTTP/1.1\r\nHost: localhost\r\nUpgrade: TLS/1.0\r\n"
+                        b"Connection: Upgrade\r\n\r\n")
+            head = b""
+            while not head.endswith(b"\r\n\r\n"):
+                head += raw.recv(1)
+            self.assertTrue(head.startswith(b"HTTP/1.1 101 Switching Protocols\r\n"), head)
+            context = ssl.create_default_context(cafile=self.server.ca)
+            with context.wrap_socket(raw, server_hostname="localhost") as secure:
+                secure.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                answer = b""
+                while chunk := secure.recv(4096):
+                    answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200 OK"), answer)
+        self.assertTrue(answer.endswith(b"Hello from uptls over TLS\n"), answer)
+
+    def test_plain_requests_get_426(self):
+        line = Line(self.server.port)
+        self.addCleanup(line.close)
+        line.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        answer = line.rest()
+        self.assertTrue(answer.startswith("HTTP/1.1 426 Upgrade Required\r\n"), answer)
+        self.assertIn("Upgrade: TLS/1.0, HTTP/1.1\r\n", answer)
+
+    def test_uptls_connect(self):
+        done = uptls_connect(f"{HOST}:{self.server.port}", "--starttls", "http-upgrade",
+                             "--cafile", self.server.ca, "--servername", "localhost",
+                             input_text="GET / HTTP/1.1\r\nHost: localhost\r\n"
+                                        "Connection: close\r\n\r\n")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("Hello from uptls over TLS", done.stdout)
+
+
+class ProxyTunnelTest(unittest.TestCase):
+    """`uptls connect --proxy`: CONNECT through a proxy, then the protocol's
+    STARTTLS (or implicit TLS) with the origin, verified for the origin's name.
+    The proxies are `uptls proxy` and mitmproxy's mitmdump (passing the tunnel
+    through untouched)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.server = Served(self, "smtp", self.tmp)
+        self.addCleanup(self.server.stop)
+
+    def through(self, proxy_port, *extra):
+        return uptls_connect(f"smtp://localhost:{self.server.port}", "--proxy",
+                             f"{HOST}:{proxy_port}", "--cafile", self.server.ca, *extra,
+                             input_text="QUIT\n")
+
+    def start(self, cmd, pattern):
+        proc = start_process(cmd)
+        out = PipeReader(proc.stdout)
+        err = PipeReader(proc.stderr)
+        self.addCleanup(stop_process, proc, readers=(out, err))
+        found = out.wait_for(pattern, 30)
+        self.assertIsNotNone(found, out.snapshot() + err.snapshot())
+        return found[1]
+
+    def test_through_uptls_proxy(self):
+        port = int(self.start([up.UPTLS, "proxy", "--listen", f"{HOST}:0", "--allow-port",
+                               str(self.server.port), "--auth", "alice:secret"],
+                              r"listening on 127\.0\.0\.1:(\d+)").group(1))
+        done = self.through(port, "--proxy-user", "alice:secret")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("Proxy: HTTP/1.1 200", done.stderr)
+        self.assertIn("verified for localhost", done.stderr)
+        self.assertIn("221 2.0.0 Bye", done.stdout)
+        refused = self.through(port)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("407", refused.stderr)
+
+    @unittest.skipUnless(shutil.which("mitmdump"), "mitmproxy is not installed")
+    def test_through_mitmdump(self):
+        port = socket.socket()
+        port.bind((HOST, 0))
+        number = port.getsockname()[1]
+        port.close()
+        self.start(["mitmdump", "--listen-host", HOST, "--listen-port", str(number),
+                    "--ignore-hosts", ".*", "--set", "termlog_verbosity=info"],
+                   r"[Pp]roxy server listening")
+        done = self.through(number)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("verified for localhost", done.stderr)
+        self.assertIn("221 2.0.0 Bye", done.stdout)
 
 
 class EastCase(unittest.TestCase):

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "uptls/starttls.hpp"
+#include "uptls/starttls/http_upgrade.hpp"
 
 namespace uptls::cli {
 namespace {
@@ -162,6 +163,13 @@ void add_upgrade_options(CLI::App& command, UpgradeArgs& args) {
                        : "unknown protocol '" + name + "' (known: " + protocol_names() + ")";
           });
   protocol->excludes(implicit)->excludes(line);
+  auto* proxy = command.add_option(
+      "--proxy", args.proxy,
+      "HOST:PORT of an HTTP proxy: CONNECT through it first, then TLS as the other options say");
+  command
+      .add_option("--proxy-user", args.proxy_user,
+                  "USER:PASSWORD for the proxy (Basic; sent in plaintext to the proxy)")
+      ->needs(proxy);
   command
       .add_option("--client-name", args.client_name,
                   "--starttls: the name to greet the server with (EHLO, LHLO)")
@@ -191,9 +199,29 @@ asio::awaitable<Stream> connect_upgraded(std::string host, std::uint16_t port,
         "URL such as smtp://HOST), or --starttls-line LINE [--expect REPLY] (a plaintext line "
         "first)");
   }
-  options.upgradeable = !args.implicit_tls;
+  std::string authority = host.find(':') != std::string::npos
+                              ? "[" + host + "]:" + std::to_string(port)
+                              : host + ":" + std::to_string(port);
+  if (!args.proxy.empty()) {
+    // TLS with the origin, through the tunnel: the name to verify is the
+    // origin's, not the proxy's.
+    if (options.server_name.empty()) options.server_name = host;
+    auto [proxy_host, proxy_port] = split_host_port(args.proxy);
+    host = proxy_host;
+    port = proxy_port;
+    options.upgradeable = true;
+  } else {
+    options.upgradeable = !args.implicit_tls;
+  }
   say("Connecting to " + host + " port " + std::to_string(port));
   Stream stream = co_await open_connection(host, port, options);
+  if (!args.proxy.empty()) {
+    say("Asking the proxy for a tunnel to " + authority);
+    starttls::HttpConnectClient tunnel(authority, args.proxy_user);
+    starttls::Learned answer = co_await starttls::run(stream, tunnel);
+    say("Proxy: " + answer.greeting);
+    if (args.implicit_tls) co_await stream.start_tls();
+  }
   if (!args.starttls.empty()) {
     co_await protocol_dialogue(stream, args,
                                options.server_name.empty() ? host : options.server_name, say);

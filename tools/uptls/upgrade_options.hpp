@@ -22,6 +22,8 @@ struct UpgradeArgs {
   std::string starttls;  // a protocol's name (smtp, imap, ...)
   bool opportunistic = false;
   std::string client_name = "localhost";
+  std::string proxy;       // HOST:PORT of an HTTP proxy to CONNECT through
+  std::string proxy_user;  // USER:PASSWORD for it
   std::string starttls_line;
   std::string expect;
   double expect_timeout = 10;
