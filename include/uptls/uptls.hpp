@@ -15,6 +15,7 @@
 #include "uptls/starttls/imap.hpp"
 #include "uptls/starttls/irc.hpp"
 #include "uptls/starttls/ldap.hpp"
+#include "uptls/starttls/mysql.hpp"
 #include "uptls/starttls/nntp.hpp"
 #include "uptls/starttls/pop3.hpp"
 #include "uptls/starttls/postgres.hpp"

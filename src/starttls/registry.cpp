@@ -4,6 +4,7 @@
 #include "uptls/starttls/imap.hpp"
 #include "uptls/starttls/irc.hpp"
 #include "uptls/starttls/ldap.hpp"
+#include "uptls/starttls/mysql.hpp"
 #include "uptls/starttls/nntp.hpp"
 #include "uptls/starttls/pop3.hpp"
 #include "uptls/starttls/postgres.hpp"
@@ -26,6 +27,7 @@ const std::vector<ProtocolInfo>& protocols() {
       {Protocol::xmpp, "xmpp", 5222, "", 0, "RFC 6120"},
       {Protocol::xmpp_server, "xmpp-server", 5269, "", 0, "RFC 6120"},
       {Protocol::irc, "irc", 6667, "ircs", 6697, "IRCv3 tls extension"},
+      {Protocol::mysql, "mysql", 3306, "", 0, "MySQL protocol 10, SSLRequest"},
       {Protocol::http_upgrade, "http-upgrade", 80, "", 0, "RFC 2817"},
   };
   return all;
@@ -75,6 +77,8 @@ std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options) 
       return std::make_unique<IrcClient>(std::move(options));
     case Protocol::http_upgrade:
       return std::make_unique<HttpUpgradeClient>(std::move(options));
+    case Protocol::mysql:
+      return std::make_unique<MysqlClient>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }
@@ -105,6 +109,8 @@ std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options) 
       return std::make_unique<IrcServer>(std::move(options));
     case Protocol::http_upgrade:
       return std::make_unique<HttpUpgradeServer>(std::move(options));
+    case Protocol::mysql:
+      return std::make_unique<MysqlServer>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }

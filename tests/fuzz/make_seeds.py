@@ -148,6 +148,12 @@ STARTTLS["http_upgrade"] = (
     b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: TLS/1.0, HTTP/1.1\r\nConnection: Upgrade\r\n\r\n",
     b"OPTIONS * HTTP/1.1\r\nHost: a\r\nUpgrade: TLS/1.0\r\nConnection: Upgrade\r\n\r\n"
     b"GET / HTTP/1.1\r\nHost: a\r\n\r\nHEAD / HTTP/1.0\r\n\r\n")
+STARTTLS["mysql"] = (
+    b"\x2c\x00\x00\x00\x0a10.11.6-MariaDB\x00\x01\x00\x00\x00abcdefgh\x00\x00\x0a\x2d\x02\x00"
+    b"\x00\x00\x15" + b"\x00" * 10 + b"ijklmnopqrs\x00",
+    b"\x20\x00\x00\x01\x00\x8a\x0a\x00" + b"\x00" * 4 + b"\x2d" + b"\x00" * 23 +
+    b"\x26\x00\x00\x02\x00\x8a\x0a\x00" + b"\x00" * 4 + b"\x2d" + b"\x00" * 23 + b"alice\x00\x00" +
+    b"\x09\x00\x00\x00\x03SELECT 1\x01\x00\x00\x00\x0e\x01\x00\x00\x00\x01")
 STARTTLS["xmpp_server"] = (STARTTLS["xmpp"][0].replace(b"jabber:client", b"jabber:server"),
                            STARTTLS["xmpp"][1].replace(b"jabber:client", b"jabber:server"))
 

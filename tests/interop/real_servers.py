@@ -3,8 +3,8 @@ started on 127.0.0.1 with a throwaway configuration in a temporary
 directory and a certificate from `uptls cert`, and stopped by its PID.
 
 Postfix (SMTP), Dovecot (IMAP, POP3, ManageSieve, LMTP), INN (NNTP), slapd
-(LDAP), PostgreSQL, Prosody (XMPP), InspIRCd (IRC)
-and aiosmtpd.
+(LDAP), PostgreSQL, MariaDB, Prosody (XMPP),
+InspIRCd (IRC) and aiosmtpd.
 The daemons run as root here (as scripts/test does) and drop to their own
 users; Postfix needs root.
 """
@@ -375,6 +375,31 @@ class Inspircd(Daemon):
                 """))
         self.launch(["/usr/sbin/inspircd", "--nofork", "--runasroot", "--config", conf],
                     [self.port])
+
+
+class Mariadb(Daemon):
+    """MariaDB 10.11 in a temporary data directory, with TLS, and a user
+    `test` (password `secret`) that must use it."""
+
+    name = "mariadb"
+
+    def __init__(self, cert, key, ca):
+        super().__init__()
+        self.port = free_port()
+        d = self.dir
+        subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={d}/data",
+                        "--user=root", "--auth-root-authentication-method=normal",
+                        "--skip-test-db", "--skip-name-resolve"],
+                       check=True, capture_output=True, timeout=120)
+        with open(os.path.join(d, "init.sql"), "w") as f:
+            f.write("CREATE USER IF NOT EXISTS 'test'@'%' IDENTIFIED BY 'secret' REQUIRE SSL;\n"
+                    "GRANT ALL ON *.* TO 'test'@'%';\n")
+        self.launch(["mariadbd", "--no-defaults", "--user=root", f"--datadir={d}/data",
+                     f"--socket={d}/mysqld.sock", f"--pid-file={d}/mysqld.pid",
+                     f"--port={self.port}", f"--bind-address={HOST}", "--skip-name-resolve",
+                     f"--init-file={d}/init.sql", "--innodb-buffer-pool-size=16M",
+                     "--skip-log-bin", f"--ssl-cert={cert}", f"--ssl-key={key}",
+                     f"--ssl-ca={ca}"], [self.port])
 
 
 class Inn(Daemon):

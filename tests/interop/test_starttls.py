@@ -662,6 +662,41 @@ class IrcServerTest(unittest.TestCase):
         self.assertEqual(line.rest(), "ERROR :command pipelined after STARTTLS; closing\r\n")
 
 
+class MysqlServerTest(unittest.TestCase):
+    """MariaDB's client against `uptls serve mysql`: SELECT 1."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.server = Served(self, "mysql", self.tmp)
+        self.addCleanup(self.server.stop)
+
+    def mariadb(self, *tls):
+        return run(["mariadb", "--protocol=TCP", "-h", HOST, "-P", str(self.server.port), "-u",
+                    "alice", "--connect-timeout=20", *tls, "-e", "SELECT 1"])
+
+    def test_mariadb_verifying_the_server(self):
+        done = self.mariadb("--ssl", f"--ssl-ca={self.server.ca}", "--ssl-verify-server-cert")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout.split(), ["1", "1"])
+        self.server.wait_log(r"mysql login as alice")
+
+    def test_mariadb_without_tls_is_refused(self):
+        done = self.mariadb("--skip-ssl")
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("ERROR 3159", done.stderr)
+
+    def test_openssl_s_client(self):
+        done = s_client("mysql", self.server.port, self.server.ca, "", "-no_ign_eof")
+        self.assertEqual(done.returncode, 0, done.stderr)
+
+
 class HttpUpgradeServerTest(unittest.TestCase):
     """RFC 2817 against `uptls serve http-upgrade`. No common client speaks
     it, so the client is Python's standard library: a socket, the upgrading

@@ -8,7 +8,7 @@ Each server comes from its Debian package, unmodified, with a throwaway
 configuration and a certificate from `uptls cert` (tests/interop/
 real_servers.py): Postfix and aiosmtpd (SMTP), Dovecot (LMTP, IMAP, POP3,
 ManageSieve), INN (NNTP), slapd (LDAP),
-PostgreSQL 15, Prosody (XMPP),
+PostgreSQL 15, MariaDB, Prosody (XMPP),
 InspIRCd (IRC). `uptls connect --starttls PROTO` (or its URL form) must
 upgrade, verify the certificate, show the capabilities the server gives
 over TLS, and carry a session: a message delivered through Dovecot's LMTP
@@ -123,6 +123,19 @@ class PostgresServersTest(RealServerTest):
         self.assertEqual(done.returncode, 0, done.stderr + postgres.log())
         self.assertIn("verified for localhost", done.stderr)
         self.assertIn("TLS TLSv1.3", done.stderr)
+
+
+class MysqlServersTest(RealServerTest):
+    @NEEDS_ROOT
+    def test_mariadb(self):
+        mariadb = rs.Mariadb(self.cert, self.key, self.ca)
+        self.addCleanup(mariadb.stop)
+        done = connect(f"{HOST}:{mariadb.port}", self.ca, "--starttls", "mysql", input_text="")
+        # MariaDB drops a client that sends no login without a close_notify,
+        # which uptls connect reports (exit 1): the upgrade is what is checked.
+        self.assertRegex(done.stderr, r"Server greeting: .*MariaDB")
+        self.assertRegex(done.stderr, r"\* TLS TLSv1\.[23], cipher")
+        self.assertIn("verified for localhost", done.stderr)
 
 
 class XmppServersTest(RealServerTest):
