@@ -363,6 +363,27 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
     }
   }
 
+  /// Ends TLS, keeps the transport (FTP's CCC).
+  asio::awaitable<void> stop_tls() {
+    ensure_open();
+    Claim claim = claim_all("stop_tls");
+    if (!engine) {
+      throw Error(make_error_code(errc::stream_closed), "stop_tls: the stream is not TLS");
+    }
+    try {
+      auto deadline = deadline_after(timeouts.close);
+      for (;;) {
+        Step step = engine->stop();
+        if (step.want == Want::nothing) break;
+        co_await wait_ready(step.want, deadline, errc::close_timeout);
+      }
+    } catch (...) {
+      abort();
+      throw;
+    }
+    engine.reset();
+  }
+
   /// Sends close_notify in TLS, then ends the transport's sending.
   asio::awaitable<void> shutdown_send() {
     Claim claim = claim_write("shutdown_send");
@@ -610,6 +631,10 @@ asio::awaitable<void> shutdown_send_on(std::shared_ptr<StreamState> self) {
   co_await live(self).shutdown_send();
 }
 
+asio::awaitable<void> stop_tls_on(std::shared_ptr<StreamState> self) {
+  co_await live(self).stop_tls();
+}
+
 asio::awaitable<void> close_on(std::shared_ptr<StreamState> self) {
   if (self) co_await self->close();
 }
@@ -729,6 +754,8 @@ asio::awaitable<void> Stream::write_all(std::string_view text) {
 }
 
 asio::awaitable<void> Stream::close() { return close_on(state_); }
+
+asio::awaitable<void> Stream::stop_tls() { return stop_tls_on(state_); }
 
 asio::awaitable<void> Stream::shutdown_send() { return shutdown_send_on(state_); }
 

@@ -177,6 +177,18 @@ class UPTLS_API Stream {
   asio::awaitable<void> start_tls(std::shared_ptr<const tls::ServerConfig> config,
                                   CarryOver carry_over = CarryOver::role_default);
 
+  /// Ends TLS and goes on in plaintext on the same connection (FTP's CCC,
+  /// RFC 4217 §6): sends close_notify and waits (bounded by Timeouts::close)
+  /// for the peer's. From the moment it is called, TLS records are read one
+  /// at a time, so that no plaintext byte sent after the peer's close_notify
+  /// is swallowed. Bytes already decrypted and not consumed stay buffered:
+  /// they came over TLS.
+  /// @throws Error errc::stream_closed when not TLS (or closed),
+  ///         errc::data_after_close_notify when plaintext arrived together
+  ///         with the peer's close_notify and was read with it,
+  ///         errc::close_timeout, errc::protocol_error when the peer sent
+  ///         data instead of its close_notify. A failure closes the stream.
+  asio::awaitable<void> stop_tls();
   /// Reads at least one byte into buffer.
   /// @param buffer where to put the bytes.
   /// @returns the number of bytes read; 0 only at the peer's clean end of

@@ -358,6 +358,42 @@ Step Engine::shutdown() {
   }
 }
 
+Step Engine::stop() {
+  if (!shutdown_sent_) {
+    SSL_set_read_ahead(ssl_.get(), 0);
+    int r = SSL_shutdown(ssl_.get());
+    if (r < 0) return finish(Op::shutdown, r);
+    shutdown_sent_ = true;
+    if (r == 1) peer_closed_ = true;
+  }
+  // Our close_notify goes out before we wait for the peer's.
+  if (!flush(Op::shutdown)) return {Want::write, 0};
+  if (!peer_closed_) {
+    char byte;
+    std::size_t n = 0;
+    int r = SSL_read_ex(ssl_.get(), &byte, 1, &n);
+    if (r == 1) {
+      throw Error(make_error_code(errc::protocol_error),
+                  bio_.transport->peer() +
+                      " sent data over TLS while TLS was being ended (stop_tls); it was "
+                      "discarded");
+    }
+    int error = SSL_get_error(ssl_.get(), r);
+    if (error != SSL_ERROR_ZERO_RETURN) {
+      Step step = finish(Op::read, r);
+      if (step.want != Want::nothing) return step;
+    }
+    peer_closed_ = true;
+  }
+  if (SSL_has_pending(ssl_.get()) == 1 || bio_.carried_pos < bio_.carried.size()) {
+    throw Error(make_error_code(errc::data_after_close_notify),
+                "bytes from " + bio_.transport->peer() +
+                    " that followed its close_notify were read ahead with it and cannot be "
+                    "handed back as plaintext; the connection was closed");
+  }
+  return {};
+}
+
 Step Engine::send_close_notify() {
   if (!shutdown_sent_) {
     int r = SSL_shutdown(ssl_.get());

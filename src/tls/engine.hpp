@@ -46,6 +46,13 @@ class Engine {
   Step shutdown();
   /// Sends close_notify and keeps the connection readable (a half-close).
   Step send_close_notify();
+  /// Ends TLS and keeps the transport for plaintext (FTP's CCC): reads
+  /// record by record from now on (no read-ahead, so that no plaintext byte
+  /// after the peer's close_notify is taken), sends close_notify and waits
+  /// for the peer's. Done when both went; throws if the peer sent
+  /// application data first, or if bytes after its close_notify were
+  /// already read ahead (they cannot be handed back).
+  Step stop();
   /// Sends close_notify if that needs no wait: the handshake is done, no
   /// record is half-written and the transport takes it at once. For a
   /// stream that is being ended without a close().
