@@ -11,6 +11,7 @@
 #include "uptls/relay.hpp"
 #include "uptls/server.hpp"
 #include "uptls/starttls.hpp"
+#include "uptls/starttls/ftp.hpp"
 #include "uptls/starttls/http_upgrade.hpp"
 #include "uptls/starttls/imap.hpp"
 #include "uptls/starttls/irc.hpp"

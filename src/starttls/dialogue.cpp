@@ -45,6 +45,10 @@ void Dialogue::tls_started() {
   on_tls();
 }
 
+void Dialogue::tls_stopped() {
+  if (next_ == Next::stop_tls) next_ = Next::receive;
+}
+
 std::string Dialogue::take_output() { return std::exchange(output_, std::string()); }
 
 void Dialogue::fail(errc code, std::string message) {
@@ -116,6 +120,10 @@ asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue) {
         co_await stream.start_tls(dialogue.feeds_handshake() ? CarryOver::feed_handshake
                                                              : CarryOver::refuse);
         dialogue.tls_started();
+        break;
+      case Next::stop_tls:
+        co_await stream.stop_tls();
+        dialogue.tls_stopped();
         break;
       case Next::done:
         co_return dialogue.learned();

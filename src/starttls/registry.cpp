@@ -1,5 +1,6 @@
 #include "uptls/starttls.hpp"
 
+#include "uptls/starttls/ftp.hpp"
 #include "uptls/starttls/http_upgrade.hpp"
 #include "uptls/starttls/imap.hpp"
 #include "uptls/starttls/irc.hpp"
@@ -21,6 +22,7 @@ const std::vector<ProtocolInfo>& protocols() {
       {Protocol::imap, "imap", 143, "imaps", 993, "RFC 9051, RFC 2595"},
       {Protocol::pop3, "pop3", 110, "pop3s", 995, "RFC 1939, RFC 2595"},
       {Protocol::sieve, "sieve", 4190, "", 0, "RFC 5804"},
+      {Protocol::ftp, "ftp", 21, "ftps", 990, "RFC 4217"},
       {Protocol::nntp, "nntp", 119, "nntps", 563, "RFC 3977, RFC 4642"},
       {Protocol::ldap, "ldap", 389, "ldaps", 636, "RFC 4511, RFC 4513"},
       {Protocol::postgres, "postgres", 5432, "", 0, "PostgreSQL protocol 3.0, SSLRequest"},
@@ -79,6 +81,8 @@ std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options) 
       return std::make_unique<HttpUpgradeClient>(std::move(options));
     case Protocol::mysql:
       return std::make_unique<MysqlClient>(std::move(options));
+    case Protocol::ftp:
+      return std::make_unique<FtpClient>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }
@@ -111,6 +115,8 @@ std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options) 
       return std::make_unique<HttpUpgradeServer>(std::move(options));
     case Protocol::mysql:
       return std::make_unique<MysqlServer>(std::move(options));
+    case Protocol::ftp:
+      return std::make_unique<FtpServer>(std::move(options));
   }
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }

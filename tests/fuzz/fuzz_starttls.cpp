@@ -56,6 +56,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (dialogue->next() == Next::start_tls) {
       dialogue->tls_started();
       output += dialogue->take_output().size();
+    } else if (dialogue->next() == Next::stop_tls) {
+      dialogue->tls_stopped();
     }
   }
   if (dialogue->next() == Next::receive) dialogue->end_of_input();

@@ -154,6 +154,10 @@ STARTTLS["mysql"] = (
     b"\x20\x00\x00\x01\x00\x8a\x0a\x00" + b"\x00" * 4 + b"\x2d" + b"\x00" * 23 +
     b"\x26\x00\x00\x02\x00\x8a\x0a\x00" + b"\x00" * 4 + b"\x2d" + b"\x00" * 23 + b"alice\x00\x00" +
     b"\x09\x00\x00\x00\x03SELECT 1\x01\x00\x00\x00\x0e\x01\x00\x00\x00\x01")
+STARTTLS["ftp"] = (b"120 wait\r\n220-hi\r\ntext\r\n220 ready\r\n234 go\r\n200 PBSZ=0\r\n200 P\r\n"
+                   b"211-Features:\r\n MDTM\r\n211 End\r\n",
+                   b"FEAT\r\nAUTH TLS\r\nPBSZ 0\r\nPROT P\r\nUSER a\r\nPASS b\r\nPWD\r\n"
+                   b"SIZE hello.txt\r\nCCC\r\nPWD\r\nQUIT\r\n")
 STARTTLS["xmpp_server"] = (STARTTLS["xmpp"][0].replace(b"jabber:client", b"jabber:server"),
                            STARTTLS["xmpp"][1].replace(b"jabber:client", b"jabber:server"))
 
@@ -166,9 +170,11 @@ def starttls_seeds():
         write(target, "client-bytewise", b"\x00" + from_server)
         write(target, "server-whole", b"\xff" + from_client)
         write(target, "server-bytewise", b"\x01" + from_client)
-        if b"STARTTLS\r\n" in from_client:
+        for command in (b"STARTTLS\r\n", b"AUTH TLS\r\n"):
+            if command not in from_client:
+                continue
             write(target, "server-pipelined",
-                  b"\xff" + from_client.replace(b"STARTTLS\r\n", b"STARTTLS\r\nx NOOP\r\n"))
+                  b"\xff" + from_client.replace(command, command + b"x NOOP\r\n"))
 
 
 def main():

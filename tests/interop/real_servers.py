@@ -4,7 +4,7 @@ directory and a certificate from `uptls cert`, and stopped by its PID.
 
 Postfix (SMTP), Dovecot (IMAP, POP3, ManageSieve, LMTP), INN (NNTP), slapd
 (LDAP), PostgreSQL, MariaDB, Prosody (XMPP),
-InspIRCd (IRC) and aiosmtpd.
+InspIRCd (IRC), vsftpd (FTP) and aiosmtpd.
 The daemons run as root here (as scripts/test does) and drop to their own
 users; Postfix needs root.
 """
@@ -400,6 +400,49 @@ class Mariadb(Daemon):
                      f"--init-file={d}/init.sql", "--innodb-buffer-pool-size=16M",
                      "--skip-log-bin", f"--ssl-cert={cert}", f"--ssl-key={key}",
                      f"--ssl-ca={ca}"], [self.port])
+
+
+class Vsftpd(Daemon):
+    """vsftpd with AUTH TLS required for anonymous read-only logins."""
+
+    name = "vsftpd"
+
+    def __init__(self, cert, key):
+        super().__init__()
+        self.port = free_port()
+        d = self.dir
+        for sub in ("empty", "pub"):
+            os.makedirs(os.path.join(d, sub))
+        with open(os.path.join(d, "pub", "hello.txt"), "w") as f:
+            f.write("hello from vsftpd\n")
+        conf = os.path.join(d, "vsftpd.conf")
+        with open(conf, "w") as f:
+            f.write(textwrap.dedent(f"""\
+                listen=YES
+                listen_ipv6=NO
+                listen_address={HOST}
+                listen_port={self.port}
+                background=NO
+                anonymous_enable=YES
+                no_anon_password=YES
+                anon_root={d}/pub
+                local_enable=NO
+                write_enable=NO
+                secure_chroot_dir={d}/empty
+                seccomp_sandbox=NO
+                xferlog_enable=NO
+                vsftpd_log_file=/dev/stderr
+                ssl_enable=YES
+                allow_anon_ssl=YES
+                force_anon_logins_ssl=YES
+                force_anon_data_ssl=YES
+                ssl_tlsv1=YES
+                require_ssl_reuse=NO
+                ssl_ciphers=HIGH
+                rsa_cert_file={cert}
+                rsa_private_key_file={key}
+                """))
+        self.launch(["/usr/sbin/vsftpd", conf], [self.port])
 
 
 class Inn(Daemon):

@@ -17,6 +17,7 @@ again over TLS. Every process runs on 127.0.0.1 and is stopped by PID.
 
 from __future__ import annotations
 
+import ftplib
 import imaplib
 import os
 import socket
@@ -695,6 +696,64 @@ class MysqlServerTest(unittest.TestCase):
     def test_openssl_s_client(self):
         done = s_client("mysql", self.server.port, self.server.ca, "", "-no_ign_eof")
         self.assertEqual(done.returncode, 0, done.stderr)
+
+
+class FtpServerTest(unittest.TestCase):
+    """Real FTP clients against `uptls serve ftp` (the control connection)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.server = Served(self, "ftp", self.tmp)
+        self.addCleanup(self.server.stop)
+
+    def test_curl_ssl_reqd(self):
+        # -I asks for SIZE and MDTM only: no data connection.
+        done = run(["curl", "--silent", "--show-error", "--ssl-reqd", "--cacert", self.server.ca,
+                    "--user", "alice:secret", "-I",
+                    f"ftp://localhost:{self.server.port}/hello.txt", "--max-time", "30"])
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("Content-Length: 210", done.stdout)
+        self.server.wait_log(r"ftp login as alice")
+
+    def test_python_ftplib_with_ccc(self):
+        ftp = ftplib.FTP_TLS(context=ssl.create_default_context(cafile=self.server.ca),
+                             timeout=20)
+        ftp.connect("localhost", self.server.port)
+        ftp.auth()
+        ftp.prot_p()
+        self.assertTrue(ftp.login("alice", "secret").startswith("230"))
+        self.assertTrue(ftp.ccc().startswith("200"))
+        self.assertEqual(ftp.pwd(), "/")  # in plaintext now
+        self.assertTrue(ftp.quit().startswith("221"))
+        self.server.wait_log(r"control connection back to plaintext \(CCC\)")
+        self.server.wait_log(r"ftp session ended in plaintext: the client ended TLS")
+
+    def test_openssl_s_client(self):
+        done = s_client("ftp", self.server.port, self.server.ca, "USER a\nPASS b\nPWD\nQUIT\n")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn('257 "/"', done.stdout)
+
+    def test_gnutls_cli(self):
+        code, out, err = gnutls_cli("ftp", self.server.port, self.server.ca,
+                                    "USER a\r\nPASS b\r\nQUIT\r\n")
+        self.assertEqual(code, 0, err)
+        self.assertIn("230 logged in", out)
+
+    def test_login_before_tls_and_pipelined_commands_are_refused(self):
+        line = Line(self.server.port)
+        self.addCleanup(line.close)
+        line.line()
+        line.send("USER alice\r\n")
+        self.assertEqual(line.line(), "530 TLS is required: AUTH TLS first")
+        line.send("AUTH TLS\r\nUSER alice\r\n")
+        self.assertEqual(line.rest(), "421 command pipelined after AUTH TLS; closing\r\n")
 
 
 class HttpUpgradeServerTest(unittest.TestCase):

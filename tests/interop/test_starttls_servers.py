@@ -9,7 +9,7 @@ configuration and a certificate from `uptls cert` (tests/interop/
 real_servers.py): Postfix and aiosmtpd (SMTP), Dovecot (LMTP, IMAP, POP3,
 ManageSieve), INN (NNTP), slapd (LDAP),
 PostgreSQL 15, MariaDB, Prosody (XMPP),
-InspIRCd (IRC). `uptls connect --starttls PROTO` (or its URL form) must
+InspIRCd (IRC), vsftpd (FTP). `uptls connect --starttls PROTO` (or its URL form) must
 upgrade, verify the certificate, show the capabilities the server gives
 over TLS, and carry a session: a message delivered through Dovecot's LMTP
 is found in the mailbox. Postfix and Dovecot need root (scripts/test runs
@@ -56,8 +56,11 @@ class RealServerTest(unittest.TestCase):
         self.addCleanup(server.stop)
         return server
 
-    def assert_upgraded(self, done, server):
-        self.assertEqual(done.returncode, 0, done.stderr + server.log())
+    def assert_upgraded(self, done, server, clean_end=True):
+        """clean_end: the server ends TLS with close_notify (else uptls connect
+        reports the truncation with status 1, rightly)."""
+        if clean_end:
+            self.assertEqual(done.returncode, 0, done.stderr + server.log())
         self.assertIn("verified for localhost", done.stderr)
         self.assertRegex(done.stderr, r"Capabilities over TLS: ")
 
@@ -136,6 +139,23 @@ class MysqlServersTest(RealServerTest):
         self.assertRegex(done.stderr, r"Server greeting: .*MariaDB")
         self.assertRegex(done.stderr, r"\* TLS TLSv1\.[23], cipher")
         self.assertIn("verified for localhost", done.stderr)
+
+
+class FtpServersTest(RealServerTest):
+    @NEEDS_ROOT
+    def test_vsftpd(self):
+        vsftpd = self.start(lambda cert, key: rs.Vsftpd(cert, key))
+        done = connect(f"ftp://{HOST}:{vsftpd.port}", self.ca, "--crlf",
+                       input_text="USER anonymous\nPASS x\nSIZE hello.txt\nQUIT\n")
+        # vsftpd closes after QUIT without a close_notify.
+        self.assert_upgraded(done, vsftpd, clean_end=False)
+        self.assertIn("without a TLS close_notify", done.stderr)
+        self.assertIn("230 Login successful.", done.stdout)
+        self.assertIn("213 18", done.stdout)
+        # vsftpd has no CCC (it answers 500), and it said so in its features.
+        capabilities = re.search(r"Capabilities over TLS: (.*)", done.stderr)[1]
+        self.assertIn("PROT", capabilities)
+        self.assertNotIn("CCC", capabilities)
 
 
 class XmppServersTest(RealServerTest):

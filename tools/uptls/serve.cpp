@@ -94,8 +94,10 @@ asio::awaitable<void> serve_protocol(Stream stream, std::shared_ptr<const Protoc
   options.log = say;
   try {
     starttls::Learned learned = co_await starttls::server(stream, args->protocol, options);
-    if (learned.tls) {
+    if (learned.tls && stream.is_tls()) {
       say(name + " session over TLS ended (" + describe_session(stream) + ")");
+    } else if (learned.tls) {
+      say(name + " session ended in plaintext: the client ended TLS (CCC)");
     } else {
       say(name + " session ended without TLS");
     }

@@ -43,6 +43,9 @@ enum class Next {
   /// Send the output, then start the TLS handshake; the peer may have sent
   /// nothing after the go-ahead (receive() enforces it).
   start_tls,
+  /// Send the output, then end TLS and go on in plaintext on the same
+  /// connection (FTP's CCC: Stream::stop_tls).
+  stop_tls,
   /// The dialogue is over: send the output and hand the stream back.
   done,
   /// The dialogue failed: send the output (a server's refusal), then close;
@@ -135,6 +138,9 @@ class UPTLS_API Dialogue {
   void end_of_input();
   /// The TLS handshake finished (after next() said start_tls).
   void tls_started();
+  /// TLS ended, the connection goes on in plaintext (after next() said
+  /// stop_tls).
+  void tls_stopped();
 
   /// What the dialogue wants next.
   Next next() const noexcept { return next_; }
@@ -183,6 +189,8 @@ class UPTLS_API Dialogue {
     next_ = Next::start_tls;
     feeds_handshake_ = true;
   }
+  /// Asks for TLS to end once the output is sent (FTP's CCC).
+  void clear() noexcept { next_ = Next::stop_tls; }
   /// Ends the dialogue.
   void finish() noexcept { next_ = Next::done; }
   /// Fails the dialogue.

@@ -1,0 +1,126 @@
+#include "uptls/starttls/ftp.hpp"
+
+#include <gtest/gtest.h>
+
+#include "unit/starttls/dialogue_support.hpp"
+
+// FTP (RFC 4217): AUTH TLS, PBSZ, PROT, CCC, the EAST cases, both halves
+// over TLS.
+
+namespace uptls::starttls {
+namespace {
+
+using test::Feeder;
+
+TEST(FtpClient, UpgradesAndProtectsDataConnections) {
+  FtpClient client;
+  Feeder feed(client);
+  EXPECT_EQ(feed("120 wait a moment\r\n"), "");
+  EXPECT_EQ(feed("220-Welcome\r\nfree text\r\n220 ready\r\n"), "AUTH TLS\r\n");
+  EXPECT_EQ(client.learned().greeting, "Welcome\nfree text\nready");
+  feed("234 AUTH TLS ok\r\n");
+  EXPECT_EQ(client.next(), Next::start_tls);
+  client.tls_started();
+  EXPECT_EQ(client.take_output(), "PBSZ 0\r\n");
+  EXPECT_EQ(feed("200 PBSZ=0\r\n"), "PROT P\r\n");
+  EXPECT_EQ(feed("200 PROT now Private\r\n"), "FEAT\r\n");
+  feed("211-Features:\r\n MDTM\r\n PROT\r\n211 End\r\n");
+  EXPECT_EQ(client.next(), Next::done);
+  EXPECT_EQ(client.learned().capabilities, (std::vector<std::string>{"MDTM", "PROT"}));
+}
+
+TEST(FtpClient, RefusesInjectionStrippingAndClearData) {
+  {
+    FtpClient client;
+    Feeder feed(client);
+    feed("220 ready\r\n");
+    feed("234 go\r\n230 logged in\r\n");
+    EXPECT_EQ(client.error(), make_error_code(errc::injected_plaintext));
+  }
+  {
+    FtpClient client;
+    Feeder feed(client);
+    feed("220 ready\r\n");
+    feed("500 AUTH not understood\r\n");
+    EXPECT_EQ(client.error(), make_error_code(errc::starttls_unavailable));
+    EXPECT_NE(client.error_message().find("500 AUTH not understood"), std::string::npos);
+  }
+  {
+    FtpClient client;
+    Feeder feed(client);
+    feed("220 ready\r\n234 go\r\n");
+    client.tls_started();
+    feed("200 PBSZ=0\r\n");
+    feed("534 PROT P refused\r\n");
+    EXPECT_EQ(client.error(), make_error_code(errc::protocol_error));
+    EXPECT_NE(client.error_message().find("PROT P"), std::string::npos);
+  }
+}
+
+TEST(FtpServer, RefusesLoginsBeforeTlsAndPipelinedCommands) {
+  FtpServer server;
+  Feeder feed(server);
+  server.take_output();
+  EXPECT_EQ(feed("USER alice\r\n"), "530 TLS is required: AUTH TLS first\r\n");
+  EXPECT_EQ(feed("AUTH TLS\r\nUSER alice\r\n"),
+            "421 command pipelined after AUTH TLS; closing\r\n");
+  EXPECT_EQ(server.error(), make_error_code(errc::injected_plaintext));
+}
+
+TEST(FtpServer, ServesTheControlConnectionAndCcc) {
+  ServerOptions options;
+  options.session = true;
+  FtpServer server(options);
+  Feeder feed(server);
+  server.take_output();
+  EXPECT_EQ(feed("AUTH TLS\r\n"), "234 AUTH TLS successful\r\n");
+  server.tls_started();
+  EXPECT_EQ(feed("PROT P\r\n"), "503 PBSZ first\r\n");
+  EXPECT_EQ(feed("PBSZ 0\r\nPROT P\r\n"), "200 PBSZ=0\r\n200 PROT now Private\r\n");
+  EXPECT_EQ(feed("USER alice\r\nPASS secret\r\n"), "331 password, please\r\n230 logged in\r\n");
+  EXPECT_EQ(feed("SIZE /hello.txt\r\n").substr(0, 4), "213 ");
+  EXPECT_EQ(feed("PASV\r\n").substr(0, 4), "502 ");
+  EXPECT_EQ(feed("CCC\r\n").substr(0, 4), "200 ");
+  EXPECT_EQ(server.next(), Next::stop_tls);
+  server.tls_stopped();
+  EXPECT_EQ(feed("PWD\r\n"), "257 \"/\" is the current directory\r\n");
+  EXPECT_EQ(feed("CCC\r\n"), "533 CCC needs TLS\r\n");
+  EXPECT_EQ(feed("QUIT\r\n"), "221 Goodbye\r\n");
+}
+
+TEST(FtpOverTls, ClientUpgradesThenClearsTheControlConnection) {
+  test::run([]() -> asio::awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    auto executor = co_await asio::this_coro::executor;
+    auto pair = test::memory_pair(executor);
+    Stream client(std::move(pair.client), test::pki().client, "localhost");
+    Stream server(std::move(pair.server), test::pki().server);
+    ServerOptions options;
+    options.session = true;
+    auto serve = [&]() -> asio::awaitable<Learned> {
+      co_return co_await starttls::server(server, Protocol::ftp, options);
+    };
+    auto talk = [&]() -> asio::awaitable<std::string> {
+      Learned learned = co_await starttls::client(client, Protocol::ftp);
+      EXPECT_TRUE(client.is_tls());
+      EXPECT_FALSE(learned.capabilities.empty());
+      co_await client.write_all("USER alice\r\nPASS x\r\n");
+      co_await client.read_line();
+      co_await client.read_line();
+      co_await ftp_clear_command_channel(client);
+      EXPECT_FALSE(client.is_tls());
+      co_await client.write_all("PWD\r\n");
+      auto pwd = co_await client.read_line();
+      co_await client.write_all("QUIT\r\n");
+      co_await client.read_line();
+      co_return pwd.value_or("");
+    };
+    auto [learned, pwd] = co_await (serve() && talk());
+    EXPECT_TRUE(learned.tls);
+    EXPECT_FALSE(server.is_tls());
+    EXPECT_EQ(pwd, "257 \"/\" is the current directory");
+  });
+}
+
+}  // namespace
+}  // namespace uptls::starttls
