@@ -6,7 +6,8 @@ Usage:
 
 The examples (built from examples/) run against `uptls serve pingpong`:
 callback_client and inspect_server; logging_proxy, the library's proxy,
-replays seed 002's curl session. Each test starts and stops its own
+replays seed 002's curl session; smtp_submit sends a message through
+`uptls serve smtp` with STARTTLS. Each test starts and stops its own
 processes on 127.0.0.1, port 0.
 """
 
@@ -83,6 +84,28 @@ class Examples(unittest.TestCase):
         self.assertIn("verdict: NOT ok: certificate verify failed: hostname 'wrong.example'", out)
         self.assertIn("protocol TLSv1.3", out, "the session was still inspected")
         self.assertIn("offline: certificate verify failed: hostname 'wrong.example'", out)
+
+    def test_smtp_submit_sends_over_starttls(self):
+        ca = os.path.join(self.tmp.name, "smtp-ca.pem")
+        server = start_process([up.UPTLS, "serve", "smtp", "--listen", "127.0.0.1:0",
+                                "--ca-out", ca])
+        out, err = PipeReader(server.stdout), PipeReader(server.stderr)
+        try:
+            found = out.wait_for(r"^listening on 127\.0\.0\.1:(\d+) ", up.STARTUP_TIMEOUT)
+            self.assertIsNotNone(found, err.snapshot())
+            done = subprocess.run([os.path.join(EXAMPLES, "smtp_submit"), "localhost",
+                                   found[1].group(1), ca, "alice@example.org", "bob@example.org"],
+                                  capture_output=True, text=True, timeout=60)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertIn("greeting: localhost ESMTP uptls", done.stdout)
+            self.assertNotIn("over TLS: STARTTLS", done.stdout)
+            self.assertIn("S: 250 2.0.0 Ok: message 1 accepted and discarded", done.stdout)
+            self.assertIsNotNone(
+                out.wait_for(r"mail from <alice@example.org> to 1 recipient", 20), out.snapshot())
+        finally:
+            code, killed = stop_process(server, readers=(out, err))
+            self.assertFalse(killed)
+            self.assertEqual(code, 0, err.snapshot())
 
     def test_logging_proxy_replays_the_seed_session(self):
         ca = os.path.join(self.tmp.name, "proxy-ca.pem")
