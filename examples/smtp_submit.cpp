@@ -37,7 +37,8 @@ asio::awaitable<void> submit(std::string host, std::uint16_t port, std::string c
   uptls::starttls::Learned learned =
       co_await uptls::starttls::client(stream, uptls::starttls::Protocol::smtp);
   std::cout << "greeting: " << learned.greeting << "\n";
-  for (const auto& capability : learned.capabilities) std::cout << "over TLS: " << capability << "\n";
+  for (const auto& capability : learned.capabilities)
+    std::cout << "over TLS: " << capability << "\n";
   std::cout << "TLS: " << stream.tls_info()->version << " " << stream.tls_info()->cipher << "\n";
 
   co_await command(stream, "MAIL FROM:<" + from + ">", "250");
@@ -58,18 +59,18 @@ int main(int argc, char** argv) {
   }
   asio::io_context io;
   int status = 0;
-  asio::co_spawn(io,
-                 submit(argv[1], static_cast<std::uint16_t>(std::stoi(argv[2])), argv[3], argv[4],
-                        argv[5]),
-                 [&](std::exception_ptr e) {
-                   if (!e) return;
-                   try {
-                     std::rethrow_exception(e);
-                   } catch (const std::exception& error) {
-                     std::cerr << "smtp_submit: " << error.what() << "\n";
-                     status = 1;
-                   }
-                 });
+  asio::co_spawn(
+      io,
+      submit(argv[1], static_cast<std::uint16_t>(std::stoi(argv[2])), argv[3], argv[4], argv[5]),
+      [&](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& error) {
+          std::cerr << "smtp_submit: " << error.what() << "\n";
+          status = 1;
+        }
+      });
   io.run();
   return status;
 }

@@ -1,7 +1,6 @@
 #include "uptls/proxy.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/deferred.hpp>
 #include <asio/experimental/parallel_group.hpp>
@@ -15,6 +14,7 @@
 #include <memory>
 
 #include "ascii.hpp"
+#include "base64.hpp"
 #include "ip_literal.hpp"
 #include "lru_cache.hpp"
 #include "uptls/connect.hpp"
@@ -108,15 +108,6 @@ std::optional<Url> parse_absolute(std::string_view text) {
   url.path = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
   if (url.path.front() == '?') url.path.insert(0, "/");
   return url;
-}
-
-std::string base64(std::string_view text) {
-  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
 }
 
 const char* reason_of(int status) {
@@ -313,7 +304,7 @@ struct State {
       client.protocol.alpn = {"http/1.1"};
       options.upstream_tls = tls::ClientConfig::make(client);
     }
-    if (!options.basic_auth.empty()) expected_auth = base64(options.basic_auth);
+    if (!options.basic_auth.empty()) expected_auth = detail::base64(options.basic_auth);
   }
 
   // The configuration that answers a client who asked for host: its

@@ -1,7 +1,11 @@
 #include "uptls/starttls/dialogue.hpp"
 
+#include "ascii.hpp"
 #include "printable.hpp"
+#include "starttls/command.hpp"
+#include "starttls/literal.hpp"
 #include "uptls/lines.hpp"
+#include "uptls/printable.hpp"
 
 namespace uptls::starttls {
 
@@ -68,6 +72,22 @@ void Dialogue::unavailable(Policy policy, std::string reason) {
   finish();
 }
 
+bool Dialogue::offers(Policy policy, const std::vector<std::string>& capabilities,
+                      std::string_view name, std::string_view separator) {
+  for (const auto& capability : capabilities) {
+    if (detail::iequals(detail::first_word(capability), name)) return true;
+  }
+  std::string list;
+  for (const auto& capability : capabilities) {
+    if (!list.empty()) list += separator;
+    list += capability;
+  }
+  if (list.size() > 300) list = list.substr(0, 300) + "...";
+  unavailable(policy, "the server did not offer " + std::string(name) +
+                          " (its capabilities: " + escape_nonprintable(list) + ")");
+  return false;
+}
+
 void Dialogue::accept_starttls(std::string_view rest, std::string_view go_ahead,
                                std::string_view refusal) {
   if (!rest.empty()) {
@@ -95,6 +115,48 @@ std::optional<std::string_view> Dialogue::take_line(std::string_view bytes, std:
                                   " bytes (" + detail::printable(bytes) + ")");
   }
   consumed = 0;
+  return std::nullopt;
+}
+
+std::optional<Reply> Dialogue::take_reply(std::string_view bytes, std::size_t& consumed,
+                                          ReplyReader& reader) {
+  auto line = take_line(bytes, consumed);
+  if (!line) return std::nullopt;
+  switch (reader.add(*line)) {
+    case ReplyReader::Status::more:
+      return std::nullopt;
+    case ReplyReader::Status::complete:
+      return reader.take();
+    case ReplyReader::Status::malformed:
+      fail(errc::protocol_error,
+           std::string(protocol()) + ": " + std::string(peer_name()) + " sent " + reader.error());
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> Dialogue::take_response_line(std::string_view bytes,
+                                                             std::size_t& consumed,
+                                                             LiteralState& literals,
+                                                             std::size_t max_literal) {
+  if (literals.due > 0) {
+    consumed = detail::skip_literal(literals.due, bytes);
+    return std::nullopt;
+  }
+  auto line = take_line(bytes, consumed);
+  if (!line) return std::nullopt;
+  switch (detail::read_response_line(*line, max_literal, literals.due, literals.continued)) {
+    case detail::ResponseLine::too_large:
+      fail(errc::protocol_error, std::string(protocol()) + ": " + std::string(peer_name()) +
+                                     " announced a literal larger than " +
+                                     std::to_string(max_literal) + " bytes (" +
+                                     detail::printable(*line) + ")");
+      return std::nullopt;
+    case detail::ResponseLine::continues:
+      return std::nullopt;
+    case detail::ResponseLine::starts:
+      return line;
+  }
   return std::nullopt;
 }
 

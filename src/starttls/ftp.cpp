@@ -18,18 +18,7 @@ std::string_view FtpClient::protocol() const noexcept { return "ftp"; }
 
 std::size_t FtpClient::on_receive(std::string_view bytes) {
   std::size_t used = 0;
-  auto line = take_line(bytes, used);
-  if (!line) return used;
-  switch (reader_.add(*line)) {
-    case ReplyReader::Status::more:
-      break;
-    case ReplyReader::Status::complete:
-      on_reply(reader_.take());
-      break;
-    case ReplyReader::Status::malformed:
-      fail(errc::protocol_error, "ftp: the server sent " + reader_.error());
-      break;
-  }
+  if (auto reply = take_reply(bytes, used, reader_)) on_reply(std::move(*reply));
   return used;
 }
 

@@ -1,7 +1,6 @@
 #include "uptls/starttls/http_upgrade.hpp"
 
-#include <openssl/evp.h>
-
+#include "base64.hpp"
 #include "printable.hpp"
 #include "uptls/http.hpp"
 
@@ -11,15 +10,6 @@ namespace {
 std::string status_line(const http::Response& response) {
   return "HTTP/1." + std::to_string(response.minor_version) + " " +
          std::to_string(response.status) + " " + response.reason;
-}
-
-std::string base64(std::string_view text) {
-  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
 }
 
 http::Limits limits_of(std::size_t max_line) {
@@ -147,7 +137,7 @@ HttpConnectClient::HttpConnectClient(std::string authority, std::string basic_cr
     : Dialogue(Side::client, options.max_line) {
   std::string request = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n";
   if (!basic_credentials.empty()) {
-    request += "Proxy-Authorization: Basic " + base64(basic_credentials) + "\r\n";
+    request += "Proxy-Authorization: Basic " + detail::base64(basic_credentials) + "\r\n";
   }
   send(request + "\r\n");
 }

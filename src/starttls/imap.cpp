@@ -56,22 +56,9 @@ void ImapClient::command(std::string_view text) {
 }
 
 std::size_t ImapClient::on_receive(std::string_view bytes) {
-  if (literal_ > 0) return detail::skip_literal(literal_, bytes);
   std::size_t used = 0;
-  auto line = take_line(bytes, used);
-  if (!line) return used;
-  switch (detail::read_response_line(*line, max_server_literal, literal_, continued_)) {
-    case detail::ResponseLine::too_large:
-      fail(errc::protocol_error, "imap: the server announced a literal larger than " +
-                                     std::to_string(max_server_literal) + " bytes before TLS (" +
-                                     detail::printable(*line) + ")");
-      break;
-    case detail::ResponseLine::starts:
-      on_line(*line);
-      break;
-    case detail::ResponseLine::continues:
-      break;
-  }
+  auto line = take_response_line(bytes, used, literals_, max_server_literal);
+  if (line) on_line(*line);
   return used;
 }
 
@@ -120,16 +107,7 @@ void ImapClient::on_line(std::string_view line) {
         return;
       }
       learned_.capabilities = capabilities_;
-      bool offered =
-          std::any_of(capabilities_.begin(), capabilities_.end(),
-                      [](const std::string& c) { return detail::iequals(c, "STARTTLS"); });
-      if (!offered) {
-        std::string list;
-        for (const auto& c : capabilities_) list += (list.empty() ? "" : " ") + c;
-        unavailable(options_.policy,
-                    "the server did not offer STARTTLS (its capabilities: " + list + ")");
-        return;
-      }
+      if (!offers(options_.policy, capabilities_, "STARTTLS", " ")) return;
       command("STARTTLS");
       state_ = State::starttls;
       return;

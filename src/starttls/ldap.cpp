@@ -68,6 +68,40 @@ std::string attribute(std::string_view type, const std::vector<std::string_view>
   return detail::tlv(0x30, detail::tlv(0x04, type) + detail::tlv(0x31, set));
 }
 
+/// An LDAPMessage (RFC 4511 §4.2): its id, its operation's tag and body.
+struct Message {
+  long id = 0;
+  unsigned char operation = 0;
+  std::string_view body;
+  std::size_t size = 0;  // 0 while incomplete
+};
+
+/// Reads the message at the front of bytes; returns what is wrong with
+/// them (for "... sent <that>"), empty when they are a message or its start.
+std::string read_message(std::string_view bytes, std::size_t limit, Message& out) {
+  detail::Tlv outer;
+  switch (bytes.empty() || bytes[0] == 0x30 ? detail::read_tlv(bytes, outer, limit)
+                                            : detail::BerRead::invalid) {
+    case detail::BerRead::need_more:
+      return {};
+    case detail::BerRead::too_large:
+      return "a message larger than " + std::to_string(limit) + " bytes";
+    case detail::BerRead::invalid:
+      return "something that is not an LDAP message (" + detail::printable(bytes) + ")";
+    case detail::BerRead::ok:
+      break;
+  }
+  std::vector<detail::Tlv> parts;
+  if (!detail::read_all(outer.value, parts) || parts.size() < 2 || parts[0].tag != 0x02 ||
+      !detail::read_integer(parts[0].value, out.id) || out.id < 0) {
+    return "a malformed LDAP message (" + detail::printable(bytes.substr(0, outer.size)) + ")";
+  }
+  out.operation = parts[1].tag;
+  out.body = parts[1].value;
+  out.size = outer.size;
+  return {};
+}
+
 }  // namespace
 
 // ---- client ---------------------------------------------------------------
@@ -80,32 +114,15 @@ LdapClient::LdapClient(ClientOptions options)
 std::string_view LdapClient::protocol() const noexcept { return "ldap"; }
 
 std::size_t LdapClient::on_receive(std::string_view bytes) {
-  detail::Tlv outer;
-  switch (bytes.empty() || bytes[0] == 0x30 ? detail::read_tlv(bytes, outer, max_message)
-                                            : detail::BerRead::invalid) {
-    case detail::BerRead::need_more:
-      return 0;
-    case detail::BerRead::too_large:
-      fail(errc::protocol_error,
-           "ldap: the server sent a message larger than " + std::to_string(max_message) + " bytes");
-      return 0;
-    case detail::BerRead::invalid:
-      fail(errc::protocol_error, "ldap: the server sent something that is not an LDAP message (" +
-                                     detail::printable(bytes) + ")");
-      return 0;
-    case detail::BerRead::ok:
-      break;
-  }
-  std::vector<detail::Tlv> parts;
-  long id = 0;
-  if (outer.tag != 0x30 || !detail::read_all(outer.value, parts) || parts.size() < 2 ||
-      parts[0].tag != 0x02 || !detail::read_integer(parts[0].value, id)) {
-    fail(errc::protocol_error, "ldap: the server sent a malformed LDAP message (" +
-                                   detail::printable(bytes.substr(0, outer.size)) + ")");
+  Message message;
+  std::string problem = read_message(bytes, max_message, message);
+  if (!problem.empty()) {
+    fail(errc::protocol_error, "ldap: the server sent " + problem);
     return 0;
   }
-  on_message(id, parts[1].tag, parts[1].value);
-  return outer.size;
+  if (message.size == 0) return 0;
+  on_message(message.id, message.operation, message.body);
+  return message.size;
 }
 
 void LdapClient::on_message(long id, unsigned char operation, std::string_view body) {
@@ -191,37 +208,21 @@ void LdapServer::disconnect(std::string reason) {
 }
 
 std::size_t LdapServer::on_receive(std::string_view bytes) {
-  detail::Tlv outer;
-  std::size_t limit = std::min(max_message, options_.max_message);
-  switch (bytes.empty() || bytes[0] == 0x30 ? detail::read_tlv(bytes, outer, limit)
-                                            : detail::BerRead::invalid) {
-    case detail::BerRead::need_more:
-      return 0;
-    case detail::BerRead::too_large:
-      disconnect("the client sent a message larger than the limit");
-      return 0;
-    case detail::BerRead::invalid:
-      disconnect("the client sent something that is not an LDAP message (" +
-                 detail::printable(bytes) + ")");
-      return 0;
-    case detail::BerRead::ok:
-      break;
-  }
-  std::vector<detail::Tlv> parts;
-  long id = 0;
-  if (outer.tag != 0x30 || !detail::read_all(outer.value, parts) || parts.size() < 2 ||
-      parts[0].tag != 0x02 || !detail::read_integer(parts[0].value, id) || id < 0) {
-    disconnect("the client sent a malformed LDAP message");
+  Message message;
+  std::string problem = read_message(bytes, std::min(max_message, options_.max_message), message);
+  if (!problem.empty()) {
+    disconnect("the client sent " + problem);
     return 0;
   }
+  if (message.size == 0) return 0;
   if (!learned_.tls && options_.policy == Policy::opportunistic && !options_.session &&
-      parts[1].tag != extended_request) {
+      message.operation != extended_request) {
     // Plaintext was allowed: the application serves this request.
     finish();
     return 0;
   }
-  on_message(id, parts[1].tag, parts[1].value, bytes.substr(outer.size));
-  return outer.size;
+  on_message(message.id, message.operation, message.body, bytes.substr(message.size));
+  return message.size;
 }
 
 void LdapServer::on_message(long id, unsigned char operation, std::string_view body,

@@ -104,16 +104,7 @@ void NntpClient::on_capabilities() {
     finish();
     return;
   }
-  bool offered = std::any_of(capabilities_.begin(), capabilities_.end(), [](const auto& c) {
-    return detail::iequals(detail::first_word(c), "STARTTLS");
-  });
-  if (!offered) {
-    std::string list;
-    for (const auto& c : capabilities_) list += (list.empty() ? "" : " / ") + c;
-    unavailable(options_.policy,
-                "the server did not offer STARTTLS (its capabilities: " + list + ")");
-    return;
-  }
+  if (!offers(options_.policy, capabilities_, "STARTTLS")) return;
   send("STARTTLS\r\n");
   state_ = State::starttls;
 }

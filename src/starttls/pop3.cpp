@@ -92,15 +92,7 @@ void Pop3Client::on_capabilities() {
     finish();
     return;
   }
-  bool offered = std::any_of(capabilities_.begin(), capabilities_.end(), [](const auto& c) {
-    return detail::iequals(detail::first_word(c), "STLS");
-  });
-  if (!offered) {
-    std::string list;
-    for (const auto& c : capabilities_) list += (list.empty() ? "" : " / ") + c;
-    unavailable(options_.policy, "the server did not offer STLS (its capabilities: " + list + ")");
-    return;
-  }
+  if (!offers(options_.policy, capabilities_, "STLS")) return;
   send("STLS\r\n");
   state_ = State::stls;
 }

@@ -34,22 +34,9 @@ SieveClient::SieveClient(ClientOptions options)
 std::string_view SieveClient::protocol() const noexcept { return "sieve"; }
 
 std::size_t SieveClient::on_receive(std::string_view bytes) {
-  if (literal_ > 0) return detail::skip_literal(literal_, bytes);
   std::size_t used = 0;
-  auto line = take_line(bytes, used);
-  if (!line) return used;
-  switch (detail::read_response_line(*line, max_server_literal, literal_, continued_)) {
-    case detail::ResponseLine::too_large:
-      fail(errc::protocol_error, "sieve: the server announced a literal larger than " +
-                                     std::to_string(max_server_literal) + " bytes (" +
-                                     detail::printable(*line) + ")");
-      break;
-    case detail::ResponseLine::starts:
-      on_line(*line);
-      break;
-    case detail::ResponseLine::continues:
-      break;
-  }
+  auto line = take_response_line(bytes, used, literals_, max_server_literal);
+  if (line) on_line(*line);
   return used;
 }
 
@@ -91,15 +78,7 @@ void SieveClient::on_line(std::string_view line) {
           learned_.greeting = capability.substr(15);
         }
       }
-      bool offered = std::any_of(capabilities_.begin(), capabilities_.end(),
-                                 [](const auto& c) { return detail::iequals(c, "STARTTLS"); });
-      if (!offered) {
-        std::string list;
-        for (const auto& c : capabilities_) list += (list.empty() ? "" : " / ") + c;
-        unavailable(options_.policy,
-                    "the server did not offer STARTTLS (its capabilities: " + list + ")");
-        return;
-      }
+      if (!offers(options_.policy, capabilities_, "STARTTLS")) return;
       send("STARTTLS\r\n");
       state_ = State::starttls;
       return;

@@ -75,10 +75,12 @@ def smtp_context(ca):
     return ssl.create_default_context(cafile=ca)
 
 
-class SmtpServerTest(unittest.TestCase):
-    """Real SMTP clients against `uptls serve smtp`."""
+class ServedCase(unittest.TestCase):
+    """Tests against a `uptls serve PROTOCOL` started for each test (none
+    when protocol is None), with a CA of its own."""
 
-    protocol = "smtp"
+    protocol = None
+    serve_args = ()
 
     @classmethod
     def setUpClass(cls):
@@ -89,8 +91,16 @@ class SmtpServerTest(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
-        self.server = Served(self, self.protocol, self.tmp, "--hostname", "mx.test")
-        self.addCleanup(self.server.stop)
+        if self.protocol:
+            self.server = Served(self, self.protocol, self.tmp, *self.serve_args)
+            self.addCleanup(self.server.stop)
+
+
+class SmtpServerTest(ServedCase):
+    """Real SMTP clients against `uptls serve smtp`."""
+
+    protocol = "smtp"
+    serve_args = ("--hostname", "mx.test")
 
     def test_openssl_s_client(self):
         script = ("EHLO client.test\nMAIL FROM:<a@example.org>\nRCPT TO:<b@example.org>\nDATA\n"
@@ -185,20 +195,10 @@ class SmtpServerTest(unittest.TestCase):
         self.server.check_alive()
 
 
-class LmtpServerTest(unittest.TestCase):
+class LmtpServerTest(ServedCase):
     """Real LMTP clients against `uptls serve lmtp`."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.server = Served(self, "lmtp", self.tmp)
-        self.addCleanup(self.server.stop)
+    protocol = "lmtp"
 
     def test_openssl_s_client(self):
         script = ("LHLO client.test\nMAIL FROM:<a@example.org>\nRCPT TO:<b@example.org>\n"
@@ -223,20 +223,10 @@ class LmtpServerTest(unittest.TestCase):
         self.server.wait_log(r"mail from <a@example.org> to 1 recipient")
 
 
-class ImapServerTest(unittest.TestCase):
+class ImapServerTest(ServedCase):
     """Real IMAP clients against `uptls serve imap`: a one-message INBOX."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.server = Served(self, "imap", self.tmp)
-        self.addCleanup(self.server.stop)
+    protocol = "imap"
 
     def test_openssl_s_client(self):
         done = s_client("imap", self.server.port, self.server.ca,
@@ -284,20 +274,10 @@ class ImapServerTest(unittest.TestCase):
         self.server.wait_log(r"CVE-2011-0411")
 
 
-class Pop3ServerTest(unittest.TestCase):
+class Pop3ServerTest(ServedCase):
     """Real POP3 clients against `uptls serve pop3`: a one-message maildrop."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.server = Served(self, "pop3", self.tmp)
-        self.addCleanup(self.server.stop)
+    protocol = "pop3"
 
     def test_openssl_s_client(self):
         done = s_client("pop3", self.server.port, self.server.ca,
@@ -345,20 +325,10 @@ class Pop3ServerTest(unittest.TestCase):
         self.assertEqual(line.rest(), "-ERR command pipelined after STLS; closing\r\n")
 
 
-class SieveServerTest(unittest.TestCase):
+class SieveServerTest(ServedCase):
     """Real ManageSieve clients against `uptls serve sieve`: one script."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.server = Served(self, "sieve", self.tmp)
-        self.addCleanup(self.server.stop)
+    protocol = "sieve"
 
     def test_openssl_s_client(self):
         done = s_client("sieve", self.server.port, self.server.ca,
@@ -386,20 +356,10 @@ class SieveServerTest(unittest.TestCase):
         self.assertEqual(line.rest(), 'BYE "command pipelined after STARTTLS; closing"\r\n')
 
 
-class NntpServerTest(unittest.TestCase):
+class NntpServerTest(ServedCase):
     """Real NNTP clients against `uptls serve nntp`: one group, one article."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.server = Served(self, "nntp", self.tmp)
-        self.addCleanup(self.server.stop)
+    protocol = "nntp"
 
     def test_openssl_s_client(self):
         done = s_client("nntp", self.server.port, self.server.ca,
@@ -438,20 +398,10 @@ class NntpServerTest(unittest.TestCase):
         self.assertEqual(line.rest(), "580 command pipelined after STARTTLS; closing\r\n")
 
 
-class LdapServerTest(unittest.TestCase):
+class LdapServerTest(ServedCase):
     """Real LDAP clients against `uptls serve ldap`: an empty directory."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.server = Served(self, "ldap", self.tmp)
-        self.addCleanup(self.server.stop)
+    protocol = "ldap"
 
     def ldapsearch(self, *args):
         # OpenLDAP verifies the name of the URL: the certificate has 127.0.0.1.
@@ -495,20 +445,10 @@ class LdapServerTest(unittest.TestCase):
         self.assertIn("Handshake was completed", out + err)
 
 
-class PostgresServerTest(unittest.TestCase):
+class PostgresServerTest(ServedCase):
     """Real PostgreSQL clients against `uptls serve postgres`: SELECT 1."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.server = Served(self, "postgres", self.tmp)
-        self.addCleanup(self.server.stop)
+    protocol = "postgres"
 
     def psql(self, sslmode, query="SELECT 1"):
         return run(["psql", f"host=localhost port={self.server.port} user=alice dbname=test "
@@ -566,16 +506,8 @@ XMPP_HEADER = ("<stream:stream to='localhost' version='1.0' xmlns='jabber:client
                "xmlns:stream='http://etherx.jabber.org/streams'>")
 
 
-class XmppServerTest(unittest.TestCase):
+class XmppServerTest(ServedCase):
     """Real XMPP clients against `uptls serve xmpp` and `xmpp-server`."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def serve(self, protocol):
         server = Served(self, protocol, self.tmp)
@@ -629,20 +561,10 @@ class XmppServerTest(unittest.TestCase):
         server.wait_log(r"CVE-2011-0411")
 
 
-class IrcServerTest(unittest.TestCase):
+class IrcServerTest(ServedCase):
     """Real IRC clients against `uptls serve irc`."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.server = Served(self, "irc", self.tmp)
-        self.addCleanup(self.server.stop)
+    protocol = "irc"
 
     def test_openssl_s_client(self):
         done = s_client("irc", self.server.port, self.server.ca,
@@ -663,20 +585,10 @@ class IrcServerTest(unittest.TestCase):
         self.assertEqual(line.rest(), "ERROR :command pipelined after STARTTLS; closing\r\n")
 
 
-class MysqlServerTest(unittest.TestCase):
+class MysqlServerTest(ServedCase):
     """MariaDB's client against `uptls serve mysql`: SELECT 1."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.server = Served(self, "mysql", self.tmp)
-        self.addCleanup(self.server.stop)
+    protocol = "mysql"
 
     def mariadb(self, *tls):
         return run(["mariadb", "--protocol=TCP", "-h", HOST, "-P", str(self.server.port), "-u",
@@ -698,20 +610,10 @@ class MysqlServerTest(unittest.TestCase):
         self.assertEqual(done.returncode, 0, done.stderr)
 
 
-class FtpServerTest(unittest.TestCase):
+class FtpServerTest(ServedCase):
     """Real FTP clients against `uptls serve ftp` (the control connection)."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.server = Served(self, "ftp", self.tmp)
-        self.addCleanup(self.server.stop)
+    protocol = "ftp"
 
     def test_curl_ssl_reqd(self):
         # -I asks for SIZE and MDTM only: no data connection.
@@ -756,22 +658,12 @@ class FtpServerTest(unittest.TestCase):
         self.assertEqual(line.rest(), "421 command pipelined after AUTH TLS; closing\r\n")
 
 
-class HttpUpgradeServerTest(unittest.TestCase):
+class HttpUpgradeServerTest(ServedCase):
     """RFC 2817 against `uptls serve http-upgrade`. No common client speaks
     it, so the client is Python's standard library: a socket, the upgrading
     request by hand, then ssl over the same socket."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.server = Served(self, "http-upgrade", self.tmp)
-        self.addCleanup(self.server.stop)
+    protocol = "http-upgrade"
 
     def test_python_upgrade_then_http_over_tls(self):
         with socket.create_connection((HOST, self.server.port), timeout=20) as raw:
@@ -807,23 +699,13 @@ class HttpUpgradeServerTest(unittest.TestCase):
         self.assertIn("Hello from uptls over TLS", done.stdout)
 
 
-class ProxyTunnelTest(unittest.TestCase):
+class ProxyTunnelTest(ServedCase):
     """`uptls connect --proxy`: CONNECT through a proxy, then the protocol's
     STARTTLS (or implicit TLS) with the origin, verified for the origin's name.
     The proxies are `uptls proxy` and mitmproxy's mitmdump (passing the tunnel
     through untouched)."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="uptls-starttls-")
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def setUp(self):
-        self.server = Served(self, "smtp", self.tmp)
-        self.addCleanup(self.server.stop)
+    protocol = "smtp"
 
     def through(self, proxy_port, *extra):
         return uptls_connect(f"smtp://localhost:{self.server.port}", "--proxy",

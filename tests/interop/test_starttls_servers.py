@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -30,6 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import uptls_process as up  # noqa: E402
 import real_servers as rs  # noqa: E402
 from starttls_support import HOST, make_pki, run  # noqa: E402
+from uptls_process import PipeReader, start_process, stop_process  # noqa: E402
 
 NEEDS_ROOT = unittest.skipUnless(rs.is_root(), "the daemon needs root")
 
@@ -175,10 +177,24 @@ class IrcServersTest(RealServerTest):
     @NEEDS_ROOT
     def test_inspircd(self):
         ircd = self.start(lambda cert, key: rs.Inspircd(cert, key))
-        done = connect(f"irc://{HOST}:{ircd.port}", self.ca, "--crlf",
-                       input_text="NICK alice\nUSER a 0 * :Alice\n")
-        self.assert_upgraded(done, ircd)
-        self.assertIn(":irc.localhost 001 alice :Welcome", done.stdout)
+        # Registration completes when InspIRCd is ready: the session stays
+        # open until the welcome arrives, then QUIT.
+        proc = start_process([up.UPTLS, "connect", f"irc://{HOST}:{ircd.port}", "--cafile",
+                              self.ca, "--servername", "localhost", "--crlf"],
+                             stdin=subprocess.PIPE)
+        out, err = PipeReader(proc.stdout), PipeReader(proc.stderr)
+        try:
+            proc.stdin.write(b"NICK alice\nUSER a 0 * :Alice\n")
+            proc.stdin.flush()
+            welcome = out.wait_for(r"^:irc\.localhost 001 alice :Welcome", 30)
+            self.assertIsNotNone(welcome, out.snapshot() + err.snapshot() + ircd.log())
+            proc.stdin.write(b"QUIT\n")
+            proc.stdin.close()
+            proc.wait(30)
+        finally:
+            stop_process(proc, readers=(out, err))
+        self.assertIn("verified for localhost", err.text())
+        self.assertRegex(err.text(), r"Capabilities over TLS: ")
 
 
 @NEEDS_ROOT

@@ -17,6 +17,11 @@
 namespace uptls::cli {
 namespace {
 
+constexpr const char* idle_help =
+    "SECONDS a client may take to complete a line, in plaintext and in TLS";
+constexpr const char* write_help =
+    "SECONDS a client may leave the server's writes waiting (it stopped reading)";
+
 struct ServeArgs {
   std::string listen = "127.0.0.1:10001";
   ServerTlsArgs tls;
@@ -137,10 +142,7 @@ void add_protocol_command(CLI::App& serve_command, const starttls::ProtocolInfo&
   command->add_flag("--opportunistic", args->opportunistic,
                     "serve clients that do not upgrade too (default: TLS is required)");
   command->add_flag("--quiet", args->quiet, "do not print each session");
-  add_server_options(*command, args->server,
-                     "SECONDS a client may take to complete a line, in plaintext and in TLS",
-                     "SECONDS a client may leave the server's writes waiting (it stopped "
-                     "reading)");
+  add_server_options(*command, args->server, idle_help, write_help);
   command->footer("Example:\n  uptls serve " + name + " --listen 127.0.0.1:" +
                   std::to_string(10000 + protocol.port) + " --ca-out ca.pem");
   command->callback(
@@ -167,10 +169,7 @@ void add_serve_command(CLI::App& app) {
                        "LINE to answer STARTTLS with before the handshake, as Twisted's "
                        "starttls_server answers READY (default: nothing, as seed 000)");
   pingpong->add_flag("--quiet", args->quiet, "do not print each step");
-  add_server_options(*pingpong, args->server,
-                     "SECONDS a client may take to complete a line, in plaintext and in TLS",
-                     "SECONDS a client may leave the server's writes waiting (it stopped "
-                     "reading)");
+  add_server_options(*pingpong, args->server, idle_help, write_help);
   pingpong->footer(
       "Examples:\n"
       "  uptls serve pingpong --listen 127.0.0.1:10001 --ca-out ca.pem\n"

@@ -19,6 +19,7 @@
 
 #include "uptls/error.hpp"
 #include "uptls/export.hpp"
+#include "uptls/starttls/reply.hpp"
 #include "uptls/stream.hpp"
 
 namespace uptls::starttls {
@@ -203,6 +204,15 @@ class UPTLS_API Dialogue {
   /// @param policy the client's policy.
   /// @param reason what the server said, for the message.
   void unavailable(Policy policy, std::string reason);
+  /// Whether a capability list offers the upgrade (a capability whose first
+  /// word is name, in any case); when it does not, answers as unavailable()
+  /// does, quoting the list.
+  /// @param policy the client's policy.
+  /// @param capabilities what the server listed.
+  /// @param name the capability of the upgrade (STARTTLS, STLS).
+  /// @param separator what the quoted list is joined with.
+  bool offers(Policy policy, const std::vector<std::string>& capabilities, std::string_view name,
+              std::string_view separator = " / ");
   /// A server's answer to STARTTLS: its go-ahead when nothing follows the
   /// command, else the refusal and a failure (command injection).
   /// @param rest the bytes after the STARTTLS command.
@@ -215,6 +225,32 @@ class UPTLS_API Dialogue {
   /// @param bytes the bytes to search.
   /// @param consumed set to the length of the line with its terminator.
   std::optional<std::string_view> take_line(std::string_view bytes, std::size_t& consumed);
+  /// The next complete numeric reply (SMTP, FTP), reading at most one line
+  /// of bytes; fails the dialogue on a malformed one.
+  /// @param bytes the bytes to read.
+  /// @param consumed set to how many were consumed.
+  /// @param reader the reply read so far.
+  std::optional<Reply> take_reply(std::string_view bytes, std::size_t& consumed,
+                                  ReplyReader& reader);
+
+  /// Where a reader of responses with literals (IMAP, ManageSieve) is.
+  struct LiteralState {
+    /// Literal bytes still to skip.
+    std::size_t due = 0;
+    /// Whether the next line goes on with the last response (after a literal).
+    bool continued = false;
+  };
+  /// The first line of bytes if it begins a response; literal data (`{n}`
+  /// and n bytes) and the lines that go on after it are consumed and
+  /// skipped, never read as responses. Fails on a literal over max_literal.
+  /// @param bytes the bytes to read.
+  /// @param consumed set to how many were consumed.
+  /// @param literals the reader's state.
+  /// @param max_literal the largest literal accepted.
+  std::optional<std::string_view> take_response_line(std::string_view bytes, std::size_t& consumed,
+                                                     LiteralState& literals,
+                                                     std::size_t max_literal);
+
   /// The peer's name in messages: "the server" or "the client".
   std::string_view peer_name() const noexcept;
 

@@ -39,8 +39,7 @@ class UPTLS_API ImapClient final : public Dialogue {
   enum class State { greeting, capability, starttls, capability_tls };
   ClientOptions options_;
   State state_ = State::greeting;
-  std::size_t literal_ = 0;  // bytes of a literal still to skip
-  bool continued_ = false;   // the next line goes on with the last response
+  LiteralState literals_;
   unsigned tag_ = 0;
   std::string tag_text_;
   std::vector<std::string> capabilities_;

@@ -35,8 +35,7 @@ class UPTLS_API SieveClient final : public Dialogue {
   enum class State { capabilities, starttls, capabilities_tls };
   ClientOptions options_;
   State state_ = State::capabilities;
-  std::size_t literal_ = 0;
-  bool continued_ = false;
+  LiteralState literals_;
   std::vector<std::string> capabilities_;
 };
 
