@@ -18,6 +18,7 @@ again over TLS. Every process runs on 127.0.0.1 and is stopped by PID.
 from __future__ import annotations
 
 import ftplib
+import json
 import imaplib
 import os
 import socket
@@ -158,6 +159,17 @@ class SmtpServerTest(ServedCase):
         self.assertIsNotNone(capabilities, done.stderr)
         self.assertNotIn("STARTTLS", capabilities[1])
         self.assertIn("221 2.0.0 Bye", done.stdout)
+
+    def test_uptls_check_and_inspect_with_starttls(self):
+        check = run([up.UPTLS, "check", f"smtp://127.0.0.1:{self.server.port}", "--cafile",
+                     self.server.ca, "--servername", "localhost"])
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertTrue(check.stdout.startswith("OK: <Certificate Subject=CN=localhost"),
+                        check.stdout)
+        inspect = run([up.UPTLS, "inspect", f"127.0.0.1:{self.server.port}", "--starttls",
+                       "smtp", "--cafile", self.server.ca, "--servername", "localhost", "--json"])
+        self.assertEqual(inspect.returncode, 0, inspect.stderr)
+        self.assertEqual(json.loads(inspect.stdout)["protocol"], "TLSv1.3")
 
     def test_mail_before_tls_is_refused(self):
         line = Line(self.server.port)

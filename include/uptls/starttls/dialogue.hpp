@@ -126,8 +126,11 @@ struct ServerOptions {
 ///   discarded when TLS starts and asked for again.
 class UPTLS_API Dialogue {
  public:
+  /// Destroys the dialogue.
   virtual ~Dialogue();
+  /// Not copyable: a dialogue is the state of one connection.
   Dialogue(const Dialogue&) = delete;
+  /// Not copyable.
   Dialogue& operator=(const Dialogue&) = delete;
 
   /// Reads bytes from the peer.

@@ -54,6 +54,7 @@ class UPTLS_API ImapServer final : public Dialogue {
  public:
   /// @param options the host name, policy, session mode and limits.
   explicit ImapServer(ServerOptions options = {});
+  /// Destroys the dialogue.
   ~ImapServer() override;
   std::string_view protocol() const noexcept override;
 

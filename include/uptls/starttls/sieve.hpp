@@ -50,6 +50,7 @@ class UPTLS_API SieveServer final : public Dialogue {
  public:
   /// @param options the host name, policy, session mode and limits.
   explicit SieveServer(ServerOptions options = {});
+  /// Destroys the dialogue.
   ~SieveServer() override;
   std::string_view protocol() const noexcept override;
 
