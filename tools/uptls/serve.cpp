@@ -127,7 +127,7 @@ asio::awaitable<int> serve_protocol_clients(std::shared_ptr<const ProtocolServeA
 void add_protocol_command(CLI::App& serve_command, const starttls::ProtocolInfo& protocol) {
   std::string name(protocol.name);
   auto* command = serve_command.add_subcommand(
-      name, "A " + name + " server (" + std::string(protocol.rfc) +
+      name, "The " + name + " server (" + std::string(protocol.rfc) +
                 "): its plaintext phase, STARTTLS, and a minimal session over TLS (see "
                 "docs/protocols.md). Commands that need TLS are refused before it, and commands "
                 "pipelined after STARTTLS are refused (CVE-2011-0411). SIGHUP reloads the "
