@@ -829,6 +829,16 @@ bool Stream::upgradeable() const noexcept {
                                        : state_->client_config != nullptr);
 }
 
+std::shared_ptr<const tls::ClientConfig> Stream::client_config() const {
+  return state_ ? state_->client_config : nullptr;
+}
+
+std::shared_ptr<const tls::ServerConfig> Stream::server_config() const {
+  return state_ ? state_->server_config : nullptr;
+}
+
+std::string Stream::server_name() const { return state_ ? state_->server_name : std::string(); }
+
 std::optional<tls::CertificateInfo> Stream::peer_certificate() const {
   if (!is_tls()) return std::nullopt;
   X509* cert = SSL_get0_peer_certificate(state_->engine->ssl());

@@ -360,6 +360,13 @@ class UPTLS_API Stream {
 
   /// Whether the stream holds a stored configuration that start_tls() can use.
   bool upgradeable() const noexcept;
+  /// The client configuration stored for start_tls(), if any (to open
+  /// another connection the same way: FTP's data connections).
+  std::shared_ptr<const tls::ClientConfig> client_config() const;
+  /// The server configuration stored for start_tls(), if any.
+  std::shared_ptr<const tls::ServerConfig> server_config() const;
+  /// The name stored for SNI and verification (client role), if any.
+  std::string server_name() const;
 
   /// The peer's certificate: none before the upgrade or when the peer sent
   /// none (a client, usually).

@@ -53,6 +53,10 @@ void Dialogue::tls_stopped() {
   if (next_ == Next::stop_tls) next_ = Next::receive;
 }
 
+void Dialogue::service_done() {
+  if (next_ == Next::service) next_ = Next::receive;
+}
+
 std::string Dialogue::take_output() { return std::exchange(output_, std::string()); }
 
 void Dialogue::fail(errc code, std::string message) {
@@ -164,7 +168,7 @@ std::string_view Dialogue::peer_name() const noexcept {
   return side_ == Side::client ? "the server" : "the client";
 }
 
-asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue) {
+asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue, Service service) {
   for (;;) {
     if (dialogue.has_output()) {
       std::string output = dialogue.take_output();
@@ -186,6 +190,16 @@ asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue) {
       case Next::stop_tls:
         co_await stream.stop_tls();
         dialogue.tls_stopped();
+        break;
+      case Next::service:
+        if (!service) {
+          stream.abort();
+          throw Error(make_error_code(errc::invalid_argument),
+                      std::string(dialogue.protocol()) +
+                          ": this dialogue needs its protocol's service (run(stream, dialogue, "
+                          "service))");
+        }
+        co_await service(stream, dialogue);
         break;
       case Next::done:
         co_return dialogue.learned();

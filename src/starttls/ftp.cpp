@@ -1,5 +1,16 @@
 #include "uptls/starttls/ftp.hpp"
 
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <vector>
+
 #include "ascii.hpp"
 #include "printable.hpp"
 #include "starttls/command.hpp"
@@ -78,27 +89,160 @@ void FtpClient::on_tls() {
   state_ = State::pbsz;
 }
 
-asio::awaitable<void> ftp_clear_command_channel(Stream& stream, std::size_t max_line) {
-  co_await stream.write_all("CCC\r\n");
+namespace {
+
+/// One FTP reply read from a stream.
+asio::awaitable<Reply> read_reply(Stream& stream, std::size_t max_line) {
   ReplyReader reader(ReplyReader::Style::ftp);
   for (;;) {
     auto line = co_await stream.read_line(max_line);
     if (!line) {
       throw Error(make_error_code(errc::unexpected_eof),
-                  "ftp: the server closed the connection after CCC");
+                  "ftp: the server closed the control connection");
     }
     auto status = reader.add(*line);
     if (status == ReplyReader::Status::malformed) {
       throw Error(make_error_code(errc::protocol_error), "ftp: the server sent " + reader.error());
     }
-    if (status == ReplyReader::Status::complete) break;
+    if (status == ReplyReader::Status::complete) co_return reader.take();
   }
-  Reply reply = reader.take();
-  if (reply.code != 200) {
+}
+
+/// A command and its reply, which must have the first digit of expected.
+asio::awaitable<Reply> exchange(Stream& control, const std::string& command, char expected,
+                                std::size_t max_line = 8192) {
+  co_await control.write_all(command + "\r\n");
+  Reply reply = co_await read_reply(control, max_line);
+  if (std::to_string(reply.code)[0] != expected) {
     throw Error(make_error_code(errc::protocol_error),
-                "ftp: the server refused CCC: " + reply.quoted);
+                "ftp: the server refused " + command + ": " + reply.quoted);
   }
+  co_return reply;
+}
+
+/// The port of a 229 (`(|||port|)`) or 227 (`(h1,h2,h3,h4,p1,p2)`) reply.
+std::uint16_t passive_port(const Reply& reply) {
+  const std::string& text = reply.lines.back();
+  std::size_t open = text.find('(');
+  std::size_t close = text.find(')', open);
+  if (open == std::string::npos || close == std::string::npos) return 0;
+  std::string inside = text.substr(open + 1, close - open - 1);
+  if (reply.code == 229) {
+    if (inside.size() < 5 || inside.substr(0, 3) != "|||") return 0;
+    return static_cast<std::uint16_t>(std::strtoul(inside.c_str() + 3, nullptr, 10));
+  }
+  std::vector<unsigned long> numbers;
+  for (std::size_t at = 0; at <= inside.size();) {
+    std::size_t comma = std::min(inside.find(',', at), inside.size());
+    numbers.push_back(std::strtoul(inside.substr(at, comma - at).c_str(), nullptr, 10));
+    at = comma + 1;
+  }
+  if (numbers.size() != 6 || numbers[4] > 255 || numbers[5] > 255) return 0;
+  return static_cast<std::uint16_t>(numbers[4] * 256 + numbers[5]);
+}
+
+}  // namespace
+
+asio::awaitable<void> ftp_clear_command_channel(Stream& stream, std::size_t max_line) {
+  co_await exchange(stream, "CCC", '2', max_line);
   co_await stream.stop_tls();
+}
+
+asio::awaitable<std::string> ftp_download(Stream& control, std::string command,
+                                          std::size_t max_size) {
+  co_await control.write_all("EPSV\r\n");
+  Reply passive = co_await read_reply(control, 8192);
+  if (passive.code != 229) passive = co_await exchange(control, "PASV", '2');
+  std::uint16_t port = passive_port(passive);
+  if (port == 0) {
+    throw Error(make_error_code(errc::protocol_error),
+                "ftp: no port in the server's passive reply: " + passive.quoted);
+  }
+  // The address in a 227 is not used: the data connection goes to the
+  // control connection's peer (no FTP bounce).
+  asio::ip::tcp::socket socket(control.get_executor());
+  co_await socket.async_connect({control.remote_endpoint().address(), port}, asio::use_awaitable);
+  Stream data(std::move(socket), control.client_config(), control.server_name());
+  data.set_timeouts(control.timeouts());
+  co_await control.write_all(command + "\r\n");
+  // The preliminary reply (150) comes before the data connection's
+  // handshake, as vsftpd, ProFTPD and uptls send it.
+  Reply preliminary = co_await read_reply(control, 8192);
+  if (preliminary.code / 100 != 1) {
+    throw Error(make_error_code(errc::protocol_error),
+                "ftp: the server refused " + command + ": " + preliminary.quoted);
+  }
+  co_await data.start_tls();
+  std::string received;
+  char chunk[16384];
+  for (;;) {
+    std::size_t n = co_await data.read_some(asio::buffer(chunk));
+    if (n == 0) break;
+    if (received.size() + n > max_size) {
+      throw Error(make_error_code(errc::line_too_long),
+                  "ftp: more than " + std::to_string(max_size) + " bytes for " + command);
+    }
+    received.append(chunk, n);
+  }
+  co_await data.close();
+  Reply done = co_await read_reply(control, 8192);
+  if (done.code / 100 != 2) {
+    throw Error(make_error_code(errc::protocol_error),
+                "ftp: the transfer of " + command + " failed: " + done.quoted);
+  }
+  co_return received;
+}
+
+Service ftp_data_service() {
+  // A passive listener lives from PASV to the transfer it is for.
+  auto listener = std::make_shared<std::optional<asio::ip::tcp::acceptor>>();
+  return [listener](Stream& control, Dialogue& dialogue) -> asio::awaitable<void> {
+    auto& ftp = dynamic_cast<FtpServer&>(dialogue);
+    FtpServer::DataRequest request = ftp.data_request();
+    if (request.kind == FtpServer::DataRequest::listen) {
+      std::string address;
+      std::uint16_t port = 0;
+      try {
+        auto local = control.local_endpoint();
+        listener->emplace(control.get_executor(), asio::ip::tcp::endpoint(local.address(), 0));
+        address = local.address().to_string();
+        port = (*listener)->local_endpoint().port();
+      } catch (const std::exception&) {
+        listener->reset();
+      }
+      ftp.passive_opened(port, address);
+      co_return;
+    }
+    std::size_t bytes = 0;
+    std::string failure;
+    try {
+      if (!*listener) throw std::runtime_error("no passive listener");
+      using namespace asio::experimental::awaitable_operators;
+      asio::steady_timer timer(control.get_executor(), std::chrono::seconds(30));
+      auto accepted = co_await ((*listener)->async_accept(asio::use_awaitable) ||
+                                timer.async_wait(asio::use_awaitable));
+      listener->reset();
+      if (accepted.index() == 1) throw std::runtime_error("no data connection within 30 s");
+      Stream data(std::move(std::get<0>(accepted)), control.server_config());
+      data.set_timeouts(control.timeouts());
+      if (request.protect) co_await data.start_tls();
+      if (request.kind == FtpServer::DataRequest::send) {
+        co_await data.write_all(request.payload);
+        bytes = request.payload.size();
+      } else {
+        char chunk[16384];
+        for (std::size_t n; (n = co_await data.read_some(asio::buffer(chunk))) > 0;) {
+          bytes += n;
+          if (bytes > ftp.max_upload()) throw std::runtime_error("the upload is too large");
+        }
+      }
+      co_await data.close();
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    listener->reset();
+    ftp.transfer_done(failure.empty(), bytes, failure);
+  };
 }
 
 // ---- server ---------------------------------------------------------------
@@ -182,8 +326,8 @@ void FtpServer::command(std::string_view line, std::string_view rest) {
     if (!protected_buffer_) {
       send("503 PBSZ first\r\n");
     } else if (detail::iequals(argument, "P") || detail::iequals(argument, "C")) {
-      send(std::string("200 PROT now ") + (detail::iequals(argument, "P") ? "Private" : "Clear") +
-           "\r\n");
+      protect_data_ = detail::iequals(argument, "P");
+      send(std::string("200 PROT now ") + (protect_data_ ? "Private" : "Clear") + "\r\n");
     } else {
       send("536 PROT P or C only\r\n");
     }
@@ -238,9 +382,46 @@ void FtpServer::command(std::string_view line, std::string_view rest) {
   } else if (is("REST")) {
     send("350 restarting at " + std::string(argument) + "\r\n");
     return;
-  } else if (detail::verb_is_one_of(verb, {"PASV", "EPSV", "PORT", "EPRT", "LIST", "NLST", "MLSD",
-                                           "RETR", "STOR", "APPE"})) {
-    send("502 uptls serves the control connection only: no data connections\r\n");
+  } else if (is("PASV") || is("EPSV")) {
+    extended_ = is("EPSV");
+    request_ = DataRequest();
+    ask_service();
+    return;
+  } else if (is("PORT") || is("EPRT")) {
+    send("502 active mode is not served: use PASV or EPSV\r\n");
+    return;
+  } else if (detail::verb_is_one_of(verb, {"LIST", "NLST", "MLSD", "RETR", "STOR", "APPE"})) {
+    std::string_view name = argument;
+    if (!name.empty() && name[0] == '/') name.remove_prefix(1);
+    if (!passive_) {
+      send("425 use PASV or EPSV first\r\n");
+    } else if (!protect_data_ && options_.policy == Policy::required) {
+      send("522 data connections must be protected: PROT P first\r\n");
+    } else if (is("RETR") && name != file) {
+      send("550 there is only hello.txt\r\n");
+    } else {
+      request_ = DataRequest();
+      request_.protect = protect_data_;
+      std::string size = std::to_string(detail::sample_message.size());
+      if (is("RETR")) {
+        request_.kind = DataRequest::send;
+        request_.payload = std::string(detail::sample_message);
+        send("150 Opening data connection for hello.txt (" + size + " bytes)\r\n");
+      } else if (is("STOR") || is("APPE")) {
+        request_.kind = DataRequest::receive;
+        send("150 Ok to send data\r\n");
+      } else {
+        request_.kind = DataRequest::send;
+        request_.payload =
+            is("NLST") ? "hello.txt\r\n"
+            : is("MLSD")
+                ? "type=file;size=" + size + ";modify=20261123000000; hello.txt\r\n"
+                : "-rw-r--r--    1 uptls    uptls    " + size + " Nov 23 00:00 hello.txt\r\n";
+        send("150 Here comes the directory listing\r\n");
+      }
+      transfer_ = std::string(line);
+      ask_service();
+    }
     return;
   } else {
     send("502 command not implemented\r\n");
@@ -251,9 +432,47 @@ void FtpServer::command(std::string_view line, std::string_view rest) {
   }
 }
 
+void FtpServer::passive_opened(std::uint16_t port, std::string_view address) {
+  passive_ = port != 0;
+  if (!passive_) {
+    send("425 cannot open a passive data connection\r\n");
+  } else if (extended_) {
+    send("229 Entering Extended Passive Mode (|||" + std::to_string(port) + "|)\r\n");
+  } else if (address.find(':') != std::string_view::npos) {
+    passive_ = false;
+    send("522 this connection is IPv6: use EPSV\r\n");
+  } else {
+    std::string numbers(address);
+    for (char& c : numbers) c = c == '.' ? ',' : c;
+    send("227 Entering Passive Mode (" + numbers + "," + std::to_string(port >> 8) + "," +
+         std::to_string(port & 0xff) + ")\r\n");
+  }
+  service_done();
+}
+
+void FtpServer::transfer_done(bool ok, std::size_t bytes, std::string_view reason) {
+  passive_ = false;
+  if (ok) {
+    bool upload = request_.kind == DataRequest::receive;
+    if (options_.log) {
+      options_.log("ftp " + transfer_ + ": " + std::to_string(bytes) + " bytes" +
+                   (upload ? " received and discarded" : " sent") +
+                   (request_.protect ? " over TLS" : " in plaintext"));
+    }
+    send("226 Transfer complete (" + std::to_string(bytes) + " bytes" +
+         (upload ? ", discarded" : "") + ")\r\n");
+  } else {
+    send("426 Connection closed; transfer aborted: " + std::string(reason.substr(0, 200)) + "\r\n");
+  }
+  request_ = DataRequest();
+  service_done();
+}
+
 void FtpServer::on_tls() {
   user_.clear();
   logged_in_ = false;
+  protected_buffer_ = false;
+  protect_data_ = false;
   if (!options_.session) finish();
 }
 

@@ -128,7 +128,9 @@ asio::awaitable<Learned> client(Stream& stream, Protocol protocol, ClientOptions
 
 asio::awaitable<Learned> server(Stream& stream, Protocol protocol, ServerOptions options) {
   auto dialogue = make_server(protocol, std::move(options));
-  co_return co_await run(stream, *dialogue);
+  // FTP's session opens data connections of its own.
+  Service service = protocol == Protocol::ftp ? ftp_data_service() : Service();
+  co_return co_await run(stream, *dialogue, std::move(service));
 }
 
 }  // namespace uptls::starttls

@@ -58,6 +58,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       output += dialogue->take_output().size();
     } else if (dialogue->next() == Next::stop_tls) {
       dialogue->tls_stopped();
+    } else if (dialogue->next() == Next::service) {
+      dialogue->service_done();
+      output += dialogue->take_output().size();
     }
   }
   if (dialogue->next() == Next::receive) dialogue->end_of_input();

@@ -18,6 +18,7 @@ again over TLS. Every process runs on 127.0.0.1 and is stopped by PID.
 from __future__ import annotations
 
 import ftplib
+import io
 import json
 import imaplib
 import os
@@ -635,6 +636,44 @@ class FtpServerTest(ServedCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("Content-Length: 210", done.stdout)
         self.server.wait_log(r"ftp login as alice")
+
+    def test_curl_downloads_lists_and_uploads_over_protected_data_connections(self):
+        url = f"ftp://localhost:{self.server.port}/"
+        common = ["curl", "--silent", "--show-error", "--ssl-reqd", "--cacert", self.server.ca,
+                  "--user", "alice:secret", "--max-time", "30"]
+        done = run(common + [url + "hello.txt"])
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertTrue(done.stdout.startswith("From: uptls <uptls@localhost>"), done.stdout)
+        done = run(common + [url])
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertRegex(done.stdout, r"-rw-r--r-- .* 210 Nov 23 00:00 hello.txt")
+        upload = os.path.join(self.tmp, "upload.bin")
+        with open(upload, "wb") as f:
+            f.write(os.urandom(300_000))
+        done = run(common + ["--upload-file", upload, url + "upload.bin"])
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.server.wait_log(r"ftp STOR upload.bin: 300000 bytes received and discarded over TLS")
+
+    def test_python_ftplib_transfers(self):
+        ftp = ftplib.FTP_TLS(context=ssl.create_default_context(cafile=self.server.ca),
+                             timeout=20)
+        ftp.connect("localhost", self.server.port)
+        ftp.login("alice", "secret")
+        ftp.prot_p()
+        lines = []
+        ftp.retrlines("LIST", lines.append)
+        self.assertEqual(len(lines), 1)
+        self.assertTrue(lines[0].endswith(" hello.txt"), lines)
+        chunks = []
+        ftp.retrbinary("RETR hello.txt", chunks.append)
+        self.assertIn(b"Subject: Hello from uptls", b"".join(chunks))
+        self.assertTrue(ftp.storbinary("STOR x.bin", io.BytesIO(b"x" * 100_000)).startswith("226"))
+        ftp.prot_c()  # clear data connections: refused, TLS is required
+        with self.assertRaises(ftplib.error_perm) as refused:
+            ftp.retrlines("NLST", lines.append)
+        self.assertIn("522 data connections must be protected", str(refused.exception))
+        ftp.quit()
+        self.server.wait_log(r"ftp STOR x.bin: 100000 bytes received and discarded over TLS")
 
     def test_python_ftplib_with_ccc(self):
         ftp = ftplib.FTP_TLS(context=ssl.create_default_context(cafile=self.server.ca),

@@ -18,6 +18,7 @@ as root or with sudo); they are skipped otherwise.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -34,6 +35,7 @@ from starttls_support import HOST, make_pki, run  # noqa: E402
 from uptls_process import PipeReader, start_process, stop_process  # noqa: E402
 
 NEEDS_ROOT = unittest.skipUnless(rs.is_root(), "the daemon needs root")
+EXAMPLES = None  # the directory of the example programs; from --examples
 
 
 def connect(target, ca, *extra, input_text="QUIT\n"):
@@ -159,6 +161,18 @@ class FtpServersTest(RealServerTest):
         self.assertIn("PROT", capabilities)
         self.assertNotIn("CCC", capabilities)
 
+    @NEEDS_ROOT
+    def test_vsftpd_protected_download(self):
+        # The library's FtpClient and ftp_download (examples/ftp_fetch): a
+        # file over a passive data connection with TLS (vsftpd forces it).
+        if EXAMPLES is None:
+            self.skipTest("--examples DIR not given")
+        vsftpd = self.start(lambda cert, key: rs.Vsftpd(cert, key))
+        done = run([os.path.join(EXAMPLES, "ftp_fetch"), "localhost", str(vsftpd.port), self.ca,
+                    "anonymous", "x", "hello.txt"])
+        self.assertEqual(done.returncode, 0, done.stderr + vsftpd.log())
+        self.assertEqual(done.stdout, "hello from vsftpd\n")
+
 
 class XmppServersTest(RealServerTest):
     @NEEDS_ROOT
@@ -258,4 +272,9 @@ class DovecotTest(RealServerTest):
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--examples")
+    known, rest = parser.parse_known_args()
+    EXAMPLES = os.path.abspath(known.examples) if known.examples else None
+    sys.argv = [sys.argv[0]] + rest
     sys.exit(up.main())

@@ -47,6 +47,10 @@ enum class Next {
   /// Send the output, then end TLS and go on in plaintext on the same
   /// connection (FTP's CCC: Stream::stop_tls).
   stop_tls,
+  /// Send the output, then do the protocol's own step that needs more
+  /// than this connection (FTP's data connections): the Service given to
+  /// run() does it and tells the dialogue.
+  service,
   /// The dialogue is over: send the output and hand the stream back.
   done,
   /// The dialogue failed: send the output (a server's refusal), then close;
@@ -145,6 +149,9 @@ class UPTLS_API Dialogue {
   /// TLS ended, the connection goes on in plaintext (after next() said
   /// stop_tls).
   void tls_stopped();
+  /// The protocol's own step is done (after next() said service); the
+  /// protocol's class says how it went before calling this.
+  void service_done();
 
   /// What the dialogue wants next.
   Next next() const noexcept { return next_; }
@@ -193,6 +200,8 @@ class UPTLS_API Dialogue {
     next_ = Next::start_tls;
     feeds_handshake_ = true;
   }
+  /// Asks for the protocol's own step once the output is sent.
+  void ask_service() noexcept { next_ = Next::service; }
   /// Asks for TLS to end once the output is sent (FTP's CCC).
   void clear() noexcept { next_ = Next::stop_tls; }
   /// Ends the dialogue.
@@ -271,17 +280,23 @@ class UPTLS_API Dialogue {
   std::string error_message_;
 };
 
+/// The step of a dialogue that needs more than its connection (Next::service):
+/// it does the step and tells the dialogue how it went.
+using Service = std::function<asio::awaitable<void>(Stream& stream, Dialogue& dialogue)>;
+
 /// Runs a dialogue on a stream until it is done: writes its output, feeds
 /// it the stream's bytes, upgrades the stream when it asks (with the
 /// configuration stored in the stream; carried-over bytes are refused).
 /// @param stream an upgradeable stream (a client's with a stored
 ///        ClientConfig and server name, a server's with a ServerConfig).
 /// @param dialogue the dialogue, fresh.
+/// @param service the protocol's own step, for a dialogue that asks for
+///        one (FtpServer's data connections: ftp_data_service()).
 /// @returns what the dialogue learned.
 /// @throws Error with the dialogue's error (errc::starttls_unavailable,
 ///         errc::injected_plaintext, errc::protocol_error, ...) after sending
 ///         what it had to say; the stream is closed then. Or the stream's
 ///         errors (timeouts, the handshake's).
-UPTLS_API asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue);
+UPTLS_API asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue, Service service = {});
 
 }  // namespace uptls::starttls

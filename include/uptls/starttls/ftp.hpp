@@ -7,6 +7,7 @@
 
 #include <asio/awaitable.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -38,16 +39,49 @@ class UPTLS_API FtpClient final : public Dialogue {
 
 /// The server side: greets, answers AUTH TLS with `234`, refuses logins
 /// before TLS (Policy::required: `530`) and commands pipelined after AUTH
-/// TLS, and upgrades. With ServerOptions::session it then serves the
-/// control connection of a session for any user: USER, PASS, PBSZ, PROT,
-/// FEAT, SYST, PWD, CWD, TYPE, SIZE and MDTM of `hello.txt`, NOOP, CCC
-/// (the control connection goes back to plaintext), QUIT. Data connections
-/// (PASV, LIST, RETR, STOR) are not served: `502`.
+/// TLS, and upgrades. With ServerOptions::session it then serves a session
+/// for any user, in one directory holding `hello.txt`: USER, PASS, PBSZ,
+/// PROT, FEAT, SYST, PWD, CWD, TYPE, SIZE, MDTM, NOOP, PASV and EPSV, LIST,
+/// NLST, RETR, STOR (received and discarded), CCC (the control connection
+/// goes back to plaintext), QUIT. Data connections are passive, one per
+/// transfer, and protected with TLS after PROT P (Policy::required refuses
+/// transfers without it: `522`); ftp_data_service() opens them.
 class UPTLS_API FtpServer final : public Dialogue {
  public:
+  /// What the session needs of its data connection (Next::service).
+  struct DataRequest {
+    /// What to do.
+    enum Kind {
+      /// Listen for a passive data connection; then passive_opened().
+      listen,
+      /// Accept it and send payload; then transfer_done().
+      send,
+      /// Accept it and read until its end; then transfer_done().
+      receive,
+    } kind = listen;
+    /// For send: the bytes (a listing, a file).
+    std::string payload;
+    /// Whether the data connection is TLS (PROT P).
+    bool protect = false;
+  };
+  /// The largest upload the session reads.
+  std::size_t max_upload() const noexcept { return options_.max_message; }
+
   /// @param options the host name, policy, session mode and limits.
   explicit FtpServer(ServerOptions options = {});
   std::string_view protocol() const noexcept override;
+
+  /// What the data connection should do now.
+  const DataRequest& data_request() const noexcept { return request_; }
+  /// A passive listener is open on port (or failed when 0).
+  /// @param port its port.
+  /// @param address the control connection's local address, for PASV's reply.
+  void passive_opened(std::uint16_t port, std::string_view address);
+  /// The transfer ended.
+  /// @param ok whether it went through.
+  /// @param bytes how many bytes went through.
+  /// @param reason why not, when not.
+  void transfer_done(bool ok, std::size_t bytes, std::string_view reason = {});
 
  private:
   std::size_t on_receive(std::string_view bytes) override;
@@ -59,7 +93,12 @@ class UPTLS_API FtpServer final : public Dialogue {
   std::string user_;
   bool logged_in_ = false;
   bool protected_buffer_ = false;  // PBSZ was given
+  bool protect_data_ = false;      // PROT P
   bool cleared_ = false;           // CCC: the control connection is plaintext again
+  bool passive_ = false;           // a passive listener is open
+  bool extended_ = false;          // it was asked for with EPSV
+  std::string transfer_;           // the command of the transfer under way
+  DataRequest request_;
   std::size_t errors_ = 0;
 };
 
@@ -71,5 +110,27 @@ class UPTLS_API FtpServer final : public Dialogue {
 /// @throws Error errc::protocol_error quoting a refusal, or stop_tls's errors.
 UPTLS_API asio::awaitable<void> ftp_clear_command_channel(Stream& stream,
                                                           std::size_t max_line = 8192);
+
+/// The data connections of FtpServer's session (a Service for run()): a
+/// passive listener on the control connection's local address, one
+/// connection accepted per transfer (within 30 s), TLS as a server with the
+/// control stream's configuration when protected, the payload sent or the
+/// upload read to its end (at most ServerOptions::max_message), closed with
+/// close_notify.
+UPTLS_API Service ftp_data_service();
+
+/// One transfer over a passive data connection as a client (RFC 4217 §9):
+/// EPSV (PASV if refused), a connection to the control connection's peer at
+/// that port, TLS with the control stream's configuration and name (the
+/// control connection's PROT P), the command, and everything the server
+/// sends until its end; then the server's final reply.
+/// @param control the control connection, logged in, PROT P given.
+/// @param command the transfer (`LIST`, `RETR hello.txt`).
+/// @param max_size the most bytes accepted.
+/// @returns the data.
+/// @throws Error errc::protocol_error quoting a refused command, or the
+///         data connection's errors.
+UPTLS_API asio::awaitable<std::string> ftp_download(Stream& control, std::string command,
+                                                    std::size_t max_size = 64 * 1024 * 1024);
 
 }  // namespace uptls::starttls

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "unit/starttls/dialogue_support.hpp"
+#include "uptls/connect.hpp"
+#include "uptls/server.hpp"
 
 // FTP (RFC 4217): AUTH TLS, PBSZ, PROT, CCC, the EAST cases, both halves
 // over TLS.
@@ -79,7 +81,23 @@ TEST(FtpServer, ServesTheControlConnectionAndCcc) {
   EXPECT_EQ(feed("PBSZ 0\r\nPROT P\r\n"), "200 PBSZ=0\r\n200 PROT now Private\r\n");
   EXPECT_EQ(feed("USER alice\r\nPASS secret\r\n"), "331 password, please\r\n230 logged in\r\n");
   EXPECT_EQ(feed("SIZE /hello.txt\r\n").substr(0, 4), "213 ");
-  EXPECT_EQ(feed("PASV\r\n").substr(0, 4), "502 ");
+  EXPECT_EQ(feed("RETR hello.txt\r\n"), "425 use PASV or EPSV first\r\n");
+  EXPECT_EQ(feed("PASV\r\n"), "");
+  ASSERT_EQ(server.next(), Next::service);
+  EXPECT_EQ(server.data_request().kind, FtpServer::DataRequest::listen);
+  server.passive_opened(2121, "127.0.0.1");
+  EXPECT_EQ(server.take_output(), "227 Entering Passive Mode (127,0,0,1,8,73)\r\n");
+  EXPECT_EQ(feed("RETR hello.txt\r\n").substr(0, 4), "150 ");
+  ASSERT_EQ(server.next(), Next::service);
+  EXPECT_EQ(server.data_request().kind, FtpServer::DataRequest::send);
+  EXPECT_TRUE(server.data_request().protect);
+  server.transfer_done(true, 210);
+  EXPECT_EQ(server.take_output(), "226 Transfer complete (210 bytes)\r\n");
+  EXPECT_EQ(feed("EPSV\r\n"), "");
+  server.passive_opened(2121, "127.0.0.1");
+  EXPECT_EQ(server.take_output(), "229 Entering Extended Passive Mode (|||2121|)\r\n");
+  EXPECT_EQ(feed("PROT C\r\nSTOR x\r\n"),
+            "200 PROT now Clear\r\n522 data connections must be protected: PROT P first\r\n");
   EXPECT_EQ(feed("CCC\r\n").substr(0, 4), "200 ");
   EXPECT_EQ(server.next(), Next::stop_tls);
   server.tls_stopped();
@@ -119,6 +137,50 @@ TEST(FtpOverTls, ClientUpgradesThenClearsTheControlConnection) {
     EXPECT_TRUE(learned.tls);
     EXPECT_FALSE(server.is_tls());
     EXPECT_EQ(pwd, "257 \"/\" is the current directory");
+  });
+}
+
+}  // namespace
+}  // namespace uptls::starttls
+
+namespace uptls::starttls {
+namespace {
+
+// Data connections need TCP: a server of the FTP session on loopback, and
+// ftp_download as its client, each data connection protected (PROT P).
+TEST(FtpOverTcp, DownloadsOverProtectedDataConnections) {
+  test::run([]() -> asio::awaitable<void> {
+    ServeOptions serve;
+    serve.tls = test::pki().server;
+    serve.upgradeable = true;
+    Handler handler = [](Stream stream) -> asio::awaitable<void> {
+      ServerOptions options;
+      options.session = true;
+      co_await starttls::server(stream, Protocol::ftp, options);
+      co_await stream.close();
+    };
+    Server server = co_await start_server(handler, "127.0.0.1", 0, serve);
+    ConnectOptions connect;
+    connect.tls = test::pki().client;
+    connect.upgradeable = true;
+    connect.server_name = "localhost";
+    Stream control = co_await open_connection("127.0.0.1", server.local_endpoint().port(), connect);
+    co_await starttls::client(control, Protocol::ftp);
+    co_await control.write_all("USER alice\r\nPASS x\r\n");
+    co_await control.read_line();
+    co_await control.read_line();
+    std::string listing = co_await ftp_download(control, "LIST");
+    EXPECT_NE(listing.find(" hello.txt\r\n"), std::string::npos) << listing;
+    std::string file = co_await ftp_download(control, "RETR hello.txt");
+    EXPECT_EQ(file.substr(0, 30), "From: uptls <uptls@localhost>\r");
+    auto missing = co_await test::caught(ftp_download(control, "RETR nothing.txt"));
+    EXPECT_EQ(missing.code, make_error_code(errc::protocol_error));
+    EXPECT_NE(missing.message.find("550 there is only hello.txt"), std::string::npos)
+        << missing.message;
+    co_await control.write_all("QUIT\r\n");
+    co_await control.read_line();
+    co_await control.close();
+    co_await server.stop();
   });
 }
 
