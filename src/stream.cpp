@@ -6,6 +6,8 @@
 
 #include "uptls/stream.hpp"
 
+#include <openssl/ssl.h>
+
 #include <array>
 #include <asio/dispatch.hpp>
 #include <asio/post.hpp>
@@ -74,6 +76,8 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
   bool closed = false;
   // shutdown_send() ended this side's sending.
   bool sending_ended = false;
+  // TLS 1.3 session tickets a server sends after the handshake; -1: OpenSSL's default.
+  int session_tickets = -1;
   std::string error_message;
 
   // Which operations are running: one read and one write at a time, and
@@ -335,6 +339,9 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
                       "start_tls: no server TLS configuration for this stream");
         engine = std::make_unique<tls::detail::Engine>(tls::detail::context_of(*server_config),
                                                        true, *transport, std::move(carried));
+        if (session_tickets >= 0) {
+          SSL_set_num_tickets(engine->ssl(), static_cast<std::size_t>(session_tickets));
+        }
       } else {
         if (!client_config)
           throw Error(make_error_code(errc::no_tls_config),
@@ -838,6 +845,10 @@ std::shared_ptr<const tls::ServerConfig> Stream::server_config() const {
 }
 
 std::string Stream::server_name() const { return state_ ? state_->server_name : std::string(); }
+
+void Stream::set_session_tickets(std::size_t count) noexcept {
+  if (state_) state_->session_tickets = static_cast<int>(std::min<std::size_t>(count, 16));
+}
 
 std::optional<tls::CertificateInfo> Stream::peer_certificate() const {
   if (!is_tls()) return std::nullopt;

@@ -367,6 +367,13 @@ class UPTLS_API Stream {
   std::shared_ptr<const tls::ServerConfig> server_config() const;
   /// The name stored for SNI and verification (client role), if any.
   std::string server_name() const;
+  /// How many TLS 1.3 session tickets the server sends after the next
+  /// handshake (OpenSSL sends 2; at most 16). 0 for connections whose
+  /// client never reads and closes at once after writing, such as FTP
+  /// uploads: unread tickets make its close a reset, which can discard the
+  /// end of the data.
+  /// @param count the number of tickets.
+  void set_session_tickets(std::size_t count) noexcept;
 
   /// The peer's certificate: none before the upgrade or when the peer sent
   /// none (a client, usually).

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <system_error>
 #include <vector>
 
 #include "ascii.hpp"
@@ -225,6 +226,9 @@ Service ftp_data_service() {
       if (accepted.index() == 1) throw std::runtime_error("no data connection within 30 s");
       Stream data(std::move(std::get<0>(accepted)), control.server_config());
       data.set_timeouts(control.timeouts());
+      // A client that only writes (an upload) never reads tickets, and its
+      // close then resets the connection, discarding the data's end.
+      data.set_session_tickets(0);
       if (request.protect) co_await data.start_tls();
       if (request.kind == FtpServer::DataRequest::send) {
         co_await data.write_all(request.payload);
