@@ -18,8 +18,22 @@
 namespace uptls::starttls {
 
 /// The protocols uptls speaks the plaintext phase of.
-enum class Protocol { smtp, lmtp, imap, pop3, sieve, nntp, ldap, postgres, xmpp, xmpp_server, irc,
-                      mysql, http_upgrade, ftp };
+enum class Protocol {
+  smtp,
+  lmtp,
+  imap,
+  pop3,
+  sieve,
+  nntp,
+  ldap,
+  postgres,
+  xmpp,
+  xmpp_server,
+  irc,
+  mysql,
+  http_upgrade,
+  ftp
+};
 
 /// A protocol's names and port.
 struct ProtocolInfo {

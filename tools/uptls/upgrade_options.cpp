@@ -134,7 +134,8 @@ std::pair<std::string, std::uint16_t> resolve_target(const std::string& address,
     }
     text.remove_prefix(scheme_end + 3);
     text = text.substr(0, text.find('/'));
-  } else if (!args.starttls.empty() && default_port == 0) {
+  } else if (!args.starttls.empty()) {
+    // HOST alone with --starttls: the protocol's port, not the command's.
     port = starttls::protocol_named(args.starttls)->port;
   }
   // A bare IPv6 address has colons and no port.

@@ -34,11 +34,10 @@ void add_upgrade_options(CLI::App& command, UpgradeArgs& args);
 
 /// What an address names: HOST:PORT, or a URL (smtp://host[:port],
 /// smtps://host, ...) whose scheme also says how TLS starts, which goes into
-/// args. default_port: the port when HOST has none and no URL gives one (0:
-/// a port is required).
+/// args. A HOST without a port gets the URL's port, or --starttls's
+/// protocol's, or else default_port (0: a port is required).
 /// @throws std::invalid_argument for an unknown scheme or a bad address.
-std::pair<std::string, std::uint16_t> resolve_target(const std::string& address,
-                                                     UpgradeArgs& args,
+std::pair<std::string, std::uint16_t> resolve_target(const std::string& address, UpgradeArgs& args,
                                                      std::uint16_t default_port = 0);
 
 /// Connects to host:port and brings the stream to TLS as args say, saying
