@@ -50,7 +50,7 @@ class UPTLS_API FtpServer final : public Dialogue {
  public:
   /// What the session needs of its data connection (Next::service).
   struct DataRequest {
-    /// What to do.
+    /// What a data connection can be asked to do.
     enum Kind {
       /// Listen for a passive data connection; then passive_opened().
       listen,
@@ -58,7 +58,9 @@ class UPTLS_API FtpServer final : public Dialogue {
       send,
       /// Accept it and read until its end; then transfer_done().
       receive,
-    } kind = listen;
+    };
+    /// What to do now.
+    Kind kind = listen;
     /// For send: the bytes (a listing, a file).
     std::string payload;
     /// Whether the data connection is TLS (PROT P).
