@@ -59,7 +59,9 @@ class Daemon:
         self.proc = None
 
     def launch(self, cmd, ports):
-        self.proc = start_process(cmd)
+        # In the daemon's own directory: a daemon that dumps core on its
+        # way out (InspIRCd does at times) leaves nothing in the work tree.
+        self.proc = start_process(cmd, cwd=self.dir)
         self.out = PipeReader(self.proc.stdout)
         self.err = PipeReader(self.proc.stderr)
         for port in ports:

@@ -184,16 +184,17 @@ def _close_pipes(proc, readers):
                 pass
 
 
-def start_process(cmd, stdin=subprocess.DEVNULL, max_descriptors=None):
+def start_process(cmd, stdin=subprocess.DEVNULL, max_descriptors=None, cwd=None):
     """Popen(cmd) with stdout and stderr piped, remembered for reap_all().
 
     max_descriptors: the child's RLIMIT_NOFILE, soft and hard.
+    cwd: the child's working directory (where a core dump would land).
     """
     def limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (max_descriptors, max_descriptors))
     proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE,
-                            preexec_fn=limit if max_descriptors else None)
+                            preexec_fn=limit if max_descriptors else None, cwd=cwd)
     _live_processes.add(proc)
     return proc
 
