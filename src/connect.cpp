@@ -93,14 +93,18 @@ asio::awaitable<Stream> open_unix_connection(std::string path, ConnectOptions op
 
 asio::awaitable<std::tuple<std::error_code, Stream>> detail::open_connection_result(
     std::string host, std::uint16_t port, ConnectOptions options) {
-  std::error_code ec;
+  std::string target = host + " port " + std::to_string(port);
+  std::exception_ptr failure;
   try {
     Stream stream = co_await open_connection(std::move(host), port, std::move(options));
-    co_return std::tuple<std::error_code, Stream>(ec, std::move(stream));
-  } catch (const std::system_error& e) {
-    ec = e.code();
+    co_return std::tuple<std::error_code, Stream>(std::error_code(), std::move(stream));
+  } catch (...) {
+    failure = std::current_exception();
   }
-  co_return std::tuple<std::error_code, Stream>(ec, Stream());
+  std::string message;
+  std::error_code ec = error_of(failure, message);
+  co_return std::tuple<std::error_code, Stream>(
+      ec, failed_stream(co_await asio::this_coro::executor, std::move(target), std::move(message)));
 }
 
 }  // namespace uptls

@@ -53,6 +53,10 @@ class LibraryCategory final : public std::error_category {
         return "protocol error";
       case errc::starttls_unavailable:
         return "the server did not offer or refused STARTTLS";
+      case errc::tls_library_error:
+        return "an OpenSSL call failed without a reason";
+      case errc::unexpected_exception:
+        return "unexpected exception";
     }
     return "unknown uptls error";
   }
@@ -97,5 +101,28 @@ Error::Error(std::error_code code, const std::string& message)
     : std::system_error(code), message_(message) {}
 
 const char* Error::what() const noexcept { return message_.what(); }
+
+std::error_code error_of(const std::exception_ptr& exception, std::string& message) noexcept {
+  std::error_code code = make_error_code(errc::unexpected_exception);
+  try {
+    try {
+      std::rethrow_exception(exception);
+    } catch (const std::system_error& e) {
+      message = e.what();
+      // A system_error made from a success code would complete as success.
+      if (e.code()) code = e.code();
+    } catch (const std::bad_alloc&) {
+      code = std::make_error_code(std::errc::not_enough_memory);
+      message = "out of memory";
+    } catch (const std::exception& e) {
+      message = std::string("unexpected exception: ") + e.what();
+    } catch (...) {
+      message = "unexpected exception of an unknown type";
+    }
+  } catch (...) {
+    // Copying the message ran out of memory: the code is still right.
+  }
+  return code;
+}
 
 }  // namespace uptls

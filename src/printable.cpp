@@ -2,7 +2,9 @@
 
 namespace uptls {
 
-std::string escape_nonprintable(std::string_view bytes) {
+namespace {
+
+std::string escape(std::string_view bytes, bool backslash) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   out.reserve(bytes.size());
@@ -19,7 +21,7 @@ std::string escape_nonprintable(std::string_view bytes) {
         out += "\\t";
         break;
       case '\\':
-        out += "\\\\";
+        out += backslash ? "\\\\" : "\\";
         break;
       default:
         if (c >= 0x20 && c < 0x7f) {
@@ -33,5 +35,11 @@ std::string escape_nonprintable(std::string_view bytes) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string escape_nonprintable(std::string_view bytes) { return escape(bytes, true); }
+
+std::string escape_control(std::string_view text) { return escape(text, false); }
 
 }  // namespace uptls

@@ -135,7 +135,7 @@ struct Server::Impl {
 
   /// Every log line may carry peer bytes (a handler's message, a name):
   /// escaped, so that no peer can write control sequences or forge lines.
-  void log(const std::string& line) const { options.log(escape_nonprintable(line)); }
+  void log(const std::string& line) const { options.log(escape_control(line)); }
 
   asio::any_io_executor io;
   asio::strand<asio::any_io_executor> strand;
@@ -272,6 +272,14 @@ struct Server::Impl {
     refused_logged = now;
   }
 
+  /// message with peer named as "the peer": the log line names it first.
+  static std::string once(const std::string& peer, std::string message) {
+    for (auto at = message.find(peer); at != std::string::npos; at = message.find(peer, at)) {
+      message.replace(at, peer.size(), "the peer");
+    }
+    return message;
+  }
+
   static asio::awaitable<void> session(std::shared_ptr<Impl> self, std::uint64_t id,
                                        std::string client, Stream stream, bool tls) {
     std::string peer = stream.peer();
@@ -280,7 +288,7 @@ struct Server::Impl {
       co_await self->handler(std::move(stream));
     } catch (const std::exception& e) {
       // Connections that stop() ended are expected to fail; others are news.
-      if (!self->ending) self->log("connection from " + peer + ": " + e.what());
+      if (!self->ending) self->log("connection from " + peer + ": " + once(peer, e.what()));
     }
     asio::post(self->strand, [self, id, client = std::move(client)] {
       self->live.erase(id);

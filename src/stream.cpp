@@ -566,16 +566,15 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
   template <typename T>
   static asio::awaitable<std::tuple<std::error_code, T>> result_of(
       std::shared_ptr<StreamState> self, asio::awaitable<T> operation) {
-    std::error_code ec;
+    std::exception_ptr failure;
     try {
       co_return std::tuple<std::error_code, T>(std::error_code(), co_await std::move(operation));
-    } catch (const std::system_error& e) {
-      ec = e.code();
-      if (self) self->error_message = e.what();
-    } catch (const std::bad_alloc&) {
-      ec = std::make_error_code(std::errc::not_enough_memory);
-      if (self) self->error_message = "out of memory";
+    } catch (...) {
+      failure = std::current_exception();
     }
+    std::string message;
+    std::error_code ec = error_of(failure, message);
+    if (self) self->error_message = std::move(message);
     co_return std::tuple<std::error_code, T>(ec, T());
   }
 
@@ -665,6 +664,48 @@ asio::awaitable<std::size_t> some_or_eof(std::shared_ptr<StreamState> self,
 }  // namespace
 
 Stream::Stream() noexcept = default;
+
+namespace {
+
+/// The transport of a stream that never connected: every attempt fails.
+class Unconnected final : public Transport {
+ public:
+  Unconnected(asio::any_io_executor executor, std::string peer)
+      : executor_(std::move(executor)), peer_(std::move(peer)) {}
+  std::size_t read_some(asio::mutable_buffer, std::error_code& ec) noexcept override {
+    ec = std::make_error_code(std::errc::not_connected);
+    return 0;
+  }
+  std::size_t write_some(asio::const_buffer, std::error_code& ec) noexcept override {
+    ec = std::make_error_code(std::errc::not_connected);
+    return 0;
+  }
+  asio::awaitable<WaitResult> wait(Readiness) override {
+    co_return WaitResult(asio::error::operation_aborted);
+  }
+  void cancel() noexcept override {}
+  void shutdown_send(std::error_code& ec) noexcept override {
+    ec = std::make_error_code(std::errc::not_connected);
+  }
+  void close() noexcept override {}
+  bool is_open() const noexcept override { return false; }
+  executor_type get_executor() override { return executor_; }
+  std::string peer() const override { return peer_; }
+
+ private:
+  asio::any_io_executor executor_;
+  std::string peer_;
+};
+
+}  // namespace
+
+Stream detail::failed_stream(asio::any_io_executor executor, std::string peer,
+                             std::string message) {
+  Stream stream(std::make_unique<Unconnected>(std::move(executor), std::move(peer)), Role::client);
+  stream.abort();
+  stream.state_->error_message = std::move(message);
+  return stream;
+}
 
 Stream::Stream(std::unique_ptr<Transport> transport, Role role)
     : state_(std::make_shared<StreamState>(std::move(transport), role)) {}

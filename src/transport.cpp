@@ -24,7 +24,9 @@ std::error_code last_socket_error() {
 template <typename Socket>
 class SocketTransport final : public Transport {
  public:
-  explicit SocketTransport(Socket socket) : socket_(std::move(socket)) {
+  // The peer's text is kept from the start: messages about a connection
+  // that failed must still name it after the socket is gone.
+  explicit SocketTransport(Socket socket) : socket_(std::move(socket)), peer_(describe(socket_)) {
     socket_.non_blocking(true);
   }
 
@@ -72,17 +74,20 @@ class SocketTransport final : public Transport {
 
   executor_type get_executor() override { return socket_.get_executor(); }
 
-  std::string peer() const override;
+  std::string peer() const override { return peer_; }
 
   std::optional<asio::ip::tcp::endpoint> tcp_endpoint(bool local) const override;
 
  private:
+  static std::string describe(const Socket& socket);
+
   Socket socket_;
+  std::string peer_;
 };
 
 template <>
-std::string SocketTransport<asio::ip::tcp::socket>::peer() const {
-  return detail::endpoint_text(socket_);
+std::string SocketTransport<asio::ip::tcp::socket>::describe(const asio::ip::tcp::socket& socket) {
+  return detail::endpoint_text(socket);
 }
 
 template <>
@@ -97,12 +102,12 @@ std::optional<asio::ip::tcp::endpoint> SocketTransport<asio::ip::tcp::socket>::t
 using UnixSocket = asio::local::stream_protocol::socket;
 
 template <>
-std::string SocketTransport<UnixSocket>::peer() const {
+std::string SocketTransport<UnixSocket>::describe(const UnixSocket& socket) {
   std::error_code ec;
   // The connecting end of a Unix socket is usually unnamed: name the path.
-  auto remote = socket_.remote_endpoint(ec);
+  auto remote = socket.remote_endpoint(ec);
   std::string path = ec ? std::string() : remote.path();
-  if (path.empty()) path = socket_.local_endpoint(ec).path();
+  if (path.empty()) path = socket.local_endpoint(ec).path();
   return "unix:" + path;
 }
 

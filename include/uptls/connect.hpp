@@ -68,7 +68,11 @@ UPTLS_API asio::awaitable<std::tuple<std::error_code, Stream>> open_connection_r
 /// @param host a name or an IP address.
 /// @param port the TCP port.
 /// @param options TLS, timeouts, the name to verify.
-/// @param token completion token for `void(std::error_code, Stream)`.
+/// @param token completion token for `void(std::error_code, Stream)`. On
+///        failure the Stream is closed and its error_message() says what
+///        happened (which name failed verification, which step timed out).
+///        Like every async_ form, it never completes with success after a
+///        failure.
 template <typename Token>
 auto async_open_connection(asio::any_io_executor executor, std::string host, std::uint16_t port,
                            ConnectOptions options, Token&& token) {

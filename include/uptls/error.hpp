@@ -2,6 +2,7 @@
 /// @file
 /// Error codes and the exception type of uptls.
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -59,6 +60,12 @@ enum class errc {
   /// A STARTTLS server did not offer the upgrade, or refused it, where the
   /// policy requires TLS; the message quotes what it said.
   starttls_unavailable,
+  /// An OpenSSL call failed without queuing a reason (the message names the
+  /// call); never a success code.
+  tls_library_error,
+  /// An exception that is neither a uptls nor a system error ended an
+  /// operation (a bug, or one thrown by a callback); the message is its what().
+  unexpected_exception,
 };
 
 /// The category of errc values.
@@ -90,6 +97,16 @@ class UPTLS_API Error : public std::system_error {
  private:
   std::runtime_error message_;
 };
+
+/// The error code and the message an exception carries, for completing an
+/// operation with a code instead of throwing: a std::system_error (Error
+/// among them) gives its code and what(); std::bad_alloc gives
+/// std::errc::not_enough_memory; anything else errc::unexpected_exception.
+/// The code is never success.
+/// @param exception the exception; not null.
+/// @param message set to the exception's whole message.
+UPTLS_API std::error_code error_of(const std::exception_ptr& exception,
+                                   std::string& message) noexcept;
 
 }  // namespace uptls
 

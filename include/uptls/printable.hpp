@@ -17,4 +17,13 @@ namespace uptls {
 /// @param bytes any bytes, from a peer or not.
 UPTLS_API std::string escape_nonprintable(std::string_view bytes);
 
+/// text with every byte that is not printable ASCII escaped as
+/// escape_nonprintable does, but backslashes left as they are: for text
+/// that may have been escaped once already, such as the messages of uptls's
+/// errors (which quote peer bytes escaped), so that a line printed or
+/// logged shows `"USER evil\r\n"` and not `"USER evil\\r\\n"`. No control
+/// byte gets through either way.
+/// @param text a message, a log line.
+UPTLS_API std::string escape_control(std::string_view text);
+
 }  // namespace uptls

@@ -44,9 +44,16 @@ enum class CarryOver {
   refuse,
 };
 
+class Stream;
+
 namespace detail {
 struct StreamState;
-}
+/// A closed client stream that never connected, whose error_message() is
+/// message: what an async_ form that makes a stream completes with when it
+/// fails, so that the message is not lost.
+UPTLS_API Stream failed_stream(asio::any_io_executor executor, std::string peer,
+                               std::string message);
+}  // namespace detail
 
 /// Timeouts of a stream. Zero means none.
 struct Timeouts {
@@ -476,6 +483,8 @@ class UPTLS_API Stream {
     return detail::launch<Signature>(get_executor(), std::forward<Token>(token),
                                      std::move(operation));
   }
+
+  friend Stream detail::failed_stream(asio::any_io_executor, std::string, std::string);
 
   std::shared_ptr<detail::StreamState> state_;
 };

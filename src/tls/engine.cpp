@@ -221,6 +221,7 @@ void Engine::expect_server_name(const std::string& name, bool verify, std::strin
     SessionCache::set_key(ssl_.get(), &session_key_);
     if (SessionPtr session = cache->take(session_key_)) SSL_set_session(ssl_.get(), session.get());
   }
+  check_name_to_verify(name);
   bool ip = is_ip_literal(name);
   // RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in HostName."
   if (!ip && !name.empty()) SSL_set_tlsext_host_name(ssl_.get(), name.c_str());

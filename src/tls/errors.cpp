@@ -1,5 +1,7 @@
 #include "tls/errors.hpp"
 
+#include "printable.hpp"
+
 #include <openssl/err.h>
 
 #include <array>
@@ -39,7 +41,19 @@ void invalid_config(const std::string& message) {
 Error drain_errors(std::string_view context) {
   unsigned long first = 0;
   std::string message = drain_text(context, first);
+  if (first == 0) {
+    // Some calls fail without queuing a reason; a code of 0 would read as success.
+    return Error(make_error_code(errc::tls_library_error), message + ": OpenSSL gave no reason");
+  }
   return Error(std::error_code(static_cast<int>(first), tls_category()), message);
+}
+
+void check_name_to_verify(std::string_view name) {
+  if (name.find('\0') != std::string_view::npos) {
+    throw Error(make_error_code(errc::invalid_argument),
+                "the name to verify contains a NUL byte (" + uptls::detail::printable(name) +
+                    "): it cannot be a host name or an IP address");
+  }
 }
 
 Error config_error(std::string_view context) {

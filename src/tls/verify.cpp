@@ -28,6 +28,7 @@ Verification verify_chain(const std::string& chain_pem, const VerifyOptions& opt
                              options.purpose == Purpose::server ? "ssl_server" : "ssl_client");
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context.get());
   if (!options.name.empty()) {
+    detail::check_name_to_verify(options.name);
     X509_VERIFY_PARAM_set_hostflags(param, detail::name_check_flags);
     int ok = uptls::detail::is_ip_literal(options.name)
                  ? X509_VERIFY_PARAM_set1_ip_asc(param, options.name.c_str())

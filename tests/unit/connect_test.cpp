@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
 
 #include "support/support.hpp"
 #include "uptls/error.hpp"
+#include "uptls/server.hpp"
 
 namespace uptls {
 namespace {
@@ -94,6 +97,64 @@ TEST(OpenConnection, ConnectTimeoutEndsAHangingConnect) {
     EXPECT_EQ(error.code, errc::connect_timeout) << error.message;
     EXPECT_NE(error.message.find("did not finish within 300 ms"), std::string::npos)
         << error.message;
+  });
+}
+
+// A callback user gets the whole message, not a bare code: on failure the
+// Stream the operation completes with is closed and holds it.
+TEST(AsyncOpenConnection, FailureKeepsItsMessage) {
+  run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    asio::ip::tcp::acceptor acceptor(executor, {asio::ip::make_address("127.0.0.1"), 0});
+    asio::co_spawn(
+        executor,
+        [&]() -> awaitable<void> {
+          auto socket = co_await acceptor.async_accept(asio::use_awaitable);
+          co_await test::raw_read_to_end(socket);
+        },
+        asio::detached);
+    ConnectOptions options;
+    options.tls = pki().client;
+    options.server_name = "localhost";
+    options.timeouts.handshake = std::chrono::milliseconds(200);
+    auto [ec, stream] =
+        co_await async_open_connection(executor, "127.0.0.1", acceptor.local_endpoint().port(),
+                                       options, asio::experimental::as_tuple(asio::use_awaitable));
+    EXPECT_EQ(ec, errc::handshake_timeout) << stream.error_message();
+    EXPECT_TRUE(stream.is_closed());
+    EXPECT_NE(stream.error_message().find("did not finish within 200 ms"), std::string::npos)
+        << stream.error_message();
+  });
+}
+
+TEST(AsyncOpenConnection, VerificationFailureNamesTheNames) {
+  run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    Server server = co_await start_server(
+        [](Stream stream) -> awaitable<void> { co_await stream.close(); }, "127.0.0.1", 0,
+        [] {
+          ServeOptions serve;
+          serve.tls = pki().server;
+          return serve;
+        }());
+    ConnectOptions options;
+    options.tls = pki().client;
+    options.server_name = "a.example";
+    std::error_code code;
+    std::string message;
+    async_open_connection(executor, "127.0.0.1", server.local_endpoint().port(), options,
+                          [&](std::error_code ec, Stream stream) {
+                            code = ec;
+                            message = stream.error_message();
+                          });
+    asio::steady_timer wait(executor);
+    for (int i = 0; i < 500 && !code; ++i) {
+      wait.expires_after(std::chrono::milliseconds(10));
+      co_await wait.async_wait(asio::use_awaitable);
+    }
+    EXPECT_EQ(code.category(), verify_category()) << message;
+    EXPECT_NE(message.find("'a.example' not in certificate names"), std::string::npos) << message;
+    co_await server.stop();
   });
 }
 

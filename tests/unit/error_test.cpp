@@ -24,5 +24,27 @@ TEST(Error, VerifyCategoryNamesTheFailure) {
   EXPECT_EQ(expired.message(), "certificate has expired");
 }
 
+TEST(ErrorOf, EveryExceptionGivesAFailingCodeAndItsMessage) {
+  std::string message;
+  auto code =
+      error_of(std::make_exception_ptr(Error(errc::idle_timeout, "no reply to EHLO")), message);
+  EXPECT_EQ(code, errc::idle_timeout);
+  EXPECT_EQ(message, "no reply to EHLO");
+
+  code = error_of(std::make_exception_ptr(std::bad_alloc()), message);
+  EXPECT_EQ(code, std::errc::not_enough_memory);
+
+  code = error_of(std::make_exception_ptr(std::logic_error("oops")), message);
+  EXPECT_EQ(code, errc::unexpected_exception);
+  EXPECT_NE(message.find("oops"), std::string::npos);
+
+  code = error_of(std::make_exception_ptr(42), message);
+  EXPECT_EQ(code, errc::unexpected_exception);
+
+  // A system_error made from a success code must not read as success.
+  code = error_of(std::make_exception_ptr(std::system_error(std::error_code(), "odd")), message);
+  EXPECT_TRUE(code);
+}
+
 }  // namespace
 }  // namespace uptls

@@ -17,5 +17,14 @@ TEST(EscapeNonprintable, ControlBytesAndHighBytesAreEscaped) {
   EXPECT_EQ(escape_nonprintable("C:\\path"), "C:\\\\path") << "a backslash cannot fake an escape";
 }
 
+// A message of uptls quotes peer bytes escaped already: printing it must
+// not escape them again ("USER evil\\r\\n"), and still lets no control byte through.
+TEST(EscapeControl, EscapedTextIsNotEscapedTwice) {
+  std::string message = "refused (\"USER evil\\r\\n\")";
+  EXPECT_EQ(escape_control(message), message);
+  EXPECT_EQ(escape_control("raw\r\n\x1b[2J"), "raw\\r\\n\\x1b[2J");
+  EXPECT_EQ(escape_control(std::string("\0\xff", 2)), "\\x00\\xff");
+}
+
 }  // namespace
 }  // namespace uptls

@@ -46,6 +46,20 @@ TEST(TcpTransport, NamesItsPeerAndEndpoints) {
   });
 }
 
+// Log lines about a connection that failed are written after it is gone:
+// they must still name the peer, not "peer".
+TEST(TcpTransport, NamesItsPeerAfterTheConnectionIsGone) {
+  run([]() -> awaitable<void> {
+    auto [server_socket, client_socket] = connected_pair(co_await asio::this_coro::executor);
+    auto client_port = client_socket.local_endpoint().port();
+    Stream server(std::move(server_socket), Role::server);
+    client_socket.close();
+    server.abort();
+    EXPECT_EQ(server.peer(), "127.0.0.1:" + std::to_string(client_port));
+    co_return;
+  });
+}
+
 // Issue 6: `co_await (stream.async_read_some(buf, use_awaitable) || timer)`
 // hung against a silent peer; the coroutine form and the token form both
 // give way to the timer now, over a real socket.

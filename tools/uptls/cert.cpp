@@ -153,7 +153,7 @@ void run(Fn fn) {
   try {
     status = fn();
   } catch (const std::exception& e) {
-    std::string message = escape_nonprintable(e.what());
+    std::string message = escape_control(e.what());
     std::fprintf(stderr, "uptls cert: %s\n", message.c_str());
   }
   if (status != 0) throw CLI::RuntimeError(status);

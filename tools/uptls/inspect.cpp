@@ -206,7 +206,7 @@ asio::awaitable<int> inspect(std::shared_ptr<const InspectArgs> args) {
     auto [host, port] = resolve_target(args->address, resolved->upgrade);
     co_return co_await inspect_a_server(resolved, host, port);
   } catch (const std::exception& e) {
-    std::string message = escape_nonprintable(e.what());
+    std::string message = escape_control(e.what());
     std::fprintf(stderr, "uptls inspect: %s\n", message.c_str());
   }
   co_return 2;

@@ -30,7 +30,7 @@ int run_command(const std::string& command, asio::awaitable<int> body, unsigned 
     try {
       std::rethrow_exception(error);
     } catch (const std::exception& e) {
-      std::cerr << "uptls " << command << ": " << escape_nonprintable(e.what()) << std::endl;
+      std::cerr << "uptls " << command << ": " << escape_control(e.what()) << std::endl;
     }
     // Anything left (a server's accept loop, say) must not keep us running.
     io.stop();
@@ -59,8 +59,10 @@ unsigned default_threads() { return std::max(1u, std::thread::hardware_concurren
 
 void print_line(std::string_view line) {
   static std::mutex mutex;
-  // Lines quote what peers sent: nothing reaches the terminal raw.
-  std::string safe = escape_nonprintable(line);
+  // Lines quote what peers sent: no control byte reaches the terminal. The
+  // library's messages quote peer bytes escaped already; escaping their
+  // backslashes again would print "\\r\\n" for a CRLF.
+  std::string safe = escape_control(line);
   std::lock_guard lock(mutex);
   std::fwrite(safe.data(), 1, safe.size(), stdout);
   std::fputc('\n', stdout);

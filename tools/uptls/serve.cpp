@@ -89,7 +89,13 @@ asio::awaitable<void> serve_protocol(Stream stream, std::shared_ptr<const Protoc
   std::string name(starttls::info(args->protocol).name);
   bool quiet = args->quiet;
   Say say = [quiet, peer](std::string_view line) {
-    if (!quiet) print_line(peer + ": " + std::string(line));
+    if (quiet) return;
+    // The peer once per line, first: many messages name it already.
+    std::string text(line);
+    for (auto at = text.find(peer); at != std::string::npos; at = text.find(peer, at)) {
+      text.replace(at, peer.size(), "the peer");
+    }
+    print_line(peer + ": " + text);
   };
   starttls::ServerOptions options;
   options.host_name = args->host_name;

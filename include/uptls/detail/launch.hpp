@@ -10,14 +10,19 @@
 #include <asio/bind_executor.hpp>
 #include <asio/co_spawn.hpp>
 #include <exception>
+#include <string>
 #include <tuple>
 #include <utility>
+
+#include "uptls/error.hpp"
 
 namespace uptls::detail {
 
 /// Runs operation on executor and completes token with the tuple it
 /// returns (an error code first); the token's cancellation slot reaches the
-/// operation, and the handler runs on its associated executor.
+/// operation, and the handler runs on its associated executor. An exception
+/// that escapes the operation completes it with its code (error_of), never
+/// with success, and the other values default.
 /// @param executor where the operation runs.
 /// @param token any completion token for Signature.
 /// @param operation an awaitable made at the call, holding what it needs.
@@ -30,11 +35,15 @@ auto launch(asio::any_io_executor executor, Token&& token, asio::awaitable<Tuple
         asio::co_spawn(
             executor, std::move(op),
             asio::bind_cancellation_slot(
-                slot, asio::bind_executor(
-                          handler_executor,
-                          [handler = std::move(handler)](std::exception_ptr, Tuple result) mutable {
-                            std::apply(std::move(handler), std::move(result));
-                          })));
+                slot, asio::bind_executor(handler_executor,
+                                          [handler = std::move(handler)](
+                                              std::exception_ptr exception, Tuple result) mutable {
+                                            if (exception) {
+                                              std::string message;
+                                              std::get<0>(result) = error_of(exception, message);
+                                            }
+                                            std::apply(std::move(handler), std::move(result));
+                                          })));
       },
       token, std::move(operation));
 }
