@@ -111,11 +111,14 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
     if (busy & exclusive) in_progress(operation, "start_tls or close");
     if (busy & reading) in_progress(operation, "another read");
     read_deadline = deadline_after(timeouts.idle);
+    caller_deadline = false;
     return Claim(*this, reading);
   }
 
-  // When the read operation running now must be done (Timeouts::idle).
+  // When the read operation running now must be done (Timeouts::idle), and
+  // whether the caller's deadline for a whole unit set it (read_more).
   Clock::time_point read_deadline = Clock::time_point::max();
+  bool caller_deadline = false;
 
   /// Waits for data: bounded by Timeouts::read for this wait, and by
   /// Timeouts::idle for the whole operation, so a peer that trickles one
@@ -234,6 +237,12 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
         throw Error(make_error_code(which),
                     "no close_notify from " + peer + " within " + ms(timeouts.close));
       case errc::idle_timeout:
+        if (caller_deadline) {
+          throw Error(make_error_code(which),
+                      peer +
+                          " did not complete its command or reply by the deadline set for it "
+                          "(idle timeout)");
+        }
         throw Error(make_error_code(which), peer + " did not complete a line or record within " +
                                                 ms(timeouts.idle) + " (idle timeout)");
       default:
@@ -611,8 +620,12 @@ asio::awaitable<std::size_t> read_some_on(std::shared_ptr<StreamState> self,
   co_return co_await live(self).read_some(buffer);
 }
 
-asio::awaitable<bool> read_more_on(std::shared_ptr<StreamState> self) {
+asio::awaitable<bool> read_more_on(std::shared_ptr<StreamState> self, Clock::time_point deadline) {
   StreamState::Claim claim = live(self).claim_read("read_more");
+  if (deadline < self->read_deadline) {
+    self->read_deadline = deadline;
+    self->caller_deadline = true;
+  }
   co_return co_await self->fill();
 }
 
@@ -948,7 +961,11 @@ std::string_view Stream::buffered_bytes() const noexcept {
   return state_ ? state_->buffer.view() : std::string_view();
 }
 
-asio::awaitable<bool> Stream::read_more() { return read_more_on(state_); }
+asio::awaitable<bool> Stream::read_more() { return read_more_on(state_, Clock::time_point::max()); }
+
+asio::awaitable<bool> Stream::read_more(std::chrono::steady_clock::time_point deadline) {
+  return read_more_on(state_, deadline);
+}
 
 void Stream::consume(std::size_t n) noexcept {
   if (state_) state_->buffer.consume(std::min(n, state_->buffer.size()));

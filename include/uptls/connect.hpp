@@ -21,7 +21,10 @@ namespace uptls {
 /// How open_connection connects.
 struct ConnectOptions {
   // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
-  ConnectOptions() = default;
+  /// Safe defaults; timeouts.idle is 5 minutes (RFC 5321 §4.5.3.2's wait
+  /// for a reply), so a server that accepts and says nothing cannot hold a
+  /// client for ever.
+  ConnectOptions() { timeouts.idle = std::chrono::minutes(5); }
 
   /// The TLS configuration. Without upgradeable the handshake happens right
   /// after connecting (implicit TLS); with it, at start_tls().
@@ -35,7 +38,7 @@ struct ConnectOptions {
   std::string server_name;
   /// Bounds name resolution and the TCP connect together.
   std::chrono::milliseconds connect_timeout{30'000};
-  /// The stream's timeouts.
+  /// The stream's timeouts (idle: 5 minutes unless changed; zero: none).
   Timeouts timeouts;
 };
 

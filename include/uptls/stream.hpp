@@ -67,7 +67,9 @@ struct Timeouts {
   /// Bounds each whole read operation, from its start: a line, a record,
   /// read_exactly, read_some (errc::idle_timeout). Unlike `read`, a peer
   /// that trickles a byte at a time does not keep it open (slowloris). A
-  /// Server sets it to 5 minutes by default (ServeOptions).
+  /// Server and open_connection set it to 5 minutes by default
+  /// (ServeOptions, ConnectOptions); the STARTTLS dialogues bound each
+  /// command and reply by it, or by 5 minutes when it is zero.
   std::chrono::milliseconds idle{0};
   /// Bounds each wait for room to write, so a peer that stops reading
   /// cannot hold a writer (errc::write_timeout).
@@ -236,6 +238,15 @@ class UPTLS_API Stream {
   /// @returns false at the peer's clean end of stream.
   /// @throws Error as read_some does.
   asio::awaitable<bool> read_more();
+  /// Reads at least one more byte, as read_more() does, for a caller that
+  /// reads one unit (a command, a reply, a message) in several calls: the
+  /// unit's deadline, not each call, bounds the wait, so a peer that
+  /// trickles a byte at a time cannot hold it open (slowloris).
+  /// @param deadline when the unit must be complete; the stream's own idle
+  ///        timeout still applies when it comes first.
+  /// @returns false at the peer's clean end of stream.
+  /// @throws Error errc::idle_timeout at the deadline, or as read_some does.
+  asio::awaitable<bool> read_more(std::chrono::steady_clock::time_point deadline);
   /// Consumes the first n bytes of buffered_bytes().
   /// @param n how many; at most buffered().
   void consume(std::size_t n) noexcept;

@@ -1,5 +1,8 @@
 #include "uptls/starttls/dialogue.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include "ascii.hpp"
 #include "printable.hpp"
 #include "starttls/command.hpp"
@@ -58,6 +61,64 @@ void Dialogue::service_done() {
 }
 
 std::string Dialogue::take_output() { return std::exchange(output_, std::string()); }
+
+namespace {
+
+/// The verb of a command line, or empty: the first word, or the second
+/// after a tag (IMAP's "a1 STARTTLS"); only letters, so that no argument
+/// (a credential) and no binary message is ever quoted.
+std::string verb_of(std::string_view bytes) {
+  std::string_view line = bytes.substr(0, bytes.find_first_of("\r\n"));
+  auto letters = [](std::string_view word) {
+    if (word.size() < 2 || word.size() > 16) return false;
+    return std::all_of(word.begin(), word.end(),
+                       [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); });
+  };
+  std::string_view first = detail::first_word(line);
+  if (letters(first)) return std::string(first);
+  if (first.size() == line.size()) return {};
+  std::string_view second = detail::first_word(line.substr(first.size() + 1));
+  return letters(second) ? std::string(second) : std::string();
+}
+
+std::string duration_text(std::chrono::milliseconds t) {
+  if (t.count() % 1000 == 0) return std::to_string(t.count() / 1000) + " s";
+  return std::to_string(t.count()) + " ms";
+}
+
+/// Reads more for the unit that must be complete by deadline; a timeout
+/// names what the dialogue was waiting for.
+asio::awaitable<bool> read_unit(Stream& stream, const Dialogue& dialogue,
+                                std::chrono::steady_clock::time_point deadline,
+                                std::chrono::milliseconds idle) {
+  std::string timed_out;
+  try {
+    co_return co_await stream.read_more(deadline);
+  } catch (const Error& e) {
+    if (e.code() != errc::idle_timeout) throw;
+    timed_out = std::string(dialogue.protocol()) + ": no " + dialogue.awaiting() + " within " +
+                duration_text(idle) + " (idle timeout; " + stream.peer() + ")";
+  }
+  stream.abort();
+  throw Error(make_error_code(errc::idle_timeout), timed_out);
+}
+
+}  // namespace
+
+void Dialogue::send(std::string_view bytes) {
+  output_.append(bytes);
+  if (side_ == Side::client) {
+    sent_ = true;
+    last_verb_ = verb_of(bytes);
+  }
+}
+
+std::string Dialogue::awaiting() const {
+  if (side_ == Side::server) return "complete command from the client";
+  if (!sent_) return "greeting from the server";
+  if (last_verb_.empty()) return "reply from the server";
+  return "reply to " + last_verb_ + " from the server";
+}
 
 void Dialogue::fail(errc code, std::string message) {
   next_ = Next::failed;
@@ -169,27 +230,38 @@ std::string_view Dialogue::peer_name() const noexcept {
 }
 
 asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue, Service service) {
+  using Clock = std::chrono::steady_clock;
+  auto idle = [&stream] {
+    auto configured = stream.timeouts().idle;
+    return configured.count() > 0 ? configured : default_idle_timeout;
+  };
+  // One deadline for each unit the peer sends, from when we last spoke: a
+  // read does not restart it (a limit covers the whole unit it names).
+  auto deadline = Clock::now() + idle();
   for (;;) {
     if (dialogue.has_output()) {
       std::string output = dialogue.take_output();
       co_await stream.write_all(output);
+      deadline = Clock::now() + idle();
     }
     switch (dialogue.next()) {
       case Next::receive: {
         std::size_t used = dialogue.receive(stream.buffered_bytes());
         stream.consume(used);
         if (used > 0 || dialogue.next() != Next::receive) break;
-        if (!co_await stream.read_more()) dialogue.end_of_input();
+        if (!co_await read_unit(stream, dialogue, deadline, idle())) dialogue.end_of_input();
         break;
       }
       case Next::start_tls:
         co_await stream.start_tls(dialogue.feeds_handshake() ? CarryOver::feed_handshake
                                                              : CarryOver::refuse);
         dialogue.tls_started();
+        deadline = Clock::now() + idle();
         break;
       case Next::stop_tls:
         co_await stream.stop_tls();
         dialogue.tls_stopped();
+        deadline = Clock::now() + idle();
         break;
       case Next::service:
         if (!service) {
@@ -200,6 +272,7 @@ asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue, Service service
                           "service))");
         }
         co_await service(stream, dialogue);
+        deadline = Clock::now() + idle();
         break;
       case Next::done:
         co_return dialogue.learned();

@@ -181,12 +181,14 @@ std::size_t ImapServer::on_receive(std::string_view bytes) {
       return 0;
     }
   }
+  command_->limit(authenticated_ ? options_.max_message : detail::max_unauthenticated_command);
   bool synchronizing = false;
   switch (command_->add_line(*line, synchronizing)) {
     case detail::CommandAssembler::Line::too_large:
       send("* BYE command too large\r\n");
       fail(errc::line_too_long, "imap: the client sent a command larger than " +
-                                    std::to_string(options_.max_message) + " bytes");
+                                    std::to_string(command_->limit()) + " bytes" +
+                                    (authenticated_ ? "" : " before logging in"));
       break;
     case detail::CommandAssembler::Line::literal_follows:
       if (synchronizing) send("+ Ready for literal data\r\n");

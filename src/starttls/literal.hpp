@@ -106,6 +106,11 @@ inline std::size_t skip_literal(std::size_t& due, std::string_view bytes) {
 /// A command that may carry literals, put together line by line: each
 /// literal's data is quoted into the command text, so that tokens() reads
 /// it as one word, whatever bytes it holds.
+/// The largest command a server accepts before the client has logged in:
+/// a login needs no more, and an unauthenticated client must not pin
+/// megabytes per connection.
+constexpr std::size_t max_unauthenticated_command = 64 * 1024;
+
 class CommandAssembler {
  public:
   /// What a line did to the command.
@@ -120,6 +125,13 @@ class CommandAssembler {
 
   /// @param max_size the largest command, literals included.
   explicit CommandAssembler(std::size_t max_size) : max_size_(max_size) {}
+
+  /// Sets the largest command, for the commands that start from now on.
+  void limit(std::size_t max_size) noexcept {
+    if (empty()) max_size_ = max_size;
+  }
+  /// The largest command accepted now.
+  std::size_t limit() const noexcept { return max_size_; }
 
   /// Adds a line (without its terminator); synchronizing is set when the
   /// line announced a literal the peer waits for a go-ahead to send.

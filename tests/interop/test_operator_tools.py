@@ -234,6 +234,33 @@ class Check(Peers):
         self.assertEqual(rc, 0, out + err)
         self.assertTrue(out.startswith("OK: <Certificate Subject=CN=localhost"), out)
 
+    def test_a_silent_server_ends_with_the_step_it_was_waiting_for(self):
+        """A server that accepts and says nothing holds no client: check, inspect and
+        connect end after --timeout, naming the step (issue 16, item 4)."""
+        with socket.socket() as silent:
+            silent.bind((HOST, 0))
+            silent.listen(8)
+            port = silent.getsockname()[1]
+            rc, out, err = check(f"{HOST}:{port}", "--starttls", "smtp", "--timeout", "2")
+            self.assertEqual(rc, 2, out + err)
+            self.assertIn("smtp: no greeting from the server within 2 s", out + err)
+            rc, out, err = inspect(f"{HOST}:{port}", "--starttls", "imap", "--timeout", "1.5")
+            self.assertNotEqual(rc, 0, out + err)
+            self.assertIn("imap: no greeting from the server within 1500 ms", out + err)
+            rc, _, err = connect(port, "--starttls", "pop3", "--timeout", "1")
+            self.assertEqual(rc, 1, err)
+            self.assertIn("pop3: no greeting from the server within 1 s", err)
+            # An implicit-TLS server that never answers the ClientHello.
+            rc, out, err = check(f"{HOST}:{port}", "--timeout", "1")
+            self.assertEqual(rc, 2, out + err)
+            self.assertIn("did not finish within 1000 ms", out + err)
+
+    def test_the_default_timeout_is_short_for_monitoring(self):
+        for command in ("check", "inspect"):
+            proc = subprocess.run([up.UPTLS, command, "--help"], capture_output=True, text=True,
+                                  timeout=30)
+            self.assertRegex(proc.stdout, r"--timeout FLOAT:NONNEGATIVE=30\s", command)
+
 
 def inspect(*args):
     """Run `uptls inspect ARGS`; (rc, stdout, stderr)."""

@@ -96,7 +96,7 @@ void add_check_command(CLI::App& app) {
       "--warn-days.");
   auto args = std::make_shared<CheckArgs>();
   command->add_option("address", args->address, "HOST[:PORT] (port 443 by default)")->required();
-  add_upgrade_options(*command, args->upgrade);
+  add_upgrade_options(*command, args->upgrade, 30);
   add_client_tls_options(*command, args->tls);
   command
       ->add_option("--warn-days", args->warn_days,

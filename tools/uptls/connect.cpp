@@ -246,7 +246,7 @@ void add_connect_command(CLI::App& app) {
       "standard error. Exits 0 when the server ends the session cleanly, 1 on any error.");
   auto args = std::make_shared<ConnectArgs>();
   command->add_option("address", args->address, "HOST:PORT of the server")->required();
-  add_upgrade_options(*command, args->upgrade);
+  add_upgrade_options(*command, args->upgrade, 300);
   command->add_flag("--opportunistic", args->upgrade.opportunistic,
                     "--starttls: when the server does not offer STARTTLS or refuses it, go on in "
                     "plaintext (with a warning) instead of stopping");

@@ -152,7 +152,7 @@ void add_client(CLI::App& echo_command) {
   command->add_option("address", args->address, "HOST:PORT of the server")->required();
   command->add_option("--line", args->lines, "a line to send (repeatable; default: hello)")
       ->take_all();
-  add_upgrade_options(*command, args->upgrade);
+  add_upgrade_options(*command, args->upgrade, 300);
   add_client_tls_options(*command, args->tls);
   command->footer(
       "Examples:\n"

@@ -227,7 +227,7 @@ void add_inspect_command(CLI::App& app) {
   command->add_option("address", args->address, "HOST:PORT of the server");
   command->add_option("--listen", args->listen,
                       "HOST:PORT: be the server, and report each client that connects");
-  add_upgrade_options(*command, args->upgrade);
+  add_upgrade_options(*command, args->upgrade, 30);
   add_client_tls_options(*command, args->tls);
   command->add_option("--ca-out", args->ca_out,
                       "--listen without a certificate: write the made-up CA here");

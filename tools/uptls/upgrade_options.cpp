@@ -147,7 +147,14 @@ std::pair<std::string, std::uint16_t> resolve_target(const std::string& address,
   return split_host_port(std::string(text) + ":" + std::to_string(port));
 }
 
-void add_upgrade_options(CLI::App& command, UpgradeArgs& args) {
+void add_upgrade_options(CLI::App& command, UpgradeArgs& args, double default_timeout) {
+  args.timeout = default_timeout;
+  command
+      .add_option("--timeout", args.timeout,
+                  "SECONDS for the connect, the TLS handshake, and each greeting, reply or read "
+                  "from the server; 0: wait for replies without limit")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   auto* implicit = command.add_flag("--implicit-tls", args.implicit_tls,
                                     "TLS from the first byte (like openssl s_client)");
   auto* line = command.add_option("--starttls-line", args.starttls_line,
@@ -213,6 +220,13 @@ asio::awaitable<Stream> connect_upgraded(std::string host, std::uint16_t port,
     options.upgradeable = true;
   } else {
     options.upgradeable = !args.implicit_tls;
+  }
+  if (args.timeout > 0) {
+    options.connect_timeout = seconds(args.timeout);
+    options.timeouts.handshake = seconds(args.timeout);
+    options.timeouts.idle = seconds(args.timeout);
+  } else {
+    options.timeouts.idle = std::chrono::milliseconds(0);
   }
   say("Connecting to " + host + " port " + std::to_string(port));
   Stream stream = co_await open_connection(host, port, options);

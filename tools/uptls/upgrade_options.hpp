@@ -28,9 +28,13 @@ struct UpgradeArgs {
   std::string expect;
   double expect_timeout = 10;
   double reply_wait = default_reply_wait.count() / 1000.0;
+  // --timeout: bounds the connect, the handshake and each wait for a reply.
+  double timeout = 300;
 };
 
-void add_upgrade_options(CLI::App& command, UpgradeArgs& args);
+/// Adds the options of how TLS starts, and --timeout with default_timeout
+/// (seconds) as its default.
+void add_upgrade_options(CLI::App& command, UpgradeArgs& args, double default_timeout);
 
 /// What an address names: HOST:PORT, or a URL (smtp://host[:port],
 /// smtps://host, ...) whose scheme also says how TLS starts, which goes into

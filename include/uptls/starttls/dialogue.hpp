@@ -9,6 +9,7 @@
 /// server dialogue built on Dialogue; uptls/starttls.hpp picks one by name.
 
 #include <asio/awaitable.hpp>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -172,6 +173,11 @@ class UPTLS_API Dialogue {
   bool feeds_handshake() const noexcept { return feeds_handshake_; }
   /// The protocol's name, as `uptls` commands spell it ("smtp", "imap", ...).
   virtual std::string_view protocol() const noexcept = 0;
+  /// What the dialogue waits for, as a timeout's message names it:
+  /// "greeting from the server", "reply to EHLO from the server", "complete
+  /// command from the client". Never a command's arguments (they may be
+  /// credentials).
+  virtual std::string awaiting() const;
 
  protected:
   /// @param side the side this dialogue speaks.
@@ -188,7 +194,8 @@ class UPTLS_API Dialogue {
   virtual void on_end_of_input();
 
   /// Queues bytes for the peer.
-  void send(std::string_view bytes) { output_.append(bytes); }
+  /// @param bytes what to send.
+  void send(std::string_view bytes);
   /// Waits for the peer.
   void expect_input() noexcept { next_ = Next::receive; }
   /// Asks for the TLS handshake once the output is sent.
@@ -276,6 +283,9 @@ class UPTLS_API Dialogue {
   Next next_ = Next::receive;
   bool feeds_handshake_ = false;
   std::string output_;
+  // A client's last command verb ("EHLO"), for awaiting(); whether it sent any.
+  std::string last_verb_;
+  bool sent_ = false;
   std::error_code error_;
   std::string error_message_;
 };
@@ -284,9 +294,21 @@ class UPTLS_API Dialogue {
 /// it does the step and tells the dialogue how it went.
 using Service = std::function<asio::awaitable<void>(Stream& stream, Dialogue& dialogue)>;
 
+/// How long a dialogue waits for one reply or command when the stream has
+/// no idle timeout: RFC 5321 §4.5.3.2 asks SMTP clients to wait 5 minutes
+/// for most replies, and servers 5 minutes for the next command.
+inline constexpr std::chrono::milliseconds default_idle_timeout{300'000};
+
 /// Runs a dialogue on a stream until it is done: writes its output, feeds
 /// it the stream's bytes, upgrades the stream when it asks (with the
 /// configuration stored in the stream; carried-over bytes are refused).
+///
+/// Each unit the peer sends (a reply, a command, a message) must be
+/// complete within the stream's idle timeout (Timeouts::idle, or
+/// default_idle_timeout when that is zero), counted from the moment the
+/// dialogue last spoke, however the peer trickles its bytes: else
+/// errc::idle_timeout, naming what was awaited ("smtp: no reply to EHLO
+/// from the server within 3 s").
 /// @param stream an upgradeable stream (a client's with a stored
 ///        ClientConfig and server name, a server's with a ServerConfig).
 /// @param dialogue the dialogue, fresh.

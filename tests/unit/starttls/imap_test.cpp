@@ -123,6 +123,29 @@ TEST(ImapServer, RefusesLoginBeforeTlsAndPipelinedCommands) {
   EXPECT_EQ(server.error(), make_error_code(errc::injected_plaintext));
 }
 
+// Before login a command needs no megabytes: an unauthenticated client
+// cannot make the server hold a 10 MiB literal for it.
+TEST(ImapServer, RefusesALargeLiteralBeforeLogin) {
+  ServerOptions options;
+  options.policy = Policy::opportunistic;
+  options.session = true;
+  ImapServer server(options);
+  Feeder feed(server);
+  server.take_output();
+  EXPECT_EQ(feed("a LOGIN {10}\r\n"), "+ Ready for literal data\r\n");
+  EXPECT_EQ(feed("alice\r\n"), "");
+  EXPECT_EQ(server.next(), Next::receive);
+
+  ImapServer other(options);
+  Feeder feed_other(other);
+  other.take_output();
+  EXPECT_EQ(feed_other("a LOGIN {100000}\r\n"), "* BYE command too large\r\n");
+  EXPECT_EQ(other.next(), Next::failed);
+  EXPECT_EQ(other.error(), make_error_code(errc::line_too_long));
+  EXPECT_NE(other.error_message().find("65536 bytes before logging in"), std::string::npos)
+      << other.error_message();
+}
+
 TEST(ImapServer, ServesTheOneMessageMailbox) {
   ServerOptions options;
   options.session = true;

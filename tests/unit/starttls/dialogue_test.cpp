@@ -1,0 +1,115 @@
+#include "uptls/starttls/dialogue.hpp"
+
+#include <gtest/gtest.h>
+
+#include <asio/steady_timer.hpp>
+
+#include "support/support.hpp"
+#include "unit/starttls/dialogue_support.hpp"
+#include "uptls/starttls.hpp"
+
+// The driver's deadlines: one per unit the peer sends (a command, a reply),
+// never restarted by the reads inside it, and a message naming what was
+// awaited.
+
+namespace uptls::starttls {
+namespace {
+
+using asio::awaitable;
+
+Timeouts idle_after(std::chrono::milliseconds idle) {
+  Timeouts timeouts;
+  timeouts.idle = idle;
+  return timeouts;
+}
+
+// Slowloris: a client that sends a byte of its command at a time, each well
+// within the idle timeout, is still closed once the command is not complete
+// within it.
+TEST(Run, TheIdleTimeoutCoversAWholeCommandNotEachRead) {
+  test::run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    auto [server_socket, client_socket] = test::connected_pair(executor);
+    Stream server(std::move(server_socket), test::pki().server);
+    server.set_timeouts(idle_after(std::chrono::milliseconds(600)));
+    std::error_code code;
+    std::string message;
+    bool server_done = false;
+    asio::co_spawn(
+        executor,
+        [&]() -> awaitable<void> {
+          auto failure = co_await test::caught(starttls::server(server, Protocol::smtp));
+          code = failure.code;
+          message = failure.message;
+          server_done = true;
+        },
+        asio::detached);
+    std::string command = "EHLO a-client-that-trickles-its-name-one-byte-at-a-time.example\r\n";
+    asio::steady_timer pause(executor);
+    std::size_t sent = 0;
+    for (char c : command) {
+      if (server_done) break;
+      std::error_code ignored;
+      asio::write(client_socket, asio::buffer(&c, 1), ignored);
+      if (ignored) break;
+      ++sent;
+      pause.expires_after(std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+    while (!server_done) {
+      pause.expires_after(std::chrono::milliseconds(20));
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+    EXPECT_EQ(code, errc::idle_timeout) << message;
+    EXPECT_LT(sent, command.size()) << "the trickling client was served to the end";
+    EXPECT_NE(message.find("smtp: no complete command from the client within 600 ms"),
+              std::string::npos)
+        << message;
+    EXPECT_TRUE(server.is_closed());
+  });
+}
+
+TEST(Run, AClientSaysItWaitedForTheGreeting) {
+  test::run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    auto [server_socket, client_socket] = test::connected_pair(executor);
+    Stream client(std::move(client_socket), test::pki().client, "localhost");
+    client.set_timeouts(idle_after(std::chrono::milliseconds(300)));
+    auto failure = co_await test::caught(starttls::client(client, Protocol::smtp));
+    EXPECT_EQ(failure.code, errc::idle_timeout) << failure.message;
+    EXPECT_NE(failure.message.find("smtp: no greeting from the server within 300 ms"),
+              std::string::npos)
+        << failure.message;
+    EXPECT_TRUE(client.is_closed());
+  });
+}
+
+TEST(Run, AClientNamesTheCommandWhoseReplyNeverCame) {
+  test::run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    auto [server_socket, client_socket] = test::connected_pair(executor);
+    Stream client(std::move(client_socket), test::pki().client, "localhost");
+    client.set_timeouts(idle_after(std::chrono::seconds(1)));
+    co_await test::raw_write(server_socket, "220 mx.test ESMTP\r\n250-mx.test\r\n");
+    auto failure = co_await test::caught(starttls::client(client, Protocol::smtp));
+    EXPECT_EQ(failure.code, errc::idle_timeout) << failure.message;
+    EXPECT_NE(failure.message.find("smtp: no reply to EHLO from the server within 1 s"),
+              std::string::npos)
+        << failure.message;
+  });
+}
+
+// The message names the verb only: a command's arguments may be credentials.
+TEST(Dialogue, AwaitingNamesTheVerbNeverItsArguments) {
+  auto client = make_client(Protocol::imap, {});
+  test::Feeder feed(*client);
+  EXPECT_EQ(client->awaiting(), "greeting from the server");
+  std::string sent = feed("* OK ready\r\n");
+  EXPECT_NE(sent.find("CAPABILITY"), std::string::npos) << sent;
+  EXPECT_EQ(client->awaiting(), "reply to CAPABILITY from the server");
+  auto server = make_server(Protocol::imap, {});
+  EXPECT_EQ(server->awaiting(), "complete command from the client");
+}
+
+}  // namespace
+}  // namespace uptls::starttls
