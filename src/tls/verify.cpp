@@ -15,7 +15,8 @@ Verification verify_chain(const std::string& chain_pem, const VerifyOptions& opt
   ClientOptions client;
   client.trust = options.trust;
   auto config = ClientConfig::make(client);
-  X509_STORE* store = SSL_CTX_get_cert_store(detail::context_of(*config));
+  SSL_CTX* ctx = detail::context_of(*config);
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
 
   detail::X509StackPtr untrusted(sk_X509_new_null());
   for (std::size_t i = 1; i < chain.size(); ++i) sk_X509_push(untrusted.get(), chain[i].get());
@@ -24,9 +25,15 @@ Verification verify_chain(const std::string& chain_pem, const VerifyOptions& opt
   if (!context || X509_STORE_CTX_init(context.get(), store, leaf, untrusted.get()) != 1) {
     throw detail::drain_errors("cannot start verifying the chain");
   }
+  // As libssl's ssl_verify_cert_chain sets up a handshake's verification:
+  // the purpose, the security level of the configuration (Debian's level 2
+  // refuses RSA-1024 keys, SHA-1 signatures and P-192), then the
+  // configuration's own parameters over the defaults.
   X509_STORE_CTX_set_default(context.get(),
                              options.purpose == Purpose::server ? "ssl_server" : "ssl_client");
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context.get());
+  X509_VERIFY_PARAM_set_auth_level(param, SSL_CTX_get_security_level(ctx));
+  X509_VERIFY_PARAM_set1(param, SSL_CTX_get0_param(ctx));
   if (!options.name.empty()) {
     detail::check_name_to_verify(options.name);
     X509_VERIFY_PARAM_set_hostflags(param, detail::name_check_flags);

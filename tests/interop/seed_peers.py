@@ -608,9 +608,15 @@ def _openssl(*args, cwd):
                            f"{proc.stdout}{proc.stderr}")
 
 
+P256 = ("-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256")
+
+
 def make_openssl_pki(directory, *, dns_names=("localhost",),
-                     ip_addresses=("127.0.0.1", "::1"), days=2):
-    """Make an ECDSA P-256 CA and a server leaf with the openssl CLI.
+                     ip_addresses=("127.0.0.1", "::1"), days=2, ca_key=P256, leaf_key=P256,
+                     leaf_digest="sha256"):
+    """Make a CA and a server leaf with the openssl CLI: ECDSA P-256 keys and a
+    SHA-256 signature unless ca_key, leaf_key (genpkey arguments) or
+    leaf_digest say otherwise (weak chains for the tests that refuse them).
 
     Returns a dict with the paths 'ca_cert', 'ca_key', 'cert', 'key'.
     """
@@ -629,18 +635,17 @@ def make_openssl_pki(directory, *, dns_names=("localhost",),
     with open(leaf_ext, "w", encoding="ascii") as f:
         f.write(_LEAF_EXT.format(san=san))
 
-    ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
-    _openssl("genpkey", *ec, "-out", paths["ca_key"], cwd=directory)
+    _openssl("genpkey", *ca_key, "-out", paths["ca_key"], cwd=directory)
     _openssl("req", "-new", "-x509", "-config", ca_conf, "-extensions", "v3_ca",
              "-key", paths["ca_key"], "-sha256", "-days", str(days),
              "-set_serial", "0x" + secrets.token_hex(16), "-out", paths["ca_cert"],
              cwd=directory)
-    _openssl("genpkey", *ec, "-out", paths["key"], cwd=directory)
+    _openssl("genpkey", *leaf_key, "-out", paths["key"], cwd=directory)
     _openssl("req", "-new", "-config", leaf_conf, "-key", paths["key"],
              "-sha256", "-out", leaf_csr, cwd=directory)
     _openssl("x509", "-req", "-in", leaf_csr, "-CA", paths["ca_cert"],
              "-CAkey", paths["ca_key"], "-set_serial", "0x" + secrets.token_hex(16),
-             "-days", str(days), "-sha256", "-extfile", leaf_ext,
+             "-days", str(days), "-" + leaf_digest, "-extfile", leaf_ext,
              "-out", paths["cert"], cwd=directory)
     return paths
 

@@ -255,6 +255,71 @@ class Check(Peers):
             self.assertEqual(rc, 2, out + err)
             self.assertIn("did not finish within 1000 ms", out + err)
 
+    def test_weak_chains_get_the_handshakes_verdict_from_cert_verify_and_check(self):
+        """`cert verify` runs at the handshake's security level (Debian's 2): a chain
+        that every handshake refuses is INVALID, with the handshake's words."""
+        cases = {
+            "rsa1024-ca": (dict(ca_key=("-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024")),
+                           "CA certificate key too weak"),
+            "sha1-leaf": (dict(leaf_digest="sha1"), "CA signature digest algorithm too weak"),
+            "p192-leaf": (dict(leaf_key=("-algorithm", "EC", "-pkeyopt",
+                                         "ec_paramgen_curve:prime192v1")),
+                          "EE certificate key too weak"),
+        }
+        for name, (kinds, words) in cases.items():
+            with self.subTest(name):
+                directory = os.path.join(self.tmp.name, name)
+                os.mkdir(directory)
+                pki = sp.make_openssl_pki(directory, **kinds)
+                proc = subprocess.run([up.UPTLS, "cert", "verify", pki["cert"], "--cafile",
+                                       pki["ca_cert"], "--name", "localhost"],
+                                      capture_output=True, text=True, timeout=30)
+                self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+                self.assertIn(f"INVALID: certificate verify failed: {words}", proc.stdout)
+                # The same chain through a handshake: s_server at security level 0 serves it
+                # (TLS 1.2: P-192 has no TLS 1.3 signature scheme).
+                match, _ = self.start_peer(
+                    ["openssl", "s_server", "-accept", f"{HOST}:0", "-cert", pki["cert"],
+                     "-key", pki["key"], "-cipher", "DEFAULT@SECLEVEL=0", "-tls1_2"],
+                    r"^ACCEPT 127\.0\.0\.1:(\d+)$", stdin=subprocess.PIPE)
+                rc, out, err = check(f"{HOST}:{match.group(1)}", "--cafile", pki["ca_cert"],
+                                     "--servername", "localhost")
+                self.assertIn(rc, (1, 2), out + err)
+                if name != "p192-leaf":  # the client offers no P-192: no handshake at all
+                    self.assertIn(f"BAD: certificate verify failed: {words}", out)
+
+    def test_cert_verify_refuses_a_name_as_ip_and_takes_crls(self):
+        pki = self.pki()
+        proc = subprocess.run([up.UPTLS, "cert", "verify", pki["cert"], "--cafile",
+                               pki["ca_cert"], "--ip", "localhost"],
+                              capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(proc.returncode, 0, proc.stdout)
+        self.assertIn("'localhost' is not an IP address", proc.stderr + proc.stdout)
+        proc = subprocess.run([up.UPTLS, "cert", "verify", pki["cert"], "--cafile",
+                               pki["ca_cert"], "--ip", "::1"],
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        # A CRL from the CA that revokes the leaf.
+        directory = self.tmp.name
+        index = os.path.join(directory, "index.txt")
+        open(index, "w").close()
+        with open(os.path.join(directory, "crlnumber"), "w") as f:
+            f.write("01\n")
+        conf = os.path.join(directory, "crl.cnf")
+        with open(conf, "w") as f:
+            f.write("[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\ncrlnumber = crlnumber\n"
+                    "default_md = sha256\ndefault_crl_days = 2\n")
+        for args in (["-revoke", pki["cert"]], ["-gencrl", "-out", "crl.pem"]):
+            subprocess.run(["openssl", "ca", "-config", conf, "-cert", pki["ca_cert"],
+                            "-keyfile", pki["ca_key"], *args], cwd=directory, check=True,
+                           capture_output=True, timeout=30)
+        proc = subprocess.run([up.UPTLS, "cert", "verify", pki["cert"], "--cafile",
+                               pki["ca_cert"], "--name", "localhost", "--crl",
+                               os.path.join(directory, "crl.pem")],
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertIn("certificate revoked", proc.stdout)
+
     def test_the_default_timeout_is_short_for_monitoring(self):
         for command in ("check", "inspect"):
             proc = subprocess.run([up.UPTLS, command, "--help"], capture_output=True, text=True,

@@ -38,6 +38,8 @@ struct VerifyArgs {
   std::string ip;
   std::string at;
   std::string purpose = "server";
+  std::vector<std::string> crls;
+  bool crl_chain = false;
 };
 
 /// Refuses to overwrite any of paths unless force.
@@ -138,6 +140,8 @@ int show(const std::string& path) {
 int verify(const VerifyArgs& args) {
   tls::VerifyOptions options;
   options.trust.ca_files = args.cafiles;
+  options.trust.crl_files = args.crls;
+  if (args.crl_chain) options.trust.crl_check = tls::CrlCheck::chain;
   options.name = args.ip.empty() ? args.name : args.ip;
   if (!args.at.empty()) options.at = parse_time(args.at);
   options.purpose = args.purpose == "client" ? tls::Purpose::client : tls::Purpose::server;
@@ -206,8 +210,19 @@ void add_cert_command(CLI::App& app) {
   verify_command->add_option("--cafile", verify_args->cafiles,
                              "trust these CAs (default: the system store)");
   auto* name = verify_command->add_option("--name", verify_args->name, "the host name to check");
-  auto* ip = verify_command->add_option("--ip", verify_args->ip, "the IP address to check");
+  auto* ip =
+      verify_command->add_option("--ip", verify_args->ip, "the IP address to check (IPv4 or IPv6)")
+          ->check([](const std::string& text) {
+            asio::error_code not_ip;
+            asio::ip::make_address(text, not_ip);
+            return not_ip ? "'" + text + "' is not an IP address (use --name for a DNS name)"
+                          : std::string();
+          });
   name->excludes(ip);
+  verify_command->add_option("--crl", verify_args->crls,
+                             "check revocation against this CRL file (PEM), as check does");
+  verify_command->add_flag("--crl-chain", verify_args->crl_chain,
+                           "with --crl: check every certificate of the chain");
   verify_command->add_option("--at", verify_args->at,
                              "TIME to verify at: 2027-01-31, 2027-01-31T12:00:00Z or @SECONDS");
   verify_command->add_option("--purpose", verify_args->purpose, "server or client")
