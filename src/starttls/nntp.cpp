@@ -1,6 +1,7 @@
 #include "uptls/starttls/nntp.hpp"
 
 #include <algorithm>
+#include <ctime>
 
 #include "ascii.hpp"
 #include "printable.hpp"
@@ -217,7 +218,13 @@ bool NntpServer::reading(std::string_view verb, std::string_view argument) {
   if (is("MODE")) {
     send("200 reader mode, posting ok\r\n");
   } else if (is("DATE")) {
-    send("111 20261123000000\r\n");
+    // RFC 3977 §7.1: the server's current time, in UTC.
+    std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "111 %Y%m%d%H%M%S\r\n", &utc);
+    send(text);
   } else if (is("LIST")) {
     send("215 list of newsgroups follows\r\n" + std::string(group) + " 1 1 n\r\n.\r\n");
   } else if (is("NEWGROUPS") || is("NEWNEWS")) {

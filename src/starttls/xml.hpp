@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace uptls::detail {
@@ -114,6 +115,35 @@ inline std::optional<std::string_view> attribute(std::string_view tag, std::stri
 }
 
 /// The local part of a qualified name ("stream:features" -> "features").
+/// text escaped for XML character data and attribute values (XML 1.0 §2.4,
+/// §3.1): what a peer said never becomes markup when it is reflected.
+inline std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 inline std::string_view local_name(std::string_view name) {
   std::size_t colon = name.find(':');
   return colon == std::string_view::npos ? name : name.substr(colon + 1);

@@ -337,12 +337,20 @@ void XmppServer::on_element(std::string_view element, std::string_view name,
   }
   if (name == "iq") {
     auto id = detail::attribute(tag, "id");
-    std::string id_attribute = id ? " id='" + std::string(*id) + "'" : "";
+    // The value as it stood in the tag, entities and all: only a quote of
+    // the other kind can be in it, and it must not end our quoting.
+    std::string id_attribute;
+    if (id) {
+      id_attribute = " id='";
+      for (char c : *id) id_attribute += c == '\'' ? std::string("&apos;") : std::string(1, c);
+      id_attribute += "'";
+    }
     if (element.find(bind_ns) != std::string_view::npos) {
       std::string resource = text_of(element, "resource");
       if (resource.empty()) resource = "uptls";
       send("<iq type='result'" + id_attribute + "><bind xmlns='" + std::string(bind_ns) +
-           "'><jid>" + user_ + "@" + options_.host_name + "/" + resource + "</jid></bind></iq>");
+           "'><jid>" + detail::xml_escape(user_ + "@" + options_.host_name + "/" + resource) +
+           "</jid></bind></iq>");
     } else {
       send("<iq type='result'" + id_attribute + "/>");
     }

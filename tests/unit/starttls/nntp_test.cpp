@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 #include "unit/starttls/dialogue_support.hpp"
 
 // NNTP (RFC 4642): the pure dialogues, the EAST cases, both halves over TLS.
@@ -80,6 +82,22 @@ TEST(NntpServer, ServesOneArticle) {
   EXPECT_EQ(article.substr(0, 4), "220 ");
   EXPECT_NE(article.find("Subject: Hello from uptls\r\n"), std::string::npos);
   EXPECT_EQ(feed("ARTICLE 2\r\n"), "423 no article with that number\r\n");
+  // RFC 3977 §7.1: the current UTC time, not a fixed one.
+  auto now = [] {
+    std::time_t t = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    char text[16];
+    std::strftime(text, sizeof text, "%Y%m%d%H%M", &utc);
+    return std::string(text);
+  };
+  std::string before = now();
+  std::string date = feed("DATE\r\n");
+  std::string after = now();
+  ASSERT_EQ(date.size(), 20u) << date;
+  EXPECT_EQ(date.substr(0, 4), "111 ");
+  std::string minute = date.substr(4, 12);
+  EXPECT_TRUE(minute == before || minute == after) << date << " at " << before;
   EXPECT_EQ(feed("POST\r\n").substr(0, 4), "340 ");
   EXPECT_EQ(feed("Subject: x\r\n\r\n..hi\r\n.\r\n"), "240 article received (discarded)\r\n");
   EXPECT_EQ(feed("QUIT\r\n"), "205 closing connection\r\n");

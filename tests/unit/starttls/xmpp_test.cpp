@@ -100,6 +100,38 @@ TEST(XmppServer, RefusesStanzasBeforeTlsAndPipelinedOnes) {
   }
 }
 
+// The SASL user is the client's to choose: reflected into <jid>, it must stay
+// character data, never markup.
+TEST(XmppServer, EscapesTheUserItReflectsIntoTheJid) {
+  ServerOptions options;
+  options.session = true;
+  XmppServer server(options);
+  Feeder feed(server);
+  std::string open =
+      "<stream:stream to='localhost' version='1.0' xmlns='jabber:client' "
+      "xmlns:stream='http://etherx.jabber.org/streams'>";
+  feed(open);
+  feed("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+  ASSERT_EQ(server.next(), Next::start_tls);
+  server.tls_started();
+  server.take_output();
+  feed(open);
+  // base64 of "\0a</jid><evil/>&'\0pw"
+  std::string answer = feed(
+      "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
+      "AGE8L2ppZD48ZXZpbC8+JicAcHc=</auth>");
+  EXPECT_NE(answer.find("<success"), std::string::npos) << answer;
+  feed(open);
+  answer = feed(
+      "<iq type='set' id=\"b'1\"><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+      "<resource>r</resource></bind></iq>");
+  EXPECT_NE(answer.find("<jid>a&lt;/jid&gt;&lt;evil/&gt;&amp;&apos;@localhost/r</jid>"),
+            std::string::npos)
+      << answer;
+  EXPECT_NE(answer.find("id='b&apos;1'"), std::string::npos) << answer;
+  EXPECT_EQ(answer.find("<evil/>"), std::string::npos) << answer;
+}
+
 TEST(XmppOverTls, ClientAndServerUpgrade) {
   test::run([]() -> asio::awaitable<void> {
     auto both = co_await test::converse(Protocol::xmpp);
