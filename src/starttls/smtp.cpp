@@ -111,13 +111,19 @@ std::size_t SmtpServer::on_receive(std::string_view bytes) {
   }
   std::string_view command_line = *line;
   if (!learned_.tls && options_.policy == Policy::opportunistic && !options_.session &&
-      detail::verb_is_one_of(command_line, {"MAIL", "RCPT", "DATA", "AUTH", "BDAT", "ETRN"})) {
+      needs_tls(command_line)) {
     // Plaintext was allowed: the application serves this command.
     finish();
     return 0;
   }
   command(command_line, bytes.substr(used));
   return used;
+}
+
+// One list for both policies: what a required server refuses before TLS is
+// exactly what an opportunistic one hands to the application.
+bool SmtpServer::needs_tls(std::string_view line) {
+  return detail::verb_is_one_of(line, {"MAIL", "RCPT", "DATA", "AUTH", "BDAT", "ETRN"});
 }
 
 void SmtpServer::reset_transaction() {
@@ -132,6 +138,11 @@ void SmtpServer::command(std::string_view line, std::string_view rest) {
   std::string_view verb = verb_part;
   auto is = [verb](std::string_view name) { return detail::iequals(verb, name); };
   const std::string& host = options_.host_name;
+  if (!learned_.tls && options_.policy == Policy::required && needs_tls(line)) {
+    // RFC 3207 §4: 530 for commands refused before STARTTLS.
+    send("530 5.7.0 Must issue a STARTTLS command first\r\n");
+    return;
+  }
   bool hello_verb = lmtp_ ? is("LHLO") : (is("EHLO") || is("HELO"));
   if (hello_verb) {
     if (argument.empty()) {
@@ -181,9 +192,7 @@ void SmtpServer::command(std::string_view line, std::string_view rest) {
          " STARTTLS MAIL RCPT DATA RSET NOOP QUIT\r\n");
     return;
   } else if (is("MAIL") || is("RCPT") || is("DATA")) {
-    if (!learned_.tls && options_.policy == Policy::required) {
-      send("530 5.7.0 Must issue a STARTTLS command first\r\n");
-    } else if (!greeted_) {
+    if (!greeted_) {
       send("503 5.5.1 Error: send " + std::string(lmtp_ ? "LHLO" : "HELO/EHLO") + " first\r\n");
     } else if (is("MAIL")) {
       if (!sender_.empty()) {

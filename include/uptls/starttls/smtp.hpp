@@ -54,6 +54,7 @@ class UPTLS_API SmtpServer final : public Dialogue {
   void command(std::string_view line, std::string_view rest);
   void data_line(std::string_view line);
   void reset_transaction();
+  static bool needs_tls(std::string_view line);
 
   ServerOptions options_;
   bool lmtp_;

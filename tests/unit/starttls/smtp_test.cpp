@@ -162,6 +162,14 @@ TEST(SmtpServer, OffersStarttlsAndRefusesMailBeforeIt) {
   EXPECT_NE(hello.find("250 STARTTLS\r\n"), std::string::npos) << hello;
   EXPECT_EQ(server.learned().greeting, "client.example");
   EXPECT_EQ(feed("MAIL FROM:<a@example>\r\n"), "530 5.7.0 Must issue a STARTTLS command first\r\n");
+  // One list: every command an opportunistic server hands over is refused
+  // alike by a required one (AUTH got 500 while MAIL got 530).
+  for (std::string_view verb : {"AUTH PLAIN AGFsaWNlAHNlY3JldA==", "RCPT TO:<b@example>", "DATA",
+                                "BDAT 10 LAST", "ETRN example"}) {
+    EXPECT_EQ(feed(std::string(verb) + "\r\n"),
+              "530 5.7.0 Must issue a STARTTLS command first\r\n")
+        << verb;
+  }
   EXPECT_EQ(feed("NOOP\r\n"), "250 2.0.0 OK\r\n");
   EXPECT_EQ(feed("STARTTLS\r\n"), "220 2.0.0 Ready to start TLS\r\n");
   EXPECT_EQ(server.next(), Next::start_tls);
