@@ -313,11 +313,6 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
   }
 
   std::string take_carried_over(CarryOver carry_over) {
-    if (role == Role::client && carry_over == CarryOver::feed_handshake) {
-      throw Error(make_error_code(errc::invalid_argument),
-                  "a client cannot feed carried-over bytes to the handshake: the server speaks "
-                  "second in TLS");
-    }
     bool feed = role == Role::server && carry_over != CarryOver::refuse;
     if (buffer.empty()) return {};
     if (!feed) {
@@ -335,30 +330,59 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
     return buffer.take_all();
   }
 
-  asio::awaitable<void> handshake(CarryOver carry_over) {
+  /// What start_tls is given besides the stored configuration.
+  struct Upgrade {
+    std::shared_ptr<const tls::ClientConfig> client;
+    std::shared_ptr<const tls::ServerConfig> server;
+    std::string name;
+    // The role of the overload called, if it takes a configuration.
+    std::optional<Role> for_role;
+  };
+
+  // One rule (stream.hpp, start_tls): a call that is wrong (busy, already
+  // TLS, no or the wrong role's configuration, no name to verify) fails
+  // before anything changes, and the stream stays as it was; an upgrade that
+  // fails once begun (refused bytes, the handshake, a timeout, a
+  // cancellation) closes it. A configuration given is stored only then.
+  asio::awaitable<void> handshake(CarryOver carry_over, Upgrade given = {}) {
     ensure_open();
     Claim claim = claim_all("start_tls");
     if (engine)
       throw Error(make_error_code(errc::already_tls), "start_tls: the stream is already TLS");
+    if (given.for_role && *given.for_role != role) {
+      throw Error(make_error_code(errc::invalid_argument),
+                  role == Role::server
+                      ? "start_tls: a client configuration given to a server-role stream"
+                      : "start_tls: a server configuration given to a client-role stream");
+    }
+    if (role == Role::client && carry_over == CarryOver::feed_handshake) {
+      throw Error(make_error_code(errc::invalid_argument),
+                  "a client cannot feed carried-over bytes to the handshake: the server speaks "
+                  "second in TLS");
+    }
+    const auto& client = given.client ? given.client : client_config;
+    const std::string& name = given.name.empty() ? server_name : given.name;
+    if (role == Role::server ? !(given.server || server_config) : !client) {
+      throw Error(make_error_code(errc::no_tls_config),
+                  std::string("start_tls: no ") + (role == Role::server ? "server" : "client") +
+                      " TLS configuration for this stream");
+    }
+    if (role == Role::client && name.empty() && client->verifies_peer()) {
+      throw Error(make_error_code(errc::invalid_argument),
+                  "start_tls: a server name is needed to verify the server's certificate");
+    }
+    if (given.client) client_config = std::move(given.client);
+    if (given.server) server_config = std::move(given.server);
+    if (!given.name.empty()) server_name = std::move(given.name);
     std::string carried = take_carried_over(carry_over);
     try {
       if (role == Role::server) {
-        if (!server_config)
-          throw Error(make_error_code(errc::no_tls_config),
-                      "start_tls: no server TLS configuration for this stream");
         engine = std::make_unique<tls::detail::Engine>(tls::detail::context_of(*server_config),
                                                        true, *transport, std::move(carried));
         if (session_tickets >= 0) {
           SSL_set_num_tickets(engine->ssl(), static_cast<std::size_t>(session_tickets));
         }
       } else {
-        if (!client_config)
-          throw Error(make_error_code(errc::no_tls_config),
-                      "start_tls: no client TLS configuration for this stream");
-        if (server_name.empty() && client_config->verifies_peer()) {
-          throw Error(make_error_code(errc::invalid_argument),
-                      "start_tls: a server name is needed to verify the server's certificate");
-        }
         engine = std::make_unique<tls::detail::Engine>(tls::detail::context_of(*client_config),
                                                        false, *transport, std::string());
         engine->expect_server_name(server_name, client_config->verifies_peer(),
@@ -607,8 +631,9 @@ namespace {
 // destroyed meanwhile. A moved-from stream has no state: its operations
 // fail when awaited, as those of a closed stream do.
 
-asio::awaitable<void> start_tls_on(std::shared_ptr<StreamState> self, CarryOver carry_over) {
-  co_await live(self).handshake(carry_over);
+asio::awaitable<void> start_tls_on(std::shared_ptr<StreamState> self, CarryOver carry_over,
+                                   StreamState::Upgrade given = {}) {
+  co_await live(self).handshake(carry_over, std::move(given));
 }
 
 asio::awaitable<std::string> read_exactly_on(std::shared_ptr<StreamState> self, std::size_t n) {
@@ -766,27 +791,19 @@ asio::awaitable<void> Stream::start_tls(CarryOver carry_over) {
 
 asio::awaitable<void> Stream::start_tls(std::shared_ptr<const tls::ClientConfig> config,
                                         std::string server_name, CarryOver carry_over) {
-  auto self = state_;
-  if (self && self->role != Role::client) {
-    throw Error(make_error_code(errc::invalid_argument),
-                "start_tls: a client configuration given to a server-role stream");
-  }
-  if (self) {
-    self->client_config = std::move(config);
-    if (!server_name.empty()) self->server_name = std::move(server_name);
-  }
-  return start_tls_on(std::move(self), carry_over);
+  StreamState::Upgrade given;
+  given.client = std::move(config);
+  given.name = std::move(server_name);
+  given.for_role = Role::client;
+  return start_tls_on(state_, carry_over, std::move(given));
 }
 
 asio::awaitable<void> Stream::start_tls(std::shared_ptr<const tls::ServerConfig> config,
                                         CarryOver carry_over) {
-  auto self = state_;
-  if (self && self->role != Role::server) {
-    throw Error(make_error_code(errc::invalid_argument),
-                "start_tls: a server configuration given to a client-role stream");
-  }
-  if (self) self->server_config = std::move(config);
-  return start_tls_on(std::move(self), carry_over);
+  StreamState::Upgrade given;
+  given.server = std::move(config);
+  given.for_role = Role::server;
+  return start_tls_on(state_, carry_over, std::move(given));
 }
 
 asio::awaitable<std::size_t> Stream::read_some(asio::mutable_buffer buffer) {

@@ -164,14 +164,25 @@ class UPTLS_API Stream {
   ~Stream();
 
   /// Upgrades to TLS with the configuration stored at construction.
+  ///
+  /// One rule for failures: a call that is wrong fails before anything
+  /// changes, and the stream stays as it was and usable (errc::already_tls,
+  /// errc::operation_in_progress, errc::no_tls_config, errc::invalid_argument
+  /// for the other role's configuration, CarryOver::feed_handshake in the
+  /// client role or a missing name to verify). An upgrade that fails once
+  /// begun closes the stream: refused carried-over bytes, the handshake's
+  /// errors, its timeout, a cancellation.
   /// @param carry_over what to do with bytes read but not consumed.
   /// @throws Error errc::no_tls_config without one, errc::already_tls when
   ///         already upgraded, errc::injected_plaintext when carried-over bytes
   ///         are refused, errc::handshake_timeout, or a TLS / verification
-  ///         error from the handshake. A failed upgrade closes the stream.
+  ///         error from the handshake.
   asio::awaitable<void> start_tls(CarryOver carry_over = CarryOver::role_default);
 
-  /// Upgrades to TLS as a client with the given configuration (seed 000).
+  /// Upgrades to TLS as a client with the given configuration (seed 000);
+  /// failures as start_tls(carry_over). The configuration and the name are
+  /// stored when the upgrade begins, never at the call (an operation never
+  /// awaited, or refused, changes nothing).
   /// @param config the client configuration to use from now on.
   /// @param server_name the name for SNI and verification; empty: the name
   ///        stored at construction.
@@ -180,7 +191,8 @@ class UPTLS_API Stream {
                                   std::string server_name = {},
                                   CarryOver carry_over = CarryOver::role_default);
 
-  /// Upgrades to TLS as a server with the given configuration.
+  /// Upgrades to TLS as a server with the given configuration; stored and
+  /// failing as the client form's.
   /// @param config the server configuration to use from now on.
   /// @param carry_over what to do with bytes read but not consumed.
   asio::awaitable<void> start_tls(std::shared_ptr<const tls::ServerConfig> config,

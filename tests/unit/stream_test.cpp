@@ -202,6 +202,74 @@ TEST(Stream, StartTlsWithoutConfigurationIsAnError) {
   });
 }
 
+// One rule: a start_tls call that is wrong fails before anything changes and
+// leaves the stream as it was, usable; an upgrade that fails once begun
+// closes it (StrictServerRefusesCarriedOverBytes, HandshakeTimeout...).
+TEST(Stream, AWrongStartTlsCallChangesNothing) {
+  run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    {
+      auto pair = memory_pair(executor);
+      Stream server(std::move(pair.server), Role::server);
+      auto error = co_await caught(server.start_tls());
+      EXPECT_EQ(error.code, errc::no_tls_config);
+      EXPECT_FALSE(server.is_closed());
+      co_await raw_write(*pair.client, "still plaintext\n");
+      EXPECT_EQ(co_await server.read_line(), "still plaintext");
+      auto wrong_role = co_await caught(server.start_tls(pki().client, "localhost"));
+      EXPECT_EQ(wrong_role.code, errc::invalid_argument) << wrong_role.message;
+      EXPECT_FALSE(server.is_closed());
+      EXPECT_FALSE(server.upgradeable()) << "a refused configuration is not stored";
+    }
+    {
+      auto pair = memory_pair(executor);
+      Stream client(std::move(pair.client), Role::client);
+      auto fed =
+          co_await caught(client.start_tls(pki().client, "localhost", CarryOver::feed_handshake));
+      EXPECT_EQ(fed.code, errc::invalid_argument) << fed.message;
+      EXPECT_FALSE(client.is_closed());
+      EXPECT_FALSE(client.upgradeable());
+      EXPECT_EQ(client.server_name(), "");
+    }
+    {
+      Pair p(executor);
+      co_await p.upgrade();
+      auto again = co_await caught(p.client->start_tls());
+      EXPECT_EQ(again.code, errc::already_tls);
+      EXPECT_FALSE(p.client->is_closed());
+      co_await p.client->write_all("over TLS\n");
+      EXPECT_EQ(co_await p.server->read_line(), "over TLS");
+    }
+  });
+}
+
+// A configuration and a name given to start_tls are stored when it runs,
+// never at the call: not when it is never awaited, nor when it is refused
+// because another operation is running.
+TEST(Stream, StartTlsStoresItsConfigurationOnlyWhenItRuns) {
+  run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    auto pair = memory_pair(executor);
+    Stream client(std::move(pair.client), pki().client, "localhost");
+    auto other = tls::ClientConfig::make(tls::ClientOptions());
+    { auto never_awaited = client.start_tls(other, "elsewhere.example"); }
+    EXPECT_EQ(client.server_name(), "localhost");
+    EXPECT_EQ(client.client_config(), pki().client);
+    std::optional<std::string> pending;
+    asio::co_spawn(executor, client.read_line(),
+                   [&](std::exception_ptr, std::optional<std::string> line) { pending = line; });
+    co_await let_others_run();
+    auto busy = co_await caught(client.start_tls(other, "elsewhere.example"));
+    EXPECT_EQ(busy.code, errc::operation_in_progress) << busy.message;
+    EXPECT_EQ(client.server_name(), "localhost");
+    EXPECT_EQ(client.client_config(), pki().client);
+    EXPECT_FALSE(client.is_closed());
+    co_await raw_write(*pair.server, "reply\n");
+    co_await let_others_run();
+    EXPECT_EQ(pending, "reply");
+  });
+}
+
 // The seed client sends STARTTLS and its ClientHello back to back; both can
 // arrive in one segment. The ClientHello must go to the handshake, never to
 // the application.
