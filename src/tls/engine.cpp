@@ -444,9 +444,20 @@ void Engine::fail(Op op, int ssl_error) {
   unsigned long first = ERR_peek_error();
   if (peer_vanished(ssl_error)) {
     ERR_clear_error();
-    if (op == Op::handshake) {
+    if (op == Op::handshake && server_ && bio_.first_bytes.empty()) {
       throw Error(make_error_code(errc::unexpected_eof),
-                  "TLS handshake failed: the peer closed the connection");
+                  "TLS handshake failed" + with_peer +
+                      ": the client closed the connection without sending anything. A client "
+                      "that waits for a plaintext greeting gets none from a server that starts "
+                      "with TLS: for a protocol that starts in plaintext, set "
+                      "ServeOptions::upgradeable (uptls serve: no --implicit-tls) and call "
+                      "start_tls at the protocol's signal");
+    }
+    if (op == Op::handshake) {
+      throw Error(
+          make_error_code(errc::unexpected_eof),
+          "TLS handshake failed" + with_peer + ": the peer closed the connection" +
+              (server_ && !starts_as_tls(bio_.first_bytes) ? what_came_instead() : std::string()));
     }
     throw Error(make_error_code(errc::tls_truncated),
                 "the peer closed the TCP connection without a TLS close_notify: the data "

@@ -202,6 +202,22 @@ TEST(Stream, StartTlsWithoutConfigurationIsAnError) {
   });
 }
 
+// A server that forgot `upgradeable` waits for a ClientHello while its
+// client waits for a greeting; the client gives up and closes. The message
+// says so, and what to set, as the client side's does.
+TEST(Stream, AServerWhoseClientSentNothingSaysWhatToSet) {
+  run([]() -> awaitable<void> {
+    Plain p(co_await asio::this_coro::executor);
+    p.client->close();
+    auto error = co_await caught(p.server->start_tls());
+    EXPECT_EQ(error.code, errc::unexpected_eof) << error.message;
+    EXPECT_NE(error.message.find("the client closed the connection without sending anything"),
+              std::string::npos)
+        << error.message;
+    EXPECT_NE(error.message.find("ServeOptions::upgradeable"), std::string::npos) << error.message;
+  });
+}
+
 // One rule: a start_tls call that is wrong fails before anything changes and
 // leaves the stream as it was, usable; an upgrade that fails once begun
 // closes it (StrictServerRefusesCarriedOverBytes, HandshakeTimeout...).
