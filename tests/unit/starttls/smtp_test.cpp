@@ -166,8 +166,7 @@ TEST(SmtpServer, OffersStarttlsAndRefusesMailBeforeIt) {
   // alike by a required one (AUTH got 500 while MAIL got 530).
   for (std::string_view verb : {"AUTH PLAIN AGFsaWNlAHNlY3JldA==", "RCPT TO:<b@example>", "DATA",
                                 "BDAT 10 LAST", "ETRN example"}) {
-    EXPECT_EQ(feed(std::string(verb) + "\r\n"),
-              "530 5.7.0 Must issue a STARTTLS command first\r\n")
+    EXPECT_EQ(feed(std::string(verb) + "\r\n"), "530 5.7.0 Must issue a STARTTLS command first\r\n")
         << verb;
   }
   EXPECT_EQ(feed("NOOP\r\n"), "250 2.0.0 OK\r\n");
