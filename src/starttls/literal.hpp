@@ -103,13 +103,14 @@ inline std::size_t skip_literal(std::size_t& due, std::string_view bytes) {
   return n;
 }
 
-/// A command that may carry literals, put together line by line: each
-/// literal's data is quoted into the command text, so that tokens() reads
-/// it as one word, whatever bytes it holds.
 /// The largest command a server accepts before the client has logged in:
 /// a login needs no more, and an unauthenticated client must not pin
 /// megabytes per connection.
 constexpr std::size_t max_unauthenticated_command = 64 * 1024;
+
+/// A command that may carry literals, put together line by line: each
+/// literal's data is quoted into the command text, so that tokens() reads
+/// it as one word, whatever bytes it holds.
 
 class CommandAssembler {
  public:

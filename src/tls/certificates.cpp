@@ -169,6 +169,16 @@ bool name_matches(X509* leaf, const std::string& name) {
              : X509_check_host(leaf, name.c_str(), name.size(), name_check_flags, nullptr) == 1;
 }
 
+void expect_name(X509_VERIFY_PARAM* param, const std::string& name) {
+  check_name_to_verify(name);
+  // RFC 6125 §6.4.3 and RFC 9525 §6.3 (name_check_flags).
+  X509_VERIFY_PARAM_set_hostflags(param, name_check_flags);
+  int ok = uptls::detail::is_ip_literal(name)
+               ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
+               : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+  if (ok != 1) throw drain_errors("cannot set the name to verify '" + name + "'");
+}
+
 std::string verification_message(long result, X509* leaf, const std::string& name,
                                  bool client_certificate) {
   std::string message =

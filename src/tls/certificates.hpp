@@ -41,9 +41,16 @@ std::string verification_message(long result, X509* leaf, const std::string& nam
 bool name_matches(X509* leaf, const std::string& name);
 
 /// The flags of every name check: a wildcard only as a whole left-most
-/// label (RFC 6125 §6.4.3), never the subject's CN (RFC 9525 §6.3).
+/// label (RFC 6125 §6.4.3), never the subject's CN (RFC 9525 §6.3: OpenSSL
+/// falls back to the CN when there is no DNS SAN).
 inline constexpr unsigned name_check_flags =
     X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT;
+
+/// Makes param check name (a DNS name or an IP literal) by the rules of
+/// every name check, as a handshake and verify_chain do.
+/// @throws Error errc::invalid_argument for a name with a NUL byte, or
+///         OpenSSL's error when it refuses the name.
+void expect_name(X509_VERIFY_PARAM* param, const std::string& name);
 
 /// Checks an identity (key matches, chain in order, and with check_validity
 /// the leaf is valid now) and makes it ctx's certificate, chain and key.

@@ -221,19 +221,11 @@ void Engine::expect_server_name(const std::string& name, bool verify, std::strin
     SessionCache::set_key(ssl_.get(), &session_key_);
     if (SessionPtr session = cache->take(session_key_)) SSL_set_session(ssl_.get(), session.get());
   }
+  // Before SNI too: c_str() would cut the name at its NUL.
   check_name_to_verify(name);
-  bool ip = is_ip_literal(name);
   // RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in HostName."
-  if (!ip && !name.empty()) SSL_set_tlsext_host_name(ssl_.get(), name.c_str());
-  if (!verify) return;
-  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_.get());
-  // RFC 6125 §6.4.3: a wildcard only as the complete left-most label.
-  // RFC 9525 §6.3: names come from the subjectAltName only, never from the
-  // subject's CN (OpenSSL falls back to the CN when there is no DNS SAN).
-  X509_VERIFY_PARAM_set_hostflags(param, name_check_flags);
-  int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
-              : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
-  if (ok != 1) throw drain_errors("cannot set the name to verify '" + name + "'");
+  if (!is_ip_literal(name) && !name.empty()) SSL_set_tlsext_host_name(ssl_.get(), name.c_str());
+  if (verify) expect_name(SSL_get0_param(ssl_.get()), name);
 }
 
 Step Engine::handshake() {

@@ -2,7 +2,6 @@
 
 #include "uptls/tls/verify.hpp"
 
-#include "ip_literal.hpp"
 #include "tls/certificates.hpp"
 #include "tls/config_access.hpp"
 #include "tls/errors.hpp"
@@ -34,14 +33,7 @@ Verification verify_chain(const std::string& chain_pem, const VerifyOptions& opt
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context.get());
   X509_VERIFY_PARAM_set_auth_level(param, SSL_CTX_get_security_level(ctx));
   X509_VERIFY_PARAM_set1(param, SSL_CTX_get0_param(ctx));
-  if (!options.name.empty()) {
-    detail::check_name_to_verify(options.name);
-    X509_VERIFY_PARAM_set_hostflags(param, detail::name_check_flags);
-    int ok = uptls::detail::is_ip_literal(options.name)
-                 ? X509_VERIFY_PARAM_set1_ip_asc(param, options.name.c_str())
-                 : X509_VERIFY_PARAM_set1_host(param, options.name.c_str(), options.name.size());
-    if (ok != 1) throw detail::drain_errors("cannot set the name to verify '" + options.name + "'");
-  }
+  if (!options.name.empty()) detail::expect_name(param, options.name);
   if (options.at) {
     X509_VERIFY_PARAM_set_time(param, std::chrono::system_clock::to_time_t(*options.at));
   }
