@@ -12,11 +12,12 @@ inline std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
   return address + ":" + std::to_string(endpoint.port());
 }
 
-/// The peer of a socket, or "peer" once it has none (closed, reset).
+/// The peer of a socket, or what became of it once it has none (reset
+/// before it could be named).
 inline std::string endpoint_text(const asio::ip::tcp::socket& socket) {
   asio::error_code ec;
   auto endpoint = socket.remote_endpoint(ec);
-  return ec ? std::string("peer") : endpoint_text(endpoint);
+  return ec ? std::string("a peer already gone") : endpoint_text(endpoint);
 }
 
 }  // namespace uptls::detail

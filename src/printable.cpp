@@ -42,4 +42,16 @@ std::string escape_nonprintable(std::string_view bytes) { return escape(bytes, t
 
 std::string escape_control(std::string_view text) { return escape(text, false); }
 
+std::string name_peer_once(std::string_view text, std::string_view peer) {
+  constexpr std::string_view replacement = "the peer";
+  std::string named(text);
+  if (peer.empty()) return named;
+  // Past each replacement: the replacement may contain peer itself.
+  for (auto at = named.find(peer); at != std::string::npos;
+       at = named.find(peer, at + replacement.size())) {
+    named.replace(at, peer.size(), replacement);
+  }
+  return named;
+}
+
 }  // namespace uptls

@@ -272,14 +272,6 @@ struct Server::Impl {
     refused_logged = now;
   }
 
-  /// message with peer named as "the peer": the log line names it first.
-  static std::string once(const std::string& peer, std::string message) {
-    for (auto at = message.find(peer); at != std::string::npos; at = message.find(peer, at)) {
-      message.replace(at, peer.size(), "the peer");
-    }
-    return message;
-  }
-
   static asio::awaitable<void> session(std::shared_ptr<Impl> self, std::uint64_t id,
                                        std::string client, Stream stream, bool tls) {
     std::string peer = stream.peer();
@@ -288,7 +280,8 @@ struct Server::Impl {
       co_await self->handler(std::move(stream));
     } catch (const std::exception& e) {
       // Connections that stop() ended are expected to fail; others are news.
-      if (!self->ending) self->log("connection from " + peer + ": " + once(peer, e.what()));
+      if (!self->ending)
+        self->log("connection from " + peer + ": " + name_peer_once(e.what(), peer));
     }
     asio::post(self->strand, [self, id, client = std::move(client)] {
       self->live.erase(id);

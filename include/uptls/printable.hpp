@@ -26,4 +26,12 @@ UPTLS_API std::string escape_nonprintable(std::string_view bytes);
 /// @param text a message, a log line.
 UPTLS_API std::string escape_control(std::string_view text);
 
+/// text with each mention of peer (as Stream::peer() gives it) replaced by
+/// "the peer": for a line that names the peer once, first, before a message
+/// that may name it again ("127.0.0.1:5000: TLS handshake failed with the
+/// peer"). An empty peer leaves text as it is.
+/// @param text a message, a log line.
+/// @param peer the peer's name.
+UPTLS_API std::string name_peer_once(std::string_view text, std::string_view peer);
+
 }  // namespace uptls

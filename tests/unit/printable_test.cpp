@@ -26,5 +26,20 @@ TEST(EscapeControl, EscapedTextIsNotEscapedTwice) {
   EXPECT_EQ(escape_control(std::string("\0\xff", 2)), "\\x00\\xff");
 }
 
+TEST(NamePeerOnce, EachMentionBecomesThePeer) {
+  EXPECT_EQ(name_peer_once("TLS handshake failed with 127.0.0.1:5000: reset by 127.0.0.1:5000",
+                           "127.0.0.1:5000"),
+            "TLS handshake failed with the peer: reset by the peer");
+  EXPECT_EQ(name_peer_once("nothing to replace", "127.0.0.1:5000"), "nothing to replace");
+}
+
+TEST(NamePeerOnce, APeerNamedLikeTheReplacementEnds) {
+  // The replacement contains the name: each mention is replaced once.
+  EXPECT_EQ(name_peer_once("writing to peer: Connection reset by peer", "peer"),
+            "writing to the peer: Connection reset by the peer");
+  EXPECT_EQ(name_peer_once("the peer", "the peer"), "the peer");
+  EXPECT_EQ(name_peer_once("unchanged", ""), "unchanged");
+}
+
 }  // namespace
 }  // namespace uptls

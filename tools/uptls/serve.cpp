@@ -91,11 +91,7 @@ asio::awaitable<void> serve_protocol(Stream stream, std::shared_ptr<const Protoc
   Say say = [quiet, peer](std::string_view line) {
     if (quiet) return;
     // The peer once per line, first: many messages name it already.
-    std::string text(line);
-    for (auto at = text.find(peer); at != std::string::npos; at = text.find(peer, at)) {
-      text.replace(at, peer.size(), "the peer");
-    }
-    print_line(peer + ": " + text);
+    print_line(peer + ": " + name_peer_once(line, peer));
   };
   starttls::ServerOptions options;
   options.host_name = args->host_name;
