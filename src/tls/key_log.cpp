@@ -1,7 +1,11 @@
 #include "tls/key_log.hpp"
 #include "tls/errors.hpp"
 
+#include <cerrno>
+#include <cstring>
+
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace uptls::tls::detail {
@@ -20,11 +24,24 @@ void on_key_line(const SSL* ssl, const char* line) {
 }  // namespace
 
 KeyLog::KeyLog(const std::string& path) {
-  // The secrets decrypt the traffic: readable by the owner only.
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd >= 0) file_ = ::fdopen(fd, "a");
+  // The secrets decrypt the traffic: readable by the owner only, and never
+  // written through a symlink someone planted at path.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    int error = errno;
+    invalid_config("cannot open key log file '" + path + "': " +
+                   (error == ELOOP ? std::string("it is a symlink") : std::strerror(error)));
+  }
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) ||
+      ((info.st_mode & 077) != 0 && ::fchmod(fd, 0600) != 0)) {
+    ::close(fd);
+    invalid_config("key log file '" + path +
+                   "' is not a regular file that only its owner can read");
+  }
+  file_ = ::fdopen(fd, "a");
   if (!file_) {
-    if (fd >= 0) ::close(fd);
+    ::close(fd);
     invalid_config("cannot open key log file '" + path + "'");
   }
 }

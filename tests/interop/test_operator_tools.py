@@ -80,7 +80,7 @@ class Peers(unittest.TestCase):
     def openssl_s_server(self, pki):
         """`openssl s_server` on the pki's certificate; its standard input stays open."""
         if shutil.which("openssl") is None:
-            self.skipTest("openssl not found")
+            self.skipTest(up.missing_peer("openssl"))
         cmd = ["openssl", "s_server", "-accept", f"{HOST}:0", "-cert", pki["cert"], "-key",
                pki["key"]]
         match, output = self.start_peer(cmd, r"^ACCEPT 127\.0\.0\.1:(\d+)$",
@@ -437,7 +437,7 @@ class Echo(Peers):
         self.assertIn("echoed: one\nechoed: two words\n", proc.stdout)
         self.assertIsNotNone(output.wait_for(r"^received: two words$", STEP_TIMEOUT))
 
-    @unittest.skipUnless(importlib.util.find_spec("twisted"), "python3-twisted is not installed")
+    @unittest.skipUnless(importlib.util.find_spec("twisted"), up.missing_peer("python3-twisted"))
     def test_twisted_seed004_client_as_published_against_echo_serve(self):
         """The seed's client speaks CRLF lines (LineReceiver's own); the
         server answers READY with the same line end and echoes over TLS."""
@@ -457,7 +457,7 @@ class Echo(Peers):
         """`echo serve --require-client-cert`: s_client with a certificate from
         `uptls cert` is echoed; without one it gets no session."""
         if shutil.which("openssl") is None:
-            self.skipTest("openssl not found")
+            self.skipTest(up.missing_peer("openssl"))
         ca_dir = os.path.join(self.tmp.name, "clients")
         for args in (("ca", "--dir", ca_dir), ("issue", "alice", "--client", "--dir", ca_dir)):
             rc, out, err = cert(*args)
@@ -491,6 +491,52 @@ class Echo(Peers):
                 self.assertEqual(got, b"first\nsecond\r\n", "each line with its own end")
                 tls.sendall(b"QUIT\n")
                 self.assertEqual(tls.recv(100), b"")
+
+
+class KeptCa(Peers):
+    """`serve --ca-out FILE` and `proxy --ca-out FILE`: one rule. The CA is
+    made on the first run (FILE, and its key in FILE.key, owner only) and
+    reused after; a FILE without its key is refused, never replaced."""
+
+    def test_serve_makes_its_ca_once_and_reuses_it(self):
+        ca = os.path.join(self.tmp.name, "ca.pem")
+        first = start_uptls_serve(self, self.tmp.name, "--ca-out", ca, ca_out=False)
+        with open(ca) as f:
+            made = f.read()
+        self.assertEqual(os.stat(ca + ".key").st_mode & 0o777, 0o600)
+        second = start_uptls_serve(self, self.tmp.name, "--ca-out", ca, ca_out=False)
+        with open(ca) as f:
+            self.assertEqual(f.read(), made, "the second run kept the CA")
+        self.assertEqual(sorted(os.listdir(self.tmp.name)), ["ca.pem", "ca.pem.key"])
+        ctx = sp.client_context(ca)
+        for server in (first, second):
+            up.run_async(sp.seed_client_session(server.host, server.port, ctx, "localhost"), 60)
+
+    def test_a_ca_file_without_its_key_is_refused_by_serve_and_proxy(self):
+        ca = os.path.join(self.tmp.name, "ca.pem")
+        with open(ca, "w") as f:
+            f.write("a CA that clients trust\n")
+        for cmd in (["serve", "pingpong", "--listen", f"{HOST}:0", "--ca-out", ca],
+                    ["proxy", "--listen", f"{HOST}:0", "--intercept", "--ca-out", ca]):
+            proc = subprocess.run([up.UPTLS, *cmd], capture_output=True, text=True,
+                                  timeout=60, stdin=subprocess.DEVNULL)
+            self.assertNotEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+            self.assertIn(f"'{ca}' exists but '{ca}.key' does not", proc.stderr)
+            with open(ca) as f:
+                self.assertEqual(f.read(), "a CA that clients trust\n", cmd[0])
+            self.assertFalse(os.path.exists(ca + ".key"), cmd[0])
+
+    def test_a_planted_key_symlink_is_refused(self):
+        ca = os.path.join(self.tmp.name, "ca.pem")
+        planted = os.path.join(self.tmp.name, "planted")
+        os.symlink(planted, ca + ".key")
+        proc = subprocess.run([up.UPTLS, "serve", "pingpong", "--listen", f"{HOST}:0",
+                               "--ca-out", ca], capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+        self.assertNotEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("exists but", proc.stderr)
+        self.assertFalse(os.path.exists(planted), "nothing written through the symlink")
+        self.assertFalse(os.path.exists(ca))
 
 
 def cert(*args):
@@ -530,9 +576,35 @@ class Cert(Peers):
                                   capture_output=True, text=True, timeout=60)
             self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
 
+    def test_a_planted_symlink_never_receives_a_key(self):
+        ca_dir = self.make_ca()
+        victim = os.path.join(self.tmp.name, "victim")
+        with open(victim, "w") as f:
+            f.write("not a key\n")
+        key = os.path.join(ca_dir, "ca-key.pem")
+        os.remove(key)
+        os.symlink(victim, key)
+        rc, out, err = cert("ca", "--dir", ca_dir, "--force")
+        self.assertEqual(rc, 0, out + err)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "not a key\n", "the symlink's target is untouched")
+        self.assertFalse(os.path.islink(key), "the symlink was replaced by the key itself")
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        # Without --force a dangling symlink is an existing name: refused, and
+        # nothing is created where it points.
+        leaf_key = os.path.join(ca_dir, "localhost-key.pem")
+        os.remove(leaf_key)
+        os.symlink(os.path.join(self.tmp.name, "planted"), leaf_key)
+        rc, out, err = cert("issue", "localhost", "--dir", ca_dir)
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn("exists; pass --force to overwrite it", err)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp.name, "planted")))
+        self.assertEqual([n for n in os.listdir(ca_dir) if ".tmp-" in n], [],
+                         "no temporary file left behind")
+
     def test_curl_and_python_trust_a_server_certificate_and_its_client_certificate(self):
         if shutil.which("curl") is None:
-            self.skipTest("curl not found")
+            self.skipTest(up.missing_peer("curl"))
         ca_dir = self.make_ca()
         ca = os.path.join(ca_dir, "ca.pem")
         cmd = ["openssl", "s_server", "-accept", f"{HOST}:0", "-www", "-cert",

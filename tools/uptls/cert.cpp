@@ -42,14 +42,17 @@ struct VerifyArgs {
   bool crl_chain = false;
 };
 
-/// Refuses to overwrite any of paths unless force.
+/// Refuses to overwrite any of paths unless force, before any work is
+/// done; write_file refuses again at the moment of writing.
 void check_free(const std::vector<fs::path>& paths, bool force) {
   for (const auto& path : paths) {
-    if (!force && fs::exists(path)) {
+    if (!force && fs::exists(fs::symlink_status(path))) {
       throw std::runtime_error("'" + path.string() + "' exists; pass --force to overwrite it");
     }
   }
 }
+
+Existing existing(bool force) { return force ? Existing::replace : Existing::refuse; }
 
 fs::path ca_cert_path(const std::string& dir) { return fs::path(dir) / "ca.pem"; }
 fs::path ca_key_path(const std::string& dir) { return fs::path(dir) / "ca-key.pem"; }
@@ -98,8 +101,8 @@ int make_ca(const CaArgs& args) {
   fs::create_directories(args.dir);
   check_free({ca_cert_path(args.dir), ca_key_path(args.dir)}, args.force);
   tls::DevAuthority ca(args.name);
-  write_file(ca_key_path(args.dir), ca.ca_key_pem(), true);
-  write_file(ca_cert_path(args.dir), ca.ca_pem(), false);
+  write_file(ca_key_path(args.dir), ca.ca_key_pem(), Readers::owner_only, existing(args.force));
+  write_file(ca_cert_path(args.dir), ca.ca_pem(), Readers::anyone, existing(args.force));
   print_line("made CA '" + args.name + "': " + ca_cert_path(args.dir).string() + " (trust this), " +
              ca_key_path(args.dir).string() + " (keep it private)");
   return 0;
@@ -118,8 +121,8 @@ int issue(const IssueArgs& args) {
   options.server_auth = !args.client;
   options.client_auth = args.client;
   tls::Identity identity = ca.issue(args.names, options);
-  write_file(key, identity.key_pem, true);
-  write_file(chain, identity.chain_pem, false);
+  write_file(key, identity.key_pem, Readers::owner_only, existing(args.force));
+  write_file(chain, identity.chain_pem, Readers::anyone, existing(args.force));
   print_line(std::string("issued a ") + (args.client ? "client" : "server") + " certificate for " +
              [&] {
                std::string all;

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 
@@ -20,8 +19,6 @@
 
 namespace uptls::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct ProxyArgs {
   std::string listen = "127.0.0.1:8080";
@@ -52,20 +49,8 @@ std::shared_ptr<const tls::DevAuthority> load_authority(const ProxyArgs& args) {
         tls::DevAuthority::from_pem(read_text(args.ca_cert), read_text(args.ca_key)));
   }
   if (!args.ca_out.empty()) {
-    fs::path cert = args.ca_out;
-    fs::path key = args.ca_out + ".key";
-    if (fs::exists(cert) && fs::exists(key)) {
-      print_line("using the CA of an earlier run: " + cert.string() + " (key " + key.string() +
-                 ")");
-      return std::make_shared<const tls::DevAuthority>(
-          tls::DevAuthority::from_pem(read_text(cert), read_text(key)));
-    }
-    auto authority = std::make_shared<const tls::DevAuthority>("uptls proxy CA");
-    write_file(key, authority->ca_key_pem(), true);
-    write_file(cert, authority->ca_pem(), false);
-    print_line("made a CA: clients must trust " + cert.string() + " (its key is in " +
-               key.string() + ")");
-    return authority;
+    return std::make_shared<const tls::DevAuthority>(
+        kept_authority(args.ca_out, args.ca_out + ".key", "uptls proxy CA", print_line));
   }
   std::fprintf(stderr,
                "uptls proxy: intercepting with a CA made for this run only: pass --ca-out FILE "

@@ -2,9 +2,9 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
+#include "files.hpp"
 #include "uptls/tls/authority.hpp"
 
 namespace uptls::cli {
@@ -90,7 +90,8 @@ tls::Protocol ProtocolArgs::protocol() const {
 void add_server_tls_options(CLI::App& command, ServerTlsArgs& args) {
   add_identity_options(command, args.identity, "the server's");
   command.add_option("--ca-out", args.ca_out,
-                     "without a certificate: make a CA and a certificate, write the CA here");
+                     "without a certificate: the CA that signs this run's certificate, kept here "
+                     "(its key in FILE.key): made on the first run, reused after");
   command.add_option("--name", args.names, "names of the made-up certificate")
       ->capture_default_str();
   add_protocol_options(command, args.protocol);
@@ -134,9 +135,9 @@ std::shared_ptr<const tls::ServerConfig> make_server_config(const ServerTlsArgs&
                    "uptls serve: no certificate given: using a made-up one; pass --ca-out FILE "
                    "so clients can trust it\n");
     } else {
-      std::ofstream out(args.ca_out, std::ios::binary | std::ios::trunc);
-      out << authority.ca_pem();
-      if (!out.flush()) throw std::runtime_error("cannot write the CA to '" + args.ca_out + "'");
+      authority = kept_authority(
+          args.ca_out, args.ca_out + ".key", "uptls development CA",
+          [](const std::string& line) { std::fprintf(stderr, "uptls serve: %s\n", line.c_str()); });
     }
     options.identity = authority.issue(args.names);
   }

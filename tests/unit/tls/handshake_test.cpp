@@ -245,6 +245,32 @@ TEST(KeyLog, SecretsAreWrittenForWireshark) {
   });
 }
 
+TEST(KeyLog, APlantedSymlinkIsRefusedAndTheFileIsMadePrivate) {
+  TempFile target("");
+  auto link = target.path;
+  link += ".link";
+  std::filesystem::create_symlink(target.path, link);
+  ClientOptions client;
+  client.trust.ca_pem = pki().authority.ca_pem();
+  client.protocol.key_log_file = link.string();
+  try {
+    ClientConfig::make(client);
+    ADD_FAILURE() << "a key log file that is a symlink must be refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(errc::invalid_config));
+    EXPECT_TRUE(contains(e.what(), "it is a symlink")) << e.what();
+  }
+  std::filesystem::remove(link);
+
+  std::filesystem::permissions(
+      target.path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                       std::filesystem::perms::group_read | std::filesystem::perms::others_read);
+  client.protocol.key_log_file = target.name();
+  ClientConfig::make(client);
+  EXPECT_EQ(std::filesystem::status(target.path).permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
 /// A server configuration that serves identity without the checks made when
 /// building one: through native_handle, to test what clients refuse.
 std::shared_ptr<const ServerConfig> serving_anyway(const Identity& identity) {
