@@ -48,14 +48,14 @@ class Features(unittest.TestCase):
 
     def test_every_cipher_openssl_knows_is_listed(self):
         if shutil.which("openssl") is None:
-            self.skipTest("openssl not found")
+            self.skipTest(up.missing_peer("openssl"))
         listed = self.names("tls12_ciphers") | self.names("tls13_ciphersuites")
         self.assertEqual(listed, openssl_ciphers("ALL:COMPLEMENTOFALL"))
         self.assertEqual(self.names("tls13_ciphersuites"), openssl_ciphers("-s", "-tls1_3"))
 
     def test_defaults_are_those_openssl_selects_for_the_safe_list(self):
         if shutil.which("openssl") is None:
-            self.skipTest("openssl not found")
+            self.skipTest(up.missing_peer("openssl"))
         safe = openssl_ciphers("-s", "-tls1_2", "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL")
         self.assertEqual(self.names("tls12_ciphers", on=True), safe)
 

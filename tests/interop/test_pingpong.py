@@ -56,7 +56,7 @@ class PingPongInterop(unittest.TestCase):
 
     def require_openssl(self):
         if shutil.which("openssl") is None:
-            self.skipTest("openssl command line tool not found")
+            self.skipTest(up.missing_peer("openssl"))
 
     # -- Python seed client vs `uptls serve pingpong` --------------------
 
@@ -164,7 +164,7 @@ class PingPongInterop(unittest.TestCase):
         if os.environ.get("UPTLS_SANITIZED"):
             # UndefinedBehaviorSanitizer checks memory with a pipe of its own:
             # out of descriptors, it reports false errors.
-            self.skipTest("sanitizer runtimes need descriptors of their own")
+            self.skipTest(up.DOES_NOT_APPLY + "sanitizer runtimes need descriptors of their own")
         srv = self.serve("--threads", "1", max_descriptors=64)
         ctx = sp.client_context(srv.ca)
         mark = srv.stderr.line_count()

@@ -548,6 +548,62 @@ class ProxyTest(unittest.TestCase):
         origin.stop()
         proxy.stop()
 
+    def test_forwarded_bodies_are_framed_by_the_proxy(self):
+        """The origin's framing is what the proxy parsed and copies, never a
+        client's words: a Connection naming a framing field is refused (it
+        would make a hop drop the framing and read the body as requests)."""
+        origin = start_python_origin(self.dir, "echo-head")
+        proxy = self.start_proxy()
+        url = b"http://127.0.0.1:%d/" % origin.port
+
+        def send(head_fields, body):
+            with socket.create_connection((HOST, proxy.port), timeout=20) as s:
+                s.sendall(b"POST " + url + b" HTTP/1.1\r\nHost: x\r\n" + head_fields +
+                          b"\r\n" + body)
+                return read_all(s)
+
+        reply = send(b"Content-Length: 5, 5\r\nConnection: close\r\n", b"hello")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 200 "), reply[:200])
+        seen = reply.split(b"\r\n\r\n", 1)[1].split(b"\r\n")
+        self.assertIn(b"Content-Length: 5", seen)
+        self.assertEqual([f for f in seen if f.lower().startswith(b"content-length")],
+                         [b"Content-Length: 5"], "one length, the proxy's")
+        reply = send(b"Transfer-Encoding: chunked\r\nConnection: close\r\n", b"5\r\nhello\r\n0\r\n\r\n")
+        self.assertIn(b"Transfer-Encoding: chunked", reply.split(b"\r\n\r\n", 1)[1])
+        smuggled = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+        for fields, body in (
+                (b"Content-Length: %d\r\nConnection: Content-Length\r\n" % len(smuggled),
+                 smuggled),
+                (b"Transfer-Encoding: chunked\r\nConnection: close, transfer-encoding\r\n",
+                 b"%x\r\n%s\r\n0\r\n\r\n" % (len(smuggled), smuggled))):
+            with self.subTest(fields=fields):
+                reply = send(fields, body)
+                self.assertTrue(reply.startswith(b"HTTP/1.1 400 "), reply[:200])
+                self.assertIn(b"which frames its body", reply)
+                self.assertNotIn(b"smuggled", reply)
+        origin.stop()
+        proxy.stop()
+
+    def test_the_idle_timeout_covers_a_whole_head(self):
+        """A client sending its head a line at a time, each line well within
+        --idle-timeout, is still ended once the head is not complete within
+        it (slowloris)."""
+        proxy = self.start_proxy("--idle-timeout", "1")
+        lines = 40
+        sent = 0
+        with socket.create_connection((HOST, proxy.port), timeout=20) as s:
+            s.sendall(b"GET http://127.0.0.1:1/ HTTP/1.1\r\n")
+            try:
+                for i in range(lines):
+                    time.sleep(0.3)
+                    s.sendall(b"X-Line-%d: y\r\n" % i)
+                    sent += 1
+            except OSError:
+                pass
+            read_all(s)
+        self.assertLess(sent, lines, "a head trickled a line at a time was never ended")
+        proxy.stop()
+
     def test_a_preconnected_tunnel_survives_an_origin_idle_close(self):
         # A TLS origin that drops a connection idle for 0.3 s, as servers
         # with short keep-alive timeouts do; clients preconnect, then wait.

@@ -230,7 +230,7 @@ class SServerBase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if shutil.which("openssl") is None:
-            raise unittest.SkipTest("openssl command line tool not found")
+            raise unittest.SkipTest(up.missing_peer("openssl"))
         if not os.path.isfile("/proc/net/tcp"):
             raise unittest.SkipTest("no /proc/net/tcp to see that s_server listens")
         cls._pki_dir = tempfile.TemporaryDirectory(prefix="uptls-s-server-pki-")

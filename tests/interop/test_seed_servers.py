@@ -100,7 +100,7 @@ class SeedServers(unittest.TestCase):
 
     # -- seed 004: Twisted, READY after STARTTLS ------------------------------
 
-    @unittest.skipUnless(twisted_available(), "python3-twisted is not installed")
+    @unittest.skipUnless(twisted_available(), up.missing_peer("python3-twisted"))
     def test_uptls_client_upgrades_on_ready_from_twisted_server(self):
         pem = os.path.join(self.tmp.name, "server.pem")
         with open(pem, "w") as out:
@@ -115,7 +115,7 @@ class SeedServers(unittest.TestCase):
         self.assertIsNotNone(self.peer_output.wait_for(r"^-- Switching to TLS$", STEP_TIMEOUT))
         self.check_clients(port, 10, 5)
 
-    @unittest.skipUnless(twisted_available(), "python3-twisted is not installed")
+    @unittest.skipUnless(twisted_available(), up.missing_peer("python3-twisted"))
     def test_twisted_client_against_uptls_serve_with_starttls_reply(self):
         srv = start_uptls_serve(self, self.tmp.name, "--starttls-reply", "READY")
         rc, out, err, cmd = run_async(run_command(

@@ -785,7 +785,7 @@ class ProxyTunnelTest(ServedCase):
         self.assertNotEqual(refused.returncode, 0)
         self.assertIn("407", refused.stderr)
 
-    @unittest.skipUnless(shutil.which("mitmdump"), "mitmproxy is not installed")
+    @unittest.skipUnless(shutil.which("mitmdump"), up.missing_peer("mitmproxy"))
     def test_through_mitmdump(self):
         port = socket.socket()
         port.bind((HOST, 0))

@@ -150,7 +150,7 @@ class TlsConfigBase(unittest.TestCase):
     def setUpClass(cls):
         for tool in ("openssl", "curl"):
             if shutil.which(tool) is None:
-                raise unittest.SkipTest(f"{tool} command line tool not found")
+                raise unittest.SkipTest(up.missing_peer(tool))
         cls._pki_dir = tempfile.TemporaryDirectory(prefix="uptls-tls-config-pki-")
         try:
             cls.pki = Pki(cls._pki_dir.name)

@@ -14,7 +14,17 @@ test_tls_config.py:
 * run_command(), run_uptls_client()
                     - a bounded one-shot child from asyncio code.
 * run_async()       - asyncio.run() with an overall timeout.
-* main()            - `--uptls PATH [unittest options]` for a test module.
+* main()            - `--uptls PATH [unittest options]` for a test module;
+                      its exit status tells CTest about skips (see below).
+* missing_peer(), DOES_NOT_APPLY
+                    - the reasons of skips.
+
+A skipped test is not a passed one: main() exits with SKIP_RETURN_CODE (77,
+CTest's SKIP_RETURN_CODE) when any test was skipped and none failed, unless
+the reason starts with DOES_NOT_APPLY (a check that has no meaning in this
+build, such as running out of descriptors under a sanitizer). A skip for a
+peer that scripts/test installs (missing_peer()) fails the run under
+CI=true or UPTLS_REQUIRE_PEERS=1, which scripts/test sets.
 
 Set UPTLS (the binary's path) before starting `uptls` children; main() does.
 """
@@ -38,6 +48,20 @@ import unittest
 import seed_peers as sp
 
 UPTLS = None            # path of the uptls binary; set by main() from --uptls
+
+SKIP_RETURN_CODE = 77
+MISSING_PEER = "missing peer: "
+DOES_NOT_APPLY = "does not apply: "
+
+
+def missing_peer(what):
+    """The reason of a skip because a peer (a program, a package) is missing."""
+    return MISSING_PEER + what
+
+
+def peers_required():
+    """Whether a missing peer fails the run: the test command installs every peer."""
+    return os.environ.get("CI") == "true" or os.environ.get("UPTLS_REQUIRE_PEERS") == "1"
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT = 20.0  # until `listening on ...`
 STOP_TIMEOUT = 10.0     # SIGTERM -> exit
@@ -360,4 +384,20 @@ def main():
         program = unittest.main(module="__main__", argv=[sys.argv[0]] + rest, exit=False)
     finally:
         reap_all()
-    return 0 if program.result.wasSuccessful() else 1
+    return exit_status(program.result)
+
+
+def exit_status(result):
+    """0 when every test passed, 1 on a failure, SKIP_RETURN_CODE on a skip."""
+    if not result.wasSuccessful():
+        return 1
+    skipped = [(test, reason) for test, reason in result.skipped
+               if not reason.startswith(DOES_NOT_APPLY)]
+    for test, reason in skipped:
+        print(f"SKIPPED {test.id()}: {reason}", file=sys.stderr)
+    missing = [reason for _, reason in skipped if reason.startswith(MISSING_PEER)]
+    if missing and peers_required():
+        print(f"{len(missing)} test(s) skipped for a missing peer, which the test command "
+              "installs (CI=true or UPTLS_REQUIRE_PEERS=1): failing", file=sys.stderr)
+        return 1
+    return SKIP_RETURN_CODE if skipped else 0
