@@ -240,6 +240,14 @@ Outcome parse_response(std::string_view data, Response& response, const Limits& 
 }
 
 Framing request_framing(const Request& request) {
+  // A hop that honours Connection drops the field that framed the body and
+  // reads the body as the next requests.
+  for (std::string_view framing_field : {"Content-Length", "Transfer-Encoding"}) {
+    if (request.fields.has_token("Connection", framing_field)) {
+      refuse("a request's Connection field names " + std::string(framing_field) +
+             ", which frames its body");
+    }
+  }
   std::optional<bool> chunked = ends_chunked(request.fields);
   std::optional<std::uint64_t> length = content_length(request.fields);
   Framing framing;

@@ -159,8 +159,12 @@ asio::awaitable<std::string> read_head(Stream& stream, const http::Limits& limit
   std::string head;
   std::size_t lines = 0;
   std::size_t skipped = 0;
+  // The idle timeout bounds the whole head, not each of its lines.
+  auto idle = stream.timeouts().idle;
+  auto deadline = idle.count() > 0 ? std::chrono::steady_clock::now() + idle
+                                   : std::chrono::steady_clock::time_point::max();
   for (;;) {
-    std::optional<std::string> line = co_await stream.read_line(limits.max_line);
+    std::optional<std::string> line = co_await stream.read_line(limits.max_line, deadline);
     if (!line) {
       if (head.empty()) co_return head;
       throw Error(errc::unexpected_eof, "the connection ended in the middle of a head");
@@ -740,6 +744,22 @@ class Session {
     }
   }
 
+  // The field that frames a forwarded request's body as the proxy copies
+  // it: its length, or the client's codings (validated to end in chunked)
+  // for a chunked body, which is copied chunk by chunk as it came; a
+  // Content-Length of 0 stays one.
+  static std::string framing_field(const http::Framing& body, const std::string& codings,
+                                   bool had_length) {
+    switch (body.kind) {
+      case http::BodyKind::length:
+        return "Content-Length: " + std::to_string(body.length) + "\r\n";
+      case http::BodyKind::chunked:
+        return "Transfer-Encoding: " + codings + "\r\n";
+      default:
+        return had_length ? "Content-Length: 0\r\n" : "";
+    }
+  }
+
   // An absolute-form request: forwarded in origin form, without the proxy's
   // own fields, over an upstream connection kept while the host stays.
   asio::awaitable<bool> forward(const Incoming& in, const Url& url) {
@@ -754,13 +774,21 @@ class Session {
                        std::to_string(request.minor_version) + "\r\n";
     // RFC 9112 §3.2.2: the Host is the URL's. The proxy's own fields stay
     // here, and so do Connection and the fields it names for this hop (RFC
-    // 9110 §7.6.1), but for Upgrade, which a 101 relay passes on. The proxy
-    // says its own options: close, upgrade, keep-alive for HTTP/1.0.
+    // 9110 §7.6.1), but for Upgrade, which a 101 relay passes on. The body's
+    // framing is the proxy's own, from what it parsed and will copy (a
+    // Connection naming a framing field was refused as it was read). The
+    // proxy says its own options: close, upgrade, keep-alive for HTTP/1.0.
     const http::Fields& fields = request.fields;
     head += "Host: " + url.target.text(true, url.tls ? 443 : 80) + "\r\n";
+    std::string codings;
     for (const auto& field : fields.list) {
       const std::string& name = field.name;
-      if (detail::iequals(name, "Host") || detail::iequals(name, "Proxy-Authorization") ||
+      if (detail::iequals(name, "Transfer-Encoding")) {
+        codings += (codings.empty() ? "" : ", ") + field.value;
+        continue;
+      }
+      if (detail::iequals(name, "Host") || detail::iequals(name, "Content-Length") ||
+          detail::iequals(name, "Proxy-Authorization") ||
           detail::iequals(name, "Proxy-Connection") || detail::iequals(name, "Keep-Alive") ||
           detail::iequals(name, "Connection") ||
           (!detail::iequals(name, "Upgrade") && fields.has_token("Connection", name))) {
@@ -768,6 +796,7 @@ class Session {
       }
       head += name + ": " + field.value + "\r\n";
     }
+    head += framing_field(in.body, codings, fields.find("Content-Length").has_value());
     std::string options;
     if (fields.has_token("Connection", "close")) options = "close";
     if (fields.has_token("Connection", "upgrade") && fields.find("Upgrade")) {

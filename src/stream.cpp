@@ -115,6 +115,15 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
     return Claim(*this, reading);
   }
 
+  /// A caller's deadline for the unit this read is part of, when it comes
+  /// before the operation's own.
+  void shorten_read_deadline(Clock::time_point deadline) {
+    if (deadline < read_deadline) {
+      read_deadline = deadline;
+      caller_deadline = true;
+    }
+  }
+
   // When the read operation running now must be done (Timeouts::idle), and
   // whether the caller's deadline for a whole unit set it (read_more).
   Clock::time_point read_deadline = Clock::time_point::max();
@@ -240,7 +249,7 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
         if (caller_deadline) {
           throw Error(make_error_code(which),
                       peer +
-                          " did not complete its command or reply by the deadline set for it "
+                          " did not complete its command, reply or head by the deadline set for it "
                           "(idle timeout)");
         }
         throw Error(make_error_code(which), peer + " did not complete a line or record within " +
@@ -481,9 +490,11 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
 
   // read_line and read_until hold the state themselves (no wrapper frame):
   // an idle connection waits in them, and every frame is memory it holds.
-  static asio::awaitable<std::optional<std::string>> read_line(std::shared_ptr<StreamState> self,
-                                                               std::size_t max_length) {
+  static asio::awaitable<std::optional<std::string>> read_line(
+      std::shared_ptr<StreamState> self, std::size_t max_length,
+      Clock::time_point deadline = Clock::time_point::max()) {
     Claim claim = live(self).claim_read("read_line");
+    self->shorten_read_deadline(deadline);
     auto [scan, line] =
         co_await self->read_record([max_length](std::string_view data, std::size_t from) {
           return find_line(data, max_length, from);
@@ -647,10 +658,7 @@ asio::awaitable<std::size_t> read_some_on(std::shared_ptr<StreamState> self,
 
 asio::awaitable<bool> read_more_on(std::shared_ptr<StreamState> self, Clock::time_point deadline) {
   StreamState::Claim claim = live(self).claim_read("read_more");
-  if (deadline < self->read_deadline) {
-    self->read_deadline = deadline;
-    self->caller_deadline = true;
-  }
+  self->shorten_read_deadline(deadline);
   co_return co_await self->fill();
 }
 
@@ -812,6 +820,11 @@ asio::awaitable<std::size_t> Stream::read_some(asio::mutable_buffer buffer) {
 
 asio::awaitable<std::optional<std::string>> Stream::read_line(std::size_t max_length) {
   return StreamState::read_line(state_, max_length);
+}
+
+asio::awaitable<std::optional<std::string>> Stream::read_line(
+    std::size_t max_length, std::chrono::steady_clock::time_point deadline) {
+  return StreamState::read_line(state_, max_length, deadline);
 }
 
 asio::awaitable<std::string> Stream::read_until(std::string_view delimiter,

@@ -129,7 +129,8 @@ struct Framing {
 /// @throws Error (errc::protocol_error) for framing a proxy must refuse
 ///         (RFC 9112 §6.3): both Transfer-Encoding and Content-Length,
 ///         a coding other than a final chunked, a bad or conflicting
-///         Content-Length. These are what request smuggling is made of.
+///         Content-Length, a Connection field that names Content-Length or
+///         Transfer-Encoding. These are what request smuggling is made of.
 UPTLS_API Framing request_framing(const Request& request);
 
 /// The framing of a response's body to a request with request_method:

@@ -228,6 +228,17 @@ class UPTLS_API Stream {
   ///         buffered), errc::unexpected_eof when the stream ends mid-line.
   asio::awaitable<std::optional<std::string>> read_line(std::size_t max_length = 8192);
 
+  /// Reads a line, as read_line(max_length) does, for a caller that reads
+  /// one unit of several lines (a request's head, a multi-line reply): the
+  /// unit's deadline, not each line, bounds the wait, so a peer that sends
+  /// a line at a time cannot hold it open.
+  /// @param max_length the longest line accepted.
+  /// @param deadline when the unit must be complete; the stream's own idle
+  ///        timeout still applies when it comes first.
+  /// @throws Error errc::idle_timeout at the deadline, or as read_line does.
+  asio::awaitable<std::optional<std::string>> read_line(
+      std::size_t max_length, std::chrono::steady_clock::time_point deadline);
+
   /// Reads up to and including delimiter.
   /// @param delimiter what ends the record; not empty.
   /// @param max_length the longest record accepted, delimiter included.

@@ -3,8 +3,12 @@
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <string_view>
+
+#include "uptls/printable.hpp"
 
 #include "ip_literal.hpp"
 #include "tls/certificates.hpp"
@@ -33,6 +37,64 @@ void add_extension(X509* cert, X509* issuer, int nid, const std::string& value) 
   if (!ext) throw detail::drain_errors("cannot make certificate extension " + value);
   X509_add_ext(cert, ext, -1);
   X509_EXTENSION_free(ext);
+}
+
+/// Whether name is a DNS name a certificate may carry: labels of letters,
+/// digits, hyphens (and underscores, which real host names have), at most
+/// 63 bytes each and 253 in all, the first of them "*" for a wildcard.
+bool is_dns_name(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  if (name.substr(0, 2) == "*.") name.remove_prefix(2);
+  std::size_t label = 0;
+  for (std::size_t i = 0; i <= name.size(); ++i) {
+    if (i == name.size() || name[i] == '.') {
+      if (label == 0 || label > 63) return false;
+      label = 0;
+      continue;
+    }
+    char c = name[i];
+    bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '-' || c == '_';
+    if (!allowed) return false;
+    ++label;
+  }
+  return true;
+}
+
+/// The subjectAltName of names, each built as data (a GENERAL_NAME), never
+/// as configuration text: a name cannot smuggle in another entry.
+void add_alt_names(X509* cert, const std::vector<std::string>& names) {
+  GENERAL_NAMES* alt = sk_GENERAL_NAME_new_null();
+  auto fail = [&](const std::string& message) {
+    GENERAL_NAMES_free(alt);
+    throw Error(make_error_code(errc::invalid_argument), message);
+  };
+  for (const auto& name : names) {
+    GENERAL_NAME* entry = GENERAL_NAME_new();
+    if (!entry) fail("out of memory for a certificate name");
+    if (is_ip_literal(name)) {
+      ASN1_OCTET_STRING* ip = a2i_IPADDRESS(name.c_str());
+      if (!ip) {
+        GENERAL_NAME_free(entry);
+        fail("'" + escape_nonprintable(name) + "' is not an IP address a certificate can carry");
+      }
+      GENERAL_NAME_set0_value(entry, GEN_IPADD, ip);
+    } else {
+      if (!is_dns_name(name)) {
+        GENERAL_NAME_free(entry);
+        fail("'" + escape_nonprintable(name) +
+             "' is neither a DNS name (letters, digits, hyphens, dots; *. for a wildcard) nor "
+             "an IP address");
+      }
+      ASN1_IA5STRING* dns = ASN1_IA5STRING_new();
+      ASN1_STRING_set(dns, name.data(), static_cast<int>(name.size()));
+      GENERAL_NAME_set0_value(entry, GEN_DNS, dns);
+    }
+    sk_GENERAL_NAME_push(alt, entry);
+  }
+  int added = X509_add1_ext_i2d(cert, NID_subject_alt_name, alt, 0, X509V3_ADD_DEFAULT);
+  GENERAL_NAMES_free(alt);
+  if (added != 1) throw detail::drain_errors("cannot add the certificate's names");
 }
 
 X509Ptr new_certificate(const std::string& common_name, EVP_PKEY* key, long from_seconds,
@@ -147,12 +209,7 @@ Identity DevAuthority::issue(const std::vector<std::string>& names,
   X509* issuer = impl_->cert.get();
   X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer));
 
-  std::string alt_names;
-  for (const auto& name : names) {
-    if (!alt_names.empty()) alt_names += ',';
-    alt_names += (is_ip_literal(name) ? "IP:" : "DNS:") + name;
-  }
-  add_extension(cert.get(), issuer, NID_subject_alt_name, alt_names);
+  add_alt_names(cert.get(), names);
   add_extension(cert.get(), issuer, NID_basic_constraints, "critical,CA:FALSE");
   add_extension(cert.get(), issuer, NID_key_usage, "critical,digitalSignature");
   std::string usage;

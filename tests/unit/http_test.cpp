@@ -334,6 +334,10 @@ TEST(HttpRequestFraming, SmugglingShapesAreRefused) {
       "POST / HTTP/1.1\r\nContent-Length: 5,\r\n\r\n",
       "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
       "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "POST / HTTP/1.1\r\nContent-Length: 5\r\nConnection: Content-Length\r\n\r\n",
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close, "
+      "transfer-encoding\r\n\r\n",
+      "GET / HTTP/1.1\r\nConnection: content-length\r\n\r\n",
   };
   for (const std::string& head : heads) {
     Request request = request_of(head);

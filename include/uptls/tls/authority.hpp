@@ -63,7 +63,10 @@ class UPTLS_API DevAuthority {
   /// @param names DNS names and IP addresses (v4 or v6) for the subject
   ///        alternative names; the first one is also the common name.
   /// @param options validity period and extended key usages.
-  /// @throws Error (errc::invalid_argument) when names is empty.
+  /// @throws Error (errc::invalid_argument) when names is empty, or a name
+  ///         is neither a DNS name (letters, digits, hyphens, underscores and
+  ///         dots, `*.` first for a wildcard) nor an IP address. Each name
+  ///         becomes one entry, as data: no text can add another.
   Identity issue(const std::vector<std::string>& names, const IssueOptions& options = {}) const;
 
   /// Makes an intermediate CA signed by this one.

@@ -4,6 +4,7 @@
 
 #include "uptls/error.hpp"
 #include "uptls/tls/config.hpp"
+#include "uptls/tls/session_info.hpp"
 
 namespace uptls::tls {
 namespace {
@@ -30,6 +31,25 @@ TEST(DevAuthority, NamesAreRequired) {
     FAIL() << "issuing without names must fail";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), errc::invalid_argument);
+  }
+}
+
+TEST(DevAuthority, EachNameIsOneEntryAndNoTextAddsAnother) {
+  DevAuthority authority;
+  Identity identity = authority.issue({"*.example.org", "host_1.example.org", "10.0.0.1"});
+  auto info = read_certificates(identity.chain_pem).front();
+  EXPECT_EQ(info.dns_names, (std::vector<std::string>{"*.example.org", "host_1.example.org"}));
+  EXPECT_EQ(info.ip_addresses, (std::vector<std::string>{"10.0.0.1"}));
+  // What an SNI could carry to an intercepting proxy: configuration text.
+  for (const std::string& name : std::vector<std::string>{
+           "x.test,IP:10.1.2.3", "x.test, DNS:other.test", "a b.test", "x..test", "",
+           std::string("x\0.test", 7), "fe80::1%eth0", std::string(64, 'a') + ".test"}) {
+    try {
+      authority.issue({name});
+      ADD_FAILURE() << "issued for '" << name << "'";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), errc::invalid_argument) << e.what();
+    }
   }
 }
 
