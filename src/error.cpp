@@ -57,6 +57,8 @@ class LibraryCategory final : public std::error_category {
         return "an OpenSSL call failed without a reason";
       case errc::unexpected_exception:
         return "unexpected exception";
+      case errc::session_not_resumed:
+        return "the TLS handshake did not resume the session it had to";
     }
     return "unknown uptls error";
   }

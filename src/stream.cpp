@@ -22,6 +22,7 @@
 #include "tls/certificates.hpp"
 #include "tls/config_access.hpp"
 #include "tls/engine.hpp"
+#include "tls/session_cache.hpp"
 #include "uptls/error.hpp"
 #include "uptls/lines.hpp"
 
@@ -78,6 +79,10 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
   bool sending_ended = false;
   // TLS 1.3 session tickets a server sends after the handshake; -1: OpenSSL's default.
   int session_tickets = -1;
+  // resume_session_of(): the session a client offers, the origin a
+  // server's handshake must resume.
+  tls::detail::SessionPtr resume_session;
+  std::string required_origin;
   std::string error_message;
 
   // Which operations are running: one read and one write at a time, and
@@ -396,12 +401,22 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
                                                        false, *transport, std::string());
         engine->expect_server_name(server_name, client_config->verifies_peer(),
                                    server_name + "|" + transport->peer());
+        if (resume_session) SSL_set_session(engine->ssl(), resume_session.get());
       }
       auto deadline = deadline_after(timeouts.handshake);
       for (;;) {
         Step step = engine->handshake();
         if (step.want == Want::nothing) break;
         co_await wait_ready(step.want, deadline, errc::handshake_timeout);
+      }
+      if (!required_origin.empty() && engine->resumed_origin() != required_origin) {
+        throw Error(make_error_code(errc::session_not_resumed),
+                    "the TLS handshake with " + transport->peer() + " " +
+                        (SSL_session_reused(engine->ssl()) ? "resumed another connection's"
+                                                           : "resumed no") +
+                        " session: it had to resume the session of the connection it belongs "
+                        "to (an FTP data connection, its control connection's: RFC 4217 "
+                        "§10.2). The connection was closed.");
       }
     } catch (...) {
       // A failed or cancelled handshake leaves nothing usable: neither TLS
@@ -932,6 +947,23 @@ std::string Stream::server_name() const { return state_ ? state_->server_name : 
 
 void Stream::set_session_tickets(std::size_t count) noexcept {
   if (state_) state_->session_tickets = static_cast<int>(std::min<std::size_t>(count, 16));
+}
+
+void Stream::resume_session_of(const Stream& other) {
+  auto& self = live(state_);
+  if (!other.is_tls() || other.role() != self.role) {
+    throw Error(make_error_code(errc::invalid_argument),
+                "resume_session_of: the other stream must be TLS, in this stream's role");
+  }
+  SSL* ssl = other.state_->engine->ssl();
+  if (self.role == Role::client) {
+    // A copy: a handshake updates the session it resumes, which must not
+    // change the one the control connection and later streams offer.
+    SSL_SESSION* session = SSL_get0_session(ssl);
+    self.resume_session.reset(session ? SSL_SESSION_dup(session) : nullptr);
+  } else {
+    self.required_origin = other.state_->engine->origin();
+  }
 }
 
 std::optional<tls::CertificateInfo> Stream::peer_certificate() const {

@@ -66,6 +66,9 @@ enum class errc {
   /// An exception that is neither a uptls nor a system error ended an
   /// operation (a bug, or one thrown by a callback); the message is its what().
   unexpected_exception,
+  /// A handshake that had to resume a given session (Stream::resume_session_of,
+  /// an FTP data connection resuming its control connection's) did not.
+  session_not_resumed,
 };
 
 /// The category of errc values.

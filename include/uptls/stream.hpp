@@ -415,6 +415,18 @@ class UPTLS_API Stream {
   /// end of the data.
   /// @param count the number of tickets.
   void set_session_tickets(std::size_t count) noexcept;
+  /// Makes the next handshake resume other's TLS session, as an FTP data
+  /// connection resumes its control connection's (RFC 4217 §10.2; vsftpd's
+  /// require_ssl_reuse and ProFTPD require it by default). A client offers
+  /// other's session (instead of one from its configuration's cache). A
+  /// server accepts only a handshake that resumes a session other's
+  /// connection issued: a full handshake, or one resuming another client's
+  /// session, fails with errc::session_not_resumed and closes the stream.
+  /// Call before start_tls().
+  /// @param other a TLS stream of the same role.
+  /// @throws Error errc::invalid_argument when other is not TLS or its role
+  ///         is not this stream's.
+  void resume_session_of(const Stream& other);
 
   /// The peer's certificate: none before the upgrade or when the peer sent
   /// none (a client, usually).

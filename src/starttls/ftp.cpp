@@ -16,6 +16,7 @@
 #include "printable.hpp"
 #include "starttls/command.hpp"
 #include "starttls/mailbox.hpp"
+#include "uptls/connect.hpp"
 
 namespace uptls::starttls {
 
@@ -160,11 +161,16 @@ asio::awaitable<std::string> ftp_download(Stream& control, std::string command,
                 "ftp: no port in the server's passive reply: " + passive.quoted);
   }
   // The address in a 227 is not used: the data connection goes to the
-  // control connection's peer (no FTP bounce).
-  asio::ip::tcp::socket socket(control.get_executor());
-  co_await socket.async_connect({control.remote_endpoint().address(), port}, asio::use_awaitable);
-  Stream data(std::move(socket), control.client_config(), control.server_name());
-  data.set_timeouts(control.timeouts());
+  // control connection's peer (no FTP bounce), within the connect timeout,
+  // and resumes the control connection's session (RFC 4217 §10.2).
+  ConnectOptions options;
+  options.upgradeable = true;
+  options.tls = control.client_config();
+  options.server_name = control.server_name();
+  options.timeouts = control.timeouts();
+  Stream data = co_await open_connection(control.remote_endpoint().address().to_string(), port,
+                                         std::move(options));
+  if (control.is_tls()) data.resume_session_of(control);
   co_await control.write_all(command + "\r\n");
   // The preliminary reply (150) comes before the data connection's
   // handshake, as vsftpd, ProFTPD and uptls send it.
@@ -194,6 +200,36 @@ asio::awaitable<std::string> ftp_download(Stream& control, std::string command,
   co_return received;
 }
 
+namespace {
+
+/// The first connection to listener from the control connection's peer
+/// address, within 30 s; connections from other addresses are closed (as
+/// vsftpd's pasv_promiscuous=NO does).
+asio::awaitable<asio::ip::tcp::socket> accept_from_client(asio::ip::tcp::acceptor& listener,
+                                                          Stream& control) {
+  using namespace asio::experimental::awaitable_operators;
+  asio::ip::address client = control.remote_endpoint().address();
+  asio::steady_timer timer(control.get_executor(), std::chrono::seconds(30));
+  std::size_t refused = 0;
+  for (;;) {
+    auto accepted = co_await (listener.async_accept(asio::use_awaitable) ||
+                              timer.async_wait(asio::use_awaitable));
+    if (accepted.index() == 1) {
+      throw std::runtime_error(
+          "no data connection from " + client.to_string() + " within 30 s" +
+          (refused ? " (" + std::to_string(refused) + " from other addresses refused)"
+                   : std::string()));
+    }
+    auto& socket = std::get<0>(accepted);
+    std::error_code ec;
+    auto from = socket.remote_endpoint(ec);
+    if (!ec && from.address() == client) co_return std::move(socket);
+    ++refused;
+  }
+}
+
+}  // namespace
+
 Service ftp_data_service() {
   // A passive listener lives from PASV to the transfer it is for.
   auto listener = std::make_shared<std::optional<asio::ip::tcp::acceptor>>();
@@ -218,17 +254,17 @@ Service ftp_data_service() {
     std::string failure;
     try {
       if (!*listener) throw std::runtime_error("no passive listener");
-      using namespace asio::experimental::awaitable_operators;
-      asio::steady_timer timer(control.get_executor(), std::chrono::seconds(30));
-      auto accepted = co_await ((*listener)->async_accept(asio::use_awaitable) ||
-                                timer.async_wait(asio::use_awaitable));
+      asio::ip::tcp::socket socket = co_await accept_from_client(**listener, control);
       listener->reset();
-      if (accepted.index() == 1) throw std::runtime_error("no data connection within 30 s");
-      Stream data(std::move(std::get<0>(accepted)), control.server_config());
+      Stream data(std::move(socket), control.server_config());
       data.set_timeouts(control.timeouts());
       // A client that only writes (an upload) never reads tickets, and its
       // close then resets the connection, discarding the data's end.
       data.set_session_tickets(0);
+      // Only the client that opened the control connection, as vsftpd's
+      // require_ssl_reuse does (RFC 4217 §10.2): another one that raced to
+      // the port, from the same address even, cannot resume that session.
+      if (request.resume_session && control.is_tls()) data.resume_session_of(control);
       if (request.protect) co_await data.start_tls();
       if (request.kind == FtpServer::DataRequest::send) {
         co_await data.write_all(request.payload);
@@ -406,6 +442,7 @@ void FtpServer::command(std::string_view line, std::string_view rest) {
     } else {
       request_ = DataRequest();
       request_.protect = protect_data_;
+      request_.resume_session = protect_data_ && !cleared_ && options_.require_session_reuse;
       std::string size = std::to_string(detail::sample_message.size());
       if (is("RETR")) {
         request_.kind = DataRequest::send;

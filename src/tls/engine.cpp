@@ -1,12 +1,14 @@
 #include "tls/engine.hpp"
 
 #include <openssl/ocsp.h>
+#include <openssl/rand.h>
 
 #include "ip_literal.hpp"
 #include "printable.hpp"
 #include "tls/certificates.hpp"
 #include "tls/errors.hpp"
 #include "tls/session_cache.hpp"
+#include "tls/ticket_keys.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -208,11 +210,17 @@ Engine::Engine(SSL_CTX* ctx, bool server, Transport& transport, std::string carr
   // released whenever it is drained (SSL_MODE_RELEASE_BUFFERS).
   SSL_set_default_read_buffer_len(ssl_.get(), 64 * 1024);
   if (server) {
+    unsigned char token[16];
+    if (RAND_bytes(token, sizeof token) != 1) throw drain_errors("cannot make a session token");
+    origin_.assign(reinterpret_cast<const char*>(token), sizeof token);
+    TicketKeys::set_origin(ssl_.get(), &origin_);
     SSL_set_accept_state(ssl_.get());
   } else {
     SSL_set_connect_state(ssl_.get());
   }
 }
+
+std::string Engine::resumed_origin() const { return TicketKeys::resumed_origin(ssl_.get()); }
 
 void Engine::expect_server_name(const std::string& name, bool verify, std::string session_key) {
   expected_name_ = name;

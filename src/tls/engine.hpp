@@ -59,6 +59,10 @@ class Engine {
   void notify_close() noexcept;
 
   SSL* ssl() const noexcept { return ssl_.get(); }
+  /// Server role: this connection's random token, carried by the tickets it
+  /// issues; resumed_origin() is the token of the session resumed.
+  const std::string& origin() const noexcept { return origin_; }
+  std::string resumed_origin() const;
   /// Whether a write was accepted in part: its record must be finished
   /// before anything else is written.
   bool write_pending() const noexcept {
@@ -108,6 +112,7 @@ class Engine {
   SslPtr ssl_;
   std::string expected_name_;
   std::string session_key_;
+  std::string origin_;
   bool server_;
   bool shutdown_sent_ = false;
   bool peer_closed_ = false;

@@ -109,9 +109,39 @@ std::unique_ptr<TicketKeys> TicketKeys::rotating(std::chrono::seconds period) {
   return keys;
 }
 
+namespace {
+
+int origin_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// Called as a ticket is made: the session it holds takes the origin along.
+int mark_ticket(SSL* ssl, void*) {
+  const auto* origin = static_cast<const std::string*>(SSL_get_ex_data(ssl, origin_index()));
+  if (!origin) return 1;
+  return SSL_SESSION_set1_ticket_appdata(SSL_get0_session(ssl), origin->data(), origin->size());
+}
+
+}  // namespace
+
 void TicketKeys::attach(SSL_CTX* ctx) {
   SSL_CTX_set_ex_data(ctx, ticket_index(), this);
   SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, on_ticket);
+  SSL_CTX_set_session_ticket_cb(ctx, mark_ticket, nullptr, nullptr);
+}
+
+void TicketKeys::set_origin(SSL* ssl, const std::string* origin) {
+  SSL_set_ex_data(ssl, origin_index(), const_cast<std::string*>(origin));
+}
+
+std::string TicketKeys::resumed_origin(SSL* ssl) {
+  SSL_SESSION* session = SSL_get0_session(ssl);
+  if (!session || !SSL_session_reused(ssl)) return {};
+  void* data = nullptr;
+  std::size_t size = 0;
+  if (SSL_SESSION_get0_ticket_appdata(session, &data, &size) != 1 || !data) return {};
+  return std::string(static_cast<const char*>(data), size);
 }
 
 void TicketKeys::rotate_if_due() {

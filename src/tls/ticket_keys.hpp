@@ -23,8 +23,17 @@ class TicketKeys {
   /// Keys made in memory; a new one every period, the previous kept for decryption.
   static std::unique_ptr<TicketKeys> rotating(std::chrono::seconds period);
 
-  /// Makes ctx encrypt and decrypt its tickets with these keys.
+  /// Makes ctx encrypt and decrypt its tickets with these keys, each ticket
+  /// carrying the origin of the connection that issued it.
   void attach(SSL_CTX* ctx);
+
+  /// Marks every ticket ssl's connection issues with origin (which must
+  /// outlive ssl): a server connection's own random token.
+  static void set_origin(SSL* ssl, const std::string* origin);
+
+  /// The origin of the session ssl's handshake resumed; empty when it
+  /// resumed none, or one issued by no marked connection.
+  static std::string resumed_origin(SSL* ssl);
 
   struct Key {
     unsigned char name[16];

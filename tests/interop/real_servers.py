@@ -405,7 +405,10 @@ class Mariadb(Daemon):
 
 
 class Vsftpd(Daemon):
-    """vsftpd with AUTH TLS required for anonymous read-only logins."""
+    """vsftpd with AUTH TLS required for anonymous read-only logins, in its
+    shipped defaults otherwise: require_ssl_reuse=YES (a data connection
+    must resume the control connection's TLS session), pasv_promiscuous=NO,
+    its own ciphers and versions."""
 
     name = "vsftpd"
 
@@ -438,9 +441,6 @@ class Vsftpd(Daemon):
                 allow_anon_ssl=YES
                 force_anon_logins_ssl=YES
                 force_anon_data_ssl=YES
-                ssl_tlsv1=YES
-                require_ssl_reuse=NO
-                ssl_ciphers=HIGH
                 rsa_cert_file={cert}
                 rsa_private_key_file={key}
                 """))

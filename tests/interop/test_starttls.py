@@ -77,6 +77,18 @@ def smtp_context(ca):
     return ssl.create_default_context(cafile=ca)
 
 
+class ReusingFTP_TLS(ftplib.FTP_TLS):
+    """ftplib's FTP_TLS whose data connections resume the control
+    connection's TLS session (RFC 4217 §10.2), which vsftpd and uptls
+    require by default; the class as shipped does not (CPython bpo-19500)."""
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn, server_hostname=self.host,
+                                            session=self.sock.session)
+        return conn, size
+
 class ServedCase(unittest.TestCase):
     """Tests against a `uptls serve PROTOCOL` started for each test (none
     when protocol is None), with a CA of its own."""
@@ -655,7 +667,7 @@ class FtpServerTest(ServedCase):
         self.server.wait_log(r"ftp STOR upload.bin: 300000 bytes received and discarded over TLS")
 
     def test_python_ftplib_transfers(self):
-        ftp = ftplib.FTP_TLS(context=ssl.create_default_context(cafile=self.server.ca),
+        ftp = ReusingFTP_TLS(context=ssl.create_default_context(cafile=self.server.ca),
                              timeout=20)
         ftp.connect("localhost", self.server.port)
         ftp.login("alice", "secret")
@@ -674,6 +686,19 @@ class FtpServerTest(ServedCase):
         self.assertIn("522 data connections must be protected", str(refused.exception))
         ftp.quit()
         self.server.wait_log(r"ftp STOR x.bin: 100000 bytes received and discarded over TLS")
+
+    def test_a_data_connection_that_does_not_resume_the_session_is_refused(self):
+        # ftplib as shipped never resumes: refused, as vsftpd's defaults do.
+        ftp = ftplib.FTP_TLS(context=ssl.create_default_context(cafile=self.server.ca),
+                             timeout=20)
+        ftp.connect("localhost", self.server.port)
+        ftp.login("alice", "secret")
+        ftp.prot_p()
+        with self.assertRaises(ftplib.error_temp) as refused:
+            ftp.retrlines("LIST", lambda line: None)
+        self.assertIn("426 ", str(refused.exception))
+        self.assertIn("resumed no session", str(refused.exception))
+        ftp.quit()
 
     def test_python_ftplib_with_ccc(self):
         ftp = ftplib.FTP_TLS(context=ssl.create_default_context(cafile=self.server.ca),

@@ -189,6 +189,32 @@ TEST(Stream, StartTlsTwiceIsAnError) {
   });
 }
 
+// resume_session_of needs a TLS stream of the same role; a wrong call
+// changes nothing: the stream still upgrades.
+TEST(Stream, ResumingTheSessionOfAStreamThatHasNoneIsAnError) {
+  run([]() -> awaitable<void> {
+    Pair p(co_await asio::this_coro::executor);
+    Pair other(co_await asio::this_coro::executor);
+    for (const Stream* wrong : {&*other.client, &*other.server}) {
+      try {
+        p.client->resume_session_of(*wrong);
+        ADD_FAILURE() << "a plaintext stream has no session to resume";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), errc::invalid_argument);
+      }
+    }
+    co_await other.upgrade();
+    try {
+      p.client->resume_session_of(*other.server);
+      ADD_FAILURE() << "a server's session is not a client's";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), errc::invalid_argument);
+    }
+    co_await p.upgrade();
+    EXPECT_TRUE(p.client->is_tls());
+  });
+}
+
 TEST(Stream, StartTlsWithoutConfigurationIsAnError) {
   run([]() -> awaitable<void> {
     auto pair = memory_pair(co_await asio::this_coro::executor);

@@ -38,6 +38,7 @@ struct ProtocolServeArgs {
   ServerArgs server;
   bool quiet = false;
   bool opportunistic = false;
+  bool no_session_reuse = false;
   std::string host_name = "localhost";
 };
 
@@ -98,6 +99,7 @@ asio::awaitable<void> serve_protocol(Stream stream, std::shared_ptr<const Protoc
   options.session = true;
   options.policy =
       args->opportunistic ? starttls::Policy::opportunistic : starttls::Policy::required;
+  options.require_session_reuse = !args->no_session_reuse;
   options.log = say;
   try {
     starttls::Learned learned = co_await starttls::server(stream, args->protocol, options);
@@ -144,6 +146,9 @@ void add_protocol_command(CLI::App& serve_command, const starttls::ProtocolInfo&
   command->add_flag("--opportunistic", args->opportunistic,
                     "serve clients that do not upgrade too (default: TLS is required)");
   command->add_flag("--quiet", args->quiet, "do not print each session");
+  command->add_flag("--no-session-reuse", args->no_session_reuse,
+                    "ftp: serve protected data connections that do not resume the control "
+                    "connection's TLS session (Python's ftplib); from its address still");
   add_server_options(*command, args->server, idle_help, write_help);
   command->footer("Example:\n  uptls serve " + name + " --listen 127.0.0.1:" +
                   std::to_string(10000 + protocol.port) + " --ca-out ca.pem");

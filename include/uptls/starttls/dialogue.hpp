@@ -111,6 +111,13 @@ struct ServerOptions {
   std::size_t max_line = 8192;
   /// The largest message or upload a session accepts (and discards).
   std::size_t max_message = 10 * 1024 * 1024;
+  /// FTP: whether a protected data connection must resume the control
+  /// connection's TLS session (RFC 4217 §10.2), as vsftpd's
+  /// require_ssl_reuse=YES does by default: only the client that opened
+  /// the control connection can then take the data. false also serves
+  /// clients that never resume (Python's ftplib as shipped), from the
+  /// control connection's address still.
+  bool require_session_reuse = true;
   /// Called with a line for each thing a session did ("mail from <a> to 1
   /// recipient, 512 bytes, discarded"); may be empty.
   std::function<void(std::string_view)> log;

@@ -65,6 +65,9 @@ class UPTLS_API FtpServer final : public Dialogue {
     std::string payload;
     /// Whether the data connection is TLS (PROT P).
     bool protect = false;
+    /// Whether its handshake must resume the control connection's session
+    /// (ServerOptions::require_session_reuse, while the control is TLS).
+    bool resume_session = false;
   };
   /// The largest upload the session reads.
   std::size_t max_upload() const noexcept { return options_.max_message; }
@@ -115,17 +118,24 @@ UPTLS_API asio::awaitable<void> ftp_clear_command_channel(Stream& stream,
 
 /// The data connections of FtpServer's session (a Service for run()): a
 /// passive listener on the control connection's local address, one
-/// connection accepted per transfer (within 30 s), TLS as a server with the
-/// control stream's configuration when protected, the payload sent or the
-/// upload read to its end (at most ServerOptions::max_message), closed with
-/// close_notify.
+/// connection accepted per transfer (within 30 s) from the control
+/// connection's peer address only (others are closed), TLS as a server with
+/// the control stream's configuration when protected, resuming the control
+/// connection's session (Stream::resume_session_of: a client that does not
+/// resume it, or resumes another's, is refused, as vsftpd's
+/// require_ssl_reuse=YES does; after CCC there is no session to resume),
+/// the payload sent or the upload read to its end (at most
+/// ServerOptions::max_message), closed with close_notify.
 UPTLS_API Service ftp_data_service();
 
 /// One transfer over a passive data connection as a client (RFC 4217 §9):
 /// EPSV (PASV if refused), a connection to the control connection's peer at
-/// that port, TLS with the control stream's configuration and name (the
-/// control connection's PROT P), the command, and everything the server
-/// sends until its end; then the server's final reply.
+/// that port (open_connection: its connect timeout, the control stream's
+/// timeouts), TLS with the control stream's configuration and name (the
+/// control connection's PROT P) resuming the control connection's session
+/// (RFC 4217 §10.2, which vsftpd and ProFTPD require by default), the
+/// command, and everything the server sends until its end; then the
+/// server's final reply.
 /// @param control the control connection, logged in, PROT P given.
 /// @param command the transfer (`LIST`, `RETR hello.txt`).
 /// @param max_size the most bytes accepted.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <asio/experimental/as_tuple.hpp>
+
 #include "unit/starttls/dialogue_support.hpp"
 #include "uptls/connect.hpp"
 #include "uptls/server.hpp"
@@ -177,6 +179,79 @@ TEST(FtpOverTcp, DownloadsOverProtectedDataConnections) {
     EXPECT_EQ(missing.code, make_error_code(errc::protocol_error));
     EXPECT_NE(missing.message.find("550 there is only hello.txt"), std::string::npos)
         << missing.message;
+    co_await control.write_all("QUIT\r\n");
+    co_await control.read_line();
+    co_await control.close();
+    co_await server.stop();
+  });
+}
+
+// The data connection belongs to the control connection's client: one
+// that races to the passive port from another address is closed unserved,
+// and one from the right address that does not resume the control
+// connection's TLS session (another local user) is refused. The file goes
+// to neither, and the control connection says why.
+TEST(FtpOverTcp, DataConnectionsBelongToTheControlConnectionsClient) {
+  test::run([]() -> asio::awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    ServeOptions serve;
+    serve.tls = test::pki().server;
+    serve.upgradeable = true;
+    Handler handler = [](Stream stream) -> asio::awaitable<void> {
+      ServerOptions options;
+      options.session = true;
+      co_await starttls::server(stream, Protocol::ftp, options);
+      co_await stream.close();
+    };
+    Server server = co_await start_server(handler, "127.0.0.1", 0, serve);
+    ConnectOptions connect;
+    connect.tls = test::pki().client;
+    connect.upgradeable = true;
+    connect.server_name = "localhost";
+    Stream control = co_await open_connection("127.0.0.1", server.local_endpoint().port(), connect);
+    co_await starttls::client(control, Protocol::ftp);
+    co_await control.write_all("USER alice\r\nPASS x\r\nEPSV\r\n");
+    co_await control.read_line();
+    co_await control.read_line();
+    std::string passive = (co_await control.read_line()).value_or("");
+    auto bar = passive.find("(|||");
+    EXPECT_NE(bar, std::string::npos) << passive;
+    if (bar == std::string::npos) co_return;
+    auto port = static_cast<std::uint16_t>(std::stoi(passive.substr(bar + 4)));
+
+    asio::ip::tcp::socket intruder(executor);
+    intruder.open(asio::ip::tcp::v4());
+    intruder.bind({asio::ip::make_address("127.0.0.2"), 0});
+    co_await intruder.async_connect({asio::ip::make_address("127.0.0.1"), port},
+                                    asio::use_awaitable);
+    ConnectOptions stranger_options;
+    stranger_options.tls = test::pki().client;
+    stranger_options.upgradeable = true;
+    stranger_options.server_name = "localhost";
+    Stream stranger = co_await open_connection("127.0.0.1", port, stranger_options);
+    co_await control.write_all("RETR hello.txt\r\n");
+    EXPECT_EQ((co_await control.read_line()).value_or("").substr(0, 4), "150 ");
+
+    char byte = 0;
+    auto [intruder_ec, intruder_bytes] = co_await intruder.async_read_some(
+        asio::buffer(&byte, 1), asio::experimental::as_tuple(asio::use_awaitable));
+    EXPECT_TRUE(intruder_ec) << "the connection from another address was closed";
+    EXPECT_EQ(intruder_bytes, 0u);
+    auto refused = co_await test::caught([&]() -> asio::awaitable<void> {
+      co_await stranger.start_tls();
+      char chunk[256];
+      while (co_await stranger.read_some(asio::buffer(chunk)) > 0) {
+        ADD_FAILURE() << "the file went to a client that did not resume the session";
+      }
+    }());
+    EXPECT_TRUE(refused.code) << "the stranger's data connection failed";
+    std::string done = (co_await control.read_line()).value_or("");
+    EXPECT_EQ(done.substr(0, 4), "426 ") << done;
+    EXPECT_NE(done.find("resumed no session"), std::string::npos) << done;
+
+    // The control connection's own client still gets the file.
+    std::string file = co_await ftp_download(control, "RETR hello.txt");
+    EXPECT_EQ(file.substr(0, 30), "From: uptls <uptls@localhost>\r");
     co_await control.write_all("QUIT\r\n");
     co_await control.read_line();
     co_await control.close();
