@@ -148,25 +148,38 @@ TEST(FtpOverTls, ClientUpgradesThenClearsTheControlConnection) {
 namespace uptls::starttls {
 namespace {
 
-// Data connections need TCP: a server of the FTP session on loopback, and
-// ftp_download as its client, each data connection protected (PROT P).
+// Data connections need TCP: a server of the FTP session on loopback.
+Handler ftp_session_handler() {
+  return [](Stream stream) -> asio::awaitable<void> {
+    ServerOptions options;
+    options.session = true;
+    co_await starttls::server(stream, Protocol::ftp, options);
+    co_await stream.close();
+  };
+}
+
+ServeOptions ftp_serve_options() {
+  ServeOptions serve;
+  serve.tls = test::pki().server;
+  serve.upgradeable = true;
+  return serve;
+}
+
+ConnectOptions client_options() {
+  ConnectOptions connect;
+  connect.tls = test::pki().client;
+  connect.upgradeable = true;
+  connect.server_name = "localhost";
+  return connect;
+}
+
+// ftp_download as the client, each data connection protected (PROT P).
 TEST(FtpOverTcp, DownloadsOverProtectedDataConnections) {
   test::run([]() -> asio::awaitable<void> {
-    ServeOptions serve;
-    serve.tls = test::pki().server;
-    serve.upgradeable = true;
-    Handler handler = [](Stream stream) -> asio::awaitable<void> {
-      ServerOptions options;
-      options.session = true;
-      co_await starttls::server(stream, Protocol::ftp, options);
-      co_await stream.close();
-    };
-    Server server = co_await start_server(handler, "127.0.0.1", 0, serve);
-    ConnectOptions connect;
-    connect.tls = test::pki().client;
-    connect.upgradeable = true;
-    connect.server_name = "localhost";
-    Stream control = co_await open_connection("127.0.0.1", server.local_endpoint().port(), connect);
+    Server server =
+        co_await start_server(ftp_session_handler(), "127.0.0.1", 0, ftp_serve_options());
+    Stream control =
+        co_await open_connection("127.0.0.1", server.local_endpoint().port(), client_options());
     co_await starttls::client(control, Protocol::ftp);
     co_await control.write_all("USER alice\r\nPASS x\r\n");
     co_await control.read_line();
@@ -194,21 +207,10 @@ TEST(FtpOverTcp, DownloadsOverProtectedDataConnections) {
 TEST(FtpOverTcp, DataConnectionsBelongToTheControlConnectionsClient) {
   test::run([]() -> asio::awaitable<void> {
     auto executor = co_await asio::this_coro::executor;
-    ServeOptions serve;
-    serve.tls = test::pki().server;
-    serve.upgradeable = true;
-    Handler handler = [](Stream stream) -> asio::awaitable<void> {
-      ServerOptions options;
-      options.session = true;
-      co_await starttls::server(stream, Protocol::ftp, options);
-      co_await stream.close();
-    };
-    Server server = co_await start_server(handler, "127.0.0.1", 0, serve);
-    ConnectOptions connect;
-    connect.tls = test::pki().client;
-    connect.upgradeable = true;
-    connect.server_name = "localhost";
-    Stream control = co_await open_connection("127.0.0.1", server.local_endpoint().port(), connect);
+    Server server =
+        co_await start_server(ftp_session_handler(), "127.0.0.1", 0, ftp_serve_options());
+    Stream control =
+        co_await open_connection("127.0.0.1", server.local_endpoint().port(), client_options());
     co_await starttls::client(control, Protocol::ftp);
     co_await control.write_all("USER alice\r\nPASS x\r\nEPSV\r\n");
     co_await control.read_line();
@@ -224,11 +226,7 @@ TEST(FtpOverTcp, DataConnectionsBelongToTheControlConnectionsClient) {
     intruder.bind({asio::ip::make_address("127.0.0.2"), 0});
     co_await intruder.async_connect({asio::ip::make_address("127.0.0.1"), port},
                                     asio::use_awaitable);
-    ConnectOptions stranger_options;
-    stranger_options.tls = test::pki().client;
-    stranger_options.upgradeable = true;
-    stranger_options.server_name = "localhost";
-    Stream stranger = co_await open_connection("127.0.0.1", port, stranger_options);
+    Stream stranger = co_await open_connection("127.0.0.1", port, client_options());
     co_await control.write_all("RETR hello.txt\r\n");
     EXPECT_EQ((co_await control.read_line()).value_or("").substr(0, 4), "150 ");
 
