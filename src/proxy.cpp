@@ -2,8 +2,10 @@
 
 #include <openssl/crypto.h>
 #include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/deferred.hpp>
 #include <asio/experimental/parallel_group.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -363,6 +365,9 @@ class Session {
       if (!co_await next_request(in, "local")) co_return;
       const http::Request& request = in.request;
       if (!authorized(request)) {
+        // A wrong guess costs its sender a second: no quick search for the
+        // password (a client that sent none is answered at once).
+        if (request.fields.find("Proxy-Authorization")) co_await pause(wrong_credentials_delay);
         std::string reply = make_response(407, "uptls proxy: proxy authentication required\n", true,
                                           "Proxy-Authenticate: Basic realm=\"uptls proxy\"\r\n");
         co_await refuse(reply, 407, request, "local", "missing or wrong proxy credentials");
@@ -373,7 +378,18 @@ class Session {
         co_return;
       }
       bool keep = false;
-      if (auto url = parse_absolute(request.target)) {
+      auto url = parse_absolute(request.target);
+      if (url && url->tls && !port_allowed(url->target.port)) {
+        std::string reply = make_response(
+            403,
+            "uptls proxy: https:// to port " + std::to_string(url->target.port) +
+                " is not allowed (allowed ports are set with --allow-port, as for CONNECT)\n",
+            true);
+        co_await refuse(reply, 403, request, "local",
+                        "port " + std::to_string(url->target.port) + " is not allowed");
+        co_return;
+      }
+      if (url) {
         keep = co_await forward(in, *url);
       } else if (!request.target.empty() && request.target.front() == '/') {
         keep = co_await status_page(in);
@@ -444,6 +460,18 @@ class Session {
   }
 
   // Sends a response the proxy made and ends the connection.
+  bool port_allowed(std::uint16_t port) const {
+    const auto& ports = options_.connect_ports;
+    return std::find(ports.begin(), ports.end(), port) != ports.end();
+  }
+
+  static constexpr std::chrono::seconds wrong_credentials_delay{1};
+
+  asio::awaitable<void> pause(std::chrono::steady_clock::duration delay) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+    co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+  }
+
   asio::awaitable<void> refuse(const std::string& reply, int status, const http::Request& request,
                                const char* mode, std::string why) {
     ProxyEvent event = event_for(request, mode);
@@ -839,8 +867,7 @@ class Session {
       co_await refuse(reply, 400, request, "local", "bad CONNECT target");
       co_return;
     }
-    const auto& ports = options_.connect_ports;
-    if (std::find(ports.begin(), ports.end(), target->port) == ports.end()) {
+    if (!port_allowed(target->port)) {
       std::string reply =
           make_response(403,
                         "uptls proxy: CONNECT to port " + std::to_string(target->port) +

@@ -51,10 +51,12 @@ struct ProxyOptions {
   /// Tunnels to port 443 only, no authentication, no interception.
   ProxyOptions() = default;
 
-  /// The ports CONNECT may reach; others get 403.
+  /// The ports CONNECT and `https://` absolute-form requests (TLS to the
+  /// origin) may reach; others get 403. `http://` requests go to any port.
   std::vector<std::uint16_t> connect_ports{443};
   /// "user:password": clients must send them as Basic proxy credentials
-  /// (407 otherwise). Empty: no authentication.
+  /// (407 otherwise, a second later when the credentials were wrong, so
+  /// that guesses are slow). Empty: no authentication.
   std::string basic_auth;
   /// When set, CONNECT tunnels are intercepted: the client's handshake is
   /// answered with a certificate this CA issues for the name it asks for
