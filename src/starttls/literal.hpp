@@ -111,7 +111,6 @@ constexpr std::size_t max_unauthenticated_command = 64 * 1024;
 /// A command that may carry literals, put together line by line: each
 /// literal's data is quoted into the command text, so that tokens() reads
 /// it as one word, whatever bytes it holds.
-
 class CommandAssembler {
  public:
   /// What a line did to the command.
