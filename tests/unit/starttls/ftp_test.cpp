@@ -173,17 +173,23 @@ ConnectOptions client_options() {
   return connect;
 }
 
+/// A control connection to server over TLS, logged in.
+asio::awaitable<Stream> logged_in(Server& server) {
+  Stream control =
+      co_await open_connection("127.0.0.1", server.local_endpoint().port(), client_options());
+  co_await starttls::client(control, Protocol::ftp);
+  co_await control.write_all("USER alice\r\nPASS x\r\n");
+  co_await control.read_line();
+  co_await control.read_line();
+  co_return control;
+}
+
 // ftp_download as the client, each data connection protected (PROT P).
 TEST(FtpOverTcp, DownloadsOverProtectedDataConnections) {
   test::run([]() -> asio::awaitable<void> {
     Server server =
         co_await start_server(ftp_session_handler(), "127.0.0.1", 0, ftp_serve_options());
-    Stream control =
-        co_await open_connection("127.0.0.1", server.local_endpoint().port(), client_options());
-    co_await starttls::client(control, Protocol::ftp);
-    co_await control.write_all("USER alice\r\nPASS x\r\n");
-    co_await control.read_line();
-    co_await control.read_line();
+    Stream control = co_await logged_in(server);
     std::string listing = co_await ftp_download(control, "LIST");
     EXPECT_NE(listing.find(" hello.txt\r\n"), std::string::npos) << listing;
     std::string file = co_await ftp_download(control, "RETR hello.txt");
@@ -209,12 +215,8 @@ TEST(FtpOverTcp, DataConnectionsBelongToTheControlConnectionsClient) {
     auto executor = co_await asio::this_coro::executor;
     Server server =
         co_await start_server(ftp_session_handler(), "127.0.0.1", 0, ftp_serve_options());
-    Stream control =
-        co_await open_connection("127.0.0.1", server.local_endpoint().port(), client_options());
-    co_await starttls::client(control, Protocol::ftp);
-    co_await control.write_all("USER alice\r\nPASS x\r\nEPSV\r\n");
-    co_await control.read_line();
-    co_await control.read_line();
+    Stream control = co_await logged_in(server);
+    co_await control.write_all("EPSV\r\n");
     std::string passive = (co_await control.read_line()).value_or("");
     auto bar = passive.find("(|||");
     EXPECT_NE(bar, std::string::npos) << passive;
