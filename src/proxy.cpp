@@ -17,7 +17,7 @@
 
 #include "ascii.hpp"
 #include "base64.hpp"
-#include "ip_literal.hpp"
+#include "host_name.hpp"
 #include "lru_cache.hpp"
 #include "uptls/connect.hpp"
 #include "uptls/error.hpp"
@@ -313,20 +313,19 @@ struct State {
     if (!options.basic_auth.empty()) expected_auth = detail::base64(options.basic_auth);
   }
 
-  // The configuration that answers a client who asked for host: its
-  // certificate names host, and names a client sends by SNI get their own.
-  std::shared_ptr<const tls::ServerConfig> config_for(const std::string& host) {
-    if (auto found = configs.find(host)) return *found;
+  // The configuration that answers intercepted clients: a certificate
+  // minted for the name each asks for by SNI, or for the CONNECT host
+  // (start_tls's name_without_sni); one bound on all that are kept.
+  std::shared_ptr<const tls::ServerConfig> intercepting() const {
     tls::ServerOptions server;
-    server.identity = options.authority->issue({host});
+    server.identity = options.authority->issue({"uptls-proxy.invalid"});
     // What the proxy relays: HTTP/1.1, and HTTP/1.0 (curl -0 offers it alone).
     server.protocol.alpn = {"http/1.1", "http/1.0"};
-    auto authority = options.authority;
-    server.sni_callback = [authority, host](std::string_view name) -> std::optional<tls::Identity> {
-      if (detail::iequals(name, host)) return std::nullopt;
-      return authority->issue({std::string(name)});
+    server.identities_kept = options.certificates_kept;
+    server.sni_callback = [authority = options.authority](std::string_view name) {
+      return std::optional<tls::Identity>(authority->issue({std::string(name)}));
     };
-    return configs.insert(host, tls::ServerConfig::make(server));
+    return tls::ServerConfig::make(server);
   }
 
   void log(const ProxyEvent& event) const {
@@ -335,7 +334,7 @@ struct State {
 
   ProxyOptions options;
   std::string expected_auth;
-  detail::LruCache<std::string, std::shared_ptr<const tls::ServerConfig>> configs{1024};
+  std::shared_ptr<const tls::ServerConfig> minting = options.authority ? intercepting() : nullptr;
   std::atomic<std::size_t> open{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> tunnels{0};
@@ -915,15 +914,10 @@ class Session {
 
   asio::awaitable<void> intercept(const http::Request& request, const Target& target) {
     ProxyEvent event = event_for(request, "intercept");
-    std::shared_ptr<const tls::ServerConfig> config;
-    try {
-      config = state_->config_for(target.host);
-    } catch (const std::exception& e) {
-      fail_what_ = e.what();
-    }
-    if (!config) {
+    if (!detail::is_ip_literal(target.host) && !detail::is_dns_name(target.host)) {
       co_await fail_exchange(event, false,
-                             "cannot make a certificate for " + target.host + ": " + fail_what_);
+                             "cannot make a certificate for " + target.host +
+                                 ": it is neither a DNS name nor an IP address");
       log(event);
       co_return;
     }
@@ -932,7 +926,7 @@ class Session {
     try {
       // Whatever the client pipelined after its CONNECT can only be its
       // ClientHello: it goes to the handshake, and anything else fails it.
-      co_await client_.start_tls(config, CarryOver::feed_handshake);
+      co_await client_.start_tls(state_->minting, target.host, CarryOver::feed_handshake);
     } catch (const std::exception& e) {
       event.status = 200;
       event.error = std::string("the client's TLS handshake failed: ") + e.what();

@@ -393,6 +393,7 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
       if (role == Role::server) {
         engine = std::make_unique<tls::detail::Engine>(tls::detail::context_of(*server_config),
                                                        true, *transport, std::move(carried));
+        if (!server_name.empty()) engine->answer_without_sni(server_name);
         if (session_tickets >= 0) {
           SSL_set_num_tickets(engine->ssl(), static_cast<std::size_t>(session_tickets));
         }
@@ -823,8 +824,14 @@ asio::awaitable<void> Stream::start_tls(std::shared_ptr<const tls::ClientConfig>
 
 asio::awaitable<void> Stream::start_tls(std::shared_ptr<const tls::ServerConfig> config,
                                         CarryOver carry_over) {
+  return start_tls(std::move(config), std::string(), carry_over);
+}
+
+asio::awaitable<void> Stream::start_tls(std::shared_ptr<const tls::ServerConfig> config,
+                                        std::string name_without_sni, CarryOver carry_over) {
   StreamState::Upgrade given;
   given.server = std::move(config);
+  given.name = std::move(name_without_sni);
   given.for_role = Role::server;
   return start_tls_on(state_, carry_over, std::move(given));
 }

@@ -6,6 +6,7 @@
 /// Run it with start_server: `start_server(proxy_handler(options), host, port)`.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -61,8 +62,13 @@ struct ProxyOptions {
   /// When set, CONNECT tunnels are intercepted: the client's handshake is
   /// answered with a certificate this CA issues for the name it asks for
   /// (SNI, or the CONNECT host; an IP address gets an IP SAN), kept for
-  /// the 1,024 hosts used most recently; each request inside is logged.
+  /// the certificates_kept names used most recently; each request inside is
+  /// logged. A CONNECT host that is neither a DNS name nor an IP address
+  /// gets 502.
   std::shared_ptr<const tls::DevAuthority> authority;
+  /// How many minted certificates are kept, for all hosts and names
+  /// together (each costs about 20 KiB).
+  std::size_t certificates_kept = 1024;
   /// When set, intercepted and forwarded requests are answered with 200
   /// and this body instead of going upstream (seed 002 answers "OK").
   std::optional<std::string> answer;

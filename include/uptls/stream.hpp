@@ -198,6 +198,19 @@ class UPTLS_API Stream {
   asio::awaitable<void> start_tls(std::shared_ptr<const tls::ServerConfig> config,
                                   CarryOver carry_over = CarryOver::role_default);
 
+  /// Upgrades to TLS as a server with the given configuration, answering a
+  /// client that sends no SNI (one that connects to an IP address, for
+  /// example) as if it had asked for a name: the configuration's identities
+  /// and its sni_callback choose for it as they would for SNI (an
+  /// intercepting proxy answers for the host the client asked it to reach).
+  /// Stored and failing as the client form's.
+  /// @param config the server configuration to use from now on.
+  /// @param name_without_sni the name taken when the client sends none.
+  /// @param carry_over what to do with bytes read but not consumed.
+  asio::awaitable<void> start_tls(std::shared_ptr<const tls::ServerConfig> config,
+                                  std::string name_without_sni,
+                                  CarryOver carry_over = CarryOver::role_default);
+
   /// Ends TLS and goes on in plaintext on the same connection (FTP's CCC,
   /// RFC 4217 §6): sends close_notify and waits (bounded by Timeouts::close)
   /// for the peer's. From the moment it is called, TLS records are read one
@@ -406,7 +419,8 @@ class UPTLS_API Stream {
   std::shared_ptr<const tls::ClientConfig> client_config() const;
   /// The server configuration stored for start_tls(), if any.
   std::shared_ptr<const tls::ServerConfig> server_config() const;
-  /// The name stored for SNI and verification (client role), if any.
+  /// The name stored for SNI and verification (client role), or answered
+  /// for when the client sends no SNI (server role), if any.
   std::string server_name() const;
   /// How many TLS 1.3 session tickets the server sends after the next
   /// handshake (OpenSSL sends 2; at most 16). 0 for connections whose

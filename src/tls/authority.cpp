@@ -10,12 +10,13 @@
 
 #include "uptls/printable.hpp"
 
-#include "ip_literal.hpp"
+#include "host_name.hpp"
 #include "tls/certificates.hpp"
 #include "tls/errors.hpp"
 
 namespace uptls::tls {
 
+using uptls::detail::is_dns_name;
 using uptls::detail::is_ip_literal;
 
 namespace {
@@ -37,28 +38,6 @@ void add_extension(X509* cert, X509* issuer, int nid, const std::string& value) 
   if (!ext) throw detail::drain_errors("cannot make certificate extension " + value);
   X509_add_ext(cert, ext, -1);
   X509_EXTENSION_free(ext);
-}
-
-/// Whether name is a DNS name a certificate may carry: labels of letters,
-/// digits, hyphens (and underscores, which real host names have), at most
-/// 63 bytes each and 253 in all, the first of them "*" for a wildcard.
-bool is_dns_name(std::string_view name) {
-  if (name.empty() || name.size() > 253) return false;
-  if (name.substr(0, 2) == "*.") name.remove_prefix(2);
-  std::size_t label = 0;
-  for (std::size_t i = 0; i <= name.size(); ++i) {
-    if (i == name.size() || name[i] == '.') {
-      if (label == 0 || label > 63) return false;
-      label = 0;
-      continue;
-    }
-    char c = name[i];
-    bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   c == '-' || c == '_';
-    if (!allowed) return false;
-    ++label;
-  }
-  return true;
 }
 
 /// The subjectAltName of names, each built as data (a GENERAL_NAME), never

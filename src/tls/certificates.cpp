@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "ip_literal.hpp"
+#include "host_name.hpp"
 #include "tls/errors.hpp"
 
 namespace uptls::tls::detail {

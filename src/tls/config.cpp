@@ -222,6 +222,12 @@ bool name_matches(std::string_view pattern, std::string_view name) {
   return dot != std::string::npos && dot > 0 && n.substr(dot) == p.substr(1);
 }
 
+// The name set by answer_without_sni, per connection.
+int no_sni_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
 }  // namespace
 
 Version parse_version(std::string_view text) {
@@ -337,7 +343,9 @@ struct ServerConfig::Impl {
   std::vector<std::string> warnings;
   // Identities made by the SNI callback, per name; bounded, so a client
   // that sends many names cannot grow it without limit.
-  uptls::detail::LruCache<std::string, std::shared_ptr<SSL_CTX>> minted{1024};
+  uptls::detail::LruCache<std::string, std::shared_ptr<SSL_CTX>> minted;
+
+  explicit Impl(const ServerOptions& o) : options(o), minted(o.identities_kept) {}
 
   /// A context with every setting of options and this identity.
   SslCtxPtr site_context(const Identity& identity) {
@@ -408,7 +416,11 @@ struct ServerConfig::Impl {
   static int on_server_name(SSL* ssl, int* alert, void* arg) {
     auto* self = static_cast<Impl*>(arg);
     const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-    if (!name) return SSL_TLSEXT_ERR_OK;
+    if (!name) {
+      const auto* fallback = static_cast<const std::string*>(SSL_get_ex_data(ssl, no_sni_index()));
+      if (!fallback) return SSL_TLSEXT_ERR_OK;
+      name = fallback->c_str();
+    }
     try {
       // SSL_set_SSL_CTX takes its own reference: the cache may drop ours.
       if (auto ctx = self->context_for(name)) SSL_set_SSL_CTX(ssl, ctx.get());
@@ -425,8 +437,7 @@ ServerConfig::ServerConfig(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 ServerConfig::~ServerConfig() = default;
 
 std::shared_ptr<const ServerConfig> ServerConfig::make(const ServerOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
+  auto impl = std::make_unique<Impl>(options);
   if (!options.protocol.key_log_file.empty()) {
     impl->key_log = std::make_unique<detail::KeyLog>(options.protocol.key_log_file);
   }
@@ -472,6 +483,10 @@ std::shared_ptr<const ServerConfig> ServerConfig::make(Identity identity) {
 void* ServerConfig::native_handle() const noexcept { return impl_->sites.front().ctx.get(); }
 
 const std::vector<std::string>& ServerConfig::warnings() const noexcept { return impl_->warnings; }
+
+void detail::answer_without_sni(SSL* ssl, const std::string* name) noexcept {
+  SSL_set_ex_data(ssl, no_sni_index(), const_cast<std::string*>(name));
+}
 
 SSL_CTX* detail::ConfigAccess::context(const ServerConfig& config) noexcept {
   return config.impl_->sites.front().ctx.get();

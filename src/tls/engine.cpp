@@ -3,9 +3,10 @@
 #include <openssl/ocsp.h>
 #include <openssl/rand.h>
 
-#include "ip_literal.hpp"
+#include "host_name.hpp"
 #include "printable.hpp"
 #include "tls/certificates.hpp"
+#include "tls/config_access.hpp"
 #include "tls/errors.hpp"
 #include "tls/session_cache.hpp"
 #include "tls/ticket_keys.hpp"
@@ -234,6 +235,11 @@ void Engine::expect_server_name(const std::string& name, bool verify, std::strin
   // RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in HostName."
   if (!is_ip_literal(name) && !name.empty()) SSL_set_tlsext_host_name(ssl_.get(), name.c_str());
   if (verify) expect_name(SSL_get0_param(ssl_.get()), name);
+}
+
+void Engine::answer_without_sni(std::string name) {
+  name_without_sni_ = std::move(name);
+  detail::answer_without_sni(ssl_.get(), &name_without_sni_);
 }
 
 Step Engine::handshake() {

@@ -37,6 +37,8 @@ class Engine {
   /// Client role: the name to send as SNI (not for IP literals) and to
   /// verify; a session cached under session_key is offered for resumption.
   void expect_server_name(const std::string& name, bool verify, std::string session_key);
+  /// Server role: the name a client that sends no SNI is answered for.
+  void answer_without_sni(std::string name);
 
   /// Each throws Error with the whole reason when the connection failed.
   Step handshake();
@@ -113,6 +115,7 @@ class Engine {
   std::string expected_name_;
   std::string session_key_;
   std::string origin_;
+  std::string name_without_sni_;
   bool server_;
   bool shutdown_sent_ = false;
   bool peer_closed_ = false;

@@ -312,6 +312,26 @@ class ProxyTest(unittest.TestCase):
         self.assertEqual(status, "200")
         again.stop()
 
+    def test_one_bound_for_every_minted_certificate(self):
+        proxy = self.start_proxy("--certificates-kept", "2", "--answer", "OK", intercept=True)
+        context = ssl.create_default_context(cafile=self.proxy_ca())
+        context.check_hostname = False  # the chain is verified; names are checked below
+
+        def minted(host, name):
+            with tls_through(proxy, self.origin.tls_port, context, host, name) as tls:
+                return tls.getpeercert(binary_form=True), tls.getpeercert()["subjectAltName"]
+
+        a, a_names = minted("localhost", "a.test")
+        self.assertEqual(a_names, (("DNS", "a.test"),))
+        minted("localhost", "b.test")
+        # A client that sends no SNI is answered for the CONNECT host.
+        ip, ip_names = minted("127.0.0.1", None)
+        self.assertEqual(ip_names, (("IP Address", "127.0.0.1"),))
+        # Two kept, for every host and name together: a.test was dropped.
+        self.assertNotEqual(minted("localhost", "a.test")[0], a)
+        self.assertEqual(minted("127.0.0.1", None)[0], ip)
+        proxy.stop()
+
     def test_intercept_keep_alive_several_requests(self):
         proxy = self.start_proxy(intercept=True)
         out = os.path.join(self.dir, "many")
@@ -865,14 +885,16 @@ def start_python_origin(directory, mode="upload", tls=False):
     return PythonOrigin(proc, int(line))
 
 
-def tls_through(proxy, port, context):
+def tls_through(proxy, port, context, host="localhost", server_hostname="localhost"):
+    """A TLS connection through a CONNECT tunnel to host:port; no SNI when
+    server_hostname is None."""
     s = socket.create_connection((HOST, proxy.port), timeout=30)
-    s.sendall(b"CONNECT localhost:%d HTTP/1.1\r\nHost: localhost\r\n\r\n" % port)
+    s.sendall(b"CONNECT %s:%d HTTP/1.1\r\nHost: %s\r\n\r\n" % (host.encode(), port, host.encode()))
     head = b""
     while b"\r\n\r\n" not in head:
         head += s.recv(1)
     assert head.startswith(b"HTTP/1.1 200 "), head
-    return context.wrap_socket(s, server_hostname="localhost")
+    return context.wrap_socket(s, server_hostname=server_hostname)
 
 
 def recv_response(s):

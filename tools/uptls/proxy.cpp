@@ -35,6 +35,7 @@ struct ProxyArgs {
   std::string log_json;
   bool quiet = false;
   double connect_timeout = 10;
+  std::size_t certificates_kept = 1024;
   ServerArgs server;
 };
 
@@ -133,6 +134,7 @@ asio::awaitable<int> run_proxy(std::shared_ptr<const ProxyArgs> args) {
     throw std::runtime_error("--ca-cert, --ca-key and --ca-out are for --intercept or --answer");
   }
   if (intercepting) options.authority = load_authority(*args);
+  options.certificates_kept = args->certificates_kept;
   if (!args->upstream_cafiles.empty() || args->upstream_insecure) {
     tls::ClientOptions upstream;
     upstream.protocol.alpn = {"http/1.1"};
@@ -177,6 +179,12 @@ void add_proxy_command(CLI::App& app) {
   command->add_flag("--intercept", args->intercept,
                     "intercept CONNECT tunnels: answer the client's handshake with a minted "
                     "certificate, reach the origin with verified TLS, log each request");
+  command
+      ->add_option("--certificates-kept", args->certificates_kept,
+                   "how many minted certificates are kept for later tunnels, for all hosts and "
+                   "names together (about 20 KiB each)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   command->add_option("--ca-cert", args->ca_cert,
                       "the CA certificate (PEM) that signs minted ones");
   command->add_option("--ca-key", args->ca_key, "that CA's private key (PEM)");

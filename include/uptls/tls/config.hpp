@@ -197,9 +197,15 @@ struct ServerOptions {
   /// kept for later connections with that name. Empty: the default identity.
   /// Called from the handshake, on the thread running it: with a server on
   /// several threads, calls for different names may run at once. The
-  /// identities made are kept for the 1,024 names used most recently; when
-  /// two handshakes mint one for the same name at once, the first is kept.
+  /// identities made are kept for the identities_kept names used most
+  /// recently; when two handshakes mint one for the same name at once, the
+  /// first is kept. A client that sends no SNI is taken to ask for the name
+  /// given to the server form of Stream::start_tls, if any.
   std::function<std::optional<Identity>(std::string_view server_name)> sni_callback;
+  /// How many identities made by sni_callback are kept, whatever the names
+  /// (the bound on the memory they take: each is a certificate, a key and
+  /// an OpenSSL context, about 20 KiB).
+  std::size_t identities_kept = 1024;
   /// Versions, ciphers, groups, ALPN (the server chooses from its list; a
   /// client with no overlap fails the handshake), key log.
   Protocol protocol;

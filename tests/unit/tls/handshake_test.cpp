@@ -5,19 +5,23 @@
 
 #include <gtest/gtest.h>
 
+#include <asio/experimental/awaitable_operators.hpp>
 #include <fstream>
 #include <sstream>
 
 #include "support/certs.hpp"
 #include "support/handshake.hpp"
+#include "support/memory_transport.hpp"
 #include "support/support.hpp"
 #include "uptls/error.hpp"
+#include "uptls/stream.hpp"
 #include "uptls/tls/authority.hpp"
 
 namespace uptls::tls {
 namespace {
 
 using asio::awaitable;
+using namespace asio::experimental::awaitable_operators;
 using test::handshake;
 using test::pki;
 using test::run;
@@ -153,6 +157,85 @@ TEST(Sni, CallbackMintsAnIdentityOnTheFly) {
     EXPECT_TRUE(
         contains(refused.client_error.message, "not in certificate names [default.example]"))
         << refused.client_error.message;
+  });
+}
+
+TEST(Sni, EveryIdentityMadeIsUnderOneBound) {
+  run([]() -> awaitable<void> {
+    ServerOptions options;
+    options.identity = pki().authority.issue({"default.example"});
+    options.identities_kept = 2;
+    std::vector<std::string> minted;
+    options.sni_callback = [&minted](std::string_view name) -> std::optional<Identity> {
+      minted.emplace_back(name);
+      return pki().authority.issue({std::string(name)});
+    };
+    auto server = ServerConfig::make(options);
+    auto client = client_trusting(pki().authority);
+    for (std::string name : {"a.example", "b.example", "c.example", "c.example", "a.example"}) {
+      auto h = co_await handshake(server, client, name);
+      EXPECT_EQ(subject_of(h.server_certificate), "CN=" + name) << h.client_error.message;
+    }
+    // c was kept; a was the least recently used when c came, so it was dropped.
+    EXPECT_EQ(minted,
+              (std::vector<std::string>{"a.example", "b.example", "c.example", "a.example"}));
+  });
+}
+
+/// What a client that sends no SNI (it connects to 127.0.0.1) is answered
+/// with by a server upgraded with start_tls(config, name_without_sni).
+struct Unnamed {
+  Unnamed() = default;
+  std::string subject;  // of the certificate the client accepted
+  test::Caught client_error;
+  std::string server_name;  // as the server saw it
+};
+
+awaitable<Unnamed> answer_unnamed(std::shared_ptr<const ServerConfig> config,
+                                  std::string name_without_sni) {
+  auto pair = test::memory_pair(co_await asio::this_coro::executor);
+  Stream server(std::move(pair.server), config);
+  ClientOptions client_options;
+  client_options.trust.ca_pem = pki().authority.ca_pem();
+  Stream client(std::move(pair.client), ClientConfig::make(client_options), "127.0.0.1");
+  auto [served, connected] =
+      co_await (test::caught(server.start_tls(config, std::move(name_without_sni))) &&
+                test::caught(client.start_tls()));
+  Unnamed result;
+  result.client_error = connected;
+  result.subject = subject_of(client.peer_certificate());
+  if (auto info = server.tls_info()) result.server_name = info->server_name;
+  co_return result;
+}
+
+TEST(Sni, AClientWithoutSniIsAnsweredForTheNameTheServerWasGiven) {
+  run([]() -> awaitable<void> {
+    ServerOptions options;
+    options.identity = pki().authority.issue({"default.example"});
+    options.sni_identities = {pki().authority.issue({"site.example"})};
+    std::vector<std::string> minted;
+    options.sni_callback = [&minted](std::string_view name) -> std::optional<Identity> {
+      minted.emplace_back(name);
+      return pki().authority.issue({std::string(name)});
+    };
+    auto config = ServerConfig::make(options);
+
+    auto given = co_await answer_unnamed(config, "127.0.0.1");
+    EXPECT_FALSE(given.client_error.code) << given.client_error.message;
+    EXPECT_EQ(given.subject, "CN=127.0.0.1");
+    EXPECT_EQ(given.server_name, "") << "the client sent no SNI";
+    EXPECT_EQ(minted, std::vector<std::string>{"127.0.0.1"});
+
+    // A configured identity is chosen for the name as SNI would choose it.
+    // (Its names do not include 127.0.0.1: the client refuses it, naming them.)
+    auto site = co_await answer_unnamed(config, "site.example");
+    EXPECT_TRUE(contains(site.client_error.message, "not in certificate names [site.example]"))
+        << site.client_error.message;
+
+    auto none = co_await answer_unnamed(config, "");
+    EXPECT_TRUE(contains(none.client_error.message, "not in certificate names [default.example]"))
+        << none.client_error.message;
+    EXPECT_EQ(minted.size(), 1u) << "no name: the default identity, nothing minted";
   });
 }
 
