@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <system_error>
 #include <utility>
 
@@ -144,17 +145,45 @@ bool starts_as_tls(std::string_view bytes) {
   return bytes.size() >= 2 && bytes[0] == 0x16 && bytes[1] == 0x03;
 }
 
+// Keeps the header of each record read during the handshake (OpenSSL
+// reports it before checking it).
+void on_record(int write_p, int, int content_type, const void* buf, std::size_t len, SSL*,
+               void* arg) {
+  if (write_p || content_type != SSL3_RT_HEADER || len != SSL3_RT_HEADER_LENGTH) return;
+  static_cast<Engine::BioState*>(arg)->last_header.assign(static_cast<const char*>(buf), len);
+}
+
+/// A TLS record header (RFC 8446 §5.1) in words: "a TLS alert record with
+/// record version 3.1"; empty when header is not one.
+std::string record_in_words(std::string_view header) {
+  if (header.size() != SSL3_RT_HEADER_LENGTH || header[1] != 3) return {};
+  static constexpr const char* types[] = {"change_cipher_spec", "alert", "handshake",
+                                          "application_data", "heartbeat"};
+  std::size_t type =
+      static_cast<unsigned char>(header[0]) - std::size_t{SSL3_RT_CHANGE_CIPHER_SPEC};
+  if (type >= std::size(types)) return {};
+  return std::string("a TLS ") + types[type] + " record with record version 3." +
+         std::to_string(static_cast<unsigned char>(header[2]));
+}
+
 // What the first OpenSSL error of a failure means for the user. Certificate
 // alerts can come with the first read (TLS 1.3 clients finish before the
 // server has checked their certificate); the negotiation's causes
 // (versions, ciphers, ALPN, SNI) are named for a failed handshake only:
 // after it, the same alerts mean something else (a peer refusing a
 // renegotiation sends handshake_failure).
-std::string hint(unsigned long e, bool server, bool handshake, std::string_view first_bytes) {
+std::string hint(unsigned long e, bool server, bool handshake, std::string_view first_bytes,
+                 std::string_view last_header) {
   if (ERR_GET_LIB(e) != ERR_LIB_SSL) return {};
   if (not_tls(e)) {
     if (!handshake) return "the peer sent bytes that are not TLS records";
     if (starts_as_tls(first_bytes)) {
+      std::string record = record_in_words(last_header);
+      if (!record.empty() && ERR_GET_REASON(e) == SSL_R_WRONG_VERSION_NUMBER) {
+        // testssl.sh's socket client ends with an alert that says 3.1.
+        return "the peer sent " + record +
+               " after the version was agreed, when records must say 3.3 (RFC 8446 §5.1)";
+      }
       return "the peer began the handshake, then sent bytes that are not TLS records";
     }
     return server ? "the client's first bytes are not a TLS ClientHello"
@@ -205,6 +234,8 @@ Engine::Engine(SSL_CTX* ctx, bool server, Transport& transport, std::string carr
   if (!bio) throw drain_errors("cannot create the transport BIO");
   BIO_set_data(bio, &bio_);
   SSL_set_bio(ssl_.get(), bio, bio);
+  SSL_set_msg_callback(ssl_.get(), on_record);
+  SSL_set_msg_callback_arg(ssl_.get(), &bio_);
   // Read whole socket reads at once instead of a header and a body per record.
   SSL_set_read_ahead(ssl_.get(), 1);
   // Several records per socket read while data streams in; the buffer is
@@ -252,6 +283,7 @@ Step Engine::handshake() {
     bio_.coalesce = false;
     bio_.handshaking = false;
     std::string().swap(bio_.first_bytes);
+    SSL_set_msg_callback(ssl_.get(), nullptr);
     keep_resumed_session();
   }
   return step;
@@ -475,7 +507,8 @@ void Engine::fail(Op op, int ssl_error) {
   }
   bool handshake = op == Op::handshake;
   std::string context = (handshake ? "TLS handshake failed" : "TLS connection failed") + with_peer;
-  if (std::string meaning = hint(first, server_, handshake, bio_.first_bytes); !meaning.empty()) {
+  if (std::string meaning = hint(first, server_, handshake, bio_.first_bytes, bio_.last_header);
+      !meaning.empty()) {
     context += " (" + meaning + ")";
   }
   if (handshake && not_tls(first) && !starts_as_tls(bio_.first_bytes)) {

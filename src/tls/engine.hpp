@@ -86,6 +86,9 @@ class Engine {
     // The first bytes the peer sent during the handshake, to say what came
     // when it was not TLS; released when the handshake is done.
     std::string first_bytes;
+    // The header of the last record the peer sent during the handshake, to
+    // name a TLS record that came where it may not.
+    std::string last_header;
     bool handshaking = true;
     // Handshake flights and the records of one write are gathered and sent
     // with one system call; other output (alerts, key updates) goes straight out.

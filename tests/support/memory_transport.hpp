@@ -14,6 +14,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -153,21 +154,22 @@ class MemoryTransport final : public Transport {
 
   asio::awaitable<WaitResult> wait(Readiness direction) override {
     auto& timer = direction == Readiness::read ? *link_->readable[side_] : *link_->writable[side_];
+    // cancel() ends every wait pending when it is called, each of them.
+    const std::uint64_t cancels = cancels_;
     for (;;) {
       if (!link_->open[side_]) co_return WaitResult(asio::error::operation_aborted);
       if (ready(direction)) co_return WaitResult();
       timer.expires_at(asio::steady_timer::time_point::max());
       co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
       auto state = co_await asio::this_coro::cancellation_state;
-      if (state.cancelled() != asio::cancellation_type::none || cancelled_) {
-        cancelled_ = false;
+      if (state.cancelled() != asio::cancellation_type::none || cancels_ != cancels) {
         co_return WaitResult(asio::error::operation_aborted);
       }
     }
   }
 
   void cancel() noexcept override {
-    cancelled_ = true;
+    ++cancels_;
     link_->wake(side_);
   }
 
@@ -222,7 +224,7 @@ class MemoryTransport final : public Transport {
 
   std::shared_ptr<MemoryLink> link_;
   int side_;
-  bool cancelled_ = false;
+  std::uint64_t cancels_ = 0;  // how many times cancel() was called
   asio::any_io_executor executor_;
 };
 

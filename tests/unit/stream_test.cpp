@@ -186,6 +186,14 @@ TEST(Stream, StartTlsTwiceIsAnError) {
     co_await p.upgrade();
     auto again = co_await caught(p.client->start_tls());
     EXPECT_EQ(again.code, errc::already_tls);
+    auto server_again = co_await caught(p.server->start_tls());
+    EXPECT_EQ(server_again.code, errc::already_tls);
+    // A wrong call changes nothing: the TLS session goes on, both ways.
+    EXPECT_TRUE(p.client->is_tls() && !p.client->is_closed());
+    co_await p.client->write_all("still TLS\n");
+    EXPECT_EQ(co_await p.server->read_line(), "still TLS");
+    co_await p.server->write_all("answer\n");
+    EXPECT_EQ(co_await p.client->read_line(), "answer");
   });
 }
 
@@ -223,8 +231,12 @@ TEST(Stream, StartTlsWithoutConfigurationIsAnError) {
     EXPECT_FALSE(server.upgradeable());
     auto server_error = co_await caught(server.start_tls());
     auto client_error = co_await caught(client.start_tls());
-    EXPECT_EQ(server_error.code, errc::no_tls_config);
-    EXPECT_EQ(client_error.code, errc::no_tls_config);
+    EXPECT_EQ(server_error.code, errc::no_tls_config) << server_error.message;
+    EXPECT_EQ(client_error.code, errc::no_tls_config) << client_error.message;
+    // Both stay plaintext streams that work.
+    EXPECT_FALSE(server.is_closed() || client.is_closed() || server.is_tls() || client.is_tls());
+    co_await client.write_all("plaintext\n");
+    EXPECT_EQ(co_await server.read_line(), "plaintext");
   });
 }
 
@@ -370,6 +382,12 @@ TEST(Stream, ClientCannotFeedCarriedOverBytesToTheHandshake) {
     Stream client(std::move(pair.client), pki().client, "localhost");
     auto error = co_await caught(client.start_tls(CarryOver::feed_handshake));
     EXPECT_EQ(error.code, errc::invalid_argument);
+    // Refused before anything changed: the stream still upgrades.
+    EXPECT_FALSE(client.is_closed());
+    Stream server(std::move(pair.server), pki().server);
+    auto [s, c] = co_await (caught(server.start_tls()) && caught(client.start_tls()));
+    EXPECT_FALSE(s.code || c.code) << s.message << c.message;
+    EXPECT_TRUE(client.is_tls());
   });
 }
 
@@ -571,19 +589,27 @@ void expect_line(const std::optional<std::string>& line, const std::string& expe
   if (*line != expected) throw std::runtime_error(expected + " wrong: got '" + *line + "'");
 }
 
+/// How far a whole session had gone, in the link's operations.
+struct Progress {
+  /// When the client had sent the last bytes it sends before its close.
+  std::size_t client_sent = std::numeric_limits<std::size_t>::max();
+  /// When the close began.
+  std::size_t before_close = std::numeric_limits<std::size_t>::max();
+};
+
 /// One whole session: plaintext lines, STARTTLS, lines both ways over TLS,
-/// close. Throws what either side threw; before_close counts the link's
-/// operations before the close.
-awaitable<void> whole_session(Pair& p, std::size_t& before_close) {
+/// close. Throws what either side threw.
+awaitable<void> whole_session(Pair& p, Progress& progress) {
   co_await p.client->write_all("PING\nSTARTTLS\n");
   expect_line(co_await p.server->read_line(), "PING");
   expect_line(co_await p.server->read_line(), "STARTTLS");
   co_await p.upgrade();
   co_await p.client->write_all("over TLS\n");
+  progress.client_sent = p.link->operations;
   expect_line(co_await p.server->read_line(), "over TLS");
   co_await p.server->write_all("answer\n");
   expect_line(co_await p.client->read_line(), "answer");
-  before_close = p.link->operations;
+  progress.before_close = p.link->operations;
   co_await (p.client->close() && p.server->close());
 }
 
@@ -599,10 +625,10 @@ TEST(Stream, AFaultAtEveryStepOfTheUpgradeIsAClearError) {
     bool fired = false;
     run([&]() -> awaitable<void> {
       Pair p(co_await asio::this_coro::executor, f);
-      std::size_t before_close = std::numeric_limits<std::size_t>::max();
-      auto result = co_await caught(whole_session(p, before_close));
+      Progress progress;
+      auto result = co_await caught(whole_session(p, progress));
       fired = p.link->operations >= n;
-      if (!fired || n > before_close) {
+      if (!fired || n > progress.before_close) {
         // close() owes nothing to a peer that failed: it never throws.
         EXPECT_FALSE(result.code) << "no error from a whole session: " << result.message;
         EXPECT_TRUE(p.client->is_closed() && p.server->is_closed());
@@ -618,9 +644,9 @@ TEST(Stream, AFaultAtEveryStepOfTheUpgradeIsAClearError) {
   EXPECT_GT(faults, 10u) << "the sweep covered the plaintext phase, the handshake and TLS";
 }
 
-// The client half-closes at every step: the session ends early with an
-// error or an end that the reader sees (or completes, when the client had
-// sent all it had to), never a hang, a crash or a wrong byte.
+// The client half-closes at every step. Before it has sent all it sends,
+// the session ends early with an error or an end that the reader sees;
+// after that, it completes. Never a hang, a crash or a wrong byte.
 TEST(Stream, AHalfCloseAtEveryStepEndsTheSessionCleanly) {
   std::size_t ended = 0;
   for (std::size_t n = 1;; ++n) {
@@ -630,17 +656,26 @@ TEST(Stream, AHalfCloseAtEveryStepEndsTheSessionCleanly) {
     bool fired = false;
     run([&]() -> awaitable<void> {
       Pair p(co_await asio::this_coro::executor, f);
-      std::size_t before_close = std::numeric_limits<std::size_t>::max();
+      Progress progress;
       std::string outcome;
       try {
-        co_await whole_session(p, before_close);
+        co_await whole_session(p, progress);
       } catch (const EndOfSession& e) {
         outcome = e.what();
       } catch (const std::system_error& e) {
         outcome = e.what();
       }
       fired = p.link->operations >= n;
+      if (!fired) co_return;
       // A wrong line is a runtime_error: it leaves run() and fails the test.
+      if (n <= progress.client_sent) {
+        EXPECT_FALSE(outcome.empty())
+            << "a half-close at operation " << n << ", before the client sent all, went unnoticed";
+      } else {
+        EXPECT_EQ(outcome, "") << "a half-close at operation " << n
+                               << ", after the client sent all, broke the session";
+        EXPECT_TRUE(p.client->is_closed() && p.server->is_closed()) << "at operation " << n;
+      }
       if (!outcome.empty()) ++ended;
     });
     if (!fired) break;
@@ -680,9 +715,9 @@ TEST(Stream, OneByteWritesAndReadsCarryAWholeSession) {
     f.max_write = 1;
     f.max_read = 1;
     Pair p(co_await asio::this_coro::executor, f);
-    std::size_t before_close = 0;
-    co_await whole_session(p, before_close);
-    EXPECT_GT(before_close, 1000u) << "every record went a byte at a time";
+    Progress progress;
+    co_await whole_session(p, progress);
+    EXPECT_GT(progress.before_close, 1000u) << "every record went a byte at a time";
     EXPECT_TRUE(p.server->is_closed());
   });
 }
@@ -704,15 +739,59 @@ TEST(Stream, AStalledReaderTimesOutTheWriterAndTheStreamIsAborted) {
   });
 }
 
-TEST(Stream, CloseTimeoutIsItsOwn) {
+// Each direction's deadline is its own: a write that times out while a read
+// waits (a relay, a server reading its client's next command) is ended, and
+// the read goes on until the stream is aborted by the write's failure.
+TEST(Stream, AWriteDeadlineIsKeptWhileAReadWaits) {
   run([]() -> awaitable<void> {
-    Pair p(co_await asio::this_coro::executor);
+    auto executor = co_await asio::this_coro::executor;
+    test::Faults f;
+    f.capacity = 16;
+    Plain p(executor, f);
+    Timeouts timeouts;
+    timeouts.write = std::chrono::milliseconds(50);
+    p.server->set_timeouts(timeouts);
+    std::optional<test::Caught> read;
+    asio::co_spawn(executor, caught(p.server->read_line()),
+                   [&](std::exception_ptr, test::Caught c) { read = c; });
+    co_await let_others_run();
+    EXPECT_FALSE(read) << "the client sent nothing: the read waits";
+    auto write = co_await caught(p.server->write_all(std::string(4096, 'x')));
+    EXPECT_EQ(write.code, errc::write_timeout) << write.message;
+    co_await let_others_run();
+    EXPECT_TRUE(read) << "the write's failure ended the read too";
+    EXPECT_EQ(read.value_or(test::Caught()).code, errc::stream_closed);
+  });
+}
+
+// close() sends close_notify and waits for the peer's, for Timeouts::close
+// and no longer: a peer that never answers does not make it fail or hang.
+TEST(Stream, CloseWaitsForThePeersCloseNotifyWithinItsOwnTimeout) {
+  run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    Pair p(executor);
     co_await p.upgrade();
     Timeouts timeouts;
-    timeouts.close = std::chrono::milliseconds(30);
+    timeouts.close = std::chrono::seconds(1);
+    timeouts.idle = std::chrono::hours(1);
     p.client->set_timeouts(timeouts);
-    auto [ec] = co_await p.client->async_close(asio::experimental::as_tuple(asio::use_awaitable));
-    EXPECT_FALSE(ec) << "close does not fail for the peer's silence";
+    std::optional<std::error_code> closed;
+    asio::co_spawn(
+        executor, p.client->async_close(asio::experimental::as_tuple(asio::use_awaitable)),
+        [&](std::exception_ptr, std::tuple<std::error_code> ec) { closed = std::get<0>(ec); });
+    auto end = co_await p.server->read_line();
+    EXPECT_FALSE(end) << "the server read the client's close_notify: a clean end";
+    co_await let_others_run();
+    EXPECT_FALSE(closed) << "close waits for the peer's close_notify";
+    // The server never answers: the close timeout ends the wait.
+    asio::steady_timer poll(executor);
+    for (int i = 0; i < 500 && !closed; ++i) {
+      poll.expires_after(std::chrono::milliseconds(10));
+      co_await poll.async_wait(asio::use_awaitable);
+    }
+    EXPECT_TRUE(closed) << "close gave up within its timeout";
+    EXPECT_FALSE(closed.value_or(make_error_code(errc::close_timeout)))
+        << "close does not fail for the peer's silence";
     EXPECT_TRUE(p.client->is_closed());
   });
 }
@@ -948,6 +1027,24 @@ TEST(Stream, GarbageAfterAValidClientHelloIsNamedAsSuch) {
         << error.message;
     EXPECT_EQ(error.message.find("first bytes are not a TLS ClientHello"), std::string::npos)
         << error.message;
+  });
+}
+
+// testssl.sh's socket client ends its probe with an alert record that says
+// 3.1, after the ServerHello: a TLS record, named as one.
+TEST(Stream, AnAlertWithTheWrongRecordVersionIsNamedAsATlsRecord) {
+  run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    Pair p(executor);
+    asio::co_spawn(executor, caught(p.client->start_tls()), asio::detached);
+    co_await let_others_run();  // the ClientHello is on its way
+    p.link->inject(to_server, std::string("\x15\x03\x01\x00\x02\x02\x28", 7));
+    auto error = co_await caught(p.server->start_tls());
+    EXPECT_NE(error.message.find("the peer sent a TLS alert record with record version 3.1 after "
+                                 "the version was agreed"),
+              std::string::npos)
+        << error.message;
+    EXPECT_EQ(error.message.find("not TLS records"), std::string::npos) << error.message;
   });
 }
 

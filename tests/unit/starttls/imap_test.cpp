@@ -22,7 +22,7 @@ void to_starttls(ImapClient& client, Feeder& feed) {
 TEST(ImapClient, UpgradesAndAsksForCapabilitiesAgain) {
   ImapClient client;
   Feeder feed(client);
-  to_starttls(client, feed);
+  ASSERT_NO_FATAL_FAILURE(to_starttls(client, feed));
   EXPECT_EQ(feed("A002 OK Begin TLS negotiation now\r\n"), "");
   EXPECT_EQ(client.next(), Next::start_tls);
   client.tls_started();
@@ -38,7 +38,7 @@ TEST(ImapClient, IgnoresUntaggedCapabilitiesWhileStarttlsIsPending) {
   // EAST: capabilities planted before the tagged OK of STARTTLS.
   ImapClient client;
   Feeder feed(client);
-  to_starttls(client, feed);
+  ASSERT_NO_FATAL_FAILURE(to_starttls(client, feed));
   feed("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA002 OK go\r\n");
   EXPECT_EQ(client.next(), Next::start_tls);
   client.tls_started();
@@ -50,7 +50,7 @@ TEST(ImapClient, IgnoresUntaggedCapabilitiesWhileStarttlsIsPending) {
 TEST(ImapClient, RefusesBytesAfterTheTaggedOk) {
   ImapClient client;
   Feeder feed(client);
-  to_starttls(client, feed);
+  ASSERT_NO_FATAL_FAILURE(to_starttls(client, feed));
   feed("A002 OK go\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n");
   EXPECT_EQ(client.error(), make_error_code(errc::injected_plaintext));
   EXPECT_NE(client.error_message().find("AUTH=PLAIN"), std::string::npos);
@@ -92,7 +92,7 @@ TEST(ImapClient, QuotesRefusalsAndStrangeTags) {
   {
     ImapClient client;
     Feeder feed(client);
-    to_starttls(client, feed);
+    ASSERT_NO_FATAL_FAILURE(to_starttls(client, feed));
     feed("A002 NO [UNAVAILABLE] TLS is broken here\r\n");
     EXPECT_EQ(client.error(), make_error_code(errc::starttls_unavailable));
     EXPECT_NE(client.error_message().find("TLS is broken here"), std::string::npos);

@@ -20,7 +20,7 @@ void to_stls(Pop3Client& client, Feeder& feed) {
 TEST(Pop3Client, UpgradesAndAsksForCapabilitiesAgain) {
   Pop3Client client;
   Feeder feed(client);
-  to_stls(client, feed);
+  ASSERT_NO_FATAL_FAILURE(to_stls(client, feed));
   EXPECT_EQ(client.learned().capabilities, (std::vector<std::string>{"TOP", "STLS", "SASL PLAIN"}));
   feed("+OK begin\r\n");
   EXPECT_EQ(client.next(), Next::start_tls);
@@ -36,7 +36,7 @@ TEST(Pop3Client, RefusesInjectionStrippingAndRefusals) {
   {
     Pop3Client client;
     Feeder feed(client);
-    to_stls(client, feed);
+    ASSERT_NO_FATAL_FAILURE(to_stls(client, feed));
     feed("+OK begin\r\n+OK fake\r\n");
     EXPECT_EQ(client.error(), make_error_code(errc::injected_plaintext));
   }
@@ -58,7 +58,7 @@ TEST(Pop3Client, RefusesInjectionStrippingAndRefusals) {
   {
     Pop3Client client;
     Feeder feed(client);
-    to_stls(client, feed);
+    ASSERT_NO_FATAL_FAILURE(to_stls(client, feed));
     feed("-ERR not now\r\n");
     EXPECT_NE(client.error_message().find("refused STLS: \"-ERR not now\""), std::string::npos)
         << client.error_message();

@@ -23,7 +23,7 @@ void to_starttls(SmtpClient& client, Feeder& feed) {
 TEST(SmtpClient, UpgradesAndAsksForCapabilitiesAgain) {
   SmtpClient client;
   Feeder feed(client);
-  to_starttls(client, feed);
+  ASSERT_NO_FATAL_FAILURE(to_starttls(client, feed));
   EXPECT_EQ(client.learned().capabilities,
             (std::vector<std::string>{"PIPELINING", "AUTH PLAIN", "STARTTLS"}));
   EXPECT_EQ(feed("220 2.0.0 go ahead\r\n"), "");
@@ -53,7 +53,7 @@ TEST(SmtpClient, RefusesBytesAfterTheGoAhead) {
   // as if it had come over TLS.
   SmtpClient client;
   Feeder feed(client);
-  to_starttls(client, feed);
+  ASSERT_NO_FATAL_FAILURE(to_starttls(client, feed));
   feed("220 go ahead\r\n250-evil\r\n250 AUTH PLAIN\r\n");
   EXPECT_EQ(client.next(), Next::failed);
   EXPECT_EQ(client.error(), make_error_code(errc::injected_plaintext));
@@ -75,7 +75,7 @@ TEST(SmtpClient, RequiredPolicyRefusesAServerWithoutStarttls) {
 TEST(SmtpClient, RequiredPolicyQuotesARefusal) {
   SmtpClient client;
   Feeder feed(client);
-  to_starttls(client, feed);
+  ASSERT_NO_FATAL_FAILURE(to_starttls(client, feed));
   feed("454 4.7.0 TLS not available due to local problem\r\n");
   EXPECT_EQ(client.error(), make_error_code(errc::starttls_unavailable));
   EXPECT_NE(client.error_message().find("454 4.7.0 TLS not available"), std::string::npos);
