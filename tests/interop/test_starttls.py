@@ -700,6 +700,18 @@ class FtpServerTest(ServedCase):
         self.assertIn("resumed no session", str(refused.exception))
         ftp.quit()
 
+    def test_no_session_reuse_lets_stock_ftplib_transfer(self):
+        relaxed = Served(self, "ftp", self.tmp, "--no-session-reuse")
+        self.addCleanup(relaxed.stop)
+        ftp = ftplib.FTP_TLS(context=ssl.create_default_context(cafile=relaxed.ca), timeout=20)
+        ftp.connect("localhost", relaxed.port)
+        ftp.login("alice", "secret")
+        ftp.prot_p()
+        chunks = []
+        ftp.retrbinary("RETR hello.txt", chunks.append)
+        self.assertIn(b"Subject: Hello from uptls", b"".join(chunks))
+        ftp.quit()
+
     def test_python_ftplib_with_ccc(self):
         ftp = ftplib.FTP_TLS(context=ssl.create_default_context(cafile=self.server.ca),
                              timeout=20)
