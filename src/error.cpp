@@ -64,6 +64,32 @@ class LibraryCategory final : public std::error_category {
   }
 };
 
+class ConditionCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "uptls.condition"; }
+  std::string message(int value) const override {
+    return static_cast<condition>(value) == condition::timeout ? "timed out"
+                                                               : "unknown uptls condition";
+  }
+  bool equivalent(const std::error_code& code, int value) const noexcept override {
+    if (static_cast<condition>(value) != condition::timeout) return false;
+    if (code.category() == uptls::error_category()) {
+      switch (static_cast<errc>(code.value())) {
+        case errc::connect_timeout:
+        case errc::handshake_timeout:
+        case errc::read_timeout:
+        case errc::idle_timeout:
+        case errc::write_timeout:
+        case errc::close_timeout:
+          return true;
+        default:
+          return false;
+      }
+    }
+    return code == std::errc::timed_out;
+  }
+};
+
 class TlsCategory final : public std::error_category {
  public:
   const char* name() const noexcept override { return "uptls.tls"; }
@@ -85,6 +111,15 @@ class VerifyCategory final : public std::error_category {
 const std::error_category& error_category() noexcept {
   static const LibraryCategory category;
   return category;
+}
+
+const std::error_category& condition_category() noexcept {
+  static const ConditionCategory category;
+  return category;
+}
+
+std::error_condition make_error_condition(condition c) noexcept {
+  return {static_cast<int>(c), condition_category()};
 }
 
 const std::error_category& tls_category() noexcept {

@@ -71,6 +71,21 @@ enum class errc {
   session_not_resumed,
 };
 
+/// Conditions that group errc values, as Beast's do: compare a code with
+/// one (`ec == uptls::condition::timeout`) to handle the whole group.
+enum class condition {
+  /// A timeout of any kind: errc::connect_timeout, handshake_timeout,
+  /// read_timeout, idle_timeout, write_timeout and close_timeout, and the
+  /// system's own (std::errc::timed_out, a TCP connect the kernel gave up).
+  timeout = 1,
+};
+
+/// The category of condition values.
+UPTLS_API const std::error_category& condition_category() noexcept;
+
+/// Makes an error_condition in condition_category().
+UPTLS_API std::error_condition make_error_condition(condition c) noexcept;
+
 /// The category of errc values.
 UPTLS_API const std::error_category& error_category() noexcept;
 
@@ -118,5 +133,9 @@ namespace std {
 /// Lets errc values convert to std::error_code in uptls::error_category().
 template <>
 struct is_error_code_enum<uptls::errc> : true_type {};
+
+/// Lets condition values convert to std::error_condition.
+template <>
+struct is_error_condition_enum<uptls::condition> : true_type {};
 
 }  // namespace std

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 namespace uptls {
 namespace {
 
@@ -11,6 +13,24 @@ TEST(Error, LibraryCodesHaveTheirOwnCategoryAndMessages) {
   EXPECT_STREQ(code.category().name(), "uptls");
   EXPECT_NE(code.message().find("STARTTLS injection"), std::string::npos);
   EXPECT_NE(std::error_code(errc::line_too_long), std::error_code(errc::unexpected_eof));
+}
+
+TEST(Error, EveryTimeoutIsOneCondition) {
+  for (errc timeout : {errc::connect_timeout, errc::handshake_timeout, errc::read_timeout,
+                       errc::idle_timeout, errc::write_timeout, errc::close_timeout}) {
+    std::error_code code = timeout;
+    EXPECT_EQ(code, condition::timeout) << code.message();
+    EXPECT_TRUE(code == condition::timeout);
+  }
+  // The system's own: a TCP connect the kernel gave up on, as Asio reports it.
+  EXPECT_EQ(std::error_code(ETIMEDOUT, std::system_category()), condition::timeout);
+  for (errc other : {errc::line_too_long, errc::unexpected_eof, errc::stream_closed,
+                     errc::connection_limit, errc::session_not_resumed}) {
+    EXPECT_NE(std::error_code(other), condition::timeout) << std::error_code(other).message();
+  }
+  EXPECT_NE(std::make_error_code(std::errc::connection_reset), condition::timeout);
+  EXPECT_EQ(make_error_condition(condition::timeout).message(), "timed out");
+  EXPECT_STREQ(condition_category().name(), "uptls.condition");
 }
 
 TEST(Error, WhatIsTheWholeMessage) {
