@@ -194,6 +194,11 @@ def check(address, *args):
     return proc.returncode, proc.stdout, proc.stderr
 
 
+def check_without_address():
+    proc = subprocess.run([up.UPTLS, "check"], capture_output=True, text=True, timeout=60)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 class Check(Peers):
 
     def test_verdicts_and_exit_statuses_against_openssl_s_server(self):
@@ -204,27 +209,42 @@ class Check(Peers):
         self.assertEqual(rc, 0, out + err)
         self.assertRegex(out, r"^OK: <Certificate Subject=CN=localhost Issuer=CN=uptls interop "
                               r"test CA Names=\[localhost, 127\.0\.0\.1, ::1\] Expires=.* GMT>\n$")
+        # The monitoring plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, each
+        # with one line that starts with its word.
         rc, out, err = check(address, "--cafile", pki["ca_cert"], "--servername", "other.example")
-        self.assertEqual(rc, 1, out + err)
-        self.assertIn("BAD: certificate verify failed: hostname 'other.example' not in "
-                      "certificate names", out)
+        self.assertEqual(rc, 2, out + err)
+        self.assertRegex(out, r"^CRITICAL: certificate verify failed: hostname 'other\.example' "
+                              r"not in certificate names .*\n$")
         other = sp.make_openssl_pki(tempfile.mkdtemp(dir=self.tmp.name))
         rc, out, err = check(address, "--cafile", other["ca_cert"], "--servername", "localhost")
-        self.assertEqual(rc, 1, out + err)
-        self.assertIn("BAD: certificate verify failed: unable to get local issuer", out)
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn("CRITICAL: certificate verify failed: unable to get local issuer", out)
         # The certificates of the test PKI are valid for 2 days.
         rc, out, err = check(address, "--cafile", pki["ca_cert"], "--servername", "localhost",
-                             "--warn-days", "30")
-        self.assertEqual(rc, 3, out + err)
-        self.assertRegex(out, r"^WARN: expires in [0-2] days \(under 30\): <Certificate ")
+                             "--warn-days", "30", "--perfdata")
+        self.assertEqual(rc, 1, out + err)
+        self.assertRegex(out, r"^WARNING: expires in [0-2] days \(under 30\): <Certificate .*> "
+                              r"\| days_left=[0-2]\.\dd;30;0\n$")
+        rc, out, err = check(address, "--cafile", pki["ca_cert"], "--servername", "localhost",
+                             "--warn-days", "1", "--perfdata")
+        self.assertEqual(rc, 0, out + err)
+        self.assertRegex(out, r"^OK: <Certificate .*> \| days_left=[12]\.\dd;1;0\n$")
 
-    def test_a_connection_failure_is_exit_status_2(self):
+    def test_options_the_check_cannot_run_with_are_unknown(self):
+        for args in (["--no-such-option"], ["--cafile", os.path.join(self.tmp.name, "missing")],
+                     ["--warn-days", "-1"], []):
+            with self.subTest(args=args):
+                rc, out, err = check(f"{HOST}:1", *args) if args else check_without_address()
+                self.assertEqual(rc, 3, out + err)
+                self.assertRegex(out, r"^UNKNOWN: .+\n$")
+
+    def test_a_connection_failure_is_critical(self):
         with socket.socket() as unused:
             unused.bind((HOST, 0))
             port = unused.getsockname()[1]
         rc, out, err = check(f"{HOST}:{port}")
         self.assertEqual(rc, 2, out + err)
-        self.assertIn("ERROR: connecting to 127.0.0.1 port", out)
+        self.assertRegex(out, r"^CRITICAL: connecting to 127\.0\.0\.1 port \d+: .*\n$")
 
     def test_starttls_line_against_twisted_seed004(self):
         pki = self.pki()
@@ -284,9 +304,9 @@ class Check(Peers):
                     r"^ACCEPT 127\.0\.0\.1:(\d+)$", stdin=subprocess.PIPE)
                 rc, out, err = check(f"{HOST}:{match.group(1)}", "--cafile", pki["ca_cert"],
                                      "--servername", "localhost")
-                self.assertIn(rc, (1, 2), out + err)
+                self.assertEqual(rc, 2, out + err)
                 if name != "p192-leaf":  # the client offers no P-192: no handshake at all
-                    self.assertIn(f"BAD: certificate verify failed: {words}", out)
+                    self.assertIn(f"CRITICAL: certificate verify failed: {words}", out)
 
     def test_cert_verify_refuses_a_name_as_ip_and_takes_crls(self):
         pki = self.pki()

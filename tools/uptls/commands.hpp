@@ -12,7 +12,11 @@ void add_serve_command(CLI::App& app);
 void add_client_command(CLI::App& app);
 void add_connect_command(CLI::App& app);
 void add_features_command(CLI::App& app);
-void add_check_command(CLI::App& app);
+/// Returns the command: its parse errors are UNKNOWN (exit status
+/// check_unknown), as the monitoring plugin convention wants.
+CLI::App* add_check_command(CLI::App& app);
+/// The exit status of a check that could not run (options it cannot use).
+inline constexpr int check_unknown = 3;
 void add_inspect_command(CLI::App& app);
 void add_echo_command(CLI::App& app);
 void add_cert_command(CLI::App& app);

@@ -89,11 +89,21 @@ int main(int argc, char** argv) {
   uptls::cli::add_client_command(app);
   uptls::cli::add_connect_command(app);
   uptls::cli::add_features_command(app);
-  uptls::cli::add_check_command(app);
+  CLI::App* check = uptls::cli::add_check_command(app);
   uptls::cli::add_inspect_command(app);
   uptls::cli::add_echo_command(app);
   uptls::cli::add_cert_command(app);
   uptls::cli::add_proxy_command(app);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a command's own exit status
+  } catch (const CLI::ParseError& e) {
+    if (check->parsed() && e.get_exit_code() != 0) {
+      uptls::cli::print_line(std::string("UNKNOWN: ") + e.what());
+      return uptls::cli::check_unknown;
+    }
+    return app.exit(e);
+  }
   return 0;
 }
