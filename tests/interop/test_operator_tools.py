@@ -416,7 +416,8 @@ class Inspect(Peers):
                               os.path.join(self.tmp.name, "ca.pem"), "--json"])
         out, err = PipeReader(proc.stdout), PipeReader(proc.stderr)
         self.addCleanup(stop_process, proc, readers=(out, err))
-        found = err.wait_for(r"listening on 127\.0\.0\.1:(\d+)$", up.STARTUP_TIMEOUT)
+        found = err.wait_for(r"^uptls inspect: listening on 127\.0\.0\.1:(\d+) "
+                             r"\(reporting clients, \d+ threads?\)$", up.STARTUP_TIMEOUT)
         self.assertIsNotNone(found, err.snapshot())
         port = int(found[1].group(1))
         ctx = sp.client_context(os.path.join(self.tmp.name, "ca.pem"))
@@ -443,7 +444,7 @@ class Echo(Peers):
         ca = os.path.join(self.tmp.name, "echo-ca.pem")
         match, output = self.start_peer(
             [up.UPTLS, "echo", "serve", "--listen", f"{HOST}:0", "--ca-out", ca, *args],
-            r"^listening on 127\.0\.0\.1:(\d+)$")
+            r"^listening on 127\.0\.0\.1:(\d+) \(echo, \d+ threads?\)$")
         return int(match.group(1)), ca, output
 
     def test_echo_client_and_server_with_starttls_and_ready(self):
@@ -511,6 +512,59 @@ class Echo(Peers):
                 self.assertEqual(got, b"first\nsecond\r\n", "each line with its own end")
                 tls.sendall(b"QUIT\n")
                 self.assertEqual(tls.recv(100), b"")
+
+
+class Serving(Peers):
+    """Every serving command runs one way: the same listening line, SIGHUP
+    reloads (or is ignored) and never kills, SIGINT and SIGTERM stop it
+    gracefully, even when sent the moment the line is read."""
+
+    COMMANDS = {
+        "serve pingpong": (["serve", "pingpong"], True),
+        "serve smtp": (["serve", "smtp"], True),
+        "echo serve": (["echo", "serve", "--implicit-tls"], True),
+        "inspect --listen": (["inspect"], True),
+        "proxy": (["proxy"], False),
+    }
+
+    def start(self, name, *extra):
+        args, has_certificate = self.COMMANDS[name]
+        listen = ["--listen", f"{HOST}:0"]
+        if has_certificate:
+            listen += ["--ca-out", os.path.join(self.tmp.name, name.replace(" ", "-") + ".pem")]
+        proc = start_process([up.UPTLS, *args, *listen, *extra])
+        out, err = PipeReader(proc.stdout), PipeReader(proc.stderr)
+        self.addCleanup(stop_process, proc, readers=(out, err))
+        pattern = r"listening on 127\.0\.0\.1:(\d+) \((?:[a-z ]+, )?(\d+) threads?\)$"
+        found = out.wait_for(pattern, up.STARTUP_TIMEOUT) or err.wait_for(pattern, 0.1)
+        self.assertIsNotNone(found, f"{name} did not start\n{out.snapshot()}{err.snapshot()}")
+        return proc, out, err, found[1]
+
+    def test_a_signal_the_moment_the_server_listens_stops_it_gracefully(self):
+        for name in self.COMMANDS:
+            for signal in ("SIGTERM", "SIGINT"):
+                with self.subTest(name=name, signal=signal):
+                    proc, out, err, _ = self.start(name)
+                    proc.send_signal(getattr(__import__("signal"), signal))
+                    self.assertEqual(proc.wait(STEP_TIMEOUT), 0, err.snapshot())
+
+    def test_sighup_reloads_or_is_ignored_and_threads_are_chosen(self):
+        import signal
+        for name, (_, has_certificate) in self.COMMANDS.items():
+            with self.subTest(name=name):
+                proc, out, err, listening = self.start(name, "--threads", "3")
+                self.assertEqual(listening.group(2), "3")
+                proc.send_signal(signal.SIGHUP)
+                if has_certificate:
+                    self.assertIsNotNone(out.wait_for(r"^reloaded the TLS configuration$",
+                                                      STEP_TIMEOUT), out.snapshot())
+                else:
+                    self.assertIsNotNone(err.wait_for(r"^uptls proxy: SIGHUP: no certificate "
+                                                      r"to reload$", STEP_TIMEOUT),
+                                         err.snapshot())
+                self.assertIsNone(proc.poll(), "SIGHUP ended " + name)
+                code, killed = stop_process(proc, readers=(out, err))
+                self.assertEqual((code, killed), (0, False), err.snapshot())
 
 
 class KeptCa(Peers):

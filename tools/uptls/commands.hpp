@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <asio/awaitable.hpp>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace uptls::cli {
 
@@ -44,5 +46,7 @@ unsigned default_threads();
 /// Prints one line to standard output at once (tests read it while we run);
 /// lines from several threads do not interleave.
 void print_line(std::string_view line);
+/// Prints lines at once: no other line comes between them.
+void print_lines(const std::vector<std::string>& lines);
 
 }  // namespace uptls::cli

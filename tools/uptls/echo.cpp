@@ -2,12 +2,12 @@
 // (starttls_server, echoserv_ssl, echoclient_ssl and the client
 // certificate pair) as one command.
 
-#include <asio/signal_set.hpp>
 #include <asio/use_awaitable.hpp>
 #include <memory>
 
 #include "commands.hpp"
 #include "pingpong.hpp"
+#include "server_options.hpp"
 #include "tls_options.hpp"
 #include "upgrade_options.hpp"
 #include "uptls/uptls.hpp"
@@ -22,6 +22,7 @@ struct EchoServeArgs {
   std::string starttls_line;
   std::string starttls_reply;
   bool quiet = false;
+  ServerArgs server;
 };
 
 struct EchoClientArgs {
@@ -69,8 +70,6 @@ asio::awaitable<void> echo(Stream stream, std::string upgrade_line, std::string 
 }
 
 asio::awaitable<int> serve(std::shared_ptr<const EchoServeArgs> args) {
-  auto [host, port] = split_host_port(args->listen);
-  raise_descriptor_limit();
   ServeOptions options;
   options.tls = make_server_config(args->tls);
   options.upgradeable = !args->implicit_tls;
@@ -83,12 +82,12 @@ asio::awaitable<int> serve(std::shared_ptr<const EchoServeArgs> args) {
     };
     return echo(std::move(stream), line, reply, say);
   };
-  Server server = co_await start_server(handler, host, port, options);
-  print_line("listening on " + server.address());
-  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
-  co_await signals.async_wait(asio::use_awaitable);
-  co_await server.stop();
-  co_return 0;
+  Serving serving;
+  serving.command = "echo serve";
+  serving.what = "echo";
+  serving.make_tls = [tls = args->tls] { return make_server_config(tls); };
+  co_return co_await serve_until_stopped(handler, args->listen, std::move(options), args->server,
+                                         std::move(serving));
 }
 
 asio::awaitable<int> client(std::shared_ptr<const EchoClientArgs> args) {
@@ -114,7 +113,8 @@ void add_serve(CLI::App& echo_command) {
       "serve",
       "Echo every line (with its own line end); QUIT closes. TLS from the first byte "
       "(--implicit-tls), or after --starttls-line, answered with --starttls-reply first as "
-      "Twisted's starttls_server answers READY. SIGINT or SIGTERM stop it.");
+      "Twisted's starttls_server answers READY. SIGHUP reloads the certificate files; SIGINT "
+      "or SIGTERM stop it gracefully.");
   auto args = std::make_shared<EchoServeArgs>();
   command->add_option("--listen", args->listen, "HOST:PORT to listen on; port 0 picks one")
       ->capture_default_str();
@@ -129,6 +129,8 @@ void add_serve(CLI::App& echo_command) {
                    "LINE to answer the upgrade line with before the handshake (e.g. READY)")
       ->needs(line);
   command->add_flag("--quiet", args->quiet, "do not print each line");
+  add_server_options(*command, args->server, "SECONDS a client may take to send a whole line",
+                     "SECONDS a client may leave the server's writes waiting (it stopped reading)");
   command->footer(
       "Examples:\n"
       "  uptls echo serve --listen 127.0.0.1:8000 --starttls-line STARTTLS "
@@ -139,7 +141,7 @@ void add_serve(CLI::App& echo_command) {
     if (!args->implicit_tls && args->starttls_line.empty()) {
       throw CLI::ValidationError("say how TLS starts: --implicit-tls or --starttls-line LINE");
     }
-    run_command_or_exit("echo serve", serve(args));
+    run_command_or_exit("echo serve", serve(args), args->server.threads);
   });
 }
 

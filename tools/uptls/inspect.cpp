@@ -2,7 +2,6 @@
 // completes the handshake whatever the verdict on the certificate and says
 // what the verdict was; with --listen it reports each client that connects.
 
-#include <asio/signal_set.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cstdio>
 #include <memory>
@@ -10,6 +9,7 @@
 #include "commands.hpp"
 #include "json.hpp"
 #include "pingpong.hpp"
+#include "server_options.hpp"
 #include "tls_options.hpp"
 #include "upgrade_options.hpp"
 #include "uptls/printable.hpp"
@@ -28,6 +28,7 @@ struct InspectArgs {
   std::vector<std::string> client_cas;
   bool request_client_cert = false;
   bool json = false;
+  ServerArgs server;
 };
 
 /// One report: labelled values in order, then the chain.
@@ -69,22 +70,25 @@ struct Report {
       print_line(out + "]}");
       return;
     }
+    // One report at once: with --listen, clients are served on several threads.
+    std::vector<std::string> out;
     for (const auto& [label, value] : lines) {
       std::string padded = label;
       if (padded.size() < 36) padded.append(36 - padded.size(), '.');
-      print_line(padded + " " + value);
+      out.push_back(padded + " " + value);
     }
     for (std::size_t i = 0; i < chain.size(); ++i) {
       const auto& c = chain[i];
       std::string n = "[" + std::to_string(i) + "] ";
-      print_line("Certificate " + n + "subject..... " + c.subject);
-      print_line("                issuer...... " + c.issuer);
-      print_line("                valid....... " + c.not_before + " to " + c.not_after);
-      print_line("                key......... " + c.key_type + " (" + std::to_string(c.key_bits) +
-                 " bits)" + (c.is_ca ? ", CA" : ""));
-      print_line("                signature... " + c.signature_algorithm);
+      out.push_back("Certificate " + n + "subject..... " + c.subject);
+      out.push_back("                issuer...... " + c.issuer);
+      out.push_back("                valid....... " + c.not_before + " to " + c.not_after);
+      out.push_back("                key......... " + c.key_type + " (" +
+                    std::to_string(c.key_bits) + " bits)" + (c.is_ca ? ", CA" : ""));
+      out.push_back("                signature... " + c.signature_algorithm);
     }
-    print_line("");
+    out.emplace_back();
+    print_lines(out);
   }
 };
 
@@ -156,7 +160,6 @@ asio::awaitable<int> inspect_a_server(std::shared_ptr<const InspectArgs> args, s
 }
 
 asio::awaitable<int> report_clients(std::shared_ptr<const InspectArgs> args) {
-  auto [host, port] = split_host_port(args->listen);
   ServerTlsArgs server_tls;
   server_tls.identity = args->tls.identity;
   server_tls.protocol = args->tls.protocol;
@@ -168,10 +171,7 @@ asio::awaitable<int> report_clients(std::shared_ptr<const InspectArgs> args) {
   options.upgradeable = !args->upgrade.starttls_line.empty();
   bool json = args->json;
   std::string line = args->upgrade.starttls_line;
-  // Where the server listens, known once it does (before any client comes:
-  // the command runs on one thread).
-  auto interface = std::make_shared<std::string>();
-  Handler handler = [json, line, interface](Stream stream) -> asio::awaitable<void> {
+  Handler handler = [json, line](Stream stream) -> asio::awaitable<void> {
     if (!line.empty()) {
       while (auto request = co_await stream.read_line()) {
         if (*request == line) break;
@@ -179,20 +179,21 @@ asio::awaitable<int> report_clients(std::shared_ptr<const InspectArgs> args) {
       co_await stream.start_tls();
     }
     Report report;
-    report.add("Interface where we are listening", "interface", *interface);
+    report.add("Interface where we are listening", "interface",
+               endpoint_text(stream.local_endpoint()));
     report.add("Client has connected from address", "client", stream.peer());
     add_certificate(report, stream);
     add_parameters(report, stream);
     report.print(json);
     co_await stream.close();
   };
-  Server server = co_await start_server(handler, host, port, options);
-  *interface = server.address();
-  std::fprintf(stderr, "uptls inspect: listening on %s\n", interface->c_str());
-  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
-  co_await signals.async_wait(asio::use_awaitable);
-  co_await server.stop();
-  co_return 0;
+  Serving serving;
+  serving.command = "inspect";
+  serving.what = "reporting clients";
+  serving.listening_on_stderr = true;  // standard output carries the reports
+  serving.make_tls = [server_tls] { return make_server_config(server_tls); };
+  co_return co_await serve_until_stopped(handler, args->listen, std::move(options), args->server,
+                                         std::move(serving));
 }
 
 /// 0: verified (or --listen ended); 1: not verified; 2: an error.
@@ -235,6 +236,10 @@ void add_inspect_command(CLI::App& app) {
   command->add_flag("--request-client-cert", args->request_client_cert,
                     "--listen: ask clients for a certificate");
   command->add_flag("--json", args->json, "one JSON object per report, for scripts");
+  add_server_options(*command, args->server,
+                     "--listen: SECONDS a client may take to send a whole line",
+                     "--listen: SECONDS a client may leave the reports waiting (it stopped "
+                     "reading)");
   command->footer(
       "Examples:\n"
       "  uptls inspect example.org:443\n"
@@ -242,7 +247,8 @@ void add_inspect_command(CLI::App& app) {
       "  uptls inspect 127.0.0.1:8000 --starttls-line STARTTLS --expect READY --cafile ca.pem\n"
       "  uptls inspect smtp://mail.example.org   (STARTTLS on port 25; imap://, ldap://, ...)\n"
       "  uptls inspect --listen 127.0.0.1:1060 --pem localhost.pem");
-  command->callback([args] { run_command_or_exit("inspect", inspect(args)); });
+  command->callback(
+      [args] { run_command_or_exit("inspect", inspect(args), args->server.threads); });
 }
 
 }  // namespace uptls::cli

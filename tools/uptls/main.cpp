@@ -57,15 +57,28 @@ void run_command_or_exit(const std::string& command, asio::awaitable<int> body, 
 
 unsigned default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-void print_line(std::string_view line) {
-  static std::mutex mutex;
+namespace {
+std::mutex output;
+
+void write_line(std::string_view line) {
   // Lines quote what peers sent: no control byte reaches the terminal. The
   // library's messages quote peer bytes escaped already; escaping their
   // backslashes again would print "\\r\\n" for a CRLF.
   std::string safe = escape_control(line);
-  std::lock_guard lock(mutex);
   std::fwrite(safe.data(), 1, safe.size(), stdout);
   std::fputc('\n', stdout);
+}
+}  // namespace
+
+void print_line(std::string_view line) {
+  std::lock_guard lock(output);
+  write_line(line);
+  std::fflush(stdout);
+}
+
+void print_lines(const std::vector<std::string>& lines) {
+  std::lock_guard lock(output);
+  for (const auto& line : lines) write_line(line);
   std::fflush(stdout);
 }
 

@@ -1,7 +1,6 @@
 // `uptls proxy`: seed 002's HTTPS proxy. CONNECT tunnels relayed untouched,
 // or intercepted with certificates minted per host, as mitmproxy does.
 
-#include <asio/signal_set.hpp>
 #include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstdio>
@@ -123,8 +122,6 @@ class EventLog {
 };
 
 asio::awaitable<int> run_proxy(std::shared_ptr<const ProxyArgs> args) {
-  auto [host, port] = split_host_port(args->listen);
-  raise_descriptor_limit();
   ProxyOptions options;
   if (!args->allow_ports.empty()) options.connect_ports = args->allow_ports;
   options.basic_auth = args->auth;
@@ -151,17 +148,13 @@ asio::awaitable<int> run_proxy(std::shared_ptr<const ProxyArgs> args) {
   auto events = std::make_shared<EventLog>(args->quiet, args->log_json);
   options.log = [events](const ProxyEvent& event) { events->write(event); };
 
-  Server server =
-      co_await start_server(proxy_handler(options), host, port, args->server.serve_options());
-  const char* mode = args->answer_given  ? "answering itself"
-                     : options.authority ? "intercepting"
-                                         : "tunnelling";
-  print_listening(server, args->server, mode);
-
-  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
-  co_await signals.async_wait(asio::use_awaitable);
-  co_await server.stop(args->server.drain());
-  co_return 0;
+  Serving serving;
+  serving.command = "proxy";
+  serving.what = args->answer_given  ? "answering itself"
+                 : options.authority ? "intercepting"
+                                     : "tunnelling";
+  co_return co_await serve_until_stopped(proxy_handler(options), args->listen, ServeOptions(),
+                                         args->server, std::move(serving));
 }
 
 }  // namespace

@@ -1,8 +1,6 @@
 // `uptls serve pingpong`, the seed server, and `uptls serve PROTO`: the
 // plaintext phase and STARTTLS of each protocol, and a minimal session after.
 
-#include <asio/signal_set.hpp>
-#include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <memory>
 
@@ -42,33 +40,20 @@ struct ProtocolServeArgs {
   std::string host_name = "localhost";
 };
 
-/// Runs a server until SIGINT or SIGTERM; SIGHUP reloads the certificate.
+/// Runs a server of `uptls serve` until SIGINT or SIGTERM; SIGHUP reloads
+/// the certificate files.
 // By value: callers return this coroutine without awaiting it.
 asio::awaitable<int> run_server(Handler handler, std::string listen, ServerTlsArgs tls,
                                 ServerArgs server_args, bool upgradeable, std::string what) {
-  auto [host, port] = split_host_port(listen);
-  raise_descriptor_limit();
-  ServeOptions options = server_args.serve_options();
+  ServeOptions options;
   options.tls = make_server_config(tls);
   options.upgradeable = upgradeable;
-  Server server = co_await start_server(std::move(handler), host, port, options);
-  print_listening(server, server_args, what);
-
-  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM, SIGHUP);
-  for (;;) {
-    int signal = co_await signals.async_wait(asio::use_awaitable);
-    if (signal != SIGHUP) break;
-    // A renewed certificate: new connections get it, open ones keep theirs.
-    try {
-      server.set_tls(make_server_config(tls));
-      print_line("reloaded the TLS configuration");
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "uptls serve: reload failed, keeping the old configuration: %s\n",
-                   e.what());
-    }
-  }
-  co_await server.stop(server_args.drain());
-  co_return 0;
+  Serving serving;
+  serving.command = "serve";
+  serving.what = std::move(what);
+  serving.make_tls = [tls] { return make_server_config(tls); };
+  co_return co_await serve_until_stopped(std::move(handler), std::move(listen), std::move(options),
+                                         std::move(server_args), std::move(serving));
 }
 
 asio::awaitable<int> serve(std::shared_ptr<const ServeArgs> args) {

@@ -1,18 +1,16 @@
 #include "server_options.hpp"
 
+#include <asio/signal_set.hpp>
+#include <asio/use_awaitable.hpp>
+#include <csignal>
+#include <cstdio>
+
+#include "uptls/printable.hpp"
+
 namespace uptls::cli {
 
 std::chrono::milliseconds seconds(double value) {
   return std::chrono::milliseconds(static_cast<long>(value * 1000));
-}
-
-ServeOptions ServerArgs::serve_options() const {
-  ServeOptions options;
-  options.timeouts.idle = seconds(idle_timeout);
-  options.timeouts.write = seconds(write_timeout);
-  options.max_connections = max_connections;
-  options.max_per_address = max_per_address;
-  return options;
 }
 
 std::chrono::milliseconds ServerArgs::drain() const { return seconds(drain_timeout); }
@@ -42,13 +40,47 @@ void add_server_options(CLI::App& command, ServerArgs& args, const std::string& 
       ->capture_default_str();
 }
 
-void print_listening(const Server& server, const ServerArgs& args, const std::string& what) {
-  auto endpoint = server.local_endpoint();
+std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
   std::string address = endpoint.address().to_string();
   if (endpoint.address().is_v6()) address = "[" + address + "]";
-  print_line("listening on " + address + ":" + std::to_string(endpoint.port()) + " (" +
-             (what.empty() ? "" : what + ", ") + std::to_string(args.threads) + " thread" +
-             (args.threads == 1 ? ")" : "s)"));
+  return address + ":" + std::to_string(endpoint.port());
+}
+
+asio::awaitable<int> serve_until_stopped(Handler handler, std::string listen, ServeOptions options,
+                                         ServerArgs args, Serving serving) {
+  auto [host, port] = split_host_port(listen);
+  raise_descriptor_limit();
+  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM, SIGHUP);
+  options.timeouts.idle = seconds(args.idle_timeout);
+  options.timeouts.write = seconds(args.write_timeout);
+  options.max_connections = args.max_connections;
+  options.max_per_address = args.max_per_address;
+  Server server = co_await start_server(std::move(handler), host, port, options);
+  std::string line = "listening on " + endpoint_text(server.local_endpoint()) + " (" +
+                     (serving.what.empty() ? "" : serving.what + ", ") +
+                     std::to_string(args.threads) + " thread" + (args.threads == 1 ? ")" : "s)");
+  if (serving.listening_on_stderr) {
+    std::fprintf(stderr, "uptls %s: %s\n", serving.command.c_str(), line.c_str());
+  } else {
+    print_line(line);
+  }
+  for (;;) {
+    int signal = co_await signals.async_wait(asio::use_awaitable);
+    if (signal != SIGHUP) break;
+    if (!serving.make_tls) {
+      std::fprintf(stderr, "uptls %s: SIGHUP: no certificate to reload\n", serving.command.c_str());
+      continue;
+    }
+    try {
+      server.set_tls(serving.make_tls());
+      print_line("reloaded the TLS configuration");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "uptls %s: reload failed, keeping the old configuration: %s\n",
+                   serving.command.c_str(), escape_control(e.what()).c_str());
+    }
+  }
+  co_await server.stop(args.drain());
+  co_return 0;
 }
 
 }  // namespace uptls::cli

@@ -1,15 +1,20 @@
 #pragma once
-// The options every serving command shares (`serve pingpong`, `proxy`):
-// threads, timeouts, connection limits, the drain on SIGINT/SIGTERM, and the
-// "listening on" line the tests wait for.
+// What every serving command (`serve`, `echo serve`, `inspect --listen`,
+// `proxy`) shares: threads, timeouts, connection limits, and one way to run
+// the server: the "listening on" line the tests wait for, SIGHUP reloads,
+// SIGINT and SIGTERM drain.
 
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "commands.hpp"
+#include "pingpong.hpp"
 #include "uptls/server.hpp"
+#include "uptls/tls/config.hpp"
 
 namespace uptls::cli {
 
@@ -21,8 +26,6 @@ struct ServerArgs {
   std::size_t max_per_address = 0;
   double drain_timeout = 5;
 
-  /// Timeouts and limits as ServeOptions (TLS left to the command).
-  ServeOptions serve_options() const;
   /// How long open connections may take to end at a stop.
   std::chrono::milliseconds drain() const;
 };
@@ -36,7 +39,30 @@ std::chrono::milliseconds seconds(double value);
 void add_server_options(CLI::App& command, ServerArgs& args, const std::string& idle_help,
                         const std::string& write_help);
 
-/// Prints "listening on ADDRESS:PORT (WHAT, N threads)"; WHAT may be empty.
-void print_listening(const Server& server, const ServerArgs& args, const std::string& what = {});
+/// "127.0.0.1:8080", "[::1]:8080".
+std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint);
+
+/// How a serving command runs.
+struct Serving {
+  /// The command, as its messages begin: "serve", "echo serve".
+  std::string command;
+  /// Said in the listening line ("smtp", "intercepting"); may be empty.
+  std::string what;
+  /// The listening line goes to standard error: standard output carries
+  /// reports (inspect --listen --json).
+  bool listening_on_stderr = false;
+  /// Makes the TLS configuration again when SIGHUP comes (new connections
+  /// get it, open ones keep theirs); empty: nothing to reload.
+  std::function<std::shared_ptr<const tls::ServerConfig>()> make_tls;
+};
+
+/// Starts a server on listen (HOST:PORT) with options and args's limits and
+/// timeouts, prints "listening on ADDRESS:PORT (WHAT, N threads)", and
+/// serves until SIGINT or SIGTERM, then lets open connections end for
+/// --drain-timeout. The signals are caught from before the line is printed:
+/// a signal sent as soon as it is read stops the server gracefully.
+/// @returns the command's exit status, 0.
+asio::awaitable<int> serve_until_stopped(Handler handler, std::string listen, ServeOptions options,
+                                         ServerArgs args, Serving serving);
 
 }  // namespace uptls::cli
