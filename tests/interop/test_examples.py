@@ -131,8 +131,8 @@ class Examples(unittest.TestCase):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--examples", required=True)
+    parser.add_argument("--examples", required="--list-classes" not in sys.argv)
     known, rest = parser.parse_known_args()
-    EXAMPLES = os.path.abspath(known.examples)
+    EXAMPLES = os.path.abspath(known.examples or ".")
     sys.argv = [sys.argv[0]] + rest
     sys.exit(up.main())

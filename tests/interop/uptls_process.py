@@ -367,9 +367,25 @@ async def run_uptls_client(port, cafile, servername, host=HOST, timeout=CLIENT_T
     return await run_command(cmd, timeout)
 
 
+def test_classes(module):
+    """The names of module's classes that have tests to run, in order: what
+    `--list-classes` prints, one CTest entry each."""
+    names = []
+    for suite in unittest.defaultTestLoader.loadTestsFromModule(module):
+        for test in suite:
+            name = type(test).__name__
+            if name not in names:
+                names.append(name)
+    return names
+
+
 def main():
-    """Entry point of a test module: `--uptls PATH [unittest options]`."""
+    """Entry point of a test module: `--uptls PATH [unittest options]`, or
+    `--list-classes`."""
     global UPTLS
+    if sys.argv[1:] == ["--list-classes"]:
+        print("\n".join(test_classes(sys.modules["__main__"])))
+        return 0
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--uptls", default=os.environ.get("UPTLS"))
     args, rest = parser.parse_known_args()
