@@ -17,7 +17,7 @@ asio::awaitable<int> inspect(std::string cafile, std::string host, std::uint16_t
   client.trust.ca_files.push_back(cafile);
   // Complete the handshake whatever the verdict, and report it: never for a
   // connection whose data you trust.
-  client.dangerous_continue_unverified = true;
+  client.verification = uptls::tls::PeerVerification::dangerous_report_only;
   uptls::ConnectOptions options;
   options.tls = uptls::tls::ClientConfig::make(client);
   options.server_name = name;

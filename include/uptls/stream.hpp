@@ -456,7 +456,7 @@ class UPTLS_API Stream {
   /// The verdict on the peer's certificate and name; none before the
   /// upgrade. A stream whose configuration refuses what fails verification
   /// (the default) is only upgraded when the verdict is ok;
-  /// dangerous_continue_unverified gets here with any verdict.
+  /// PeerVerification::dangerous_report_only gets here with any verdict.
   std::optional<tls::Verification> verification() const;
 
   /// The peer as messages name it ("127.0.0.1:4000", "unix:/run/app.sock").

@@ -272,10 +272,10 @@ std::shared_ptr<const ClientConfig> ClientConfig::make(const ClientOptions& opti
   impl->ctx = new_context(TLS_client_method(), options.protocol);
   impl->warnings = weak_choices(impl->ctx.get(), options.protocol);
   SSL_CTX* ctx = impl->ctx.get();
-  impl->verify = !options.dangerous_skip_verification;
-  // Continuing unverified: OpenSSL still verifies with VERIFY_NONE and keeps
-  // the verdict (SSL_get_verify_result), which Stream::verification() reports.
-  bool refuse = impl->verify && !options.dangerous_continue_unverified;
+  impl->verify = options.verification != PeerVerification::dangerous_none;
+  // Reporting only: OpenSSL still verifies with VERIFY_NONE and keeps the
+  // verdict (SSL_get_verify_result), which Stream::verification() reports.
+  bool refuse = options.verification == PeerVerification::full;
   SSL_CTX_set_verify(ctx, refuse ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
   if (!load_trust(ctx, options.trust, nullptr) && impl->verify) use_system_trust(ctx);
 

@@ -550,7 +550,7 @@ Verification Engine::verification(bool checked) const {
   verdict.checked = checked;
   if (!checked) {
     verdict.message = server_ ? "no client certificate was asked for or sent"
-                              : "not verified (dangerous_skip_verification)";
+                              : "not verified (PeerVerification::dangerous_none)";
     return verdict;
   }
   verdict.code = SSL_get_verify_result(ssl_.get());

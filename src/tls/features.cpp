@@ -82,7 +82,7 @@ Features features() {
   SslCtxPtr all = permissive_context();
   // The defaults without the system trust store, which may be missing here.
   ClientOptions options;
-  options.dangerous_skip_verification = true;
+  options.verification = PeerVerification::dangerous_none;
   auto defaults = ClientConfig::make(options);
   SSL_CTX* uptls = detail::context_of(*defaults);
 

@@ -140,7 +140,7 @@ asio::awaitable<int> run_proxy(std::shared_ptr<const ProxyArgs> args) {
       std::fprintf(stderr,
                    "WARNING: --upstream-insecure: origins' certificates are NOT verified; "
                    "anyone can impersonate them. Use only for debugging.\n");
-      upstream.dangerous_skip_verification = true;
+      upstream.verification = tls::PeerVerification::dangerous_none;
     }
     options.upstream_tls = tls::ClientConfig::make(upstream);
   }

@@ -170,12 +170,14 @@ std::shared_ptr<const tls::ClientConfig> make_client_config(const ClientTlsArgs&
   options.protocol = args.protocol.protocol();
   options.session_resumption = !args.no_resumption;
   options.request_ocsp = args.ocsp;
-  options.dangerous_continue_unverified = args.continue_unverified;
+  if (args.continue_unverified) {
+    options.verification = tls::PeerVerification::dangerous_report_only;
+  }
   if (args.insecure) {
     std::fprintf(stderr,
                  "WARNING: --insecure: the server's certificate and name are NOT verified; "
                  "anyone can impersonate it. Use only for debugging.\n");
-    options.dangerous_skip_verification = true;
+    options.verification = tls::PeerVerification::dangerous_none;
   }
   auto config = tls::ClientConfig::make(options);
   for (const auto& warning : config->warnings()) {

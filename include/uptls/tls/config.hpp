@@ -99,6 +99,21 @@ struct Protocol {
   std::string key_log_file;
 };
 
+/// How a client treats the server's certificate and name: verified, or,
+/// behind names that say so, not.
+enum class PeerVerification {
+  /// Verified against the trust and the name checked; a failure fails the
+  /// handshake. The default.
+  full,
+  /// Verified, but a failure completes the handshake and is only reported
+  /// in Stream::verification(): for inspection tools (`uptls inspect`). A
+  /// connection whose verdict is not ok is not authenticated.
+  dangerous_report_only,
+  /// Any certificate and any name accepted: for debugging only. A
+  /// connection made this way is not authenticated.
+  dangerous_none,
+};
+
 /// What a client configuration is made from. Defaults are the safe choice:
 /// TLS 1.2 or newer, the server's certificate verified against the system
 /// trust store, its name checked.
@@ -122,14 +137,9 @@ struct ClientOptions {
   /// Ask the server to staple an OCSP response; its verdict is in
   /// SessionInfo::ocsp_status (reported, not enforced).
   bool request_ocsp = false;
-  /// Accept any server certificate and any name. Only for debugging: a
-  /// connection made this way is not authenticated.
-  bool dangerous_skip_verification = false;
-  /// Verify as usual, but complete the handshake when verification fails
-  /// and report the verdict in Stream::verification() instead: for
-  /// inspection tools (`uptls inspect`). A connection whose verdict is not
-  /// ok is not authenticated.
-  bool dangerous_continue_unverified = false;
+  /// Whether the server's certificate and name are verified (see
+  /// PeerVerification): full unless a dangerous_ choice is made.
+  PeerVerification verification = PeerVerification::full;
 };
 
 /// What a trust store holds in memory (seed 003's cert_store_stats()): a
@@ -159,7 +169,7 @@ class UPTLS_API ClientConfig {
   ClientConfig& operator=(const ClientConfig&) = delete;
 
   /// Whether the server's certificate and name are verified (also when
-  /// dangerous_continue_unverified only reports the verdict).
+  /// PeerVerification::dangerous_report_only only reports the verdict).
   bool verifies_peer() const noexcept;
 
   /// What the trust store holds now.

@@ -78,7 +78,7 @@ struct SessionInfo {
 /// The verdict on the peer's certificate chain and name.
 struct Verification {
   /// Whether the peer's chain and name were checked at all (not with
-  /// dangerous_skip_verification, nor a server that asked for no client
+  /// PeerVerification::dangerous_none, nor a server that asked for no client
   /// certificate).
   bool checked = false;
   /// Whether they passed.

@@ -98,7 +98,7 @@ TEST(ClientConfig, DefaultsVerifyThePeer) {
   ClientOptions options;
   options.trust.ca_pem = pki().authority.ca_pem();
   EXPECT_TRUE(ClientConfig::make(options)->verifies_peer());
-  options.dangerous_skip_verification = true;
+  options.verification = PeerVerification::dangerous_none;
   EXPECT_FALSE(ClientConfig::make(options)->verifies_peer());
 }
 
@@ -196,7 +196,7 @@ TEST(Verification, SkippingVerificationNeedsTheDangerousOption) {
     DevAuthority other("some other CA");
     auto server = ServerConfig::make(other.issue({"localhost"}));
     ClientOptions options;
-    options.dangerous_skip_verification = true;
+    options.verification = PeerVerification::dangerous_none;
     auto result = (co_await test::handshake(server, ClientConfig::make(options), "wrong.example"))
                       .client_error;
     EXPECT_FALSE(result.code) << result.message;

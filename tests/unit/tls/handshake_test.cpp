@@ -635,7 +635,7 @@ TEST(Inspection, ContinuingUnverifiedReportsTheVerdictInstead) {
   run([]() -> awaitable<void> {
     ClientOptions options;
     options.trust.ca_pem = DevAuthority("unrelated CA").ca_pem();
-    options.dangerous_continue_unverified = true;
+    options.verification = PeerVerification::dangerous_report_only;
     auto config = ClientConfig::make(options);
     auto stats = config->trust_store_stats();
     EXPECT_EQ(stats.x509, 1u);
