@@ -722,11 +722,11 @@ class Cert(Peers):
                                 os.path.join(ca_dir, "localhost-key.pem"), ca_out=False)
         rc, check_out, err = check(f"{HOST}:{srv.port}", "--cafile", ca, "--servername",
                                    "other.example")
-        self.assertEqual(rc, 1, check_out + err)
+        self.assertEqual(rc, 2, check_out + err)  # CRITICAL
         reason = "certificate verify failed: hostname 'other.example' not in certificate " \
                  "names [localhost, 127.0.0.1]"
         self.assertEqual(verify_out, f"INVALID: {reason}\n")
-        self.assertEqual(check_out, f"BAD: {reason}\n")
+        self.assertEqual(check_out, f"CRITICAL: {reason}\n")
 
 
 if __name__ == "__main__":
