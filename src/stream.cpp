@@ -391,15 +391,15 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
     std::string carried = take_carried_over(carry_over);
     try {
       if (role == Role::server) {
-        engine = std::make_unique<tls::detail::Engine>(tls::detail::context_of(*server_config),
-                                                       true, *transport, std::move(carried));
+        engine = std::make_unique<tls::detail::Engine>(
+            tls::detail::context_of(*server_config), Role::server, *transport, std::move(carried));
         if (!server_name.empty()) engine->answer_without_sni(server_name);
         if (session_tickets >= 0) {
           SSL_set_num_tickets(engine->ssl(), static_cast<std::size_t>(session_tickets));
         }
       } else {
         engine = std::make_unique<tls::detail::Engine>(tls::detail::context_of(*client_config),
-                                                       false, *transport, std::string());
+                                                       Role::client, *transport, std::string());
         engine->expect_server_name(server_name, client_config->verifies_peer(),
                                    server_name + "|" + transport->peer());
         if (resume_session) SSL_set_session(engine->ssl(), resume_session.get());

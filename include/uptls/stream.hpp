@@ -18,14 +18,12 @@
 
 #include "uptls/detail/launch.hpp"
 #include "uptls/export.hpp"
+#include "uptls/role.hpp"
 #include "uptls/tls/config.hpp"
 #include "uptls/tls/session_info.hpp"
 #include "uptls/transport.hpp"
 
 namespace uptls {
-
-/// Which end of the TLS handshake a stream plays.
-enum class Role { client, server };
 
 /// What start_tls does with bytes that were read in the plaintext phase but
 /// not yet consumed by the application.

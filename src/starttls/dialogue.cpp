@@ -12,7 +12,7 @@
 
 namespace uptls::starttls {
 
-Dialogue::Dialogue(Side side, std::size_t max_line) : max_line_(max_line), side_(side) {}
+Dialogue::Dialogue(Role role, std::size_t max_line) : max_line_(max_line), role_(role) {}
 
 Dialogue::~Dialogue() = default;
 
@@ -23,7 +23,7 @@ std::size_t Dialogue::receive(std::string_view bytes) {
     if (n == 0) break;
     used += n;
   }
-  if (next_ == Next::start_tls && side_ == Side::client && used < bytes.size()) {
+  if (next_ == Next::start_tls && role_ == Role::client && used < bytes.size()) {
     // DESIGN.md, the upgrade invariant: these bytes came in plaintext and
     // would be read as if they had come over TLS.
     std::string_view rest = bytes.substr(used);
@@ -107,14 +107,14 @@ asio::awaitable<bool> read_unit(Stream& stream, const Dialogue& dialogue,
 
 void Dialogue::send(std::string_view bytes) {
   output_.append(bytes);
-  if (side_ == Side::client) {
+  if (role_ == Role::client) {
     sent_ = true;
     last_verb_ = verb_of(bytes);
   }
 }
 
 std::string Dialogue::awaiting() const {
-  if (side_ == Side::server) return "complete command from the client";
+  if (role_ == Role::server) return "complete command from the client";
   if (!sent_) return "greeting from the server";
   if (last_verb_.empty()) return "reply from the server";
   return "reply to " + last_verb_ + " from the server";
@@ -226,7 +226,7 @@ std::optional<std::string_view> Dialogue::take_response_line(std::string_view by
 }
 
 std::string_view Dialogue::peer_name() const noexcept {
-  return side_ == Side::client ? "the server" : "the client";
+  return role_ == Role::client ? "the server" : "the client";
 }
 
 asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue, Service service) {
@@ -277,7 +277,7 @@ asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue, Service service
       case Next::done:
         co_return dialogue.learned();
       case Next::failed:
-        if (dialogue.side() == Side::server) {
+        if (dialogue.role() == Role::server) {
           // The refusal goes out with a FIN, so that the client reads it.
           try {
             co_await stream.shutdown_send();

@@ -23,7 +23,7 @@ namespace uptls::starttls {
 // ---- client ---------------------------------------------------------------
 
 FtpClient::FtpClient(ClientOptions options)
-    : Dialogue(Side::client, options.max_line),
+    : Dialogue(Role::client, options.max_line),
       options_(std::move(options)),
       reader_(ReplyReader::Style::ftp, options_.max_reply_lines) {}
 
@@ -288,7 +288,7 @@ Service ftp_data_service() {
 // ---- server ---------------------------------------------------------------
 
 FtpServer::FtpServer(ServerOptions options)
-    : Dialogue(Side::server, options.max_line), options_(std::move(options)) {
+    : Dialogue(Role::server, options.max_line), options_(std::move(options)) {
   send("220 " + options_.host_name + " FTP uptls ready\r\n");
 }
 

@@ -23,7 +23,7 @@ http::Limits limits_of(std::size_t max_line) {
 // ---- RFC 2817 client ------------------------------------------------------
 
 HttpUpgradeClient::HttpUpgradeClient(ClientOptions options)
-    : Dialogue(Side::client, options.max_line), options_(std::move(options)) {
+    : Dialogue(Role::client, options.max_line), options_(std::move(options)) {
   if (options_.server_name.empty()) options_.server_name = "localhost";
   send("OPTIONS * HTTP/1.1\r\nHost: " + options_.server_name +
        "\r\nUpgrade: TLS/1.0\r\nConnection: Upgrade\r\n\r\n");
@@ -57,7 +57,7 @@ void HttpUpgradeClient::on_tls() { finish(); }
 // ---- RFC 2817 server ------------------------------------------------------
 
 HttpUpgradeServer::HttpUpgradeServer(ServerOptions options)
-    : Dialogue(Side::server, options.max_line), options_(std::move(options)) {}
+    : Dialogue(Role::server, options.max_line), options_(std::move(options)) {}
 
 std::string_view HttpUpgradeServer::protocol() const noexcept { return "http-upgrade"; }
 
@@ -134,7 +134,7 @@ void HttpUpgradeServer::on_end_of_input() { finish(); }
 
 HttpConnectClient::HttpConnectClient(std::string authority, std::string basic_credentials,
                                      ClientOptions options)
-    : Dialogue(Side::client, options.max_line) {
+    : Dialogue(Role::client, options.max_line) {
   std::string request = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n";
   if (!basic_credentials.empty()) {
     request += "Proxy-Authorization: Basic " + detail::base64(basic_credentials) + "\r\n";

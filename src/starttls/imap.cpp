@@ -43,7 +43,7 @@ bool names_message_one(std::string_view set) {
 // ---- client ---------------------------------------------------------------
 
 ImapClient::ImapClient(ClientOptions options)
-    : Dialogue(Side::client, options.max_line), options_(std::move(options)) {}
+    : Dialogue(Role::client, options.max_line), options_(std::move(options)) {}
 
 std::string_view ImapClient::protocol() const noexcept { return "imap"; }
 
@@ -141,7 +141,7 @@ void ImapClient::on_tls() {
 // ---- server ---------------------------------------------------------------
 
 ImapServer::ImapServer(ServerOptions options)
-    : Dialogue(Side::server, options.max_line),
+    : Dialogue(Role::server, options.max_line),
       options_(std::move(options)),
       command_(std::make_unique<detail::CommandAssembler>(options_.max_message)) {
   send("* OK [CAPABILITY " + capabilities() + "] " + options_.host_name +

@@ -29,7 +29,7 @@ std::string_view status_of(std::string_view line) {
 // ---- client ---------------------------------------------------------------
 
 SieveClient::SieveClient(ClientOptions options)
-    : Dialogue(Side::client, options.max_line), options_(std::move(options)) {}
+    : Dialogue(Role::client, options.max_line), options_(std::move(options)) {}
 
 std::string_view SieveClient::protocol() const noexcept { return "sieve"; }
 
@@ -104,7 +104,7 @@ void SieveClient::on_tls() {
 // ---- server ---------------------------------------------------------------
 
 SieveServer::SieveServer(ServerOptions options)
-    : Dialogue(Side::server, options.max_line),
+    : Dialogue(Role::server, options.max_line),
       options_(std::move(options)),
       command_(std::make_unique<detail::CommandAssembler>(options_.max_message)) {
   capabilities();

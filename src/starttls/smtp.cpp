@@ -10,7 +10,7 @@ namespace uptls::starttls {
 // ---- client ---------------------------------------------------------------
 
 SmtpClient::SmtpClient(ClientOptions options, bool lmtp)
-    : Dialogue(Side::client, options.max_line),
+    : Dialogue(Role::client, options.max_line),
       options_(std::move(options)),
       lmtp_(lmtp),
       reader_(ReplyReader::Style::smtp, options_.max_reply_lines) {}
@@ -92,7 +92,7 @@ void SmtpClient::on_tls() {
 // ---- server ---------------------------------------------------------------
 
 SmtpServer::SmtpServer(ServerOptions options, bool lmtp)
-    : Dialogue(Side::server, options.max_line), options_(std::move(options)), lmtp_(lmtp) {
+    : Dialogue(Role::server, options.max_line), options_(std::move(options)), lmtp_(lmtp) {
   send("220 " + options_.host_name + (lmtp_ ? " LMTP" : " ESMTP") + " uptls\r\n");
 }
 

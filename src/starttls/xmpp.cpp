@@ -71,7 +71,7 @@ std::string_view start_tag(std::string_view element) {
 // ---- client ---------------------------------------------------------------
 
 XmppClient::XmppClient(ClientOptions options, bool server_to_server)
-    : Dialogue(Side::client, options.max_line),
+    : Dialogue(Role::client, options.max_line),
       options_(std::move(options)),
       server_to_server_(server_to_server) {
   if (options_.server_name.empty()) options_.server_name = "localhost";
@@ -202,7 +202,7 @@ void XmppClient::on_tls() {
 // ---- server ---------------------------------------------------------------
 
 XmppServer::XmppServer(ServerOptions options, bool server_to_server)
-    : Dialogue(Side::server, options.max_line),
+    : Dialogue(Role::server, options.max_line),
       options_(std::move(options)),
       server_to_server_(server_to_server) {}
 

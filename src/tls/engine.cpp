@@ -225,8 +225,8 @@ std::string hint(unsigned long e, bool server, bool handshake, std::string_view 
 
 }  // namespace
 
-Engine::Engine(SSL_CTX* ctx, bool server, Transport& transport, std::string carried)
-    : ssl_(SSL_new(ctx)), server_(server) {
+Engine::Engine(SSL_CTX* ctx, Role role, Transport& transport, std::string carried)
+    : ssl_(SSL_new(ctx)), server_(role == Role::server) {
   bio_.transport = &transport;
   bio_.carried = std::move(carried);
   if (!ssl_) throw drain_errors("cannot create a TLS connection");
@@ -241,7 +241,7 @@ Engine::Engine(SSL_CTX* ctx, bool server, Transport& transport, std::string carr
   // Several records per socket read while data streams in; the buffer is
   // released whenever it is drained (SSL_MODE_RELEASE_BUFFERS).
   SSL_set_default_read_buffer_len(ssl_.get(), 64 * 1024);
-  if (server) {
+  if (server_) {
     unsigned char token[16];
     if (RAND_bytes(token, sizeof token) != 1) throw drain_errors("cannot make a session token");
     origin_.assign(reinterpret_cast<const char*>(token), sizeof token);

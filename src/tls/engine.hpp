@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "tls/handles.hpp"
+#include "uptls/role.hpp"
 #include "uptls/tls/session_info.hpp"
 #include "uptls/transport.hpp"
 
@@ -30,7 +31,7 @@ class Engine {
  public:
   /// @param carried bytes read in plaintext that begin the peer's handshake.
   /// @param transport outlives the engine.
-  Engine(SSL_CTX* ctx, bool server, Transport& transport, std::string carried);
+  Engine(SSL_CTX* ctx, Role role, Transport& transport, std::string carried);
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 

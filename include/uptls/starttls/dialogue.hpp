@@ -35,9 +35,6 @@ enum class Policy {
   opportunistic,
 };
 
-/// Which side of the protocol a dialogue speaks.
-enum class Side { client, server };
-
 /// What a dialogue wants next.
 enum class Next {
   /// More bytes from the peer (after its output, if any, is sent).
@@ -173,8 +170,8 @@ class UPTLS_API Dialogue {
   const std::string& error_message() const noexcept { return error_message_; }
   /// What the dialogue learned so far.
   const Learned& learned() const noexcept { return learned_; }
-  /// Client or server.
-  Side side() const noexcept { return side_; }
+  /// The role the dialogue speaks: client or server (the stream's Role).
+  Role role() const noexcept { return role_; }
   /// Whether the bytes not consumed at start_tls begin the client's
   /// handshake (CarryOver::feed_handshake) rather than being refused.
   bool feeds_handshake() const noexcept { return feeds_handshake_; }
@@ -187,9 +184,9 @@ class UPTLS_API Dialogue {
   virtual std::string awaiting() const;
 
  protected:
-  /// @param side the side this dialogue speaks.
+  /// @param role the role this dialogue speaks.
   /// @param max_line the longest line accepted from the peer.
-  Dialogue(Side side, std::size_t max_line);
+  Dialogue(Role role, std::size_t max_line);
 
   /// Consumes one unit (a line, a message) from the front of bytes, or
   /// returns 0 when bytes hold no complete unit yet. Called again while it
@@ -286,7 +283,7 @@ class UPTLS_API Dialogue {
   std::size_t max_line_;
 
  private:
-  Side side_;
+  Role role_;
   Next next_ = Next::receive;
   bool feeds_handshake_ = false;
   std::string output_;
