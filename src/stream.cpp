@@ -1055,7 +1055,11 @@ Stream::executor_type Stream::get_executor() const {
   return live(state_).transport->get_executor();
 }
 
-void* Stream::native_handle() const noexcept { return is_tls() ? state_->engine->ssl() : nullptr; }
+ssl_st* Stream::native_handle() const noexcept {
+  return is_tls() ? state_->engine->ssl() : nullptr;
+}
+
+Transport& Stream::transport() const { return *live(state_).transport; }
 
 Stream::AbortHandle Stream::abort_handle() const {
   AbortHandle handle;

@@ -26,7 +26,8 @@ class SocketTransport final : public Transport {
  public:
   // The peer's text is kept from the start: messages about a connection
   // that failed must still name it after the socket is gone.
-  explicit SocketTransport(Socket socket) : socket_(std::move(socket)), peer_(describe(socket_)) {
+  explicit SocketTransport(Socket socket)
+      : socket_(std::move(socket)), peer_(describe(socket_)), descriptor_(socket_.native_handle()) {
     socket_.non_blocking(true);
   }
 
@@ -78,11 +79,14 @@ class SocketTransport final : public Transport {
 
   std::optional<asio::ip::tcp::endpoint> tcp_endpoint(bool local) const override;
 
+  int native_socket() const noexcept override { return socket_.is_open() ? descriptor_ : -1; }
+
  private:
   static std::string describe(const Socket& socket);
 
   Socket socket_;
   std::string peer_;
+  int descriptor_;
 };
 
 template <>
@@ -121,6 +125,8 @@ std::optional<asio::ip::tcp::endpoint> SocketTransport<UnixSocket>::tcp_endpoint
 Transport::~Transport() = default;
 
 std::optional<asio::ip::tcp::endpoint> Transport::tcp_endpoint(bool) const { return std::nullopt; }
+
+int Transport::native_socket() const noexcept { return -1; }
 
 std::unique_ptr<Transport> tcp_transport(asio::ip::tcp::socket socket) {
   std::error_code ignored;

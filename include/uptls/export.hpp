@@ -7,8 +7,10 @@
 /// it leaks into the program's symbol table.
 
 #if defined(__GNUC__) || defined(__clang__)
-/// Exports a class or function from the shared library.
-#define UPTLS_API __attribute__((visibility("default")))
+/// Exports a class or function from the shared library. In the standard
+/// attribute syntax, so that it goes beside others (`class [[nodiscard]]
+/// UPTLS_API Server`).
+#define UPTLS_API [[gnu::visibility("default")]]
 #else
 #define UPTLS_API
 #endif

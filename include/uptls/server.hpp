@@ -58,14 +58,16 @@ struct ServeOptions {
   std::function<void(std::string_view)> log;
 };
 
-/// A listening server. Copies refer to the same server.
+/// A listening server. Copies refer to the same server. It serves until
+/// stop() is awaited, whether or not a Server is kept: keep one, or the
+/// server cannot be stopped (hence [[nodiscard]]).
 ///
 /// Threads: the server accepts on a strand of the executor it was started
 /// on and runs each connection on a strand of its own, so the io_context
 /// may be run by any number of threads (`uptls serve --threads N`); a
 /// handler needs no locking for its own stream. Every member function is
 /// safe to call from any thread.
-class UPTLS_API Server {
+class [[nodiscard]] UPTLS_API Server {
  public:
   /// The TCP address and port the server listens on (the real port when 0
   /// was asked).
@@ -95,14 +97,14 @@ class UPTLS_API Server {
   /// @param grace how long running handlers may take to finish.
   asio::awaitable<void> stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
-  /// The server's state; private to the library.
-  struct Impl;
-
-  /// For the library's start functions.
-  /// @param impl the state of a started server.
-  explicit Server(std::shared_ptr<Impl> impl);
+  friend asio::awaitable<Server> start_server(Handler handler, std::string host, std::uint16_t port,
+                                              ServeOptions options);
+  friend asio::awaitable<Server> start_unix_server(Handler handler, std::string path,
+                                                   ServeOptions options);
 
  private:
+  struct Impl;
+  explicit Server(std::shared_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
 };
 

@@ -23,6 +23,8 @@
 #include "uptls/tls/session_info.hpp"
 #include "uptls/transport.hpp"
 
+struct ssl_st;  // OpenSSL's SSL
+
 namespace uptls {
 
 /// What start_tls does with bytes that were read in the plaintext phase but
@@ -485,7 +487,13 @@ class UPTLS_API Stream {
   executor_type get_executor() const;
 
   /// The OpenSSL SSL* once upgraded, else nullptr; for what uptls does not cover.
-  void* native_handle() const noexcept;
+  ssl_st* native_handle() const noexcept;
+
+  /// The transport the stream reads and writes: for what it offers beyond
+  /// bytes (Transport::native_socket() for socket options such as
+  /// SO_KEEPALIVE, tcp_endpoint()). Reading, writing or closing through it
+  /// bypasses the stream and breaks it.
+  Transport& transport() const;
 
   /// Aborts a stream later, from any thread, without owning it: what a
   /// server keeps to end the connections its handlers still hold.

@@ -98,6 +98,10 @@ class UPTLS_API Transport {
 
   /// The local and the remote TCP endpoint, when the transport is TCP.
   virtual std::optional<asio::ip::tcp::endpoint> tcp_endpoint(bool local) const;
+
+  /// The socket's descriptor, for socket options (SO_KEEPALIVE,
+  /// TCP_KEEPIDLE); -1 for a transport that has none (the default).
+  virtual int native_socket() const noexcept;
 };
 
 /// Whether ec says "try again later": asio::error::would_block, or the same

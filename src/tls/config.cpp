@@ -319,7 +319,7 @@ TrustStoreStats ClientConfig::trust_store_stats() const {
   return stats;
 }
 
-void* ClientConfig::native_handle() const noexcept { return impl_->ctx.get(); }
+ssl_ctx_st* ClientConfig::native_handle() const noexcept { return impl_->ctx.get(); }
 
 const std::vector<std::string>& ClientConfig::warnings() const noexcept { return impl_->warnings; }
 
@@ -480,7 +480,7 @@ std::shared_ptr<const ServerConfig> ServerConfig::make(Identity identity) {
   return make(options);
 }
 
-void* ServerConfig::native_handle() const noexcept { return impl_->sites.front().ctx.get(); }
+ssl_ctx_st* ServerConfig::native_handle() const noexcept { return impl_->sites.front().ctx.get(); }
 
 const std::vector<std::string>& ServerConfig::warnings() const noexcept { return impl_->warnings; }
 

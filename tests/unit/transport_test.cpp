@@ -8,6 +8,8 @@
 #include <asio/use_awaitable.hpp>
 #include <filesystem>
 
+#include <sys/socket.h>
+
 #include "support/support.hpp"
 #include "uptls/connect.hpp"
 #include "uptls/error.hpp"
@@ -42,6 +44,27 @@ TEST(TcpTransport, NamesItsPeerAndEndpoints) {
     Stream server(std::move(server_socket), Role::server);
     EXPECT_EQ(server.peer(), "127.0.0.1:" + std::to_string(client_port));
     EXPECT_EQ(server.remote_endpoint().port(), client_port);
+    co_return;
+  });
+}
+
+// Socket options a stream does not set itself (keepalive) go through its
+// transport's descriptor.
+TEST(TcpTransport, ItsSocketTakesOptionsThroughTheStream) {
+  run([]() -> awaitable<void> {
+    auto [server_socket, client_socket] = connected_pair(co_await asio::this_coro::executor);
+    Stream server(std::move(server_socket), Role::server);
+    int fd = server.transport().native_socket();
+    EXPECT_GE(fd, 0);
+    int on = 1;
+    EXPECT_EQ(::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on), 0);
+    int got = 0;
+    socklen_t size = sizeof got;
+    EXPECT_EQ(::getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &got, &size), 0);
+    EXPECT_EQ(got, 1);
+    EXPECT_EQ(server.native_handle(), nullptr) << "no SSL before the upgrade";
+    server.abort();
+    EXPECT_EQ(server.transport().native_socket(), -1) << "closed: no descriptor";
     co_return;
   });
 }

@@ -20,6 +20,8 @@
 #include "uptls/export.hpp"
 #include "uptls/tls/identity.hpp"
 
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+
 namespace uptls::tls {
 
 namespace detail {
@@ -182,7 +184,7 @@ class UPTLS_API ClientConfig {
 
   /// The OpenSSL SSL_CTX* behind this configuration; for what uptls does not
   /// cover. Changing it affects every stream that shares the configuration.
-  void* native_handle() const noexcept;
+  ssl_ctx_st* native_handle() const noexcept;
 
  private:
   struct Impl;
@@ -260,7 +262,7 @@ class UPTLS_API ServerConfig {
   ServerConfig& operator=(const ServerConfig&) = delete;
 
   /// The OpenSSL SSL_CTX* behind this configuration.
-  void* native_handle() const noexcept;
+  ssl_ctx_st* native_handle() const noexcept;
 
   /// Choices weaker than the defaults that the options asked for (TLS 1.2
   /// ciphers without forward secrecy or without AEAD), one sentence each;
