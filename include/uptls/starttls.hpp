@@ -68,12 +68,14 @@ UPTLS_API const ProtocolInfo& info(Protocol protocol);
 /// A fresh client dialogue for a protocol.
 /// @param protocol the protocol.
 /// @param options policy, names, limits.
-UPTLS_API std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options = {});
+UPTLS_API std::unique_ptr<Dialogue> make_client(Protocol protocol,
+                                                ClientDialogueOptions options = {});
 
 /// A fresh server dialogue for a protocol.
 /// @param protocol the protocol.
 /// @param options names, policy, session mode, limits.
-UPTLS_API std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options = {});
+UPTLS_API std::unique_ptr<Dialogue> make_server(Protocol protocol,
+                                                ServerDialogueOptions options = {});
 
 /// Speaks a protocol's plaintext phase as a client and upgrades the
 /// stream in place: `co_await starttls::client(stream, Protocol::smtp)`.
@@ -86,10 +88,10 @@ UPTLS_API std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions
 ///         server (Policy::required), errc::injected_plaintext,
 ///         errc::protocol_error, or the stream's errors.
 UPTLS_API asio::awaitable<Learned> client(Stream& stream, Protocol protocol,
-                                          ClientOptions options = {});
+                                          ClientDialogueOptions options = {});
 
 /// Speaks a protocol's plaintext phase as a server and upgrades the stream
-/// in place; with ServerOptions::session, serves a minimal session after.
+/// in place; with ServerDialogueOptions::session, serves a minimal session after.
 /// Learned::tls is false when the client left before TLS, or (under
 /// Policy::opportunistic) went on in plaintext: the command it sent then
 /// is left unread, for the application.
@@ -99,6 +101,6 @@ UPTLS_API asio::awaitable<Learned> client(Stream& stream, Protocol protocol,
 /// @param options names, policy, session mode, limits.
 /// @throws Error as run() does, after sending the protocol's refusal.
 UPTLS_API asio::awaitable<Learned> server(Stream& stream, Protocol protocol,
-                                          ServerOptions options = {});
+                                          ServerDialogueOptions options = {});
 
 }  // namespace uptls::starttls

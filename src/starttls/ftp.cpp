@@ -22,7 +22,7 @@ namespace uptls::starttls {
 
 // ---- client ---------------------------------------------------------------
 
-FtpClient::FtpClient(ClientOptions options)
+FtpClient::FtpClient(ClientDialogueOptions options)
     : Dialogue(Role::client, options.max_line),
       options_(std::move(options)),
       reader_(ReplyReader::Style::ftp, options_.max_reply_lines) {}
@@ -287,7 +287,7 @@ Service ftp_data_service() {
 
 // ---- server ---------------------------------------------------------------
 
-FtpServer::FtpServer(ServerOptions options)
+FtpServer::FtpServer(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line), options_(std::move(options)) {
   send("220 " + options_.host_name + " FTP uptls ready\r\n");
 }

@@ -22,7 +22,7 @@ http::Limits limits_of(std::size_t max_line) {
 
 // ---- RFC 2817 client ------------------------------------------------------
 
-HttpUpgradeClient::HttpUpgradeClient(ClientOptions options)
+HttpUpgradeClient::HttpUpgradeClient(ClientDialogueOptions options)
     : Dialogue(Role::client, options.max_line), options_(std::move(options)) {
   if (options_.server_name.empty()) options_.server_name = "localhost";
   send("OPTIONS * HTTP/1.1\r\nHost: " + options_.server_name +
@@ -56,7 +56,7 @@ void HttpUpgradeClient::on_tls() { finish(); }
 
 // ---- RFC 2817 server ------------------------------------------------------
 
-HttpUpgradeServer::HttpUpgradeServer(ServerOptions options)
+HttpUpgradeServer::HttpUpgradeServer(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line), options_(std::move(options)) {}
 
 std::string_view HttpUpgradeServer::protocol() const noexcept { return "http-upgrade"; }
@@ -133,7 +133,7 @@ void HttpUpgradeServer::on_end_of_input() { finish(); }
 // ---- CONNECT through a proxy ----------------------------------------------
 
 HttpConnectClient::HttpConnectClient(std::string authority, std::string basic_credentials,
-                                     ClientOptions options)
+                                     ClientDialogueOptions options)
     : Dialogue(Role::client, options.max_line) {
   std::string request = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n";
   if (!basic_credentials.empty()) {

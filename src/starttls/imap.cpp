@@ -42,7 +42,7 @@ bool names_message_one(std::string_view set) {
 
 // ---- client ---------------------------------------------------------------
 
-ImapClient::ImapClient(ClientOptions options)
+ImapClient::ImapClient(ClientDialogueOptions options)
     : Dialogue(Role::client, options.max_line), options_(std::move(options)) {}
 
 std::string_view ImapClient::protocol() const noexcept { return "imap"; }
@@ -140,7 +140,7 @@ void ImapClient::on_tls() {
 
 // ---- server ---------------------------------------------------------------
 
-ImapServer::ImapServer(ServerOptions options)
+ImapServer::ImapServer(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line),
       options_(std::move(options)),
       command_(std::make_unique<detail::CommandAssembler>(options_.max_message)) {

@@ -35,7 +35,7 @@ std::string_view trailing(std::string_view parameters) {
 
 // ---- client ---------------------------------------------------------------
 
-IrcClient::IrcClient(ClientOptions options)
+IrcClient::IrcClient(ClientDialogueOptions options)
     : Dialogue(Role::client, options.max_line), options_(std::move(options)) {
   send("STARTTLS\r\n");
 }
@@ -97,7 +97,7 @@ void IrcClient::on_tls() {
 
 // No notice on connect: openssl s_client -starttls irc takes any line but a
 // numeric before 670 as a refusal.
-IrcServer::IrcServer(ServerOptions options)
+IrcServer::IrcServer(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line), options_(std::move(options)) {}
 
 std::string_view IrcServer::protocol() const noexcept { return "irc"; }

@@ -106,7 +106,7 @@ std::string read_message(std::string_view bytes, std::size_t limit, Message& out
 
 // ---- client ---------------------------------------------------------------
 
-LdapClient::LdapClient(ClientOptions options)
+LdapClient::LdapClient(ClientDialogueOptions options)
     : Dialogue(Role::client, options.max_line), options_(std::move(options)) {
   send(message(1, detail::tlv(extended_request, detail::tlv(0x80, starttls_oid))));
 }
@@ -197,7 +197,7 @@ void LdapClient::on_tls() {
 
 // ---- server ---------------------------------------------------------------
 
-LdapServer::LdapServer(ServerOptions options)
+LdapServer::LdapServer(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line), options_(std::move(options)) {}
 
 std::string_view LdapServer::protocol() const noexcept { return "ldap"; }

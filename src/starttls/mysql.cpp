@@ -59,7 +59,7 @@ std::string eof_packet(std::uint8_t sequence) {
 
 // ---- client ---------------------------------------------------------------
 
-MysqlClient::MysqlClient(ClientOptions options)
+MysqlClient::MysqlClient(ClientDialogueOptions options)
     : Dialogue(Role::client, options.max_line), options_(std::move(options)) {}
 
 std::string_view MysqlClient::protocol() const noexcept { return "mysql"; }
@@ -117,7 +117,7 @@ void MysqlClient::on_tls() { finish(); }
 
 // ---- server ---------------------------------------------------------------
 
-MysqlServer::MysqlServer(ServerOptions options)
+MysqlServer::MysqlServer(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line), options_(std::move(options)) {
   std::uint32_t capabilities = client_long_password | client_connect_with_db | client_protocol_41 |
                                client_ssl | client_transactions | client_secure_connection |

@@ -28,7 +28,7 @@ constexpr std::string_view group = "uptls.test";
 
 // ---- client ---------------------------------------------------------------
 
-NntpClient::NntpClient(ClientOptions options)
+NntpClient::NntpClient(ClientDialogueOptions options)
     : Dialogue(Role::client, options.max_line), options_(std::move(options)) {}
 
 std::string_view NntpClient::protocol() const noexcept { return "nntp"; }
@@ -120,7 +120,7 @@ void NntpClient::on_tls() {
 
 // ---- server ---------------------------------------------------------------
 
-NntpServer::NntpServer(ServerOptions options)
+NntpServer::NntpServer(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line), options_(std::move(options)) {
   send("200 " + options_.host_name + " NNTP uptls ready (posting ok, articles are discarded)\r\n");
 }

@@ -16,7 +16,7 @@ bool ok(std::string_view line) { return line.substr(0, 3) == "+OK"; }
 
 // ---- client ---------------------------------------------------------------
 
-Pop3Client::Pop3Client(ClientOptions options)
+Pop3Client::Pop3Client(ClientDialogueOptions options)
     : Dialogue(Role::client, options.max_line), options_(std::move(options)) {}
 
 std::string_view Pop3Client::protocol() const noexcept { return "pop3"; }
@@ -107,7 +107,7 @@ void Pop3Client::on_tls() {
 
 // ---- server ---------------------------------------------------------------
 
-Pop3Server::Pop3Server(ServerOptions options)
+Pop3Server::Pop3Server(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line), options_(std::move(options)) {
   send("+OK " + options_.host_name + " POP3 uptls ready\r\n");
 }

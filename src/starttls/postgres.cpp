@@ -57,7 +57,7 @@ std::string error_response(std::string_view severity, std::string_view code,
 
 // ---- client ---------------------------------------------------------------
 
-PostgresClient::PostgresClient(ClientOptions options)
+PostgresClient::PostgresClient(ClientDialogueOptions options)
     : Dialogue(Role::client, options.max_line), options_(std::move(options)) {
   send(int32(8) + int32(ssl_request));
 }
@@ -94,7 +94,7 @@ void PostgresClient::on_tls() { finish(); }
 
 // ---- server ---------------------------------------------------------------
 
-PostgresServer::PostgresServer(ServerOptions options)
+PostgresServer::PostgresServer(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line), options_(std::move(options)) {}
 
 std::string_view PostgresServer::protocol() const noexcept { return "postgres"; }

@@ -53,7 +53,7 @@ const ProtocolInfo& info(Protocol protocol) {
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }
 
-std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options) {
+std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientDialogueOptions options) {
   switch (protocol) {
     case Protocol::smtp:
       return std::make_unique<SmtpClient>(std::move(options));
@@ -87,7 +87,7 @@ std::unique_ptr<Dialogue> make_client(Protocol protocol, ClientOptions options) 
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }
 
-std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options) {
+std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerDialogueOptions options) {
   switch (protocol) {
     case Protocol::smtp:
       return std::make_unique<SmtpServer>(std::move(options));
@@ -121,12 +121,12 @@ std::unique_ptr<Dialogue> make_server(Protocol protocol, ServerOptions options) 
   throw Error(make_error_code(errc::invalid_argument), "unknown STARTTLS protocol");
 }
 
-asio::awaitable<Learned> client(Stream& stream, Protocol protocol, ClientOptions options) {
+asio::awaitable<Learned> client(Stream& stream, Protocol protocol, ClientDialogueOptions options) {
   auto dialogue = make_client(protocol, std::move(options));
   co_return co_await run(stream, *dialogue);
 }
 
-asio::awaitable<Learned> server(Stream& stream, Protocol protocol, ServerOptions options) {
+asio::awaitable<Learned> server(Stream& stream, Protocol protocol, ServerDialogueOptions options) {
   auto dialogue = make_server(protocol, std::move(options));
   // FTP's session opens data connections of its own.
   Service service = protocol == Protocol::ftp ? ftp_data_service() : Service();

@@ -28,7 +28,7 @@ std::string_view status_of(std::string_view line) {
 
 // ---- client ---------------------------------------------------------------
 
-SieveClient::SieveClient(ClientOptions options)
+SieveClient::SieveClient(ClientDialogueOptions options)
     : Dialogue(Role::client, options.max_line), options_(std::move(options)) {}
 
 std::string_view SieveClient::protocol() const noexcept { return "sieve"; }
@@ -103,7 +103,7 @@ void SieveClient::on_tls() {
 
 // ---- server ---------------------------------------------------------------
 
-SieveServer::SieveServer(ServerOptions options)
+SieveServer::SieveServer(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line),
       options_(std::move(options)),
       command_(std::make_unique<detail::CommandAssembler>(options_.max_message)) {

@@ -9,7 +9,7 @@ namespace uptls::starttls {
 
 // ---- client ---------------------------------------------------------------
 
-SmtpClient::SmtpClient(ClientOptions options, bool lmtp)
+SmtpClient::SmtpClient(ClientDialogueOptions options, bool lmtp)
     : Dialogue(Role::client, options.max_line),
       options_(std::move(options)),
       lmtp_(lmtp),
@@ -91,7 +91,7 @@ void SmtpClient::on_tls() {
 
 // ---- server ---------------------------------------------------------------
 
-SmtpServer::SmtpServer(ServerOptions options, bool lmtp)
+SmtpServer::SmtpServer(ServerDialogueOptions options, bool lmtp)
     : Dialogue(Role::server, options.max_line), options_(std::move(options)), lmtp_(lmtp) {
   send("220 " + options_.host_name + (lmtp_ ? " LMTP" : " ESMTP") + " uptls\r\n");
 }

@@ -70,7 +70,7 @@ std::string_view start_tag(std::string_view element) {
 
 // ---- client ---------------------------------------------------------------
 
-XmppClient::XmppClient(ClientOptions options, bool server_to_server)
+XmppClient::XmppClient(ClientDialogueOptions options, bool server_to_server)
     : Dialogue(Role::client, options.max_line),
       options_(std::move(options)),
       server_to_server_(server_to_server) {
@@ -201,7 +201,7 @@ void XmppClient::on_tls() {
 
 // ---- server ---------------------------------------------------------------
 
-XmppServer::XmppServer(ServerOptions options, bool server_to_server)
+XmppServer::XmppServer(ServerDialogueOptions options, bool server_to_server)
     : Dialogue(Role::server, options.max_line),
       options_(std::move(options)),
       server_to_server_(server_to_server) {}

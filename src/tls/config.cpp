@@ -50,7 +50,7 @@ std::string alpn_wire(const std::vector<std::string>& protocols) {
 }
 
 // Settings both roles share: see docs/defaults.md for why each is chosen.
-SslCtxPtr new_context(const SSL_METHOD* method, const Protocol& protocol, bool dhe = false) {
+SslCtxPtr new_context(const SSL_METHOD* method, const ProtocolOptions& protocol, bool dhe = false) {
   if (protocol_number(protocol.min_version) > protocol_number(protocol.max_version)) {
     detail::invalid_config("minimum TLS version is newer than the maximum");
   }
@@ -90,7 +90,7 @@ SslCtxPtr new_context(const SSL_METHOD* method, const Protocol& protocol, bool d
 }
 
 /// The TLS 1.2 ciphers of ctx that lack forward secrecy or AEAD, as warnings.
-std::vector<std::string> weak_choices(SSL_CTX* ctx, const Protocol& protocol) {
+std::vector<std::string> weak_choices(SSL_CTX* ctx, const ProtocolOptions& protocol) {
   std::vector<std::string> warnings;
   if (protocol.min_version != Version::tls1_2) return warnings;
   std::string no_secrecy, no_aead;

@@ -198,7 +198,7 @@ Features features() {
   result.extensions = {
       item("ECDH", true, true, "ephemeral elliptic-curve key exchange (X25519, P-256, ...)"),
       item("SNI", true, true, "server name indication: clients send it, servers choose by it"),
-      item("ALPN", true, true, "application protocol negotiation (Protocol::alpn)"),
+      item("ALPN", true, true, "application protocol negotiation (ProtocolOptions::alpn)"),
       item("NPN", npn, false, "replaced by ALPN; uptls does not offer it"),
       item("session tickets", true, true, "TLS 1.3 tickets used once, keys rotated"),
       item("OCSP stapling", true, true, "servers staple a response given; clients report it"),

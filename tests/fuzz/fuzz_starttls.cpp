@@ -32,13 +32,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   std::unique_ptr<Dialogue> dialogue;
   if (server) {
-    ServerOptions options;
+    ServerDialogueOptions options;
     options.session = true;
     options.max_line = 256;
     options.max_message = 1024;
     dialogue = make_server(UPTLS_FUZZ_PROTOCOL, options);
   } else {
-    ClientOptions options;
+    ClientDialogueOptions options;
     options.max_line = 256;
     options.max_reply_lines = 20;
     dialogue = make_client(UPTLS_FUZZ_PROTOCOL, options);

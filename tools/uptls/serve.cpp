@@ -79,7 +79,7 @@ asio::awaitable<void> serve_protocol(Stream stream, std::shared_ptr<const Protoc
     // The peer once per line, first: many messages name it already.
     print_line(peer + ": " + name_peer_once(line, peer));
   };
-  starttls::ServerOptions options;
+  starttls::ServerDialogueOptions options;
   options.host_name = args->host_name;
   options.session = true;
   options.policy =

@@ -59,14 +59,14 @@ tls::Identity IdentityArgs::load() const {
   return tls::Identity::from_files(cert, key, passphrase);
 }
 
-tls::Protocol ProtocolArgs::protocol() const {
+tls::ProtocolOptions ProtocolArgs::protocol() const {
   if (!npn.empty()) {
     throw std::invalid_argument(
         "NPN is not supported: it was never standardized and was replaced by ALPN (RFC 7301); "
         "use --alpn " +
         npn);
   }
-  tls::Protocol protocol;
+  tls::ProtocolOptions protocol;
   if (!min_tls.empty()) protocol.min_version = tls::parse_version(min_tls);
   if (!max_tls.empty()) protocol.max_version = tls::parse_version(max_tls);
   protocol.tls12_ciphers = ciphers;

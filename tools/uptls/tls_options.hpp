@@ -38,7 +38,7 @@ struct ProtocolArgs {
   std::string key_log;
   std::string npn;
 
-  tls::Protocol protocol() const;
+  tls::ProtocolOptions protocol() const;
 };
 
 struct ServerTlsArgs {

@@ -82,7 +82,7 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 asio::awaitable<void> protocol_dialogue(Stream& stream, const UpgradeArgs& args,
                                         const std::string& server_name, const Say& say) {
   auto protocol = starttls::protocol_named(args.starttls);
-  starttls::ClientOptions options;
+  starttls::ClientDialogueOptions options;
   options.policy =
       args.opportunistic ? starttls::Policy::opportunistic : starttls::Policy::required;
   options.client_name = args.client_name;

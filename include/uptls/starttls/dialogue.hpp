@@ -74,9 +74,9 @@ struct Learned {
 };
 
 /// Limits and names for a client dialogue.
-struct ClientOptions {
+struct ClientDialogueOptions {
   // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
-  ClientOptions() = default;
+  ClientDialogueOptions() = default;
   /// Required (the default) or opportunistic.
   Policy policy = Policy::required;
   /// The client's own name where the protocol sends one (EHLO, LHLO).
@@ -91,9 +91,9 @@ struct ClientOptions {
 };
 
 /// Names, limits and the session mode of a server dialogue.
-struct ServerOptions {
+struct ServerDialogueOptions {
   // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
-  ServerOptions() = default;
+  ServerDialogueOptions() = default;
   /// The server's name in greetings and replies.
   std::string host_name = "localhost";
   /// Whether commands that need TLS are refused before it (the default) or

@@ -23,7 +23,7 @@ namespace uptls::starttls {
 class UPTLS_API FtpClient final : public Dialogue {
  public:
   /// @param options policy and limits.
-  explicit FtpClient(ClientOptions options = {});
+  explicit FtpClient(ClientDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
@@ -32,14 +32,14 @@ class UPTLS_API FtpClient final : public Dialogue {
   void on_reply(Reply reply);
 
   enum class State { greeting, auth, pbsz, prot, feat };
-  ClientOptions options_;
+  ClientDialogueOptions options_;
   State state_ = State::greeting;
   ReplyReader reader_;
 };
 
 /// The server side: greets, answers AUTH TLS with `234`, refuses logins
 /// before TLS (Policy::required: `530`) and commands pipelined after AUTH
-/// TLS, and upgrades. With ServerOptions::session it then serves a session
+/// TLS, and upgrades. With ServerDialogueOptions::session it then serves a session
 /// for any user, in one directory holding `hello.txt`: USER, PASS, PBSZ,
 /// PROT, FEAT, SYST, PWD, CWD, TYPE, SIZE, MDTM, NOOP, PASV and EPSV, LIST,
 /// NLST, RETR, STOR (received and discarded), CCC (the control connection
@@ -66,14 +66,14 @@ class UPTLS_API FtpServer final : public Dialogue {
     /// Whether the data connection is TLS (PROT P).
     bool protect = false;
     /// Whether its handshake must resume the control connection's session
-    /// (ServerOptions::require_session_reuse, while the control is TLS).
+    /// (ServerDialogueOptions::require_session_reuse, while the control is TLS).
     bool resume_session = false;
   };
   /// The largest upload the session reads.
   std::size_t max_upload() const noexcept { return options_.max_message; }
 
   /// @param options the host name, policy, session mode and limits.
-  explicit FtpServer(ServerOptions options = {});
+  explicit FtpServer(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
   /// What the data connection should do now.
@@ -94,7 +94,7 @@ class UPTLS_API FtpServer final : public Dialogue {
   void on_end_of_input() override;
   void command(std::string_view line, std::string_view rest);
 
-  ServerOptions options_;
+  ServerDialogueOptions options_;
   std::string user_;
   bool logged_in_ = false;
   bool protected_buffer_ = false;  // PBSZ was given
@@ -125,7 +125,7 @@ UPTLS_API asio::awaitable<void> ftp_clear_command_channel(Stream& stream,
 /// resume it, or resumes another's, is refused, as vsftpd's
 /// require_ssl_reuse=YES does; after CCC there is no session to resume),
 /// the payload sent or the upload read to its end (at most
-/// ServerOptions::max_message), closed with close_notify.
+/// ServerDialogueOptions::max_message), closed with close_notify.
 UPTLS_API Service ftp_data_service();
 
 /// One transfer over a passive data connection as a client (RFC 4217 §9):

@@ -16,26 +16,26 @@ namespace uptls::starttls {
 /// once TLS is up: the HTTP requests over it are the application's.
 class UPTLS_API HttpUpgradeClient final : public Dialogue {
  public:
-  /// @param options policy, the Host to name (ClientOptions::server_name), limits.
-  explicit HttpUpgradeClient(ClientOptions options = {});
+  /// @param options policy, the Host to name (ClientDialogueOptions::server_name), limits.
+  explicit HttpUpgradeClient(ClientDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
   std::size_t on_receive(std::string_view bytes) override;
   void on_tls() override;
 
-  ClientOptions options_;
+  ClientDialogueOptions options_;
 };
 
 /// The server side of RFC 2817: a request with `Upgrade: TLS/1.0` gets
 /// `101` and the handshake; under Policy::required any other request gets
 /// `426 Upgrade Required` (the mandatory advertisement, §4.2). Bytes after
-/// the upgrading request are refused. With ServerOptions::session it then
+/// the upgrading request are refused. With ServerDialogueOptions::session it then
 /// answers each request over TLS with a short `200 OK`.
 class UPTLS_API HttpUpgradeServer final : public Dialogue {
  public:
   /// @param options the policy, session mode and limits.
-  explicit HttpUpgradeServer(ServerOptions options = {});
+  explicit HttpUpgradeServer(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
@@ -43,7 +43,7 @@ class UPTLS_API HttpUpgradeServer final : public Dialogue {
   void on_tls() override;
   void on_end_of_input() override;
 
-  ServerOptions options_;
+  ServerDialogueOptions options_;
 };
 
 /// A tunnel through an HTTP proxy: `CONNECT host:port`, optionally with
@@ -56,7 +56,7 @@ class UPTLS_API HttpConnectClient final : public Dialogue {
   /// @param basic_credentials `user:password` for Proxy-Authorization, or empty.
   /// @param options limits.
   HttpConnectClient(std::string authority, std::string basic_credentials = {},
-                    ClientOptions options = {});
+                    ClientDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:

@@ -27,7 +27,7 @@ namespace uptls::starttls {
 class UPTLS_API ImapClient final : public Dialogue {
  public:
   /// @param options policy and limits.
-  explicit ImapClient(ClientOptions options = {});
+  explicit ImapClient(ClientDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
@@ -37,7 +37,7 @@ class UPTLS_API ImapClient final : public Dialogue {
   void command(std::string_view text);
 
   enum class State { greeting, capability, starttls, capability_tls };
-  ClientOptions options_;
+  ClientDialogueOptions options_;
   State state_ = State::greeting;
   LiteralState literals_;
   unsigned tag_ = 0;
@@ -48,12 +48,12 @@ class UPTLS_API ImapClient final : public Dialogue {
 /// The server side: greets with STARTTLS and LOGINDISABLED among its
 /// capabilities, refuses LOGIN and AUTHENTICATE before TLS (Policy::required),
 /// refuses commands pipelined after STARTTLS, and upgrades. With
-/// ServerOptions::session it then serves one mailbox, INBOX, holding one
+/// ServerDialogueOptions::session it then serves one mailbox, INBOX, holding one
 /// message, to any user: LOGIN, AUTHENTICATE PLAIN, SELECT, FETCH, SEARCH, LIST, STATUS, LOGOUT.
 class UPTLS_API ImapServer final : public Dialogue {
  public:
   /// @param options the host name, policy, session mode and limits.
-  explicit ImapServer(ServerOptions options = {});
+  explicit ImapServer(ServerDialogueOptions options = {});
   /// Destroys the dialogue.
   ~ImapServer() override;
   std::string_view protocol() const noexcept override;
@@ -72,7 +72,7 @@ class UPTLS_API ImapServer final : public Dialogue {
   std::string capabilities() const;
   void authenticate(const std::string& tag, std::string_view response);
 
-  ServerOptions options_;
+  ServerDialogueOptions options_;
   std::unique_ptr<detail::CommandAssembler> command_;  // literals quoted in
   std::string sasl_tag_;                               // an AUTHENTICATE waiting for its response
   bool authenticated_ = false;

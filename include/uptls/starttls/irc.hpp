@@ -18,25 +18,25 @@ namespace uptls::starttls {
 class UPTLS_API IrcClient final : public Dialogue {
  public:
   /// @param options policy and limits.
-  explicit IrcClient(ClientOptions options = {});
+  explicit IrcClient(ClientDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
   std::size_t on_receive(std::string_view bytes) override;
   void on_tls() override;
 
-  ClientOptions options_;
+  ClientDialogueOptions options_;
   bool listing_ = false;  // over TLS, waiting for the CAP LS reply
 };
 
 /// The server side: answers STARTTLS with 670, refuses registration before
 /// TLS (Policy::required) and commands pipelined after STARTTLS, and
-/// upgrades. With ServerOptions::session it then registers the client
+/// upgrades. With ServerDialogueOptions::session it then registers the client
 /// (001-004, no MOTD) and answers PING, JOIN, PRIVMSG (logged) and QUIT.
 class UPTLS_API IrcServer final : public Dialogue {
  public:
   /// @param options the server name, policy, session mode and limits.
-  explicit IrcServer(ServerOptions options = {});
+  explicit IrcServer(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
@@ -46,7 +46,7 @@ class UPTLS_API IrcServer final : public Dialogue {
   void command(std::string_view line, std::string_view rest);
   void reply(std::string_view numeric, std::string_view text);
 
-  ServerOptions options_;
+  ServerDialogueOptions options_;
   std::string nick_ = "*";
   bool user_ = false;
   bool registered_ = false;

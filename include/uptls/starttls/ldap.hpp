@@ -20,7 +20,7 @@ namespace uptls::starttls {
 class UPTLS_API LdapClient final : public Dialogue {
  public:
   /// @param options policy and limits.
-  explicit LdapClient(ClientOptions options = {});
+  explicit LdapClient(ClientDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
@@ -29,19 +29,19 @@ class UPTLS_API LdapClient final : public Dialogue {
   void on_message(long id, unsigned char operation, std::string_view body);
 
   enum class State { starttls, root_dse };
-  ClientOptions options_;
+  ClientDialogueOptions options_;
   State state_ = State::starttls;
 };
 
 /// The server side: an empty directory. Answers StartTLS, refuses binds and
 /// searches before TLS with confidentialityRequired (Policy::required; an
 /// anonymous bind and a read of the root DSE are allowed, to find StartTLS), refuses requests
-/// pipelined after StartTLS, and upgrades. With ServerOptions::session it then accepts any bind and
-/// serves the root DSE; other searches find nothing (noSuchObject).
+/// pipelined after StartTLS, and upgrades. With ServerDialogueOptions::session it then accepts any
+/// bind and serves the root DSE; other searches find nothing (noSuchObject).
 class UPTLS_API LdapServer final : public Dialogue {
  public:
   /// @param options the policy, session mode and limits.
-  explicit LdapServer(ServerOptions options = {});
+  explicit LdapServer(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
@@ -51,7 +51,7 @@ class UPTLS_API LdapServer final : public Dialogue {
   void on_message(long id, unsigned char operation, std::string_view body, std::string_view rest);
   void disconnect(std::string message);
 
-  ServerOptions options_;
+  ServerDialogueOptions options_;
 };
 
 }  // namespace uptls::starttls

@@ -19,25 +19,25 @@ namespace uptls::starttls {
 class UPTLS_API MysqlClient final : public Dialogue {
  public:
   /// @param options policy and limits.
-  explicit MysqlClient(ClientOptions options = {});
+  explicit MysqlClient(ClientDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
   std::size_t on_receive(std::string_view bytes) override;
   void on_tls() override;
 
-  ClientOptions options_;
+  ClientDialogueOptions options_;
 };
 
 /// The server side: greets with CLIENT_SSL, takes the SSLRequest and
 /// upgrades, the bytes after it being the client's ClientHello (the server
 /// does not answer an SSLRequest); refuses a plaintext login
-/// (Policy::required: ERR 3159). With ServerOptions::session it then lets any user in and
+/// (Policy::required: ERR 3159). With ServerDialogueOptions::session it then lets any user in and
 /// answers `SELECT 1` (and the client's `SELECT @@version_comment`).
 class UPTLS_API MysqlServer final : public Dialogue {
  public:
   /// @param options the policy, session mode and limits.
-  explicit MysqlServer(ServerOptions options = {});
+  explicit MysqlServer(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
@@ -47,7 +47,7 @@ class UPTLS_API MysqlServer final : public Dialogue {
   void packet(std::uint8_t sequence, std::string_view payload);
   void query(std::string_view text);
 
-  ServerOptions options_;
+  ServerDialogueOptions options_;
   bool logged_in_ = false;
 };
 

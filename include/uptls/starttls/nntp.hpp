@@ -18,7 +18,7 @@ namespace uptls::starttls {
 class UPTLS_API NntpClient final : public Dialogue {
  public:
   /// @param options policy and limits.
-  explicit NntpClient(ClientOptions options = {});
+  explicit NntpClient(ClientDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
@@ -28,21 +28,21 @@ class UPTLS_API NntpClient final : public Dialogue {
   void on_capabilities();
 
   enum class State { greeting, capabilities, list, starttls, capabilities_tls, list_tls };
-  ClientOptions options_;
+  ClientDialogueOptions options_;
   State state_ = State::greeting;
   std::vector<std::string> capabilities_;
 };
 
 /// The server side: greets, lists STARTTLS among its capabilities, refuses
 /// AUTHINFO before TLS (Policy::required) and commands pipelined after
-/// STARTTLS, and upgrades. With ServerOptions::session it then serves one
+/// STARTTLS, and upgrades. With ServerDialogueOptions::session it then serves one
 /// newsgroup, `uptls.test`, holding one article: CAPABILITIES, MODE
 /// READER, LIST, GROUP, ARTICLE, HEAD, BODY, STAT, OVER, DATE, AUTHINFO,
 /// POST (accepted and discarded), QUIT.
 class UPTLS_API NntpServer final : public Dialogue {
  public:
   /// @param options the host name, policy, session mode and limits.
-  explicit NntpServer(ServerOptions options = {});
+  explicit NntpServer(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
@@ -52,7 +52,7 @@ class UPTLS_API NntpServer final : public Dialogue {
   void command(std::string_view line, std::string_view rest);
   bool reading(std::string_view verb, std::string_view argument);
 
-  ServerOptions options_;
+  ServerDialogueOptions options_;
   bool selected_ = false;
   bool posting_ = false;
   std::size_t article_bytes_ = 0;

@@ -17,7 +17,7 @@ namespace uptls::starttls {
 class UPTLS_API Pop3Client final : public Dialogue {
  public:
   /// @param options policy and limits.
-  explicit Pop3Client(ClientOptions options = {});
+  explicit Pop3Client(ClientDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
@@ -27,20 +27,20 @@ class UPTLS_API Pop3Client final : public Dialogue {
   void on_capabilities();
 
   enum class State { greeting, capa, capa_list, stls, capa_tls, capa_list_tls };
-  ClientOptions options_;
+  ClientDialogueOptions options_;
   State state_ = State::greeting;
   std::vector<std::string> capabilities_;
 };
 
 /// The server side: greets, offers STLS in CAPA, refuses USER, PASS, APOP
 /// and AUTH before TLS (Policy::required), refuses commands pipelined
-/// after STLS, and upgrades. With ServerOptions::session it then serves a
+/// after STLS, and upgrades. With ServerDialogueOptions::session it then serves a
 /// maildrop of one message to any user: USER, PASS, STAT, LIST, UIDL,
 /// RETR, TOP, DELE, RSET, NOOP, QUIT.
 class UPTLS_API Pop3Server final : public Dialogue {
  public:
   /// @param options the host name, policy, session mode and limits.
-  explicit Pop3Server(ServerOptions options = {});
+  explicit Pop3Server(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
@@ -50,7 +50,7 @@ class UPTLS_API Pop3Server final : public Dialogue {
   void command(std::string_view line, std::string_view rest);
   bool transaction(std::string_view verb, std::string_view argument);
 
-  ServerOptions options_;
+  ServerDialogueOptions options_;
   std::string user_;
   bool authenticated_ = false;
   bool deleted_ = false;

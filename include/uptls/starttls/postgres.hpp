@@ -21,25 +21,25 @@ inline constexpr std::string_view postgres_alpn = "postgresql";
 class UPTLS_API PostgresClient final : public Dialogue {
  public:
   /// @param options policy and limits.
-  explicit PostgresClient(ClientOptions options = {});
+  explicit PostgresClient(ClientDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
   std::size_t on_receive(std::string_view bytes) override;
   void on_tls() override;
 
-  ClientOptions options_;
+  ClientDialogueOptions options_;
 };
 
 /// The server side: answers the SSLRequest with `S` (GSSENCRequest with
 /// `N`), takes a direct TLS handshake as one, refuses bytes after the
 /// SSLRequest (CVE-2021-23214) and a plaintext startup (Policy::required)
-/// with an ErrorResponse, and upgrades. With ServerOptions::session it then
+/// with an ErrorResponse, and upgrades. With ServerDialogueOptions::session it then
 /// lets any user in without a password and answers `SELECT 1`.
 class UPTLS_API PostgresServer final : public Dialogue {
  public:
   /// @param options the policy, session mode and limits.
-  explicit PostgresServer(ServerOptions options = {});
+  explicit PostgresServer(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
@@ -50,7 +50,7 @@ class UPTLS_API PostgresServer final : public Dialogue {
   void query(std::string_view text);
   void send_error(std::string_view severity, std::string_view code, std::string_view message);
 
-  ServerOptions options_;
+  ServerDialogueOptions options_;
   bool started_ = false;  // the startup message was answered
 };
 

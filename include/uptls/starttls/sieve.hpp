@@ -24,7 +24,7 @@ namespace uptls::starttls {
 class UPTLS_API SieveClient final : public Dialogue {
  public:
   /// @param options policy and limits.
-  explicit SieveClient(ClientOptions options = {});
+  explicit SieveClient(ClientDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
@@ -33,7 +33,7 @@ class UPTLS_API SieveClient final : public Dialogue {
   void on_line(std::string_view line);
 
   enum class State { capabilities, starttls, capabilities_tls };
-  ClientOptions options_;
+  ClientDialogueOptions options_;
   State state_ = State::capabilities;
   LiteralState literals_;
   std::vector<std::string> capabilities_;
@@ -42,14 +42,14 @@ class UPTLS_API SieveClient final : public Dialogue {
 /// The server side: greets with its capabilities (STARTTLS among them),
 /// refuses AUTHENTICATE before TLS (Policy::required) and commands
 /// pipelined after STARTTLS, and upgrades, sending its capabilities again.
-/// With ServerOptions::session it then serves one script, `uptls`, to any
+/// With ServerDialogueOptions::session it then serves one script, `uptls`, to any
 /// user: AUTHENTICATE PLAIN, LISTSCRIPTS, GETSCRIPT, PUTSCRIPT (checked for
 /// size only, and discarded), CHECKSCRIPT, SETACTIVE, DELETESCRIPT,
 /// HAVESPACE, NOOP, LOGOUT.
 class UPTLS_API SieveServer final : public Dialogue {
  public:
   /// @param options the host name, policy, session mode and limits.
-  explicit SieveServer(ServerOptions options = {});
+  explicit SieveServer(ServerDialogueOptions options = {});
   /// Destroys the dialogue.
   ~SieveServer() override;
   std::string_view protocol() const noexcept override;
@@ -63,7 +63,7 @@ class UPTLS_API SieveServer final : public Dialogue {
   void authenticate(std::string_view response);
   void capabilities();
 
-  ServerOptions options_;
+  ServerDialogueOptions options_;
   std::unique_ptr<detail::CommandAssembler> command_;  // literals quoted in
   bool sasl_pending_ = false;
   bool authenticated_ = false;

@@ -20,7 +20,7 @@ class UPTLS_API SmtpClient final : public Dialogue {
  public:
   /// @param options policy, the name to say EHLO with, limits.
   /// @param lmtp speak LMTP (LHLO) instead of SMTP.
-  explicit SmtpClient(ClientOptions options = {}, bool lmtp = false);
+  explicit SmtpClient(ClientDialogueOptions options = {}, bool lmtp = false);
   std::string_view protocol() const noexcept override;
 
  private:
@@ -30,7 +30,7 @@ class UPTLS_API SmtpClient final : public Dialogue {
   void hello();
 
   enum class State { greeting, hello, starttls, hello_tls };
-  ClientOptions options_;
+  ClientDialogueOptions options_;
   bool lmtp_;
   State state_ = State::greeting;
   ReplyReader reader_;
@@ -39,12 +39,12 @@ class UPTLS_API SmtpClient final : public Dialogue {
 /// The server side: greets, answers EHLO (LHLO) with STARTTLS among its
 /// capabilities, refuses mail before TLS (under Policy::required), refuses
 /// commands pipelined after STARTTLS, and upgrades. With
-/// ServerOptions::session it then accepts mail and discards it until QUIT.
+/// ServerDialogueOptions::session it then accepts mail and discards it until QUIT.
 class UPTLS_API SmtpServer final : public Dialogue {
  public:
   /// @param options the host name, policy, session mode and limits.
   /// @param lmtp speak LMTP (LHLO; one reply per recipient after DATA).
-  explicit SmtpServer(ServerOptions options = {}, bool lmtp = false);
+  explicit SmtpServer(ServerDialogueOptions options = {}, bool lmtp = false);
   std::string_view protocol() const noexcept override;
 
  private:
@@ -56,7 +56,7 @@ class UPTLS_API SmtpServer final : public Dialogue {
   void reset_transaction();
   static bool needs_tls(std::string_view line);
 
-  ServerOptions options_;
+  ServerDialogueOptions options_;
   bool lmtp_;
   bool in_data_ = false;
   bool greeted_ = false;

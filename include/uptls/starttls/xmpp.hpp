@@ -14,14 +14,14 @@
 namespace uptls::starttls {
 
 /// The client side (the initiating entity): opens the stream to
-/// ClientOptions::server_name, reads the features, sends `<starttls/>`
+/// ClientDialogueOptions::server_name, reads the features, sends `<starttls/>`
 /// when offered, upgrades on `<proceed/>`, restarts the stream over TLS and
 /// reads the new features (capabilities such as `mechanisms PLAIN`).
 class UPTLS_API XmppClient final : public Dialogue {
  public:
   /// @param options policy, the domain to open the stream to, limits.
   /// @param server_to_server open a `jabber:server` stream (s2s).
-  explicit XmppClient(ClientOptions options = {}, bool server_to_server = false);
+  explicit XmppClient(ClientDialogueOptions options = {}, bool server_to_server = false);
   std::string_view protocol() const noexcept override;
 
  private:
@@ -31,7 +31,7 @@ class UPTLS_API XmppClient final : public Dialogue {
   void on_element(std::string_view element, std::string_view name);
 
   enum class State { header, features, starttls, header_tls, features_tls };
-  ClientOptions options_;
+  ClientDialogueOptions options_;
   bool server_to_server_;
   State state_ = State::header;
 };
@@ -39,7 +39,7 @@ class UPTLS_API XmppClient final : public Dialogue {
 /// The server side (the receiving entity): answers the stream header with
 /// its features (`<starttls><required/></starttls>` before TLS), refuses
 /// other elements before TLS (Policy::required) and elements pipelined after
-/// `<starttls/>`, and upgrades. With ServerOptions::session it then serves
+/// `<starttls/>`, and upgrades. With ServerDialogueOptions::session it then serves
 /// a minimal session: SASL PLAIN for any user, resource binding, empty
 /// results to other IQs, messages and presence logged, the stream closed
 /// when the client closes it.
@@ -47,7 +47,7 @@ class UPTLS_API XmppServer final : public Dialogue {
  public:
   /// @param options the domain, policy, session mode and limits.
   /// @param server_to_server serve `jabber:server` streams (s2s).
-  explicit XmppServer(ServerOptions options = {}, bool server_to_server = false);
+  explicit XmppServer(ServerDialogueOptions options = {}, bool server_to_server = false);
   std::string_view protocol() const noexcept override;
 
  private:
@@ -58,7 +58,7 @@ class UPTLS_API XmppServer final : public Dialogue {
   void on_element(std::string_view element, std::string_view name, std::string_view rest);
   void stream_error(std::string_view condition, std::string_view text);
 
-  ServerOptions options_;
+  ServerDialogueOptions options_;
   bool server_to_server_;
   bool in_stream_ = false;
   bool authenticated_ = false;

@@ -73,10 +73,10 @@ struct Trust {
 };
 
 /// Protocol choices both roles share. Empty strings keep OpenSSL's defaults.
-struct Protocol {
+struct ProtocolOptions {
   // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
   /// TLS 1.2 and 1.3 with OpenSSL's default ciphers and groups, no ALPN, no key log.
-  Protocol() = default;
+  ProtocolOptions() = default;
 
   /// The oldest version used.
   Version min_version = Version::tls1_2;
@@ -127,7 +127,7 @@ struct ClientOptions {
   /// The CAs that issue server certificates; none given: the system store.
   Trust trust;
   /// Versions, ciphers, groups, ALPN, key log.
-  Protocol protocol;
+  ProtocolOptions protocol;
   /// A certificate to present when the server asks for one (mutual TLS).
   std::optional<Identity> identity;
   /// Resume TLS sessions: tickets the server sends are kept (per server
@@ -220,7 +220,7 @@ struct ServerOptions {
   std::size_t identities_kept = 1024;
   /// Versions, ciphers, groups, ALPN (the server chooses from its list; a
   /// client with no overlap fails the handshake), key log.
-  Protocol protocol;
+  ProtocolOptions protocol;
   /// Whether clients are asked for a certificate.
   ClientAuth client_auth = ClientAuth::none;
   /// The CAs that issue client certificates: trusted for them and named in

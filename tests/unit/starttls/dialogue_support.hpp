@@ -45,8 +45,8 @@ struct Both {
 /// memory transport, upgraded to TLS with the test PKI. The server serves
 /// its minimal session; the client closes once its dialogue is done.
 inline asio::awaitable<Both> converse(starttls::Protocol protocol,
-                                      starttls::ClientOptions client_options = {},
-                                      starttls::ServerOptions server_options = {}) {
+                                      starttls::ClientDialogueOptions client_options = {},
+                                      starttls::ServerDialogueOptions server_options = {}) {
   using namespace asio::experimental::awaitable_operators;
   auto executor = co_await asio::this_coro::executor;
   auto pair = memory_pair(executor);

@@ -72,7 +72,7 @@ TEST(FtpServer, RefusesLoginsBeforeTlsAndPipelinedCommands) {
 }
 
 TEST(FtpServer, ServesTheControlConnectionAndCcc) {
-  ServerOptions options;
+  ServerDialogueOptions options;
   options.session = true;
   FtpServer server(options);
   Feeder feed(server);
@@ -115,7 +115,7 @@ TEST(FtpOverTls, ClientUpgradesThenClearsTheControlConnection) {
     auto pair = test::memory_pair(executor);
     Stream client(std::move(pair.client), test::pki().client, "localhost");
     Stream server(std::move(pair.server), test::pki().server);
-    ServerOptions options;
+    ServerDialogueOptions options;
     options.session = true;
     auto serve = [&]() -> asio::awaitable<Learned> {
       co_return co_await starttls::server(server, Protocol::ftp, options);
@@ -151,7 +151,7 @@ namespace {
 // Data connections need TCP: a server of the FTP session on loopback.
 Handler ftp_session_handler() {
   return [](Stream stream) -> asio::awaitable<void> {
-    ServerOptions options;
+    ServerDialogueOptions options;
     options.session = true;
     co_await starttls::server(stream, Protocol::ftp, options);
     co_await stream.close();

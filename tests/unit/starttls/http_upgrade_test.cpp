@@ -15,7 +15,7 @@ constexpr std::string_view switching =
     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: TLS/1.0, HTTP/1.1\r\nConnection: Upgrade\r\n\r\n";
 
 TEST(HttpUpgradeClient, AsksAndUpgradesOn101) {
-  ClientOptions options;
+  ClientDialogueOptions options;
   options.server_name = "www.example.org";
   HttpUpgradeClient client(options);
   Feeder feed(client);

@@ -78,7 +78,7 @@ TEST(ImapClient, PreauthLeavesNoRoomForStarttls) {
     EXPECT_NE(client.error_message().find("PREAUTH"), std::string::npos);
   }
   {
-    ClientOptions options;
+    ClientDialogueOptions options;
     options.policy = Policy::opportunistic;
     ImapClient client(options);
     Feeder feed(client);
@@ -126,7 +126,7 @@ TEST(ImapServer, RefusesLoginBeforeTlsAndPipelinedCommands) {
 // Before login a command needs no megabytes: an unauthenticated client
 // cannot make the server hold a 10 MiB literal for it.
 TEST(ImapServer, RefusesALargeLiteralBeforeLogin) {
-  ServerOptions options;
+  ServerDialogueOptions options;
   options.policy = Policy::opportunistic;
   options.session = true;
   ImapServer server(options);
@@ -147,7 +147,7 @@ TEST(ImapServer, RefusesALargeLiteralBeforeLogin) {
 }
 
 TEST(ImapServer, ServesTheOneMessageMailbox) {
-  ServerOptions options;
+  ServerDialogueOptions options;
   options.session = true;
   ImapServer server(options);
   Feeder feed(server);

@@ -69,7 +69,7 @@ TEST(IrcServer, RefusesRegistrationBeforeTlsAndPipelinedCommands) {
 }
 
 TEST(IrcServer, RegistersAfterTls) {
-  ServerOptions options;
+  ServerDialogueOptions options;
   options.session = true;
   IrcServer server(options);
   Feeder feed(server);

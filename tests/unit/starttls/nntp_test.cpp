@@ -70,7 +70,7 @@ TEST(NntpServer, RefusesAuthinfoBeforeTlsAndPipelinedCommands) {
 }
 
 TEST(NntpServer, ServesOneArticle) {
-  ServerOptions options;
+  ServerDialogueOptions options;
   options.session = true;
   NntpServer server(options);
   Feeder feed(server);

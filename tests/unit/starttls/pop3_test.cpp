@@ -76,7 +76,7 @@ TEST(Pop3Server, RefusesLoginBeforeTlsAndPipelinedCommands) {
 }
 
 TEST(Pop3Server, ServesOneMessage) {
-  ServerOptions options;
+  ServerDialogueOptions options;
   options.session = true;
   Pop3Server server(options);
   Feeder feed(server);

@@ -37,7 +37,7 @@ TEST(PostgresClient, RequiredPolicyRefusesN) {
   Feeder feed(client);
   feed("N");
   EXPECT_EQ(client.error(), make_error_code(errc::starttls_unavailable));
-  ClientOptions options;
+  ClientDialogueOptions options;
   options.policy = Policy::opportunistic;
   PostgresClient opportunistic(options);
   Feeder feed2(opportunistic);
@@ -82,7 +82,7 @@ TEST(PostgresServer, TakesDirectTlsAsAHandshake) {
 }
 
 TEST(PostgresServer, AnswersSelectOne) {
-  ServerOptions options;
+  ServerDialogueOptions options;
   options.session = true;
   PostgresServer server(options);
   Feeder feed(server);

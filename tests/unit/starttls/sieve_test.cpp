@@ -67,7 +67,7 @@ TEST(SieveServer, RefusesAuthenticationBeforeTlsAndPipelinedCommands) {
 }
 
 TEST(SieveServer, ServesOneScript) {
-  ServerOptions options;
+  ServerDialogueOptions options;
   options.session = true;
   SieveServer server(options);
   Feeder feed(server);

@@ -82,7 +82,7 @@ TEST(SmtpClient, RequiredPolicyQuotesARefusal) {
 }
 
 TEST(SmtpClient, OpportunisticPolicyGoesOnInPlaintextAndSaysWhy) {
-  ClientOptions options;
+  ClientDialogueOptions options;
   options.policy = Policy::opportunistic;
   SmtpClient client(options);
   Feeder feed(client);
@@ -118,7 +118,7 @@ TEST(SmtpClient, QuotesARefusedSessionAndMalformedReplies) {
 }
 
 TEST(SmtpClient, BoundsLinesAndReplies) {
-  ClientOptions options;
+  ClientDialogueOptions options;
   options.max_line = 100;
   options.max_reply_lines = 10;
   {
@@ -192,7 +192,7 @@ TEST(SmtpServer, RefusesCommandsPipelinedAfterStarttls) {
 }
 
 TEST(SmtpServer, ServesAMinimalSessionAfterTls) {
-  ServerOptions options;
+  ServerDialogueOptions options;
   options.session = true;
   std::vector<std::string> log;
   options.log = [&log](std::string_view line) { log.emplace_back(line); };
@@ -218,7 +218,7 @@ TEST(SmtpServer, ServesAMinimalSessionAfterTls) {
 }
 
 TEST(SmtpServer, SaysLineTooLongAndStops) {
-  ServerOptions options;
+  ServerDialogueOptions options;
   options.max_line = 50;
   SmtpServer server(options);
   Feeder feed(server);
@@ -228,7 +228,7 @@ TEST(SmtpServer, SaysLineTooLongAndStops) {
 }
 
 TEST(LmtpServer, AnswersEachRecipientAfterData) {
-  ServerOptions options;
+  ServerDialogueOptions options;
   options.session = true;
   options.policy = Policy::opportunistic;
   SmtpServer server(options, true);
@@ -245,7 +245,7 @@ TEST(LmtpServer, AnswersEachRecipientAfterData) {
 
 TEST(SmtpOverTls, ClientAndServerUpgradeAndSeeTheNewCapabilities) {
   test::run([]() -> asio::awaitable<void> {
-    ServerOptions options;
+    ServerDialogueOptions options;
     options.host_name = "mx.test";
     auto both = co_await test::converse(Protocol::smtp, {}, options);
     EXPECT_TRUE(both.client.tls);

@@ -22,7 +22,7 @@ constexpr std::string_view features =
 constexpr std::string_view proceed = "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
 
 TEST(XmppClient, UpgradesAndRestartsTheStream) {
-  ClientOptions options;
+  ClientDialogueOptions options;
   options.server_name = "example.org";
   XmppClient client(options);
   Feeder feed(client);
@@ -103,7 +103,7 @@ TEST(XmppServer, RefusesStanzasBeforeTlsAndPipelinedOnes) {
 // The SASL user is the client's to choose: reflected into <jid>, it must stay
 // character data, never markup.
 TEST(XmppServer, EscapesTheUserItReflectsIntoTheJid) {
-  ServerOptions options;
+  ServerDialogueOptions options;
   options.session = true;
   XmppServer server(options);
   Feeder feed(server);
