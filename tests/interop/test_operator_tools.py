@@ -23,6 +23,7 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -542,14 +543,13 @@ class Serving(Peers):
 
     def test_a_signal_the_moment_the_server_listens_stops_it_gracefully(self):
         for name in self.COMMANDS:
-            for signal in ("SIGTERM", "SIGINT"):
-                with self.subTest(name=name, signal=signal):
+            for stop in (signal.SIGTERM, signal.SIGINT):
+                with self.subTest(name=name, signal=stop.name):
                     proc, out, err, _ = self.start(name)
-                    proc.send_signal(getattr(__import__("signal"), signal))
+                    proc.send_signal(stop)
                     self.assertEqual(proc.wait(STEP_TIMEOUT), 0, err.snapshot())
 
     def test_sighup_reloads_or_is_ignored_and_threads_are_chosen(self):
-        import signal
         for name, (_, has_certificate) in self.COMMANDS.items():
             with self.subTest(name=name):
                 proc, out, err, listening = self.start(name, "--threads", "3")
