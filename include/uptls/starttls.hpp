@@ -73,7 +73,7 @@ UPTLS_API std::unique_ptr<Dialogue> make_client(Protocol protocol,
 
 /// A fresh server dialogue for a protocol.
 /// @param protocol the protocol.
-/// @param options names, policy, session mode, limits.
+/// @param options names, offers, policy, limits.
 UPTLS_API std::unique_ptr<Dialogue> make_server(Protocol protocol,
                                                 ServerDialogueOptions options = {});
 
@@ -91,14 +91,14 @@ UPTLS_API asio::awaitable<Learned> client(Stream& stream, Protocol protocol,
                                           ClientDialogueOptions options = {});
 
 /// Speaks a protocol's plaintext phase as a server and upgrades the stream
-/// in place; with ServerDialogueOptions::session, serves a minimal session after.
-/// Learned::tls is false when the client left before TLS, or (under
-/// Policy::opportunistic) went on in plaintext: the command it sent then
-/// is left unread, for the application.
+/// in place; what the client sends over TLS is the application's.
+/// Learned::tls is false when the client left before TLS
+/// (Learned::client_left), or (under Policy::opportunistic) went on in
+/// plaintext: the command it sent then is left unread, for the application.
 /// @param stream an upgradeable server stream (a Server's with
 ///        ServeOptions::upgradeable).
 /// @param protocol the protocol.
-/// @param options names, policy, session mode, limits.
+/// @param options names, offers, policy, limits.
 /// @throws Error as run() does, after sending the protocol's refusal.
 UPTLS_API asio::awaitable<Learned> server(Stream& stream, Protocol protocol,
                                           ServerDialogueOptions options = {});

@@ -56,10 +56,6 @@ void Dialogue::tls_stopped() {
   if (next_ == Next::stop_tls) next_ = Next::receive;
 }
 
-void Dialogue::service_done() {
-  if (next_ == Next::service) next_ = Next::receive;
-}
-
 std::string Dialogue::take_output() { return std::exchange(output_, std::string()); }
 
 namespace {
@@ -229,7 +225,7 @@ std::string_view Dialogue::peer_name() const noexcept {
   return role_ == Role::client ? "the server" : "the client";
 }
 
-asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue, Service service) {
+asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue) {
   using Clock = std::chrono::steady_clock;
   auto idle = [&stream] {
     auto configured = stream.timeouts().idle;
@@ -261,17 +257,6 @@ asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue, Service service
       case Next::stop_tls:
         co_await stream.stop_tls();
         dialogue.tls_stopped();
-        deadline = Clock::now() + idle();
-        break;
-      case Next::service:
-        if (!service) {
-          stream.abort();
-          throw Error(make_error_code(errc::invalid_argument),
-                      std::string(dialogue.protocol()) +
-                          ": this dialogue needs its protocol's service (run(stream, dialogue, "
-                          "service))");
-        }
-        co_await service(stream, dialogue);
         deadline = Clock::now() + idle();
         break;
       case Next::done:

@@ -15,7 +15,6 @@
 #include "ascii.hpp"
 #include "printable.hpp"
 #include "starttls/command.hpp"
-#include "starttls/mailbox.hpp"
 #include "uptls/connect.hpp"
 
 namespace uptls::starttls {
@@ -200,96 +199,12 @@ asio::awaitable<std::string> ftp_download(Stream& control, std::string command,
   co_return received;
 }
 
-namespace {
-
-/// The first connection to listener from the control connection's peer
-/// address, within 30 s; connections from other addresses are closed (as
-/// vsftpd's pasv_promiscuous=NO does).
-asio::awaitable<asio::ip::tcp::socket> accept_from_client(asio::ip::tcp::acceptor& listener,
-                                                          Stream& control) {
-  using namespace asio::experimental::awaitable_operators;
-  asio::ip::address client = control.remote_endpoint().address();
-  asio::steady_timer timer(control.get_executor(), std::chrono::seconds(30));
-  std::size_t refused = 0;
-  for (;;) {
-    auto accepted = co_await (listener.async_accept(asio::use_awaitable) ||
-                              timer.async_wait(asio::use_awaitable));
-    if (accepted.index() == 1) {
-      throw std::runtime_error(
-          "no data connection from " + client.to_string() + " within 30 s" +
-          (refused ? " (" + std::to_string(refused) + " from other addresses refused)"
-                   : std::string()));
-    }
-    auto& socket = std::get<0>(accepted);
-    std::error_code ec;
-    auto from = socket.remote_endpoint(ec);
-    if (!ec && from.address() == client) co_return std::move(socket);
-    ++refused;
-  }
-}
-
-}  // namespace
-
-Service ftp_data_service() {
-  // A passive listener lives from PASV to the transfer it is for.
-  auto listener = std::make_shared<std::optional<asio::ip::tcp::acceptor>>();
-  return [listener](Stream& control, Dialogue& dialogue) -> asio::awaitable<void> {
-    auto& ftp = dynamic_cast<FtpServer&>(dialogue);
-    FtpServer::DataRequest request = ftp.data_request();
-    if (request.kind == FtpServer::DataRequest::listen) {
-      std::string address;
-      std::uint16_t port = 0;
-      try {
-        auto local = control.local_endpoint();
-        listener->emplace(control.get_executor(), asio::ip::tcp::endpoint(local.address(), 0));
-        address = local.address().to_string();
-        port = (*listener)->local_endpoint().port();
-      } catch (const std::exception&) {
-        listener->reset();
-      }
-      ftp.passive_opened(port, address);
-      co_return;
-    }
-    std::size_t bytes = 0;
-    std::string failure;
-    try {
-      if (!*listener) throw std::runtime_error("no passive listener");
-      asio::ip::tcp::socket socket = co_await accept_from_client(**listener, control);
-      listener->reset();
-      Stream data(std::move(socket), control.server_config());
-      data.set_timeouts(control.timeouts());
-      // A client that only writes (an upload) never reads tickets, and its
-      // close then resets the connection, discarding the data's end.
-      data.set_session_tickets(0);
-      // Only the client that opened the control connection, as vsftpd's
-      // require_ssl_reuse does (RFC 4217 §10.2): another one that raced to
-      // the port, from the same address even, cannot resume that session.
-      if (request.resume_session && control.is_tls()) data.resume_session_of(control);
-      if (request.protect) co_await data.start_tls();
-      if (request.kind == FtpServer::DataRequest::send) {
-        co_await data.write_all(request.payload);
-        bytes = request.payload.size();
-      } else {
-        char chunk[16384];
-        for (std::size_t n; (n = co_await data.read_some(asio::buffer(chunk))) > 0;) {
-          bytes += n;
-          if (bytes > ftp.max_upload()) throw std::runtime_error("the upload is too large");
-        }
-      }
-      co_await data.close();
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-    listener->reset();
-    ftp.transfer_done(failure.empty(), bytes, failure);
-  };
-}
-
 // ---- server ---------------------------------------------------------------
 
 FtpServer::FtpServer(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line), options_(std::move(options)) {
-  send("220 " + options_.host_name + " FTP uptls ready\r\n");
+  send("220 " + (options_.greeting.empty() ? options_.host_name + " FTP" : options_.greeting) +
+       "\r\n");
 }
 
 std::string_view FtpServer::protocol() const noexcept { return "ftp"; }
@@ -301,8 +216,7 @@ std::size_t FtpServer::on_receive(std::string_view bytes) {
     if (next() == Next::failed) send("500 line too long; closing\r\n");
     return used;
   }
-  if (!learned_.tls && options_.policy == Policy::opportunistic && !options_.session &&
-      detail::verb_is_one_of(*line, {"USER", "PASS", "ACCT"})) {
+  if (options_.policy == Policy::opportunistic && needs_tls(*line)) {
     // Plaintext was allowed: the application serves this command.
     finish();
     return 0;
@@ -311,17 +225,18 @@ std::size_t FtpServer::on_receive(std::string_view bytes) {
   return used;
 }
 
+// Everything but these needs TLS first (RFC 4217 §11: 530 to a login before
+// AUTH TLS); one list for both policies, as SmtpServer's.
+bool FtpServer::needs_tls(std::string_view line) {
+  return !detail::verb_is_one_of(line, {"AUTH", "FEAT", "QUIT", "NOOP", "SYST", "OPTS"});
+}
+
 void FtpServer::command(std::string_view line, std::string_view rest) {
-  auto [verb_part, argument] = detail::split_command(line);
-  std::string_view verb = verb_part;
-  auto is = [verb](std::string_view name) { return detail::iequals(verb, name); };
-  bool tls = learned_.tls && !cleared_;
-  constexpr std::string_view file = "hello.txt";
+  auto [verb, argument] = detail::split_command(line);
+  auto is = [verb = verb](std::string_view name) { return detail::iequals(verb, name); };
   if (is("AUTH")) {
-    if (learned_.tls) {
-      send("503 TLS is already active\r\n");
-    } else if (!detail::iequals(argument, "TLS") && !detail::iequals(argument, "TLS-C") &&
-               !detail::iequals(argument, "SSL")) {
+    if (!detail::iequals(argument, "TLS") && !detail::iequals(argument, "TLS-C") &&
+        !detail::iequals(argument, "SSL")) {
       send("504 AUTH TLS only\r\n");
     } else {
       accept_starttls(rest, "234 AUTH TLS successful\r\n",
@@ -330,193 +245,34 @@ void FtpServer::command(std::string_view line, std::string_view rest) {
     return;
   }
   if (is("FEAT")) {
-    send(
-        "211-Features:\r\n AUTH TLS\r\n PBSZ\r\n PROT\r\n CCC\r\n SIZE\r\n MDTM\r\n UTF8\r\n"
-        "211 End\r\n");
+    std::string list = "211-Features:\r\n AUTH TLS\r\n PBSZ\r\n PROT\r\n";
+    for (const std::string& feature : options_.capabilities) list += " " + feature + "\r\n";
+    send(list + "211 End\r\n");
     return;
   }
   if (is("QUIT")) {
     send("221 Goodbye\r\n");
-    finish();
+    peer_left();
     return;
   }
-  if (is("NOOP")) {
-    send("200 NOOP ok\r\n");
+  if (is("NOOP") || is("OPTS")) {
+    send("200 " + std::string(verb) + " ok\r\n");
     return;
   }
   if (is("SYST")) {
     send("215 UNIX Type: L8\r\n");
     return;
   }
-  if (is("OPTS")) {
-    send("200 OPTS ok\r\n");
-    return;
-  }
-  if (!learned_.tls && options_.policy == Policy::required) {
-    send("530 TLS is required: AUTH TLS first\r\n");
-  } else if (is("PBSZ")) {
-    if (!tls) {
-      send("503 PBSZ needs TLS\r\n");
-    } else {
-      protected_buffer_ = true;
-      send("200 PBSZ=0\r\n");
-    }
-    return;
-  } else if (is("PROT")) {
-    if (!protected_buffer_) {
-      send("503 PBSZ first\r\n");
-    } else if (detail::iequals(argument, "P") || detail::iequals(argument, "C")) {
-      protect_data_ = detail::iequals(argument, "P");
-      send(std::string("200 PROT now ") + (protect_data_ ? "Private" : "Clear") + "\r\n");
-    } else {
-      send("536 PROT P or C only\r\n");
-    }
-    return;
-  } else if (is("CCC")) {
-    if (!tls) {
-      send("533 CCC needs TLS\r\n");
-    } else {
-      // RFC 4217 §6: the reply goes over TLS, then TLS ends.
-      send("200 CCC command successful; the control connection is plaintext from now\r\n");
-      cleared_ = true;
-      if (options_.log) options_.log("ftp control connection back to plaintext (CCC)");
-      clear();
-    }
-    return;
-  } else if (is("USER")) {
-    user_ = std::string(argument);
-    logged_in_ = false;
-    send("331 password, please\r\n");
-    return;
-  } else if (is("PASS")) {
-    if (user_.empty()) {
-      send("503 USER first\r\n");
-    } else {
-      logged_in_ = true;
-      if (options_.log) options_.log("ftp login as " + user_);
-      send("230 logged in\r\n");
-    }
-    return;
-  } else if (!logged_in_) {
-    send("530 log in first\r\n");
-  } else if (is("PWD") || is("XPWD")) {
-    send("257 \"/\" is the current directory\r\n");
-    return;
-  } else if (is("CWD") || is("CDUP")) {
-    send(argument.empty() || argument == "/" || is("CDUP") ? "250 directory changed\r\n"
-                                                           : "550 there is only /\r\n");
-    return;
-  } else if (is("TYPE") || is("MODE") || is("STRU")) {
-    send("200 ok\r\n");
-    return;
-  } else if (is("SIZE") || is("MDTM")) {
-    std::string_view name = argument;
-    if (!name.empty() && name[0] == '/') name.remove_prefix(1);
-    if (name != file) {
-      send("550 there is only hello.txt\r\n");
-    } else {
-      send(is("SIZE") ? "213 " + std::to_string(detail::sample_message.size()) + "\r\n"
-                      : std::string("213 20261123000000\r\n"));
-    }
-    return;
-  } else if (is("REST")) {
-    send("350 restarting at " + std::string(argument) + "\r\n");
-    return;
-  } else if (is("PASV") || is("EPSV")) {
-    extended_ = is("EPSV");
-    request_ = DataRequest();
-    ask_service();
-    return;
-  } else if (is("PORT") || is("EPRT")) {
-    send("502 active mode is not served: use PASV or EPSV\r\n");
-    return;
-  } else if (detail::verb_is_one_of(verb, {"LIST", "NLST", "MLSD", "RETR", "STOR", "APPE"})) {
-    std::string_view name = argument;
-    if (!name.empty() && name[0] == '/') name.remove_prefix(1);
-    if (!passive_) {
-      send("425 use PASV or EPSV first\r\n");
-    } else if (!protect_data_ && options_.policy == Policy::required) {
-      send("522 data connections must be protected: PROT P first\r\n");
-    } else if (is("RETR") && name != file) {
-      send("550 there is only hello.txt\r\n");
-    } else {
-      request_ = DataRequest();
-      request_.protect = protect_data_;
-      request_.resume_session = protect_data_ && !cleared_ && options_.require_session_reuse;
-      std::string size = std::to_string(detail::sample_message.size());
-      if (is("RETR")) {
-        request_.kind = DataRequest::send;
-        request_.payload = std::string(detail::sample_message);
-        send("150 Opening data connection for hello.txt (" + size + " bytes)\r\n");
-      } else if (is("STOR") || is("APPE")) {
-        request_.kind = DataRequest::receive;
-        send("150 Ok to send data\r\n");
-      } else {
-        request_.kind = DataRequest::send;
-        request_.payload =
-            is("NLST") ? "hello.txt\r\n"
-            : is("MLSD")
-                ? "type=file;size=" + size + ";modify=20261123000000; hello.txt\r\n"
-                : "-rw-r--r--    1 uptls    uptls    " + size + " Nov 23 00:00 hello.txt\r\n";
-        send("150 Here comes the directory listing\r\n");
-      }
-      transfer_ = std::string(line);
-      ask_service();
-    }
-    return;
-  } else {
-    send("502 command not implemented\r\n");
-  }
+  send("530 TLS is required: AUTH TLS first\r\n");
   if (++errors_ > 20) {
     send("421 too many errors; closing\r\n");
     fail(errc::protocol_error, "ftp: the client made too many errors");
   }
 }
 
-void FtpServer::passive_opened(std::uint16_t port, std::string_view address) {
-  passive_ = port != 0;
-  if (!passive_) {
-    send("425 cannot open a passive data connection\r\n");
-  } else if (extended_) {
-    send("229 Entering Extended Passive Mode (|||" + std::to_string(port) + "|)\r\n");
-  } else if (address.find(':') != std::string_view::npos) {
-    passive_ = false;
-    send("522 this connection is IPv6: use EPSV\r\n");
-  } else {
-    std::string numbers(address);
-    for (char& c : numbers) c = c == '.' ? ',' : c;
-    send("227 Entering Passive Mode (" + numbers + "," + std::to_string(port >> 8) + "," +
-         std::to_string(port & 0xff) + ")\r\n");
-  }
-  service_done();
-}
+// The login, PBSZ and PROT come over TLS, to the application.
+void FtpServer::on_tls() { finish(); }
 
-void FtpServer::transfer_done(bool ok, std::size_t bytes, std::string_view reason) {
-  passive_ = false;
-  if (ok) {
-    bool upload = request_.kind == DataRequest::receive;
-    if (options_.log) {
-      options_.log("ftp " + transfer_ + ": " + std::to_string(bytes) + " bytes" +
-                   (upload ? " received and discarded" : " sent") +
-                   (request_.protect ? " over TLS" : " in plaintext"));
-    }
-    send("226 Transfer complete (" + std::to_string(bytes) + " bytes" +
-         (upload ? ", discarded" : "") + ")\r\n");
-  } else {
-    send("426 Connection closed; transfer aborted: " + std::string(reason.substr(0, 200)) + "\r\n");
-  }
-  request_ = DataRequest();
-  service_done();
-}
-
-void FtpServer::on_tls() {
-  user_.clear();
-  logged_in_ = false;
-  protected_buffer_ = false;
-  protect_data_ = false;
-  if (!options_.session) finish();
-}
-
-void FtpServer::on_end_of_input() { finish(); }
+void FtpServer::on_end_of_input() { peer_left(); }
 
 }  // namespace uptls::starttls

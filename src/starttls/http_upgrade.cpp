@@ -77,7 +77,7 @@ std::size_t HttpUpgradeServer::on_receive(std::string_view bytes) {
   std::string_view rest = bytes.substr(outcome.consumed);
   bool asks = request.fields.has_token("Upgrade", "TLS/1.0") &&
               request.fields.has_token("Connection", "upgrade");
-  if (!learned_.tls && asks) {
+  if (asks) {
     learned_.greeting = request.fields.find("Host").value_or("");
     accept_starttls(rest,
                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: TLS/1.0, HTTP/1.1\r\n"
@@ -85,7 +85,7 @@ std::size_t HttpUpgradeServer::on_receive(std::string_view bytes) {
                     "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     return outcome.consumed;
   }
-  if (!learned_.tls && options_.policy == Policy::required) {
+  if (options_.policy == Policy::required) {
     std::string body = "TLS is required: ask for it with Upgrade: TLS/1.0 (RFC 2817)\n";
     send(
         "HTTP/1.1 426 Upgrade Required\r\nUpgrade: TLS/1.0, HTTP/1.1\r\n"
@@ -95,40 +95,15 @@ std::size_t HttpUpgradeServer::on_receive(std::string_view bytes) {
                                    request.target + " without upgrading to TLS, which is required");
     return outcome.consumed;
   }
-  if (!options_.session) {
-    // Plaintext was allowed: the application serves this request.
-    finish();
-    return 0;
-  }
-  // The minimal session: a short answer to each request without a body.
-  http::Framing framing;
-  try {
-    framing = http::request_framing(request);
-  } catch (const Error& e) {
-    send("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    fail(errc::protocol_error, std::string("http-upgrade: ") + e.what());
-    return 0;
-  }
-  if (framing.kind != http::BodyKind::none) {
-    send("HTTP/1.1 413 Content Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    finish();
-    return outcome.consumed;
-  }
-  std::string body = "Hello from uptls over TLS\n";
-  bool close = request.fields.has_token("Connection", "close") || request.minor_version == 0;
-  send("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
-       std::to_string(body.size()) + (close ? "\r\nConnection: close" : "") + "\r\n\r\n" +
-       (request.method == "HEAD" ? "" : body));
-  if (options_.log) options_.log("http-upgrade request " + request.method + " " + request.target);
-  if (close) finish();
-  return outcome.consumed;
+  // Plaintext was allowed: the application serves this request.
+  finish();
+  return 0;
 }
 
-void HttpUpgradeServer::on_tls() {
-  if (!options_.session) finish();
-}
+// The requests over TLS are the application's.
+void HttpUpgradeServer::on_tls() { finish(); }
 
-void HttpUpgradeServer::on_end_of_input() { finish(); }
+void HttpUpgradeServer::on_end_of_input() { peer_left(); }
 
 // ---- CONNECT through a proxy ----------------------------------------------
 

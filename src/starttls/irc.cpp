@@ -1,37 +1,13 @@
 #include "uptls/starttls/irc.hpp"
+#include "starttls/irc_wire.hpp"
 
 #include "ascii.hpp"
 #include "printable.hpp"
 #include "starttls/command.hpp"
 
 namespace uptls::starttls {
-namespace {
 
-/// A message's command and parameters, without its prefix (`:server`).
-struct Message {
-  std::string_view command;
-  std::string_view parameters;
-};
-
-Message parse(std::string_view line) {
-  if (!line.empty() && line[0] == '@')
-    line.remove_prefix(std::min(line.find(' ') + 1, line.size()));
-  if (!line.empty() && line[0] == ':')
-    line.remove_prefix(std::min(line.find(' ') + 1, line.size()));
-  auto [command, parameters] = detail::split_command(line);
-  return {command, parameters};
-}
-
-/// The last parameter (after " :", or the last word).
-std::string_view trailing(std::string_view parameters) {
-  std::size_t colon = parameters.find(" :");
-  if (colon != std::string_view::npos) return parameters.substr(colon + 2);
-  if (!parameters.empty() && parameters[0] == ':') return parameters.substr(1);
-  std::size_t space = parameters.rfind(' ');
-  return space == std::string_view::npos ? parameters : parameters.substr(space + 1);
-}
-
-}  // namespace
+using namespace detail::irc;
 
 // ---- client ---------------------------------------------------------------
 
@@ -102,11 +78,6 @@ IrcServer::IrcServer(ServerDialogueOptions options)
 
 std::string_view IrcServer::protocol() const noexcept { return "irc"; }
 
-void IrcServer::reply(std::string_view numeric, std::string_view text) {
-  send(":" + options_.host_name + " " + std::string(numeric) + " " + nick_ + " " +
-       std::string(text) + "\r\n");
-}
-
 std::size_t IrcServer::on_receive(std::string_view bytes) {
   std::size_t used = 0;
   auto line = take_line(bytes, used);
@@ -115,8 +86,7 @@ std::size_t IrcServer::on_receive(std::string_view bytes) {
     return used;
   }
   if (line->empty()) return used;
-  if (!learned_.tls && options_.policy == Policy::opportunistic && !options_.session &&
-      detail::verb_is_one_of(parse(*line).command, {"NICK", "USER", "PASS"})) {
+  if (options_.policy == Policy::opportunistic && needs_tls(*line)) {
     // Plaintext was allowed: the application serves this command.
     finish();
     return 0;
@@ -125,90 +95,48 @@ std::size_t IrcServer::on_receive(std::string_view bytes) {
   return used;
 }
 
+// Registration: one list for both policies, as SmtpServer's.
+bool IrcServer::needs_tls(std::string_view line) {
+  return detail::verb_is_one_of(parse(line).command, {"NICK", "USER", "PASS"});
+}
+
 void IrcServer::command(std::string_view line, std::string_view rest) {
   Message message = parse(line);
   auto is = [&message](std::string_view name) { return detail::iequals(message.command, name); };
+  const std::string& host = options_.host_name;
   if (is("STARTTLS")) {
-    if (learned_.tls) {
-      reply("691", ":TLS is already active");
-    } else if (registered_) {
-      reply("691", ":STARTTLS comes before registration");
-    } else {
-      std::string go_ahead = ":" + options_.host_name + " 670 " + nick_ +
-                             " :STARTTLS successful, go ahead with TLS handshake\r\n";
-      accept_starttls(rest, go_ahead, "ERROR :command pipelined after STARTTLS; closing\r\n");
-    }
-    return;
-  }
-  if (is("CAP")) {
+    accept_starttls(rest,
+                    ":" + host + " 670 * :STARTTLS successful, go ahead with TLS handshake\r\n",
+                    "ERROR :command pipelined after STARTTLS; closing\r\n");
+  } else if (is("CAP")) {
     auto [subcommand, ignored] = detail::split_command(message.parameters);
+    std::string list = "tls";
+    for (const std::string& capability : options_.capabilities) list += " " + capability;
     if (detail::iequals(subcommand, "LS")) {
-      negotiating_ = true;
-      send(":" + options_.host_name + " CAP " + nick_ +
-           " LS :" + (learned_.tls ? "server-time" : "tls") + "\r\n");
-    } else if (detail::iequals(subcommand, "END")) {
-      negotiating_ = false;
+      send(":" + host + " CAP * LS :" + list + "\r\n");
     } else if (detail::iequals(subcommand, "REQ")) {
-      send(":" + options_.host_name + " CAP " + nick_ +
-           " NAK :" + std::string(trailing(message.parameters)) + "\r\n");
+      send(":" + host + " CAP * NAK :" + std::string(trailing(message.parameters)) + "\r\n");
     }
-    return;
-  }
-  if (is("QUIT")) {
+  } else if (is("QUIT")) {
     send("ERROR :Closing link (quit)\r\n");
-    finish();
-    return;
-  }
-  if (is("PING")) {
-    send(":" + options_.host_name + " PONG " + options_.host_name + " :" +
-         std::string(trailing(message.parameters)) + "\r\n");
-    return;
-  }
-  bool plaintext_refused = !learned_.tls && options_.policy == Policy::required;
-  if (is("NICK") || is("USER") || is("PASS")) {
-    if (plaintext_refused) {
-      send("ERROR :TLS is required: send STARTTLS first\r\n");
-      fail(errc::protocol_error, "irc: the client registered before TLS, which is required");
-      return;
+    peer_left();
+  } else if (is("PING")) {
+    send(":" + host + " PONG " + host + " :" + std::string(trailing(message.parameters)) + "\r\n");
+  } else if (needs_tls(line)) {
+    send("ERROR :TLS is required: send STARTTLS first\r\n");
+    fail(errc::protocol_error, "irc: the client registered before TLS, which is required");
+  } else {
+    send(":" + host + " 451 * " + std::string(message.command) + " :You have not registered\r\n");
+    if (++errors_ > 20) {
+      send("ERROR :too many errors\r\n");
+      fail(errc::protocol_error, "irc: the client made too many errors");
     }
-    if (is("NICK")) nick_ = std::string(detail::first_word(message.parameters));
-    if (is("USER")) user_ = true;
-    if (!registered_ && user_ && nick_ != "*" && !negotiating_ && options_.session) {
-      registered_ = true;
-      if (options_.log) options_.log("irc registered as " + nick_);
-      reply("001", ":Welcome to the uptls IRC server " + nick_);
-      reply("002", ":Your host is " + options_.host_name + ", running uptls");
-      reply("003", ":This server was created today");
-      reply("004", options_.host_name + " uptls i n");
-      reply("422", ":MOTD File is missing");
-    }
-    return;
-  }
-  if (registered_ && is("JOIN")) {
-    std::string channel(detail::first_word(message.parameters));
-    send(":" + nick_ + "!" + nick_ + "@uptls JOIN " + channel + "\r\n");
-    reply("353", "= " + channel + " :" + nick_);
-    reply("366", channel + " :End of /NAMES list.");
-    return;
-  }
-  if (registered_ && (is("PRIVMSG") || is("NOTICE"))) {
-    if (options_.log)
-      options_.log("irc message to " + std::string(detail::first_word(message.parameters)));
-    return;
-  }
-  reply(registered_ ? "421" : "451",
-        std::string(message.command) +
-            (registered_ ? " :Unknown command" : " :You have not registered"));
-  if (++errors_ > 20) {
-    send("ERROR :too many errors\r\n");
-    fail(errc::protocol_error, "irc: the client made too many errors");
   }
 }
 
-void IrcServer::on_tls() {
-  if (!options_.session) finish();
-}
+// Registration goes on over TLS, with the application.
+void IrcServer::on_tls() { finish(); }
 
-void IrcServer::on_end_of_input() { finish(); }
+void IrcServer::on_end_of_input() { peer_left(); }
 
 }  // namespace uptls::starttls

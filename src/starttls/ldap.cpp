@@ -1,4 +1,5 @@
 #include "uptls/starttls/ldap.hpp"
+#include "starttls/ldap_wire.hpp"
 
 #include <algorithm>
 
@@ -6,103 +7,8 @@
 #include "starttls/ber.hpp"
 
 namespace uptls::starttls {
-namespace {
 
-constexpr std::string_view starttls_oid = "1.3.6.1.4.1.1466.20037";
-constexpr std::string_view disconnection_oid = "1.3.6.1.4.1.1466.20036";
-constexpr std::size_t max_message = 1024 * 1024;
-
-// Protocol operations (RFC 4511 §4.2 and on): [APPLICATION n] tags.
-constexpr unsigned char bind_request = 0x60;
-constexpr unsigned char bind_response = 0x61;
-constexpr unsigned char unbind_request = 0x42;
-constexpr unsigned char search_request = 0x63;
-constexpr unsigned char search_entry = 0x64;
-constexpr unsigned char search_done = 0x65;
-constexpr unsigned char abandon_request = 0x50;
-constexpr unsigned char extended_request = 0x77;
-constexpr unsigned char extended_response = 0x78;
-
-std::string result_name(long code) {
-  switch (code) {
-    case 0:
-      return "success";
-    case 1:
-      return "operationsError";
-    case 2:
-      return "protocolError";
-    case 7:
-      return "authMethodNotSupported";
-    case 13:
-      return "confidentialityRequired";
-    case 32:
-      return "noSuchObject";
-    case 51:
-      return "busy";
-    case 52:
-      return "unavailable";
-    case 53:
-      return "unwillingToPerform";
-    default:
-      return "resultCode " + std::to_string(code);
-  }
-}
-
-std::string message(long id, std::string_view operation) {
-  return detail::tlv(0x30, detail::integer(id) + std::string(operation));
-}
-
-/// An LDAPResult-shaped response (RFC 4511 §4.1.9), optionally with a name.
-std::string result(long id, unsigned char operation, long code, std::string_view diagnostic,
-                   std::string_view response_name = {}) {
-  std::string body =
-      detail::integer(code, 0x0a) + detail::tlv(0x04, "") + detail::tlv(0x04, diagnostic);
-  if (!response_name.empty()) body += detail::tlv(0x8a, response_name);
-  return message(id, detail::tlv(operation, body));
-}
-
-/// An attribute of a search entry: its type and values.
-std::string attribute(std::string_view type, const std::vector<std::string_view>& values) {
-  std::string set;
-  for (auto value : values) set += detail::tlv(0x04, value);
-  return detail::tlv(0x30, detail::tlv(0x04, type) + detail::tlv(0x31, set));
-}
-
-/// An LDAPMessage (RFC 4511 §4.2): its id, its operation's tag and body.
-struct Message {
-  long id = 0;
-  unsigned char operation = 0;
-  std::string_view body;
-  std::size_t size = 0;  // 0 while incomplete
-};
-
-/// Reads the message at the front of bytes; returns what is wrong with
-/// them (for "... sent <that>"), empty when they are a message or its start.
-std::string read_message(std::string_view bytes, std::size_t limit, Message& out) {
-  detail::Tlv outer;
-  switch (bytes.empty() || bytes[0] == 0x30 ? detail::read_tlv(bytes, outer, limit)
-                                            : detail::BerRead::invalid) {
-    case detail::BerRead::need_more:
-      return {};
-    case detail::BerRead::too_large:
-      return "a message larger than " + std::to_string(limit) + " bytes";
-    case detail::BerRead::invalid:
-      return "something that is not an LDAP message (" + detail::printable(bytes) + ")";
-    case detail::BerRead::ok:
-      break;
-  }
-  std::vector<detail::Tlv> parts;
-  if (!detail::read_all(outer.value, parts) || parts.size() < 2 || parts[0].tag != 0x02 ||
-      !detail::read_integer(parts[0].value, out.id) || out.id < 0) {
-    return "a malformed LDAP message (" + detail::printable(bytes.substr(0, outer.size)) + ")";
-  }
-  out.operation = parts[1].tag;
-  out.body = parts[1].value;
-  out.size = outer.size;
-  return {};
-}
-
-}  // namespace
+using namespace detail::ldap;
 
 // ---- client ---------------------------------------------------------------
 
@@ -209,14 +115,13 @@ void LdapServer::disconnect(std::string reason) {
 
 std::size_t LdapServer::on_receive(std::string_view bytes) {
   Message message;
-  std::string problem = read_message(bytes, std::min(max_message, options_.max_message), message);
+  std::string problem = read_message(bytes, max_message, message);
   if (!problem.empty()) {
     disconnect("the client sent " + problem);
     return 0;
   }
   if (message.size == 0) return 0;
-  if (!learned_.tls && options_.policy == Policy::opportunistic && !options_.session &&
-      message.operation != extended_request) {
+  if (options_.policy == Policy::opportunistic && message.operation != extended_request) {
     // Plaintext was allowed: the application serves this request.
     finish();
     return 0;
@@ -229,15 +134,12 @@ void LdapServer::on_message(long id, unsigned char operation, std::string_view b
                             std::string_view rest) {
   std::vector<detail::Tlv> fields;
   bool parsed = detail::read_all(body, fields);
-  bool plaintext_refused = !learned_.tls && options_.policy == Policy::required;
   switch (operation) {
     case extended_request:
       if (!parsed || fields.empty() || fields[0].tag != 0x80) {
         send(result(id, extended_response, 2, "malformed extended request"));
       } else if (fields[0].value != starttls_oid) {
         send(result(id, extended_response, 2, "unsupported extended operation"));
-      } else if (learned_.tls) {
-        send(result(id, extended_response, 1, "TLS is already active"));
       } else {
         accept_starttls(
             rest, result(id, extended_response, 0, "", starttls_oid),
@@ -249,34 +151,20 @@ void LdapServer::on_message(long id, unsigned char operation, std::string_view b
       // client can read the root DSE and find StartTLS there.
       bool anonymous = parsed && fields.size() >= 3 && fields[1].value.empty() &&
                        fields[2].tag == 0x80 && fields[2].value.empty();
-      if (plaintext_refused && !anonymous) {
-        send(result(id, bind_response, 13, "TLS is required: StartTLS first"));
-        return;
-      }
-      std::string name = parsed && fields.size() >= 2 ? std::string(fields[1].value) : "";
-      if (options_.log) options_.log("ldap bind as \"" + name + "\"");
-      send(result(id, bind_response, 0, ""));
+      send(anonymous ? result(id, bind_response, 0, "")
+                     : result(id, bind_response, 13, "TLS is required: StartTLS first"));
       return;
     }
-    case search_request: {
-      bool root_dse = parsed && fields.size() >= 2 && fields[0].value.empty() &&
-                      fields[1].value == std::string_view("\0", 1);
-      if (!root_dse) {
-        send(result(
-            id, search_done, plaintext_refused ? 13 : 32,
-            plaintext_refused ? "TLS is required: StartTLS first" : "this directory is empty"));
-        return;
+    case search_request:
+      if (parsed && fields.size() >= 2 && fields[0].value.empty() &&
+          fields[1].value == std::string_view("\0", 1)) {
+        root_dse(id);
+      } else {
+        send(result(id, search_done, 13, "TLS is required: StartTLS first"));
       }
-      std::string attributes = attribute("supportedLDAPVersion", {"3"}) +
-                               attribute("vendorName", {"uptls"}) + attribute("namingContexts", {});
-      if (!learned_.tls) attributes += attribute("supportedExtension", {starttls_oid});
-      send(message(
-          id, detail::tlv(search_entry, detail::tlv(0x04, "") + detail::tlv(0x30, attributes))));
-      send(result(id, search_done, 0, ""));
       return;
-    }
     case unbind_request:
-      finish();
+      peer_left();
       return;
     case abandon_request:
       return;
@@ -286,10 +174,24 @@ void LdapServer::on_message(long id, unsigned char operation, std::string_view b
   }
 }
 
-void LdapServer::on_tls() {
-  if (!options_.session) finish();
+// The root DSE (RFC 4512 §5.1) before TLS: the version, StartTLS, and the
+// attributes the application gave as "name: value".
+void LdapServer::root_dse(long id) {
+  std::string attributes =
+      attribute("supportedLDAPVersion", {"3"}) + attribute("supportedExtension", {starttls_oid});
+  for (std::string_view capability : options_.capabilities) {
+    std::size_t colon = capability.find(':');
+    std::string_view value = colon == std::string_view::npos ? "" : capability.substr(colon + 1);
+    value.remove_prefix(std::min(value.find_first_not_of(' '), value.size()));
+    attributes += attribute(capability.substr(0, colon), {value});
+  }
+  send(message(id,
+               detail::tlv(search_entry, detail::tlv(0x04, "") + detail::tlv(0x30, attributes))));
+  send(result(id, search_done, 0, ""));
 }
 
-void LdapServer::on_end_of_input() { finish(); }
+void LdapServer::on_tls() { finish(); }
+
+void LdapServer::on_end_of_input() { peer_left(); }
 
 }  // namespace uptls::starttls

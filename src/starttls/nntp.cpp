@@ -6,7 +6,6 @@
 #include "ascii.hpp"
 #include "printable.hpp"
 #include "starttls/command.hpp"
-#include "starttls/mailbox.hpp"
 
 namespace uptls::starttls {
 namespace {
@@ -21,8 +20,6 @@ int code_of(std::string_view line) {
   }
   return code;
 }
-
-constexpr std::string_view group = "uptls.test";
 
 }  // namespace
 
@@ -122,7 +119,8 @@ void NntpClient::on_tls() {
 
 NntpServer::NntpServer(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line), options_(std::move(options)) {
-  send("200 " + options_.host_name + " NNTP uptls ready (posting ok, articles are discarded)\r\n");
+  send("200 " + (options_.greeting.empty() ? options_.host_name + " NNTP" : options_.greeting) +
+       "\r\n");
 }
 
 std::string_view NntpServer::protocol() const noexcept { return "nntp"; }
@@ -134,21 +132,7 @@ std::size_t NntpServer::on_receive(std::string_view bytes) {
     if (next() == Next::failed) send("501 line too long; closing\r\n");
     return used;
   }
-  if (posting_) {
-    if (*line != ".") {
-      article_bytes_ += line->size() + 2;
-    } else {
-      posting_ = false;
-      bool too_big = article_bytes_ > options_.max_message;
-      if (!too_big && options_.log) {
-        options_.log("nntp article of " + std::to_string(article_bytes_) + " bytes, discarded");
-      }
-      send(too_big ? "441 article too large\r\n" : "240 article received (discarded)\r\n");
-    }
-    return used;
-  }
-  if (!learned_.tls && options_.policy == Policy::opportunistic && !options_.session &&
-      detail::verb_is_one_of(*line, {"AUTHINFO"})) {
+  if (options_.policy == Policy::opportunistic && needs_tls(*line)) {
     // Plaintext was allowed: the application serves this command.
     finish();
     return 0;
@@ -157,122 +141,38 @@ std::size_t NntpServer::on_receive(std::string_view bytes) {
   return used;
 }
 
+// RFC 4642 §2.2.1 lets a server refuse anything but these before TLS (483);
+// one list for both policies, as SmtpServer's.
+bool NntpServer::needs_tls(std::string_view line) {
+  return !detail::verb_is_one_of(line, {"CAPABILITIES", "STARTTLS", "QUIT"});
+}
+
 void NntpServer::command(std::string_view line, std::string_view rest) {
-  auto [verb_part, argument] = detail::split_command(line);
-  std::string_view verb = verb_part;
-  auto is = [verb](std::string_view name) { return detail::iequals(verb, name); };
+  auto is = [verb = detail::first_word(line)](std::string_view name) {
+    return detail::iequals(verb, name);
+  };
   if (is("CAPABILITIES")) {
-    send(std::string(
-             "101 Capability list:\r\nVERSION 2\r\nREADER\r\nPOST\r\nLIST ACTIVE\r\nOVER\r\n") +
-         (learned_.tls ? "AUTHINFO USER\r\n" : "STARTTLS\r\n") + "IMPLEMENTATION uptls\r\n.\r\n");
-    return;
-  }
-  if (is("STARTTLS")) {
-    if (learned_.tls) {
-      send("502 TLS is already active\r\n");
-    } else {
-      accept_starttls(rest, "382 Continue with TLS negotiation\r\n",
-                      "580 command pipelined after STARTTLS; closing\r\n");
-    }
-    return;
-  }
-  if (is("QUIT")) {
+    std::string list = "101 Capability list:\r\nVERSION 2\r\n";
+    for (const std::string& capability : options_.capabilities) list += capability + "\r\n";
+    send(list + "STARTTLS\r\n.\r\n");
+  } else if (is("STARTTLS")) {
+    accept_starttls(rest, "382 Continue with TLS negotiation\r\n",
+                    "580 command pipelined after STARTTLS; closing\r\n");
+  } else if (is("QUIT")) {
     send("205 closing connection\r\n");
-    finish();
-    return;
-  }
-  if (is("AUTHINFO")) {
-    auto [kind, value] = detail::split_command(argument);
-    if (!learned_.tls && options_.policy == Policy::required) {
-      send("483 TLS is required: STARTTLS first\r\n");
-    } else if (detail::iequals(kind, "USER") && !value.empty()) {
-      user_ = std::string(value);
-      send("381 send AUTHINFO PASS\r\n");
-    } else if (detail::iequals(kind, "PASS") && !user_.empty()) {
-      if (options_.log) options_.log("nntp login as " + user_);
-      send("281 authentication accepted\r\n");
-    } else {
-      send("482 AUTHINFO USER name, then AUTHINFO PASS password\r\n");
-    }
-    return;
-  }
-  if (options_.session && (learned_.tls || options_.policy == Policy::opportunistic) &&
-      reading(verb, argument)) {
-    return;
-  }
-  send(!learned_.tls && options_.policy == Policy::required
-           ? "483 TLS is required: STARTTLS first\r\n"
-           : "500 unknown command\r\n");
-  if (++errors_ > 20) {
-    send("400 too many errors; closing\r\n");
-    fail(errc::protocol_error, "nntp: the client made too many errors");
-  }
-}
-
-bool NntpServer::reading(std::string_view verb, std::string_view argument) {
-  auto is = [verb](std::string_view name) { return detail::iequals(verb, name); };
-  std::string_view article = detail::sample_message;
-  std::size_t split = article.find("\r\n\r\n") + 4;
-  std::string id = "<1@uptls.localhost>";
-  bool one = argument.empty() ? selected_ : (argument == "1" || argument == id);
-  if (is("MODE")) {
-    send("200 reader mode, posting ok\r\n");
-  } else if (is("DATE")) {
-    // RFC 3977 §7.1: the server's current time, in UTC.
-    std::time_t now = std::time(nullptr);
-    std::tm utc{};
-    gmtime_r(&now, &utc);
-    char text[32];
-    std::strftime(text, sizeof text, "111 %Y%m%d%H%M%S\r\n", &utc);
-    send(text);
-  } else if (is("LIST")) {
-    send("215 list of newsgroups follows\r\n" + std::string(group) + " 1 1 n\r\n.\r\n");
-  } else if (is("NEWGROUPS") || is("NEWNEWS")) {
-    send(std::string(is("NEWGROUPS") ? "231" : "230") + " list follows\r\n.\r\n");
-  } else if (is("GROUP")) {
-    if (!detail::iequals(argument, group)) {
-      send("411 no such newsgroup\r\n");
-    } else {
-      selected_ = true;
-      send("211 1 1 1 " + std::string(group) + "\r\n");
-    }
-  } else if (is("ARTICLE") || is("HEAD") || is("BODY") || is("STAT")) {
-    if (!one) {
-      send(selected_ ? "423 no article with that number\r\n" : "412 no newsgroup selected\r\n");
-    } else if (is("STAT")) {
-      send("223 1 " + id + "\r\n");
-    } else if (is("HEAD")) {
-      send("221 1 " + id + "\r\n" + detail::dot_stuffed(article.substr(0, split - 2)) + ".\r\n");
-    } else if (is("BODY")) {
-      send("222 1 " + id + "\r\n" + detail::dot_stuffed(article.substr(split)) + ".\r\n");
-    } else {
-      send("220 1 " + id + "\r\n" + detail::dot_stuffed(article) + ".\r\n");
-    }
-  } else if (is("OVER") || is("XOVER")) {
-    if (!selected_) {
-      send("412 no newsgroup selected\r\n");
-    } else {
-      send(
-          "224 overview follows\r\n1\tHello from uptls\tuptls <uptls@localhost>\t"
-          "Mon, 23 Nov 2026 00:00:00 +0000\t" +
-          id + "\t\t" + std::to_string(article.size()) + "\t1\r\n.\r\n");
-    }
-  } else if (is("POST")) {
-    posting_ = true;
-    article_bytes_ = 0;
-    send("340 send the article; end with <CR-LF>.<CR-LF>\r\n");
+    peer_left();
   } else {
-    return false;
+    send("483 TLS is required: STARTTLS first\r\n");
+    if (++errors_ > 20) {
+      send("400 too many errors; closing\r\n");
+      fail(errc::protocol_error, "nntp: the client made too many errors");
+    }
   }
-  return true;
 }
 
-void NntpServer::on_tls() {
-  selected_ = false;
-  user_.clear();
-  if (!options_.session) finish();
-}
+// RFC 4642 §2.2.2: the client asks CAPABILITIES again, of the application.
+void NntpServer::on_tls() { finish(); }
 
-void NntpServer::on_end_of_input() { finish(); }
+void NntpServer::on_end_of_input() { peer_left(); }
 
 }  // namespace uptls::starttls

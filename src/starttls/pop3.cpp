@@ -5,7 +5,6 @@
 #include "ascii.hpp"
 #include "printable.hpp"
 #include "starttls/command.hpp"
-#include "starttls/mailbox.hpp"
 
 namespace uptls::starttls {
 namespace {
@@ -109,7 +108,8 @@ void Pop3Client::on_tls() {
 
 Pop3Server::Pop3Server(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line), options_(std::move(options)) {
-  send("+OK " + options_.host_name + " POP3 uptls ready\r\n");
+  send("+OK " + (options_.greeting.empty() ? options_.host_name + " POP3" : options_.greeting) +
+       "\r\n");
 }
 
 std::string_view Pop3Server::protocol() const noexcept { return "pop3"; }
@@ -121,8 +121,7 @@ std::size_t Pop3Server::on_receive(std::string_view bytes) {
     if (next() == Next::failed) send("-ERR line too long; closing\r\n");
     return used;
   }
-  if (!learned_.tls && options_.policy == Policy::opportunistic && !options_.session &&
-      detail::verb_is_one_of(*line, {"USER", "PASS", "APOP", "AUTH"})) {
+  if (options_.policy == Policy::opportunistic && needs_tls(*line)) {
     // Plaintext was allowed: the application serves this command.
     finish();
     return 0;
@@ -131,55 +130,32 @@ std::size_t Pop3Server::on_receive(std::string_view bytes) {
   return used;
 }
 
+// One list for both policies, as SmtpServer's.
+bool Pop3Server::needs_tls(std::string_view line) {
+  return detail::verb_is_one_of(line, {"USER", "PASS", "APOP", "AUTH"});
+}
+
 void Pop3Server::command(std::string_view line, std::string_view rest) {
-  auto [verb, argument] = detail::split_command(line);
-  auto is = [verb = verb](std::string_view name) { return detail::iequals(verb, name); };
-  if (is("CAPA")) {
-    send(std::string("+OK Capability list follows\r\nTOP\r\nUIDL\r\n") +
-         (learned_.tls ? "USER\r\n" : "STLS\r\n") + "IMPLEMENTATION uptls\r\n.\r\n");
+  auto is = [verb = detail::first_word(line)](std::string_view name) {
+    return detail::iequals(verb, name);
+  };
+  if (needs_tls(line)) {
+    send("-ERR [AUTH] TLS is required: STLS first\r\n");
+  } else if (is("CAPA")) {
+    std::string list = "+OK Capability list follows\r\n";
+    for (const std::string& capability : options_.capabilities) list += capability + "\r\n";
+    send(list + "STLS\r\n.\r\n");
     return;
-  }
-  if (is("STLS")) {
-    if (learned_.tls) {
-      send("-ERR TLS is already active\r\n");
-    } else if (authenticated_) {
-      send("-ERR STLS is for the authorization state\r\n");
-    } else {
-      accept_starttls(rest, "+OK Begin TLS negotiation\r\n",
-                      "-ERR command pipelined after STLS; closing\r\n");
-    }
+  } else if (is("STLS")) {
+    accept_starttls(rest, "+OK Begin TLS negotiation\r\n",
+                    "-ERR command pipelined after STLS; closing\r\n");
     return;
-  }
-  if (is("QUIT")) {
+  } else if (is("QUIT")) {
     send("+OK " + options_.host_name + " signing off\r\n");
-    finish();
-    return;
-  }
-  if (is("NOOP") && authenticated_) {
-    send("+OK\r\n");
-    return;
-  }
-  if (is("USER") || is("PASS") || is("APOP") || is("AUTH")) {
-    if (!learned_.tls && options_.policy == Policy::required) {
-      send("-ERR [AUTH] TLS is required: STLS first\r\n");
-    } else if (authenticated_) {
-      send("-ERR already authenticated\r\n");
-    } else if (is("USER") && !argument.empty()) {
-      user_ = std::string(argument);
-      send("+OK send PASS\r\n");
-      return;
-    } else if (is("PASS") && !user_.empty()) {
-      authenticated_ = true;
-      if (options_.log) options_.log("pop3 login as " + user_);
-      send("+OK maildrop has 1 message\r\n");
-      return;
-    } else {
-      send("-ERR USER name, then PASS password\r\n");
-    }
-  } else if (authenticated_ && transaction(verb, argument)) {
+    peer_left();
     return;
   } else {
-    send(authenticated_ ? "-ERR unknown command\r\n" : "-ERR authenticate first\r\n");
+    send("-ERR unknown command, or STLS first\r\n");
   }
   if (++errors_ > 20) {
     send("-ERR too many errors; closing\r\n");
@@ -187,49 +163,9 @@ void Pop3Server::command(std::string_view line, std::string_view rest) {
   }
 }
 
-bool Pop3Server::transaction(std::string_view verb, std::string_view argument) {
-  auto is = [verb](std::string_view name) { return detail::iequals(verb, name); };
-  std::string_view message = detail::sample_message;
-  std::string size = std::to_string(message.size());
-  bool one = argument.empty() || argument == "1" || argument.substr(0, 2) == "1 ";
-  if (!is("STAT") && !is("RSET") && !one) {
-    send("-ERR no such message\r\n");
-    return true;
-  }
-  if (deleted_ && !is("RSET") && !is("STAT") && !argument.empty()) {
-    send("-ERR message 1 is deleted\r\n");
-    return true;
-  }
-  if (is("STAT")) {
-    send(deleted_ ? "+OK 0 0\r\n" : "+OK 1 " + size + "\r\n");
-  } else if (is("LIST")) {
-    send(!argument.empty() ? "+OK 1 " + size + "\r\n"
-                           : "+OK\r\n" + (deleted_ ? "" : "1 " + size + "\r\n") + ".\r\n");
-  } else if (is("UIDL")) {
-    send(!argument.empty() ? "+OK 1 uptls-1\r\n"
-                           : "+OK\r\n" + std::string(deleted_ ? "" : "1 uptls-1\r\n") + ".\r\n");
-  } else if (is("RETR")) {
-    send("+OK " + size + " octets\r\n" + detail::dot_stuffed(message) + ".\r\n");
-  } else if (is("TOP")) {
-    std::size_t split = message.find("\r\n\r\n") + 4;
-    send("+OK\r\n" + detail::dot_stuffed(message.substr(0, split)) + ".\r\n");
-  } else if (is("DELE")) {
-    deleted_ = true;
-    send("+OK message 1 deleted\r\n");
-  } else if (is("RSET")) {
-    deleted_ = false;
-    send("+OK\r\n");
-  } else {
-    return false;
-  }
-  return true;
-}
+// RFC 2595 §4: the client asks CAPA again, of the application.
+void Pop3Server::on_tls() { finish(); }
 
-void Pop3Server::on_tls() {
-  user_.clear();
-  if (!options_.session) finish();
-}
-
-void Pop3Server::on_end_of_input() { finish(); }
+void Pop3Server::on_end_of_input() { peer_left(); }
 
 }  // namespace uptls::starttls

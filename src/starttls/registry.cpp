@@ -128,9 +128,7 @@ asio::awaitable<Learned> client(Stream& stream, Protocol protocol, ClientDialogu
 
 asio::awaitable<Learned> server(Stream& stream, Protocol protocol, ServerDialogueOptions options) {
   auto dialogue = make_server(protocol, std::move(options));
-  // FTP's session opens data connections of its own.
-  Service service = protocol == Protocol::ftp ? ftp_data_service() : Service();
-  co_return co_await run(stream, *dialogue, std::move(service));
+  co_return co_await run(stream, *dialogue);
 }
 
 }  // namespace uptls::starttls

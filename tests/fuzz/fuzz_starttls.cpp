@@ -1,6 +1,7 @@
 // libFuzzer target: one protocol's STARTTLS dialogues (uptls/starttls/),
-// built once per protocol with UPTLS_FUZZ_PROTOCOL naming it. The first
-// byte picks the side and how the rest is cut into deliveries, as reads
+// built once per protocol with UPTLS_FUZZ_PROTOCOL naming it, and on the
+// server side the session of `uptls serve` that follows (sessions/). The
+// first byte picks the side and how the rest is cut into deliveries, as reads
 // would cut it; the dialogue must never consume more than it was given,
 // must stay failed or done once it is, must say why it failed, and must
 // answer in proportion to what it was sent (no amplification).
@@ -11,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "sessions/sessions.hpp"
 #include "uptls/starttls.hpp"
 
 namespace {
@@ -33,9 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::unique_ptr<Dialogue> dialogue;
   if (server) {
     ServerDialogueOptions options;
-    options.session = true;
     options.max_line = 256;
-    options.max_message = 1024;
     dialogue = make_server(UPTLS_FUZZ_PROTOCOL, options);
   } else {
     ClientDialogueOptions options;
@@ -45,6 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   std::size_t output = dialogue->take_output().size();
   std::string pending;
+  bool session_started = false;
   for (std::size_t at = 0;
        at < input.size() && dialogue->next() != Next::failed && dialogue->next() != Next::done;
        at += chunk) {
@@ -58,8 +59,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       output += dialogue->take_output().size();
     } else if (dialogue->next() == Next::stop_tls) {
       dialogue->tls_stopped();
-    } else if (dialogue->next() == Next::service) {
-      dialogue->service_done();
+    }
+    if (server && dialogue->next() == Next::done && !dialogue->learned().client_left &&
+        !session_started) {
+      // The server's dialogue handed the stream over: the session goes on.
+      session_started = true;
+      uptls::sessions::Options options;
+      options.max_line = 256;
+      options.max_message = 1024;
+      dialogue = uptls::sessions::make_session(UPTLS_FUZZ_PROTOCOL, dialogue->learned(), options);
       output += dialogue->take_output().size();
     }
   }

@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "pingpong.hpp"
 #include "server_options.hpp"
+#include "sessions/sessions.hpp"
 #include "tls_options.hpp"
 #include "uptls/starttls.hpp"
 #include "uptls/starttls/postgres.hpp"
@@ -39,6 +40,30 @@ struct ProtocolServeArgs {
   bool no_session_reuse = false;
   std::string host_name = "localhost";
 };
+
+/// The greeting of `uptls serve PROTO` after its status, for the
+/// protocols that greet with a line; empty for the others.
+std::string greeting_of(starttls::Protocol protocol, const std::string& host) {
+  using starttls::Protocol;
+  switch (protocol) {
+    case Protocol::smtp:
+      return host + " ESMTP uptls";
+    case Protocol::lmtp:
+      return host + " LMTP uptls";
+    case Protocol::imap:
+      return host + " IMAP4rev1 uptls ready";
+    case Protocol::pop3:
+      return host + " POP3 uptls ready";
+    case Protocol::sieve:
+      return host + " ManageSieve ready";
+    case Protocol::nntp:
+      return host + " NNTP uptls ready (posting ok, articles are discarded)";
+    case Protocol::ftp:
+      return host + " FTP uptls ready";
+    default:
+      return {};
+  }
+}
 
 /// Runs a server of `uptls serve` until SIGINT or SIGTERM; SIGHUP reloads
 /// the certificate files.
@@ -79,21 +104,30 @@ asio::awaitable<void> serve_protocol(Stream stream, std::shared_ptr<const Protoc
     // The peer once per line, first: many messages name it already.
     print_line(peer + ": " + name_peer_once(line, peer));
   };
+  sessions::Options session;
+  session.host_name = args->host_name;
+  session.require_session_reuse = !args->no_session_reuse;
+  session.policy =
+      args->opportunistic ? starttls::Policy::opportunistic : starttls::Policy::required;
+  session.log = say;
   starttls::ServerDialogueOptions options;
   options.host_name = args->host_name;
-  options.session = true;
-  options.policy =
-      args->opportunistic ? starttls::Policy::opportunistic : starttls::Policy::required;
-  options.require_session_reuse = !args->no_session_reuse;
-  options.log = say;
+  options.greeting = greeting_of(args->protocol, args->host_name);
+  options.capabilities = sessions::capabilities_before_tls(args->protocol, session);
+  options.policy = session.policy;
   try {
     starttls::Learned learned = co_await starttls::server(stream, args->protocol, options);
-    if (learned.tls && stream.is_tls()) {
-      say(name + " session over TLS ended (" + describe_session(stream) + ")");
-    } else if (learned.tls) {
-      say(name + " session ended in plaintext: the client ended TLS (CCC)");
-    } else {
+    if (learned.client_left) {
       say(name + " session ended without TLS");
+    } else {
+      co_await sessions::serve(stream, args->protocol, learned, session);
+      if (learned.tls && stream.is_tls()) {
+        say(name + " session over TLS ended (" + describe_session(stream) + ")");
+      } else if (learned.tls) {
+        say(name + " session ended in plaintext: the client ended TLS (CCC)");
+      } else {
+        say(name + " session ended without TLS");
+      }
     }
     co_await stream.close();
   } catch (const std::exception& e) {

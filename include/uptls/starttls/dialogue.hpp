@@ -11,7 +11,6 @@
 #include <asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,10 +44,6 @@ enum class Next {
   /// Send the output, then end TLS and go on in plaintext on the same
   /// connection (FTP's CCC: Stream::stop_tls).
   stop_tls,
-  /// Send the output, then do the protocol's own step that needs more
-  /// than this connection (FTP's data connections): the Service given to
-  /// run() does it and tells the dialogue.
-  service,
   /// The dialogue is over: send the output and hand the stream back.
   done,
   /// The dialogue failed: send the output (a server's refusal), then close;
@@ -71,6 +66,12 @@ struct Learned {
   std::vector<std::string> capabilities;
   /// Why the stream stayed plaintext, when it did: what the server said.
   std::string plaintext_reason;
+  /// Server: the client ended the plaintext phase itself (QUIT, LOGOUT,
+  /// UnbindRequest, the end of the connection), so nothing is left to serve.
+  /// false when the dialogue handed the stream over: upgraded, or (under
+  /// Policy::opportunistic) with the client's first command that needs TLS
+  /// left unread.
+  bool client_left = false;
 };
 
 /// Limits and names for a client dialogue.
@@ -90,34 +91,31 @@ struct ClientDialogueOptions {
   std::size_t max_reply_lines = 1000;
 };
 
-/// Names, limits and the session mode of a server dialogue.
+/// Names, offers and limits of a server dialogue. A server dialogue ends
+/// at TLS: what the server serves after it (mail, a mailbox, queries) is the
+/// application's, and so is what it advertises for that.
 struct ServerDialogueOptions {
   // Not an aggregate: see "Options are not aggregates" in docs/defaults.md.
   ServerDialogueOptions() = default;
   /// The server's name in greetings and replies.
   std::string host_name = "localhost";
+  /// The text of the greeting after its status (`220 `, `+OK `, `* OK `,
+  /// `200 `), for the protocols that greet with a line; empty: the host
+  /// name and the protocol (`localhost ESMTP`). Say no more than a client
+  /// needs: a greeting is sent in plaintext to anyone.
+  std::string greeting;
+  /// What the server lists before TLS besides the upgrade and what the
+  /// dialogue itself serves: SMTP EHLO keywords (`SIZE 10485760`, `8BITMIME`),
+  /// POP3 CAPA and NNTP CAPABILITIES lines, IMAP CAPABILITY atoms,
+  /// ManageSieve capability lines (`"SIEVE" "fileinto"`), FTP FEAT lines.
+  /// Empty (the default): a server advertises only what it has.
+  std::vector<std::string> capabilities;
   /// Whether commands that need TLS are refused before it (the default) or
-  /// served in plaintext too.
+  /// handed to the application in plaintext: the dialogue is done, the
+  /// command left unread.
   Policy policy = Policy::required;
-  /// false (the default): the dialogue is done once TLS is up, and the
-  /// application serves the rest. true: after TLS the dialogue serves a
-  /// minimal session itself (accept and discard mail, a one-message
-  /// mailbox, ...) until the client quits: what `uptls serve PROTO` runs.
-  bool session = false;
   /// The longest line accepted from the client, terminator excluded.
   std::size_t max_line = 8192;
-  /// The largest message or upload a session accepts (and discards).
-  std::size_t max_message = 10 * 1024 * 1024;
-  /// FTP: whether a protected data connection must resume the control
-  /// connection's TLS session (RFC 4217 §10.2), as vsftpd's
-  /// require_ssl_reuse=YES does by default: only the client that opened
-  /// the control connection can then take the data. false also serves
-  /// clients that never resume (Python's ftplib as shipped), from the
-  /// control connection's address still.
-  bool require_session_reuse = true;
-  /// Called with a line for each thing a session did ("mail from <a> to 1
-  /// recipient, 512 bytes, discarded"); may be empty.
-  std::function<void(std::string_view)> log;
 };
 
 /// A pure STARTTLS dialogue: no I/O. Feed it what the peer sent with
@@ -154,9 +152,6 @@ class UPTLS_API Dialogue {
   /// TLS ended, the connection goes on in plaintext (after next() said
   /// stop_tls).
   void tls_stopped();
-  /// The protocol's own step is done (after next() said service); the
-  /// protocol's class says how it went before calling this.
-  void service_done();
 
   /// What the dialogue wants next.
   Next next() const noexcept { return next_; }
@@ -211,12 +206,15 @@ class UPTLS_API Dialogue {
     next_ = Next::start_tls;
     feeds_handshake_ = true;
   }
-  /// Asks for the protocol's own step once the output is sent.
-  void ask_service() noexcept { next_ = Next::service; }
   /// Asks for TLS to end once the output is sent (FTP's CCC).
   void clear() noexcept { next_ = Next::stop_tls; }
   /// Ends the dialogue.
   void finish() noexcept { next_ = Next::done; }
+  /// Ends a server's dialogue because the client left (Learned::client_left).
+  void peer_left() noexcept {
+    learned_.client_left = true;
+    next_ = Next::done;
+  }
   /// Fails the dialogue.
   /// @param code the error.
   /// @param message what happened, quoting the peer.
@@ -294,10 +292,6 @@ class UPTLS_API Dialogue {
   std::string error_message_;
 };
 
-/// The step of a dialogue that needs more than its connection (Next::service):
-/// it does the step and tells the dialogue how it went.
-using Service = std::function<asio::awaitable<void>(Stream& stream, Dialogue& dialogue)>;
-
 /// How long a dialogue waits for one reply or command when the stream has
 /// no idle timeout: RFC 5321 §4.5.3.2 asks SMTP clients to wait 5 minutes
 /// for most replies, and servers 5 minutes for the next command.
@@ -316,13 +310,11 @@ inline constexpr std::chrono::milliseconds default_idle_timeout{300'000};
 /// @param stream an upgradeable stream (a client's with a stored
 ///        ClientConfig and server name, a server's with a ServerConfig).
 /// @param dialogue the dialogue, fresh.
-/// @param service the protocol's own step, for a dialogue that asks for
-///        one (FtpServer's data connections: ftp_data_service()).
 /// @returns what the dialogue learned.
 /// @throws Error with the dialogue's error (errc::starttls_unavailable,
 ///         errc::injected_plaintext, errc::protocol_error, ...) after sending
 ///         what it had to say; the stream is closed then. Or the stream's
 ///         errors (timeouts, the handshake's).
-UPTLS_API asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue, Service service = {});
+UPTLS_API asio::awaitable<Learned> run(Stream& stream, Dialogue& dialogue);
 
 }  // namespace uptls::starttls

@@ -30,11 +30,12 @@ class UPTLS_API HttpUpgradeClient final : public Dialogue {
 /// The server side of RFC 2817: a request with `Upgrade: TLS/1.0` gets
 /// `101` and the handshake; under Policy::required any other request gets
 /// `426 Upgrade Required` (the mandatory advertisement, §4.2). Bytes after
-/// the upgrading request are refused. With ServerDialogueOptions::session it then
-/// answers each request over TLS with a short `200 OK`.
+/// the upgrading request are refused. It is done once TLS is up (the
+/// requests over TLS are the application's), or, under
+/// Policy::opportunistic, at a request that does not upgrade, left unread.
 class UPTLS_API HttpUpgradeServer final : public Dialogue {
  public:
-  /// @param options the policy, session mode and limits.
+  /// @param options the policy and limits.
   explicit HttpUpgradeServer(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 

@@ -45,38 +45,28 @@ class UPTLS_API ImapClient final : public Dialogue {
   std::vector<std::string> capabilities_;
 };
 
-/// The server side: greets with STARTTLS and LOGINDISABLED among its
-/// capabilities, refuses LOGIN and AUTHENTICATE before TLS (Policy::required),
-/// refuses commands pipelined after STARTTLS, and upgrades. With
-/// ServerDialogueOptions::session it then serves one mailbox, INBOX, holding one
-/// message, to any user: LOGIN, AUTHENTICATE PLAIN, SELECT, FETCH, SEARCH, LIST, STATUS, LOGOUT.
+/// The server side: greets with STARTTLS (and LOGINDISABLED under
+/// Policy::required) after ServerDialogueOptions::capabilities, refuses
+/// LOGIN and AUTHENTICATE before TLS (Policy::opportunistic leaves the first
+/// of them unread for the application), refuses commands pipelined after
+/// STARTTLS, and upgrades. It is done once TLS is up.
 class UPTLS_API ImapServer final : public Dialogue {
  public:
-  /// @param options the host name, policy, session mode and limits.
+  /// @param options the host name, greeting, capabilities, policy and limits.
   explicit ImapServer(ServerDialogueOptions options = {});
   /// Destroys the dialogue.
   ~ImapServer() override;
   std::string_view protocol() const noexcept override;
-
-  /// The message the session's INBOX holds.
-  static std::string_view message() noexcept;
 
  private:
   std::size_t on_receive(std::string_view bytes) override;
   void on_tls() override;
   void on_end_of_input() override;
   void command(std::string_view line, std::string_view rest);
-  /// Serves a command of the session; false for an unknown one.
-  bool session_command(const std::string& tag, const std::string& verb,
-                       const std::vector<std::string>& arguments, bool uid);
   std::string capabilities() const;
-  void authenticate(const std::string& tag, std::string_view response);
 
   ServerDialogueOptions options_;
   std::unique_ptr<detail::CommandAssembler> command_;  // literals quoted in
-  std::string sasl_tag_;                               // an AUTHENTICATE waiting for its response
-  bool authenticated_ = false;
-  bool selected_ = false;
   std::size_t errors_ = 0;
 };
 

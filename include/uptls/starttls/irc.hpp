@@ -29,13 +29,15 @@ class UPTLS_API IrcClient final : public Dialogue {
   bool listing_ = false;  // over TLS, waiting for the CAP LS reply
 };
 
-/// The server side: answers STARTTLS with 670, refuses registration before
-/// TLS (Policy::required) and commands pipelined after STARTTLS, and
-/// upgrades. With ServerDialogueOptions::session it then registers the client
-/// (001-004, no MOTD) and answers PING, JOIN, PRIVMSG (logged) and QUIT.
+/// The server side: answers CAP LS with `tls` and
+/// ServerDialogueOptions::capabilities, STARTTLS with 670, PING with PONG,
+/// refuses registration (NICK, USER, PASS) before TLS (Policy::required;
+/// Policy::opportunistic leaves it unread for the application) and commands
+/// pipelined after STARTTLS, and upgrades. It is done once TLS is up:
+/// registration is the application's.
 class UPTLS_API IrcServer final : public Dialogue {
  public:
-  /// @param options the server name, policy, session mode and limits.
+  /// @param options the server name, capabilities, policy and limits.
   explicit IrcServer(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
@@ -44,13 +46,9 @@ class UPTLS_API IrcServer final : public Dialogue {
   void on_tls() override;
   void on_end_of_input() override;
   void command(std::string_view line, std::string_view rest);
-  void reply(std::string_view numeric, std::string_view text);
+  static bool needs_tls(std::string_view line);
 
   ServerDialogueOptions options_;
-  std::string nick_ = "*";
-  bool user_ = false;
-  bool registered_ = false;
-  bool negotiating_ = false;  // CAP LS seen, CAP END not yet
   std::size_t errors_ = 0;
 };
 

@@ -33,14 +33,16 @@ class UPTLS_API LdapClient final : public Dialogue {
   State state_ = State::starttls;
 };
 
-/// The server side: an empty directory. Answers StartTLS, refuses binds and
-/// searches before TLS with confidentialityRequired (Policy::required; an
-/// anonymous bind and a read of the root DSE are allowed, to find StartTLS), refuses requests
-/// pipelined after StartTLS, and upgrades. With ServerDialogueOptions::session it then accepts any
-/// bind and serves the root DSE; other searches find nothing (noSuchObject).
+/// The server side: answers StartTLS, allows an anonymous bind and a read
+/// of the root DSE before TLS (the version, StartTLS, and
+/// ServerDialogueOptions::capabilities as `name: value` attributes), refuses
+/// other binds and searches with confidentialityRequired (Policy::required;
+/// Policy::opportunistic leaves any request but StartTLS unread for the
+/// application), refuses requests pipelined after StartTLS, and upgrades.
+/// It is done once TLS is up.
 class UPTLS_API LdapServer final : public Dialogue {
  public:
-  /// @param options the policy, session mode and limits.
+  /// @param options the capabilities, policy and limits.
   explicit LdapServer(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
@@ -49,6 +51,7 @@ class UPTLS_API LdapServer final : public Dialogue {
   void on_tls() override;
   void on_end_of_input() override;
   void on_message(long id, unsigned char operation, std::string_view body, std::string_view rest);
+  void root_dse(long id);
   void disconnect(std::string message);
 
   ServerDialogueOptions options_;

@@ -29,14 +29,15 @@ class UPTLS_API MysqlClient final : public Dialogue {
   ClientDialogueOptions options_;
 };
 
-/// The server side: greets with CLIENT_SSL, takes the SSLRequest and
-/// upgrades, the bytes after it being the client's ClientHello (the server
-/// does not answer an SSLRequest); refuses a plaintext login
-/// (Policy::required: ERR 3159). With ServerDialogueOptions::session it then lets any user in and
-/// answers `SELECT 1` (and the client's `SELECT @@version_comment`).
+/// The server side: greets with a Protocol::HandshakeV10 that offers
+/// CLIENT_SSL (ServerDialogueOptions::greeting is the server version it
+/// names), takes an SSLRequest as the go-ahead (the ClientHello follows at
+/// once), refuses a plaintext login (Policy::required) with ERR 3159, and
+/// upgrades. It is done once TLS is up (the login is the application's),
+/// or, under Policy::opportunistic, at a plaintext login, left unread.
 class UPTLS_API MysqlServer final : public Dialogue {
  public:
-  /// @param options the policy, session mode and limits.
+  /// @param options the greeting, policy and limits.
   explicit MysqlServer(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
@@ -44,11 +45,8 @@ class UPTLS_API MysqlServer final : public Dialogue {
   std::size_t on_receive(std::string_view bytes) override;
   void on_tls() override;
   void on_end_of_input() override;
-  void packet(std::uint8_t sequence, std::string_view payload);
-  void query(std::string_view text);
 
   ServerDialogueOptions options_;
-  bool logged_in_ = false;
 };
 
 }  // namespace uptls::starttls

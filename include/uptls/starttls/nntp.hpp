@@ -33,15 +33,15 @@ class UPTLS_API NntpClient final : public Dialogue {
   std::vector<std::string> capabilities_;
 };
 
-/// The server side: greets, lists STARTTLS among its capabilities, refuses
-/// AUTHINFO before TLS (Policy::required) and commands pipelined after
-/// STARTTLS, and upgrades. With ServerDialogueOptions::session it then serves one
-/// newsgroup, `uptls.test`, holding one article: CAPABILITIES, MODE
-/// READER, LIST, GROUP, ARTICLE, HEAD, BODY, STAT, OVER, DATE, AUTHINFO,
-/// POST (accepted and discarded), QUIT.
+/// The server side: greets, lists STARTTLS after
+/// ServerDialogueOptions::capabilities, refuses every command but
+/// CAPABILITIES, STARTTLS and QUIT before TLS (`483`, RFC 4642 §2.2.1;
+/// Policy::opportunistic leaves the first of them unread for the
+/// application), refuses commands pipelined after STARTTLS, and upgrades.
+/// It is done once TLS is up.
 class UPTLS_API NntpServer final : public Dialogue {
  public:
-  /// @param options the host name, policy, session mode and limits.
+  /// @param options the host name, greeting, capabilities, policy and limits.
   explicit NntpServer(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
@@ -50,13 +50,9 @@ class UPTLS_API NntpServer final : public Dialogue {
   void on_tls() override;
   void on_end_of_input() override;
   void command(std::string_view line, std::string_view rest);
-  bool reading(std::string_view verb, std::string_view argument);
+  static bool needs_tls(std::string_view line);
 
   ServerDialogueOptions options_;
-  bool selected_ = false;
-  bool posting_ = false;
-  std::size_t article_bytes_ = 0;
-  std::string user_;
   std::size_t errors_ = 0;
 };
 

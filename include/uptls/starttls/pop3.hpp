@@ -32,14 +32,14 @@ class UPTLS_API Pop3Client final : public Dialogue {
   std::vector<std::string> capabilities_;
 };
 
-/// The server side: greets, offers STLS in CAPA, refuses USER, PASS, APOP
-/// and AUTH before TLS (Policy::required), refuses commands pipelined
-/// after STLS, and upgrades. With ServerDialogueOptions::session it then serves a
-/// maildrop of one message to any user: USER, PASS, STAT, LIST, UIDL,
-/// RETR, TOP, DELE, RSET, NOOP, QUIT.
+/// The server side: greets, offers STLS in CAPA (after
+/// ServerDialogueOptions::capabilities), refuses USER, PASS, APOP and AUTH
+/// before TLS (Policy::required; Policy::opportunistic leaves the first of
+/// them unread for the application), refuses commands pipelined after
+/// STLS, and upgrades. It is done once TLS is up.
 class UPTLS_API Pop3Server final : public Dialogue {
  public:
-  /// @param options the host name, policy, session mode and limits.
+  /// @param options the host name, greeting, capabilities, policy and limits.
   explicit Pop3Server(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
@@ -48,12 +48,9 @@ class UPTLS_API Pop3Server final : public Dialogue {
   void on_tls() override;
   void on_end_of_input() override;
   void command(std::string_view line, std::string_view rest);
-  bool transaction(std::string_view verb, std::string_view argument);
+  static bool needs_tls(std::string_view line);
 
   ServerDialogueOptions options_;
-  std::string user_;
-  bool authenticated_ = false;
-  bool deleted_ = false;
   std::size_t errors_ = 0;
 };
 

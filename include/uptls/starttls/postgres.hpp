@@ -34,11 +34,12 @@ class UPTLS_API PostgresClient final : public Dialogue {
 /// The server side: answers the SSLRequest with `S` (GSSENCRequest with
 /// `N`), takes a direct TLS handshake as one, refuses bytes after the
 /// SSLRequest (CVE-2021-23214) and a plaintext startup (Policy::required)
-/// with an ErrorResponse, and upgrades. With ServerDialogueOptions::session it then
-/// lets any user in without a password and answers `SELECT 1`.
+/// with an ErrorResponse, and upgrades. It is done once TLS is up (the
+/// client's startup message is the application's), or, under
+/// Policy::opportunistic, at a plaintext startup message, left unread.
 class UPTLS_API PostgresServer final : public Dialogue {
  public:
-  /// @param options the policy, session mode and limits.
+  /// @param options the policy and limits.
   explicit PostgresServer(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
@@ -46,12 +47,9 @@ class UPTLS_API PostgresServer final : public Dialogue {
   std::size_t on_receive(std::string_view bytes) override;
   void on_tls() override;
   void on_end_of_input() override;
-  std::size_t startup(std::string_view bytes);
-  void query(std::string_view text);
   void send_error(std::string_view severity, std::string_view code, std::string_view message);
 
   ServerDialogueOptions options_;
-  bool started_ = false;  // the startup message was answered
 };
 
 }  // namespace uptls::starttls

@@ -39,16 +39,15 @@ class UPTLS_API SieveClient final : public Dialogue {
   std::vector<std::string> capabilities_;
 };
 
-/// The server side: greets with its capabilities (STARTTLS among them),
-/// refuses AUTHENTICATE before TLS (Policy::required) and commands
-/// pipelined after STARTTLS, and upgrades, sending its capabilities again.
-/// With ServerDialogueOptions::session it then serves one script, `uptls`, to any
-/// user: AUTHENTICATE PLAIN, LISTSCRIPTS, GETSCRIPT, PUTSCRIPT (checked for
-/// size only, and discarded), CHECKSCRIPT, SETACTIVE, DELETESCRIPT,
-/// HAVESPACE, NOOP, LOGOUT.
+/// The server side: greets with its capabilities
+/// (ServerDialogueOptions::capabilities, a `"SASL"` line emptied before TLS
+/// under Policy::required, STARTTLS), refuses AUTHENTICATE before TLS
+/// (Policy::opportunistic leaves it unread for the application) and
+/// commands pipelined after STARTTLS, and upgrades, sending its
+/// capabilities again. It is done then.
 class UPTLS_API SieveServer final : public Dialogue {
  public:
-  /// @param options the host name, policy, session mode and limits.
+  /// @param options the host name, greeting, capabilities, policy and limits.
   explicit SieveServer(ServerDialogueOptions options = {});
   /// Destroys the dialogue.
   ~SieveServer() override;
@@ -59,14 +58,10 @@ class UPTLS_API SieveServer final : public Dialogue {
   void on_tls() override;
   void on_end_of_input() override;
   void command(std::string_view line, std::string_view rest);
-  bool session_command(const std::string& verb, const std::vector<std::string>& arguments);
-  void authenticate(std::string_view response);
   void capabilities();
 
   ServerDialogueOptions options_;
   std::unique_ptr<detail::CommandAssembler> command_;  // literals quoted in
-  bool sasl_pending_ = false;
-  bool authenticated_ = false;
   std::size_t errors_ = 0;
 };
 

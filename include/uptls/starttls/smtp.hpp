@@ -36,14 +36,17 @@ class UPTLS_API SmtpClient final : public Dialogue {
   ReplyReader reader_;
 };
 
-/// The server side: greets, answers EHLO (LHLO) with STARTTLS among its
-/// capabilities, refuses mail before TLS (under Policy::required), refuses
-/// commands pipelined after STARTTLS, and upgrades. With
-/// ServerDialogueOptions::session it then accepts mail and discards it until QUIT.
+/// The server side: greets, answers EHLO (LHLO) with PIPELINING,
+/// ENHANCEDSTATUSCODES, ServerDialogueOptions::capabilities and STARTTLS,
+/// refuses MAIL, RCPT, DATA, AUTH, BDAT and ETRN before TLS (`530`, under
+/// Policy::required; under Policy::opportunistic the first of them is left
+/// unread and the dialogue is done, for the application), refuses commands
+/// pipelined after STARTTLS, and upgrades. It is done once TLS is up: the
+/// client's new EHLO is the application's.
 class UPTLS_API SmtpServer final : public Dialogue {
  public:
-  /// @param options the host name, policy, session mode and limits.
-  /// @param lmtp speak LMTP (LHLO; one reply per recipient after DATA).
+  /// @param options the host name, greeting, capabilities, policy and limits.
+  /// @param lmtp speak LMTP (LHLO).
   explicit SmtpServer(ServerDialogueOptions options = {}, bool lmtp = false);
   std::string_view protocol() const noexcept override;
 
@@ -52,18 +55,11 @@ class UPTLS_API SmtpServer final : public Dialogue {
   void on_tls() override;
   void on_end_of_input() override;
   void command(std::string_view line, std::string_view rest);
-  void data_line(std::string_view line);
-  void reset_transaction();
+  void hello(std::string_view verb, std::string_view argument);
   static bool needs_tls(std::string_view line);
 
   ServerDialogueOptions options_;
   bool lmtp_;
-  bool in_data_ = false;
-  bool greeted_ = false;
-  std::string sender_;
-  std::size_t recipients_ = 0;
-  std::size_t message_bytes_ = 0;
-  std::size_t messages_ = 0;
   std::size_t errors_ = 0;
 };
 

@@ -36,16 +36,16 @@ class UPTLS_API XmppClient final : public Dialogue {
   State state_ = State::header;
 };
 
-/// The server side (the receiving entity): answers the stream header with
-/// its features (`<starttls><required/></starttls>` before TLS), refuses
-/// other elements before TLS (Policy::required) and elements pipelined after
-/// `<starttls/>`, and upgrades. With ServerDialogueOptions::session it then serves
-/// a minimal session: SASL PLAIN for any user, resource binding, empty
-/// results to other IQs, messages and presence logged, the stream closed
-/// when the client closes it.
+/// The server side: answers the client's stream header with its features
+/// (`<starttls><required/></starttls>` under Policy::required, then
+/// ServerDialogueOptions::capabilities as raw feature elements), refuses
+/// other elements before TLS (Policy::required; Policy::opportunistic
+/// leaves the first unread for the application) and elements pipelined
+/// after `<starttls/>`, and upgrades. It is done once TLS is up: the client's
+/// new stream is the application's.
 class UPTLS_API XmppServer final : public Dialogue {
  public:
-  /// @param options the domain, policy, session mode and limits.
+  /// @param options the domain, capabilities, policy and limits.
   /// @param server_to_server serve `jabber:server` streams (s2s).
   explicit XmppServer(ServerDialogueOptions options = {}, bool server_to_server = false);
   std::string_view protocol() const noexcept override;
@@ -55,15 +55,11 @@ class UPTLS_API XmppServer final : public Dialogue {
   void on_tls() override;
   void on_end_of_input() override;
   void on_header(std::string_view tag);
-  void on_element(std::string_view element, std::string_view name, std::string_view rest);
-  void stream_error(std::string_view condition, std::string_view text);
+  void on_element(std::string_view name, std::string_view rest);
 
   ServerDialogueOptions options_;
   bool server_to_server_;
   bool in_stream_ = false;
-  bool authenticated_ = false;
-  std::string user_;
-  unsigned streams_ = 0;
 };
 
 }  // namespace uptls::starttls

@@ -4,6 +4,7 @@
 
 #include <asio/experimental/as_tuple.hpp>
 
+#include "sessions/ftp.hpp"
 #include "unit/starttls/dialogue_support.hpp"
 #include "uptls/connect.hpp"
 #include "uptls/server.hpp"
@@ -71,41 +72,52 @@ TEST(FtpServer, RefusesLoginsBeforeTlsAndPipelinedCommands) {
   EXPECT_EQ(server.error(), make_error_code(errc::injected_plaintext));
 }
 
-TEST(FtpServer, ServesTheControlConnectionAndCcc) {
-  ServerDialogueOptions options;
-  options.session = true;
-  FtpServer server(options);
-  Feeder feed(server);
-  server.take_output();
-  EXPECT_EQ(feed("AUTH TLS\r\n"), "234 AUTH TLS successful\r\n");
-  server.tls_started();
-  EXPECT_EQ(feed("PROT P\r\n"), "503 PBSZ first\r\n");
-  EXPECT_EQ(feed("PBSZ 0\r\nPROT P\r\n"), "200 PBSZ=0\r\n200 PROT now Private\r\n");
-  EXPECT_EQ(feed("USER alice\r\nPASS secret\r\n"), "331 password, please\r\n230 logged in\r\n");
-  EXPECT_EQ(feed("SIZE /hello.txt\r\n").substr(0, 4), "213 ");
-  EXPECT_EQ(feed("RETR hello.txt\r\n"), "425 use PASV or EPSV first\r\n");
-  EXPECT_EQ(feed("PASV\r\n"), "");
-  ASSERT_EQ(server.next(), Next::service);
-  EXPECT_EQ(server.data_request().kind, FtpServer::DataRequest::listen);
-  server.passive_opened(2121, "127.0.0.1");
-  EXPECT_EQ(server.take_output(), "227 Entering Passive Mode (127,0,0,1,8,73)\r\n");
-  EXPECT_EQ(feed("RETR hello.txt\r\n").substr(0, 4), "150 ");
-  ASSERT_EQ(server.next(), Next::service);
-  EXPECT_EQ(server.data_request().kind, FtpServer::DataRequest::send);
-  EXPECT_TRUE(server.data_request().protect);
-  server.transfer_done(true, 210);
-  EXPECT_EQ(server.take_output(), "226 Transfer complete (210 bytes)\r\n");
-  EXPECT_EQ(feed("EPSV\r\n"), "");
-  server.passive_opened(2121, "127.0.0.1");
-  EXPECT_EQ(server.take_output(), "229 Entering Extended Passive Mode (|||2121|)\r\n");
-  EXPECT_EQ(feed("PROT C\r\nSTOR x\r\n"),
+TEST(FtpServer, IsDoneOnceTlsIsUp) {
+  test::ServerFeeder server(Protocol::ftp);
+  EXPECT_EQ(server.greeting(), "220 localhost FTP\r\n");
+  EXPECT_EQ(server("FEAT\r\n"), "211-Features:\r\n AUTH TLS\r\n PBSZ\r\n PROT\r\n211 End\r\n");
+  EXPECT_EQ(server("AUTH TLS\r\n"), "234 AUTH TLS successful\r\n");
+  EXPECT_EQ(server.tls_started(), "");
+  EXPECT_TRUE(server.in_session());
+}
+
+// The session's data requests, fed by hand: serve_ftp() opens the
+// connections (FtpOverTcp below).
+TEST(FtpSession, ServesTheControlConnectionAndCcc) {
+  Learned handed_over;
+  handed_over.tls = true;
+  sessions::FtpSession session(handed_over, {});
+  Feeder server(session);
+  EXPECT_EQ(server("PROT P\r\n"), "503 PBSZ first\r\n");
+  EXPECT_EQ(server("PBSZ 0\r\nPROT P\r\n"), "200 PBSZ=0\r\n200 PROT now Private\r\n");
+  EXPECT_EQ(server("USER alice\r\nPASS secret\r\n"), "331 password, please\r\n230 logged in\r\n");
+  EXPECT_EQ(server("SIZE /hello.txt\r\n").substr(0, 4), "213 ");
+  EXPECT_EQ(server("RETR hello.txt\r\n"), "425 use PASV or EPSV first\r\n");
+  EXPECT_EQ(server("PASV\r\n"), "");
+  ASSERT_EQ(session.next(), Next::done);
+  ASSERT_TRUE(session.data_request());
+  EXPECT_EQ(session.data_request()->kind, sessions::DataRequest::listen);
+  session.passive_opened(2121, "127.0.0.1");
+  EXPECT_EQ(session.take_output(), "227 Entering Passive Mode (127,0,0,1,8,73)\r\n");
+  EXPECT_EQ(server("RETR hello.txt\r\n").substr(0, 4), "150 ");
+  ASSERT_EQ(session.next(), Next::done);
+  ASSERT_TRUE(session.data_request());
+  EXPECT_EQ(session.data_request()->kind, sessions::DataRequest::send);
+  EXPECT_TRUE(session.data_request()->protect);
+  session.transfer_done(true, 210, "");
+  EXPECT_FALSE(session.data_request());
+  EXPECT_EQ(session.take_output(), "226 Transfer complete (210 bytes)\r\n");
+  EXPECT_EQ(server("EPSV\r\n"), "");
+  session.passive_opened(2121, "127.0.0.1");
+  EXPECT_EQ(session.take_output(), "229 Entering Extended Passive Mode (|||2121|)\r\n");
+  EXPECT_EQ(server("PROT C\r\nSTOR x\r\n"),
             "200 PROT now Clear\r\n522 data connections must be protected: PROT P first\r\n");
-  EXPECT_EQ(feed("CCC\r\n").substr(0, 4), "200 ");
-  EXPECT_EQ(server.next(), Next::stop_tls);
-  server.tls_stopped();
-  EXPECT_EQ(feed("PWD\r\n"), "257 \"/\" is the current directory\r\n");
-  EXPECT_EQ(feed("CCC\r\n"), "533 CCC needs TLS\r\n");
-  EXPECT_EQ(feed("QUIT\r\n"), "221 Goodbye\r\n");
+  EXPECT_EQ(server("CCC\r\n").substr(0, 4), "200 ");
+  EXPECT_EQ(session.next(), Next::stop_tls);
+  session.tls_stopped();
+  EXPECT_EQ(server("PWD\r\n"), "257 \"/\" is the current directory\r\n");
+  EXPECT_EQ(server("CCC\r\n"), "533 CCC needs TLS\r\n");
+  EXPECT_EQ(server("QUIT\r\n"), "221 Goodbye\r\n");
 }
 
 TEST(FtpOverTls, ClientUpgradesThenClearsTheControlConnection) {
@@ -115,10 +127,10 @@ TEST(FtpOverTls, ClientUpgradesThenClearsTheControlConnection) {
     auto pair = test::memory_pair(executor);
     Stream client(std::move(pair.client), test::pki().client, "localhost");
     Stream server(std::move(pair.server), test::pki().server);
-    ServerDialogueOptions options;
-    options.session = true;
     auto serve = [&]() -> asio::awaitable<Learned> {
-      co_return co_await starttls::server(server, Protocol::ftp, options);
+      Learned learned = co_await starttls::server(server, Protocol::ftp);
+      co_await sessions::serve_ftp(server, learned, {});
+      co_return learned;
     };
     auto talk = [&]() -> asio::awaitable<std::string> {
       Learned learned = co_await starttls::client(client, Protocol::ftp);
@@ -151,9 +163,8 @@ namespace {
 // Data connections need TCP: a server of the FTP session on loopback.
 Handler ftp_session_handler() {
   return [](Stream stream) -> asio::awaitable<void> {
-    ServerDialogueOptions options;
-    options.session = true;
-    co_await starttls::server(stream, Protocol::ftp, options);
+    Learned learned = co_await starttls::server(stream, Protocol::ftp);
+    co_await sessions::serve_ftp(stream, learned, {});
     co_await stream.close();
   };
 }

@@ -157,7 +157,7 @@ TEST(LmtpClient, SaysLhlo) {
 TEST(SmtpServer, OffersStarttlsAndRefusesMailBeforeIt) {
   SmtpServer server;
   Feeder feed(server);
-  EXPECT_EQ(server.take_output(), "220 localhost ESMTP uptls\r\n");
+  EXPECT_EQ(server.take_output(), "220 localhost ESMTP\r\n");
   std::string hello = feed("EHLO client.example\r\n");
   EXPECT_NE(hello.find("250 STARTTLS\r\n"), std::string::npos) << hello;
   EXPECT_EQ(server.learned().greeting, "client.example");
@@ -191,30 +191,67 @@ TEST(SmtpServer, RefusesCommandsPipelinedAfterStarttls) {
   EXPECT_NE(server.error_message().find("MAIL FROM:<evil@example>"), std::string::npos);
 }
 
-TEST(SmtpServer, ServesAMinimalSessionAfterTls) {
-  ServerDialogueOptions options;
-  options.session = true;
-  std::vector<std::string> log;
-  options.log = [&log](std::string_view line) { log.emplace_back(line); };
-  SmtpServer server(options);
+TEST(SmtpServer, IsDoneOnceTlsIsUp) {
+  SmtpServer server;
   Feeder feed(server);
   server.take_output();
   feed("EHLO c\r\n");
-  feed("STARTTLS\r\n");
+  EXPECT_EQ(feed("STARTTLS\r\n"), "220 2.0.0 Ready to start TLS\r\n");
   server.tls_started();
-  EXPECT_EQ(server.next(), Next::receive);
-  std::string hello = feed("EHLO c\r\n");
+  EXPECT_EQ(server.next(), Next::done);
+  EXPECT_TRUE(server.learned().tls);
+  EXPECT_FALSE(server.learned().client_left);
+  EXPECT_EQ(server.take_output(), "");
+}
+
+TEST(SmtpServer, AdvertisesOnlyWhatItIsGiven) {
+  ServerDialogueOptions options;
+  options.greeting = "mx.test ESMTP";
+  options.capabilities = {"SIZE 1000", "8BITMIME"};
+  SmtpServer server(options);
+  Feeder feed(server);
+  EXPECT_EQ(server.take_output(), "220 mx.test ESMTP\r\n");
+  EXPECT_EQ(feed("EHLO c\r\n"),
+            "250-localhost\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-SIZE 1000\r\n"
+            "250-8BITMIME\r\n250 STARTTLS\r\n");
+}
+
+TEST(SmtpServer, RefusesAuthAndMailBeforeTlsWith530) {
+  SmtpServer server;
+  Feeder feed(server);
+  server.take_output();
+  feed("EHLO c\r\n");
+  for (std::string command : {"AUTH PLAIN AGEAYg==", "MAIL FROM:<a@x>", "RCPT TO:<b@x>", "DATA",
+                              "BDAT 10 LAST", "ETRN x"}) {
+    EXPECT_EQ(feed(command + "\r\n"), "530 5.7.0 Must issue a STARTTLS command first\r\n")
+        << command;
+  }
+  EXPECT_EQ(feed("QUIT\r\n"), "221 2.0.0 Bye\r\n");
+  EXPECT_TRUE(server.learned().client_left);
+}
+
+TEST(SmtpSession, ServesMailAfterTls) {
+  std::vector<std::string> log;
+  sessions::Options session;
+  session.log = [&log](std::string_view line) { log.emplace_back(line); };
+  test::ServerFeeder server(Protocol::smtp, {}, session);
+  server("EHLO c\r\n");
+  server("STARTTLS\r\n");
+  server.tls_started();
+  ASSERT_TRUE(server.in_session());
+  EXPECT_EQ(server->next(), Next::receive);
+  std::string hello = server("EHLO c\r\n");
   EXPECT_EQ(hello.find("STARTTLS"), std::string::npos) << hello;
-  EXPECT_EQ(feed("STARTTLS\r\n"), "554 5.5.1 Error: TLS already active\r\n");
-  EXPECT_EQ(feed("RCPT TO:<b@example>\r\n"), "503 5.5.1 Error: need MAIL command\r\n");
-  EXPECT_EQ(feed("MAIL FROM:<a@example>\r\nRCPT TO:<b@example>\r\nDATA\r\n"),
+  EXPECT_EQ(server("STARTTLS\r\n"), "554 5.5.1 Error: TLS already active\r\n");
+  EXPECT_EQ(server("RCPT TO:<b@example>\r\n"), "503 5.5.1 Error: need MAIL command\r\n");
+  EXPECT_EQ(server("MAIL FROM:<a@example>\r\nRCPT TO:<b@example>\r\nDATA\r\n"),
             "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
-  EXPECT_EQ(feed("Subject: hi\r\n\r\n..dot\r\n.\r\n"),
+  EXPECT_EQ(server("Subject: hi\r\n\r\n..dot\r\n.\r\n"),
             "250 2.0.0 Ok: message 1 accepted and discarded\r\n");
   ASSERT_EQ(log.size(), 1u);
   EXPECT_NE(log[0].find("<a@example> to 1 recipient"), std::string::npos) << log[0];
-  EXPECT_EQ(feed("QUIT\r\n"), "221 2.0.0 Bye\r\n");
-  EXPECT_EQ(server.next(), Next::done);
+  EXPECT_EQ(server("QUIT\r\n"), "221 2.0.0 Bye\r\n");
+  EXPECT_EQ(server->next(), Next::done);
 }
 
 TEST(SmtpServer, SaysLineTooLongAndStops) {
@@ -227,17 +264,20 @@ TEST(SmtpServer, SaysLineTooLongAndStops) {
   EXPECT_EQ(server.error(), make_error_code(errc::line_too_long));
 }
 
-TEST(LmtpServer, AnswersEachRecipientAfterData) {
+// Under Policy::opportunistic the dialogue leaves MAIL unread, and the
+// session serves it in plaintext.
+TEST(LmtpSession, AnswersEachRecipientAfterData) {
   ServerDialogueOptions options;
-  options.session = true;
   options.policy = Policy::opportunistic;
-  SmtpServer server(options, true);
-  Feeder feed(server);
-  EXPECT_EQ(server.take_output(), "220 localhost LMTP uptls\r\n");
-  EXPECT_EQ(feed("EHLO c\r\n"), "500 5.5.1 Error: this is LMTP; say LHLO\r\n");
-  feed("LHLO c\r\n");
-  feed("MAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nRCPT TO:<c@x>\r\nDATA\r\n");
-  std::string replies = feed("hello\r\n.\r\n");
+  test::ServerFeeder server(Protocol::lmtp, options);
+  EXPECT_EQ(server("EHLO c\r\n"), "500 5.5.1 Error: this is LMTP; say LHLO\r\n");
+  server("LHLO c\r\n");
+  EXPECT_EQ(
+      server("MAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nRCPT TO:<c@x>\r\nDATA\r\n"),
+      "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
+  EXPECT_TRUE(server.in_session());
+  EXPECT_FALSE(server->learned().tls);
+  std::string replies = server("hello\r\n.\r\n");
   EXPECT_EQ(replies,
             "250 2.0.0 Ok: message 1 accepted and discarded\r\n"
             "250 2.0.0 Ok: message 1 accepted and discarded\r\n");
@@ -250,7 +290,7 @@ TEST(SmtpOverTls, ClientAndServerUpgradeAndSeeTheNewCapabilities) {
     auto both = co_await test::converse(Protocol::smtp, {}, options);
     EXPECT_TRUE(both.client.tls);
     EXPECT_TRUE(both.server.tls);
-    EXPECT_EQ(both.client.greeting, "mx.test ESMTP uptls");
+    EXPECT_EQ(both.client.greeting, "mx.test ESMTP");
     bool starttls = false;
     for (const auto& c : both.client.capabilities) starttls = starttls || c == "STARTTLS";
     EXPECT_FALSE(starttls);

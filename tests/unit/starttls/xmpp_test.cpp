@@ -102,27 +102,23 @@ TEST(XmppServer, RefusesStanzasBeforeTlsAndPipelinedOnes) {
 
 // The SASL user is the client's to choose: reflected into <jid>, it must stay
 // character data, never markup.
-TEST(XmppServer, EscapesTheUserItReflectsIntoTheJid) {
-  ServerDialogueOptions options;
-  options.session = true;
-  XmppServer server(options);
-  Feeder feed(server);
+TEST(XmppSession, EscapesTheUserItReflectsIntoTheJid) {
+  test::ServerFeeder server(Protocol::xmpp);
   std::string open =
       "<stream:stream to='localhost' version='1.0' xmlns='jabber:client' "
       "xmlns:stream='http://etherx.jabber.org/streams'>";
-  feed(open);
-  feed("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
-  ASSERT_EQ(server.next(), Next::start_tls);
+  server(open);
+  server("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+  ASSERT_EQ(server->next(), Next::start_tls);
   server.tls_started();
-  server.take_output();
-  feed(open);
+  server(open);
   // base64 of "\0a</jid><evil/>&'\0pw"
-  std::string answer = feed(
+  std::string answer = server(
       "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
       "AGE8L2ppZD48ZXZpbC8+JicAcHc=</auth>");
   EXPECT_NE(answer.find("<success"), std::string::npos) << answer;
-  feed(open);
-  answer = feed(
+  server(open);
+  answer = server(
       "<iq type='set' id=\"b'1\"><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
       "<resource>r</resource></bind></iq>");
   EXPECT_NE(answer.find("<jid>a&lt;/jid&gt;&lt;evil/&gt;&amp;&apos;@localhost/r</jid>"),

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace uptls::detail {
+namespace uptls::sessions {
 
 inline constexpr std::string_view sample_message =
     "From: uptls <uptls@localhost>\r\n"
@@ -32,4 +32,4 @@ inline std::string dot_stuffed(std::string_view text) {
   return out;
 }
 
-}  // namespace uptls::detail
+}  // namespace uptls::sessions
