@@ -39,7 +39,7 @@ asio::awaitable<void> fetch(std::string host, std::uint16_t port, std::string ca
     co_await command(control, "PASS " + password, "2");
   }
   co_await command(control, "TYPE I", "2");
-  std::cout << co_await uptls::starttls::ftp_download(control, "RETR " + path) << std::flush;
+  std::cout << co_await uptls::ftp::download(control, "RETR " + path) << std::flush;
   co_await command(control, "QUIT", "2");
   co_await control.close();
 }

@@ -1,13 +1,16 @@
 #pragma once
 /// @file
 /// STARTTLS for real protocols, client and server, picked by name: what
-/// `uptls serve PROTO` and `uptls connect --starttls PROTO` use. Each
-/// protocol's dialogues are in uptls/starttls/PROTO.hpp.
+/// `uptls serve PROTO` and `uptls connect --starttls PROTO` use. One row of
+/// protocols() per protocol: its names, ports, RFC and dialogues, which are
+/// pure Dialogues (uptls/starttls/dialogue.hpp) behind make_client() and
+/// make_server().
 
 #include <asio/awaitable.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -49,6 +52,13 @@ struct ProtocolInfo {
   std::uint16_t implicit_port;
   /// The RFC that defines its STARTTLS.
   std::string_view rfc;
+  /// The ALPN protocol its servers agree on, empty for none (`postgresql`:
+  /// PostgreSQL 17's direct TLS needs it).
+  std::string_view alpn;
+  /// A fresh client dialogue: make_client() calls it.
+  std::unique_ptr<Dialogue> (*make_client)(ClientDialogueOptions options);
+  /// A fresh server dialogue: make_server() calls it.
+  std::unique_ptr<Dialogue> (*make_server)(ServerDialogueOptions options);
 };
 
 /// Every protocol, in the order of the documentation.
@@ -76,6 +86,17 @@ UPTLS_API std::unique_ptr<Dialogue> make_client(Protocol protocol,
 /// @param options names, offers, policy, limits.
 UPTLS_API std::unique_ptr<Dialogue> make_server(Protocol protocol,
                                                 ServerDialogueOptions options = {});
+
+/// A fresh client dialogue of a tunnel through an HTTP proxy: `CONNECT
+/// authority`, optionally with Basic credentials; done on a 2xx answer, with
+/// the origin's bytes (if it spoke first) left unread for the protocol's own
+/// dialogue. A refusal (407, 403, 502, ...) quotes the proxy's status line.
+/// @param authority the origin as `host:port` (`[v6]:port`).
+/// @param basic_credentials `user:password` for Proxy-Authorization, or empty.
+/// @param options limits.
+UPTLS_API std::unique_ptr<Dialogue> make_http_connect(std::string authority,
+                                                      std::string basic_credentials = {},
+                                                      ClientDialogueOptions options = {});
 
 /// Speaks a protocol's plaintext phase as a client and upgrades the
 /// stream in place: `co_await starttls::client(stream, Protocol::smtp)`.

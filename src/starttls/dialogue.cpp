@@ -19,7 +19,10 @@ Dialogue::~Dialogue() = default;
 std::size_t Dialogue::receive(std::string_view bytes) {
   std::size_t used = 0;
   while (next_ == Next::receive) {
+    // A client's first command ends the greeting (Learned::raw_greeting).
+    bool greeting = role_ == Role::client && !sent_;
     std::size_t n = on_receive(bytes.substr(used));
+    if (greeting) learned_.raw_greeting.append(bytes.substr(used, n));
     if (n == 0) break;
     used += n;
   }

@@ -1,4 +1,4 @@
-#include "uptls/starttls/http_upgrade.hpp"
+#include "starttls/http_upgrade.hpp"
 
 #include "base64.hpp"
 #include "printable.hpp"

@@ -1,4 +1,4 @@
-#include "uptls/starttls/imap.hpp"
+#include "starttls/imap.hpp"
 
 #include <algorithm>
 

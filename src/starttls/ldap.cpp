@@ -1,4 +1,4 @@
-#include "uptls/starttls/ldap.hpp"
+#include "starttls/ldap.hpp"
 #include "starttls/ldap_wire.hpp"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-#include "uptls/starttls/mysql.hpp"
+#include "starttls/mysql.hpp"
 #include "starttls/mysql_wire.hpp"
 
 #include "ascii.hpp"

@@ -1,4 +1,4 @@
-#include "uptls/starttls/postgres.hpp"
+#include "starttls/postgres.hpp"
 #include "starttls/postgres_wire.hpp"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-#include "uptls/starttls/sieve.hpp"
+#include "starttls/sieve.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "uptls/starttls/smtp.hpp"
+#include "starttls/smtp.hpp"
 
 #include <algorithm>
 #include <string>

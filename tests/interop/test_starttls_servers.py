@@ -163,7 +163,7 @@ class FtpServersTest(RealServerTest):
 
     @NEEDS_ROOT
     def test_vsftpd_protected_download(self):
-        # The library's FtpClient and ftp_download (examples/ftp_fetch): a
+        # The library's FtpClient and ftp::download (examples/ftp_fetch): a
         # file over a passive data connection with TLS (vsftpd forces it).
         if EXAMPLES is None:
             self.skipTest("--examples DIR not given")

@@ -10,7 +10,6 @@
 #include "sessions/sessions.hpp"
 #include "tls_options.hpp"
 #include "uptls/starttls.hpp"
-#include "uptls/starttls/postgres.hpp"
 #include "uptls/uptls.hpp"
 
 namespace uptls::cli {
@@ -140,9 +139,8 @@ asio::awaitable<int> serve_protocol_clients(std::shared_ptr<const ProtocolServeA
   ServerTlsArgs tls = args->tls;
   // PostgreSQL 17's direct TLS needs the server to agree on ALPN
   // "postgresql"; clients of the SSLRequest send it too, or nothing.
-  if (args->protocol == starttls::Protocol::postgres && tls.protocol.alpn.empty()) {
-    tls.protocol.alpn = starttls::postgres_alpn;
-  }
+  std::string_view alpn = starttls::info(args->protocol).alpn;
+  if (!alpn.empty() && tls.protocol.alpn.empty()) tls.protocol.alpn = std::string(alpn);
   return run_server(handler, args->listen, tls, args->server, true,
                     std::string(starttls::info(args->protocol).name));
 }

@@ -8,7 +8,6 @@
 #include <variant>
 
 #include "uptls/starttls.hpp"
-#include "uptls/starttls/http_upgrade.hpp"
 
 namespace uptls::cli {
 namespace {
@@ -232,8 +231,8 @@ asio::awaitable<Stream> connect_upgraded(std::string host, std::uint16_t port,
   Stream stream = co_await open_connection(host, port, options);
   if (!args.proxy.empty()) {
     say("Asking the proxy for a tunnel to " + authority);
-    starttls::HttpConnectClient tunnel(authority, args.proxy_user);
-    starttls::Learned answer = co_await starttls::run(stream, tunnel);
+    auto tunnel = starttls::make_http_connect(authority, args.proxy_user);
+    starttls::Learned answer = co_await starttls::run(stream, *tunnel);
     say("Proxy: " + answer.greeting);
     if (args.implicit_tls) co_await stream.start_tls();
   }

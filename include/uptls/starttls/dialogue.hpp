@@ -61,6 +61,11 @@ struct Learned {
   /// Client: the server's plaintext greeting (its first reply, lines joined
   /// by "\n"). Server: the name the client gave (EHLO, LHLO, ...).
   std::string greeting;
+  /// Client: the server's greeting as it came, every byte (SMTP's `220-`
+  /// lines with their CRLFs, MySQL's handshake packet with its scramble), for
+  /// a relay to pass on; empty where the client speaks first (LDAP,
+  /// PostgreSQL, XMPP, IRC, HTTP).
+  std::string raw_greeting;
   /// Client: the server's capabilities, as the server said them over TLS
   /// (or in plaintext when the upgrade did not happen). Server: empty.
   std::vector<std::string> capabilities;

@@ -1,4 +1,4 @@
-#include "uptls/starttls/ftp.hpp"
+#include "starttls/ftp.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,6 +7,7 @@
 #include "sessions/ftp.hpp"
 #include "unit/starttls/dialogue_support.hpp"
 #include "uptls/connect.hpp"
+#include "uptls/ftp.hpp"
 #include "uptls/server.hpp"
 
 // FTP (RFC 4217): AUTH TLS, PBSZ, PROT, CCC, the EAST cases, both halves
@@ -139,7 +140,7 @@ TEST(FtpOverTls, ClientUpgradesThenClearsTheControlConnection) {
       co_await client.write_all("USER alice\r\nPASS x\r\n");
       co_await client.read_line();
       co_await client.read_line();
-      co_await ftp_clear_command_channel(client);
+      co_await ftp::clear_command_channel(client);
       EXPECT_FALSE(client.is_tls());
       co_await client.write_all("PWD\r\n");
       auto pwd = co_await client.read_line();
@@ -195,17 +196,17 @@ asio::awaitable<Stream> logged_in(Server& server) {
   co_return control;
 }
 
-// ftp_download as the client, each data connection protected (PROT P).
+// ftp::download as the client, each data connection protected (PROT P).
 TEST(FtpOverTcp, DownloadsOverProtectedDataConnections) {
   test::run([]() -> asio::awaitable<void> {
     Server server =
         co_await start_server(ftp_session_handler(), "127.0.0.1", 0, ftp_serve_options());
     Stream control = co_await logged_in(server);
-    std::string listing = co_await ftp_download(control, "LIST");
+    std::string listing = co_await ftp::download(control, "LIST");
     EXPECT_NE(listing.find(" hello.txt\r\n"), std::string::npos) << listing;
-    std::string file = co_await ftp_download(control, "RETR hello.txt");
+    std::string file = co_await ftp::download(control, "RETR hello.txt");
     EXPECT_EQ(file.substr(0, 30), "From: uptls <uptls@localhost>\r");
-    auto missing = co_await test::caught(ftp_download(control, "RETR nothing.txt"));
+    auto missing = co_await test::caught(ftp::download(control, "RETR nothing.txt"));
     EXPECT_EQ(missing.code, make_error_code(errc::protocol_error));
     EXPECT_NE(missing.message.find("550 there is only hello.txt"), std::string::npos)
         << missing.message;
@@ -261,7 +262,7 @@ TEST(FtpOverTcp, DataConnectionsBelongToTheControlConnectionsClient) {
     EXPECT_NE(done.find("resumed no session"), std::string::npos) << done;
 
     // The control connection's own client still gets the file.
-    std::string file = co_await ftp_download(control, "RETR hello.txt");
+    std::string file = co_await ftp::download(control, "RETR hello.txt");
     EXPECT_EQ(file.substr(0, 30), "From: uptls <uptls@localhost>\r");
     co_await control.write_all("QUIT\r\n");
     co_await control.read_line();

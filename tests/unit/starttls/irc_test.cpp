@@ -1,4 +1,4 @@
-#include "uptls/starttls/irc.hpp"
+#include "starttls/irc.hpp"
 
 #include <gtest/gtest.h>
 

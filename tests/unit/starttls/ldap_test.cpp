@@ -1,4 +1,4 @@
-#include "uptls/starttls/ldap.hpp"
+#include "starttls/ldap.hpp"
 
 #include <gtest/gtest.h>
 
@@ -25,6 +25,8 @@ TEST(LdapClient, SendsTheExtendedRequestAndUpgradesOnSuccess) {
   for (char c : success) output += feed(std::string(1, c));
   EXPECT_EQ(output, "");
   EXPECT_EQ(client.next(), Next::start_tls);
+  // The client spoke first: the server sent no greeting.
+  EXPECT_EQ(client.learned().raw_greeting, "");
   client.tls_started();
   std::string search = client.take_output();
   EXPECT_EQ(search.substr(0, 1), "\x30");

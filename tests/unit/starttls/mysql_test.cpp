@@ -1,4 +1,4 @@
-#include "uptls/starttls/mysql.hpp"
+#include "starttls/mysql.hpp"
 
 #include <gtest/gtest.h>
 
@@ -30,6 +30,8 @@ TEST(MysqlClient, SendsTheSslRequestAndUpgrades) {
   EXPECT_EQ(request.substr(0, 4), "\x20\x00\x00\x01"s);
   EXPECT_TRUE(request[5] & 0x08);  // CLIENT_SSL
   EXPECT_EQ(client.learned().greeting, "10.11.6-MariaDB");
+  // The packet as it came, scramble and all, for a relay to pass on.
+  EXPECT_EQ(client.learned().raw_greeting, greeting(0x0a00));
 }
 
 TEST(MysqlClient, RefusesAServerWithoutSslAndBytesAfterTheGreeting) {

@@ -1,4 +1,4 @@
-#include "uptls/starttls/nntp.hpp"
+#include "starttls/nntp.hpp"
 
 #include <gtest/gtest.h>
 

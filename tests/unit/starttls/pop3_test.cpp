@@ -1,4 +1,4 @@
-#include "uptls/starttls/pop3.hpp"
+#include "starttls/pop3.hpp"
 
 #include <gtest/gtest.h>
 

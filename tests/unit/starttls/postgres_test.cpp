@@ -1,4 +1,4 @@
-#include "uptls/starttls/postgres.hpp"
+#include "starttls/postgres.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "uptls/starttls/smtp.hpp"
+#include "starttls/smtp.hpp"
 
 #include <gtest/gtest.h>
 
@@ -46,6 +46,10 @@ TEST(SmtpClient, ReadsRepliesByteByByte) {
   for (char c : std::string("220-first\r\n220 second\r\n")) output += feed(std::string(1, c));
   EXPECT_EQ(output, "EHLO localhost\r\n");
   EXPECT_EQ(client.learned().greeting, "first\nsecond");
+  // The reply as it came: a relay passes it on unchanged.
+  EXPECT_EQ(client.learned().raw_greeting, "220-first\r\n220 second\r\n");
+  feed("250-localhost\r\n250 STARTTLS\r\n");
+  EXPECT_EQ(client.learned().raw_greeting, "220-first\r\n220 second\r\n");
 }
 
 TEST(SmtpClient, RefusesBytesAfterTheGoAhead) {

@@ -1,4 +1,4 @@
-#include "uptls/starttls/xmpp.hpp"
+#include "starttls/xmpp.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,73 @@
+#pragma once
+/// @file
+/// IMAP (RFC 9051 and RFC 3501, STARTTLS per RFC 9051 §6.2.1 and RFC 2595):
+/// the greeting, CAPABILITY, a tagged STARTTLS, the handshake, CAPABILITY
+/// again over TLS. Literals (`{n}`) in responses and commands are read as
+/// data, never as lines.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "uptls/starttls/dialogue.hpp"
+
+namespace uptls::detail {
+class CommandAssembler;
+}
+
+namespace uptls::starttls {
+
+/// The client side: reads the greeting (`* PREAUTH` leaves no room for
+/// STARTTLS and is refused under Policy::required), asks for CAPABILITY,
+/// sends a tagged STARTTLS, upgrades on its tagged OK, and asks for
+/// CAPABILITY again over TLS. Untagged responses before a tagged one are
+/// read and never taken as capabilities once STARTTLS was sent.
+class ImapClient final : public Dialogue {
+ public:
+  /// @param options policy and limits.
+  explicit ImapClient(ClientDialogueOptions options = {});
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_line(std::string_view line);
+  void command(std::string_view text);
+
+  enum class State { greeting, capability, starttls, capability_tls };
+  ClientDialogueOptions options_;
+  State state_ = State::greeting;
+  LiteralState literals_;
+  unsigned tag_ = 0;
+  std::string tag_text_;
+  std::vector<std::string> capabilities_;
+};
+
+/// The server side: greets with STARTTLS (and LOGINDISABLED under
+/// Policy::required) after ServerDialogueOptions::capabilities, refuses
+/// LOGIN and AUTHENTICATE before TLS (Policy::opportunistic leaves the first
+/// of them unread for the application), refuses commands pipelined after
+/// STARTTLS, and upgrades. It is done once TLS is up.
+class ImapServer final : public Dialogue {
+ public:
+  /// @param options the host name, greeting, capabilities, policy and limits.
+  explicit ImapServer(ServerDialogueOptions options = {});
+  /// Destroys the dialogue.
+  ~ImapServer() override;
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_end_of_input() override;
+  void command(std::string_view line, std::string_view rest);
+  std::string capabilities() const;
+
+  ServerDialogueOptions options_;
+  std::unique_ptr<detail::CommandAssembler> command_;  // literals quoted in
+  std::size_t errors_ = 0;
+};
+
+}  // namespace uptls::starttls

@@ -1,0 +1,59 @@
+#pragma once
+/// @file
+/// NNTP (RFC 3977; STARTTLS per RFC 4642): the greeting, CAPABILITIES,
+/// STARTTLS, `382`, the handshake, CAPABILITIES again over TLS.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "uptls/starttls/dialogue.hpp"
+
+namespace uptls::starttls {
+
+/// The client side: reads the `200`/`201` greeting, asks CAPABILITIES,
+/// sends STARTTLS when offered, upgrades on `382`, and asks CAPABILITIES
+/// again over TLS.
+class NntpClient final : public Dialogue {
+ public:
+  /// @param options policy and limits.
+  explicit NntpClient(ClientDialogueOptions options = {});
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_reply(std::string_view line);
+  void on_capabilities();
+
+  enum class State { greeting, capabilities, list, starttls, capabilities_tls, list_tls };
+  ClientDialogueOptions options_;
+  State state_ = State::greeting;
+  std::vector<std::string> capabilities_;
+};
+
+/// The server side: greets, lists STARTTLS after
+/// ServerDialogueOptions::capabilities, refuses every command but
+/// CAPABILITIES, STARTTLS and QUIT before TLS (`483`, RFC 4642 §2.2.1;
+/// Policy::opportunistic leaves the first of them unread for the
+/// application), refuses commands pipelined after STARTTLS, and upgrades.
+/// It is done once TLS is up.
+class NntpServer final : public Dialogue {
+ public:
+  /// @param options the host name, greeting, capabilities, policy and limits.
+  explicit NntpServer(ServerDialogueOptions options = {});
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_end_of_input() override;
+  void command(std::string_view line, std::string_view rest);
+  static bool needs_tls(std::string_view line);
+
+  ServerDialogueOptions options_;
+  std::size_t errors_ = 0;
+};
+
+}  // namespace uptls::starttls

@@ -1,0 +1,57 @@
+#pragma once
+/// @file
+/// POP3 (RFC 1939; STLS per RFC 2595, CAPA per RFC 2449): the greeting,
+/// CAPA, STLS, the handshake, CAPA again over TLS.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "uptls/starttls/dialogue.hpp"
+
+namespace uptls::starttls {
+
+/// The client side: reads the `+OK` greeting, asks CAPA, sends STLS when
+/// offered, upgrades on `+OK`, and asks CAPA again over TLS.
+class Pop3Client final : public Dialogue {
+ public:
+  /// @param options policy and limits.
+  explicit Pop3Client(ClientDialogueOptions options = {});
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_status(std::string_view line);
+  void on_capabilities();
+
+  enum class State { greeting, capa, capa_list, stls, capa_tls, capa_list_tls };
+  ClientDialogueOptions options_;
+  State state_ = State::greeting;
+  std::vector<std::string> capabilities_;
+};
+
+/// The server side: greets, offers STLS in CAPA (after
+/// ServerDialogueOptions::capabilities), refuses USER, PASS, APOP and AUTH
+/// before TLS (Policy::required; Policy::opportunistic leaves the first of
+/// them unread for the application), refuses commands pipelined after
+/// STLS, and upgrades. It is done once TLS is up.
+class Pop3Server final : public Dialogue {
+ public:
+  /// @param options the host name, greeting, capabilities, policy and limits.
+  explicit Pop3Server(ServerDialogueOptions options = {});
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_end_of_input() override;
+  void command(std::string_view line, std::string_view rest);
+  static bool needs_tls(std::string_view line);
+
+  ServerDialogueOptions options_;
+  std::size_t errors_ = 0;
+};
+
+}  // namespace uptls::starttls

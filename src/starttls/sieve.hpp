@@ -1,0 +1,68 @@
+#pragma once
+/// @file
+/// ManageSieve (RFC 5804): the capability response the server greets with,
+/// STARTTLS, the handshake, and the capability response the server sends
+/// again over TLS.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "uptls/starttls/dialogue.hpp"
+
+namespace uptls::detail {
+class CommandAssembler;
+}
+
+namespace uptls::starttls {
+
+/// The client side: reads the capabilities up to `OK`, sends STARTTLS when
+/// offered, upgrades on `OK`, then reads the capabilities the server sends
+/// unasked over TLS (RFC 5804 §2.2).
+class SieveClient final : public Dialogue {
+ public:
+  /// @param options policy and limits.
+  explicit SieveClient(ClientDialogueOptions options = {});
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_line(std::string_view line);
+
+  enum class State { capabilities, starttls, capabilities_tls };
+  ClientDialogueOptions options_;
+  State state_ = State::capabilities;
+  LiteralState literals_;
+  std::vector<std::string> capabilities_;
+};
+
+/// The server side: greets with its capabilities
+/// (ServerDialogueOptions::capabilities, a `"SASL"` line emptied before TLS
+/// under Policy::required, STARTTLS), refuses AUTHENTICATE before TLS
+/// (Policy::opportunistic leaves it unread for the application) and
+/// commands pipelined after STARTTLS, and upgrades, sending its
+/// capabilities again. It is done then.
+class SieveServer final : public Dialogue {
+ public:
+  /// @param options the host name, greeting, capabilities, policy and limits.
+  explicit SieveServer(ServerDialogueOptions options = {});
+  /// Destroys the dialogue.
+  ~SieveServer() override;
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_end_of_input() override;
+  void command(std::string_view line, std::string_view rest);
+  void capabilities();
+
+  ServerDialogueOptions options_;
+  std::unique_ptr<detail::CommandAssembler> command_;  // literals quoted in
+  std::size_t errors_ = 0;
+};
+
+}  // namespace uptls::starttls

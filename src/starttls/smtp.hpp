@@ -1,0 +1,66 @@
+#pragma once
+/// @file
+/// SMTP (RFC 5321, STARTTLS per RFC 3207) and LMTP (RFC 2033): the greeting,
+/// EHLO (LHLO), the STARTTLS capability, `220`, the handshake, and EHLO
+/// again over TLS.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "uptls/starttls/dialogue.hpp"
+#include "uptls/starttls/reply.hpp"
+
+namespace uptls::starttls {
+
+/// The client side: reads the greeting, says EHLO (LHLO for LMTP), checks
+/// for STARTTLS, upgrades on `220`, and says EHLO again over TLS; done with
+/// the capabilities of that second reply.
+class SmtpClient final : public Dialogue {
+ public:
+  /// @param options policy, the name to say EHLO with, limits.
+  /// @param lmtp speak LMTP (LHLO) instead of SMTP.
+  explicit SmtpClient(ClientDialogueOptions options = {}, bool lmtp = false);
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_reply(Reply reply);
+  void hello();
+
+  enum class State { greeting, hello, starttls, hello_tls };
+  ClientDialogueOptions options_;
+  bool lmtp_;
+  State state_ = State::greeting;
+  ReplyReader reader_;
+};
+
+/// The server side: greets, answers EHLO (LHLO) with PIPELINING,
+/// ENHANCEDSTATUSCODES, ServerDialogueOptions::capabilities and STARTTLS,
+/// refuses MAIL, RCPT, DATA, AUTH, BDAT and ETRN before TLS (`530`, under
+/// Policy::required; under Policy::opportunistic the first of them is left
+/// unread and the dialogue is done, for the application), refuses commands
+/// pipelined after STARTTLS, and upgrades. It is done once TLS is up: the
+/// client's new EHLO is the application's.
+class SmtpServer final : public Dialogue {
+ public:
+  /// @param options the host name, greeting, capabilities, policy and limits.
+  /// @param lmtp speak LMTP (LHLO).
+  explicit SmtpServer(ServerDialogueOptions options = {}, bool lmtp = false);
+  std::string_view protocol() const noexcept override;
+
+ private:
+  std::size_t on_receive(std::string_view bytes) override;
+  void on_tls() override;
+  void on_end_of_input() override;
+  void command(std::string_view line, std::string_view rest);
+  void hello(std::string_view verb, std::string_view argument);
+  static bool needs_tls(std::string_view line);
+
+  ServerDialogueOptions options_;
+  bool lmtp_;
+  std::size_t errors_ = 0;
+};
+
+}  // namespace uptls::starttls
