@@ -149,4 +149,19 @@ asio::awaitable<RelayResult> relay(Stream& a, Stream& b, RelayOptions options) {
   co_return result;
 }
 
+asio::awaitable<std::tuple<std::error_code, RelayResult>> detail::relay_result(
+    Stream& a, Stream& b, RelayOptions options) {
+  std::exception_ptr failure;
+  try {
+    RelayResult result = co_await relay(a, b, std::move(options));
+    std::error_code code = result.error;
+    co_return std::tuple<std::error_code, RelayResult>(code, std::move(result));
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  RelayResult result;
+  result.error = error_of(failure, result.message);
+  co_return std::tuple<std::error_code, RelayResult>(result.error, std::move(result));
+}
+
 }  // namespace uptls

@@ -626,16 +626,9 @@ struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
   template <typename T>
   static asio::awaitable<std::tuple<std::error_code, T>> result_of(
       std::shared_ptr<StreamState> self, asio::awaitable<T> operation) {
-    std::exception_ptr failure;
-    try {
-      co_return std::tuple<std::error_code, T>(std::error_code(), co_await std::move(operation));
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    std::string message;
-    std::error_code ec = error_of(failure, message);
-    if (self) self->error_message = std::move(message);
-    co_return std::tuple<std::error_code, T>(ec, T());
+    return detail::result_of(std::move(operation), [self](std::string message) {
+      if (self) self->error_message = std::move(message);
+    });
   }
 
   static asio::awaitable<std::tuple<std::error_code>> result_of(std::shared_ptr<StreamState> self,
@@ -923,6 +916,18 @@ asio::awaitable<Stream::ResultOf<std::size_t>> Stream::write_some_result(
     asio::const_buffer buffer) {
   auto self = state_;
   return StreamState::result_of(self, write_some_on(self, buffer));
+}
+
+asio::awaitable<Stream::Result> Stream::result(asio::awaitable<void> operation) {
+  return StreamState::result_of(state_, std::move(operation));
+}
+
+asio::awaitable<Stream::ResultOf<bool>> Stream::result(asio::awaitable<bool> operation) {
+  return StreamState::result_of(state_, std::move(operation));
+}
+
+void detail::set_error_message(Stream& stream, std::string message) {
+  if (stream.state_) stream.state_->error_message = std::move(message);
 }
 
 const std::string& Stream::error_message() const noexcept {

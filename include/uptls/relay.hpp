@@ -4,10 +4,13 @@
 /// what a tunnel (HTTP CONNECT, a TCP or TLS proxy) does after its setup.
 
 #include <asio/awaitable.hpp>
+#include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <system_error>
+#include <tuple>
+#include <utility>
 
 #include "uptls/export.hpp"
 #include "uptls/stream.hpp"
@@ -59,5 +62,24 @@ struct RelayResult {
 /// @returns the bytes moved each way and the failure, if any; never throws
 ///          for a failure of the streams.
 UPTLS_API asio::awaitable<RelayResult> relay(Stream& a, Stream& b, RelayOptions options = {});
+
+namespace detail {
+UPTLS_API asio::awaitable<std::tuple<std::error_code, RelayResult>> relay_result(
+    Stream& a, Stream& b, RelayOptions options);
+}
+
+/// Initiates relay() with any completion token.
+/// @param a one stream, on whose executor the relay runs; it must stay where
+///        it is until completion.
+/// @param b the other stream, likewise.
+/// @param options the idle limit, buffer sizes and names.
+/// @param token completion token for `void(std::error_code, RelayResult)`:
+///        the code is RelayResult::error, and RelayResult::message says it
+///        in a sentence naming the side that failed.
+template <typename Token = asio::use_awaitable_t<>>
+auto async_relay(Stream& a, Stream& b, RelayOptions options, Token&& token = Token()) {
+  return detail::launch<void(std::error_code, RelayResult)>(
+      a.get_executor(), std::forward<Token>(token), detail::relay_result(a, b, std::move(options)));
+}
 
 }  // namespace uptls

@@ -7,11 +7,14 @@
 /// make_server().
 
 #include <asio/awaitable.hpp>
+#include <asio/use_awaitable.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "uptls/export.hpp"
@@ -123,5 +126,62 @@ UPTLS_API asio::awaitable<Learned> client(Stream& stream, Protocol protocol,
 /// @throws Error as run() does, after sending the protocol's refusal.
 UPTLS_API asio::awaitable<Learned> server(Stream& stream, Protocol protocol,
                                           ServerDialogueOptions options = {});
+
+/// Initiates client() with any completion token (`co_await
+/// starttls::async_client(stream, Protocol::smtp)`, a callback,
+/// `asio::use_future`, `as_tuple`, ...).
+/// @param stream as client()'s; it must stay where it is until completion.
+/// @param protocol the protocol.
+/// @param options policy, names, limits.
+/// @param token completion token for `void(std::error_code, Learned)`. A
+///        failure never completes with success; its whole message (quoting
+///        the server) is stream.error_message().
+template <typename Token = asio::use_awaitable_t<>>
+auto async_client(Stream& stream, Protocol protocol, ClientDialogueOptions options,
+                  Token&& token = Token()) {
+  return detail::launch<void(std::error_code, Learned)>(
+      stream.get_executor(), std::forward<Token>(token),
+      uptls::detail::result_on(stream, client(stream, protocol, std::move(options))));
+}
+
+/// Initiates client() with the default options.
+template <typename Token = asio::use_awaitable_t<>>
+requires(!std::is_convertible_v<Token, ClientDialogueOptions>) auto async_client(
+    Stream& stream, Protocol protocol, Token&& token = Token()) {
+  return async_client(stream, protocol, ClientDialogueOptions(), std::forward<Token>(token));
+}
+
+/// Initiates server() with any completion token.
+/// @param stream as server()'s; it must stay where it is until completion.
+/// @param protocol the protocol.
+/// @param options names, offers, policy, limits.
+/// @param token completion token for `void(std::error_code, Learned)`; a
+///        failure's whole message is stream.error_message().
+template <typename Token = asio::use_awaitable_t<>>
+auto async_server(Stream& stream, Protocol protocol, ServerDialogueOptions options,
+                  Token&& token = Token()) {
+  return detail::launch<void(std::error_code, Learned)>(
+      stream.get_executor(), std::forward<Token>(token),
+      uptls::detail::result_on(stream, server(stream, protocol, std::move(options))));
+}
+
+/// Initiates server() with the default options.
+template <typename Token = asio::use_awaitable_t<>>
+requires(!std::is_convertible_v<Token, ServerDialogueOptions>) auto async_server(
+    Stream& stream, Protocol protocol, Token&& token = Token()) {
+  return async_server(stream, protocol, ServerDialogueOptions(), std::forward<Token>(token));
+}
+
+/// Initiates run() with any completion token.
+/// @param stream as run()'s; it must stay where it is until completion.
+/// @param dialogue the dialogue, fresh; it must outlive the operation.
+/// @param token completion token for `void(std::error_code, Learned)`; a
+///        failure's whole message is stream.error_message().
+template <typename Token = asio::use_awaitable_t<>>
+auto async_run(Stream& stream, Dialogue& dialogue, Token&& token = Token()) {
+  return detail::launch<void(std::error_code, Learned)>(
+      stream.get_executor(), std::forward<Token>(token),
+      uptls::detail::result_on(stream, run(stream, dialogue)));
+}
 
 }  // namespace uptls::starttls

@@ -5,8 +5,10 @@
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +55,9 @@ struct StreamState;
 /// fails, so that the message is not lost.
 UPTLS_API Stream failed_stream(asio::any_io_executor executor, std::string peer,
                                std::string message);
+/// Stores message as stream's error_message(): the message of an async_ form
+/// of another part of the library (the STARTTLS dialogues) that failed on it.
+UPTLS_API void set_error_message(Stream& stream, std::string message);
 }  // namespace detail
 
 /// Timeouts of a stream. Zero means none.
@@ -317,16 +322,16 @@ class UPTLS_API Stream {
 
   /// Initiates shutdown_send().
   /// @param token completion token; the signature is void(std::error_code).
-  template <typename Token>
-  auto async_shutdown_send(Token&& token) {
+  template <typename Token = asio::use_awaitable_t<>>
+  auto async_shutdown_send(Token&& token = Token()) {
     return launch<void(std::error_code)>(std::forward<Token>(token), shutdown_send_result());
   }
 
   /// Initiates start_tls() with the stored configuration.
   /// @param carry_over what to do with bytes read but not consumed.
   /// @param token completion token for `void(std::error_code)`.
-  template <typename Token>
-  auto async_start_tls(CarryOver carry_over, Token&& token) {
+  template <typename Token = asio::use_awaitable_t<>>
+  auto async_start_tls(CarryOver carry_over, Token&& token = Token()) {
     return launch<void(std::error_code)>(std::forward<Token>(token), start_tls_result(carry_over));
   }
 
@@ -334,8 +339,8 @@ class UPTLS_API Stream {
   /// line completes with asio::error::eof.
   /// @param max_length the longest line accepted, terminator excluded.
   /// @param token completion token for `void(std::error_code, std::string)`.
-  template <typename Token>
-  auto async_read_line(std::size_t max_length, Token&& token) {
+  template <typename Token = asio::use_awaitable_t<>>
+  auto async_read_line(std::size_t max_length, Token&& token = Token()) {
     return launch<void(std::error_code, std::string)>(std::forward<Token>(token),
                                                       read_line_result(max_length));
   }
@@ -344,8 +349,9 @@ class UPTLS_API Stream {
   /// @param delimiter what ends the record; copied.
   /// @param max_length the longest record accepted, delimiter included.
   /// @param token completion token for `void(std::error_code, std::string)`.
-  template <typename Token>
-  auto async_read_until(std::string_view delimiter, std::size_t max_length, Token&& token) {
+  template <typename Token = asio::use_awaitable_t<>>
+  auto async_read_until(std::string_view delimiter, std::size_t max_length,
+                        Token&& token = Token()) {
     return launch<void(std::error_code, std::string)>(
         std::forward<Token>(token), read_until_result(std::string(delimiter), max_length));
   }
@@ -353,8 +359,8 @@ class UPTLS_API Stream {
   /// Initiates read_exactly().
   /// @param n how many bytes.
   /// @param token completion token for `void(std::error_code, std::string)`.
-  template <typename Token>
-  auto async_read_exactly(std::size_t n, Token&& token) {
+  template <typename Token = asio::use_awaitable_t<>>
+  auto async_read_exactly(std::size_t n, Token&& token = Token()) {
     return launch<void(std::error_code, std::string)>(std::forward<Token>(token),
                                                       read_exactly_result(n));
   }
@@ -362,17 +368,64 @@ class UPTLS_API Stream {
   /// Initiates write_all(); completes with the bytes written.
   /// @param data the bytes; they must stay valid until completion.
   /// @param token completion token for `void(std::error_code, std::size_t)`.
-  template <typename Token>
-  auto async_write_all(asio::const_buffer data, Token&& token) {
+  template <typename Token = asio::use_awaitable_t<>>
+  auto async_write_all(asio::const_buffer data, Token&& token = Token()) {
     return launch<void(std::error_code, std::size_t)>(std::forward<Token>(token),
                                                       write_all_result(data));
   }
 
   /// Initiates close().
   /// @param token completion token for `void(std::error_code)`.
-  template <typename Token>
-  auto async_close(Token&& token) {
+  template <typename Token = asio::use_awaitable_t<>>
+  auto async_close(Token&& token = Token()) {
     return launch<void(std::error_code)>(std::forward<Token>(token), close_result());
+  }
+
+  /// Initiates start_tls(config, server_name, carry_over) as a client.
+  /// @param config the client configuration to use from now on.
+  /// @param server_name the name for SNI and verification; empty: the name
+  ///        stored at construction.
+  /// @param carry_over what to do with bytes read but not consumed.
+  /// @param token completion token for `void(std::error_code)`.
+  template <typename Token = asio::use_awaitable_t<>>
+  auto async_start_tls(std::shared_ptr<const tls::ClientConfig> config, std::string server_name,
+                       CarryOver carry_over, Token&& token = Token()) {
+    return launch<void(std::error_code)>(
+        std::forward<Token>(token),
+        result(start_tls(std::move(config), std::move(server_name), carry_over)));
+  }
+
+  /// Initiates start_tls(config, name_without_sni, carry_over) as a server.
+  /// @param config the server configuration to use from now on.
+  /// @param name_without_sni the name taken when the client sends none; may
+  ///        be empty.
+  /// @param carry_over what to do with bytes read but not consumed.
+  /// @param token completion token for `void(std::error_code)`.
+  template <typename Token = asio::use_awaitable_t<>>
+  auto async_start_tls(std::shared_ptr<const tls::ServerConfig> config,
+                       std::string name_without_sni, CarryOver carry_over,
+                       Token&& token = Token()) {
+    return launch<void(std::error_code)>(
+        std::forward<Token>(token),
+        result(start_tls(std::move(config), std::move(name_without_sni), carry_over)));
+  }
+
+  /// Initiates stop_tls().
+  /// @param token completion token for `void(std::error_code)`.
+  template <typename Token = asio::use_awaitable_t<>>
+  auto async_stop_tls(Token&& token = Token()) {
+    return launch<void(std::error_code)>(std::forward<Token>(token), result(stop_tls()));
+  }
+
+  /// Initiates read_more(deadline).
+  /// @param deadline when the unit being read must be complete
+  ///        (steady_clock::time_point::max(): none).
+  /// @param token completion token for `void(std::error_code, bool)`: false
+  ///        at the peer's clean end of stream.
+  template <typename Token = asio::use_awaitable_t<>>
+  auto async_read_more(std::chrono::steady_clock::time_point deadline, Token&& token = Token()) {
+    return launch<void(std::error_code, bool)>(std::forward<Token>(token),
+                                               result(read_more(deadline)));
   }
 
   /// Asio's AsyncReadStream: reads into the first non-empty buffer and
@@ -533,6 +586,10 @@ class UPTLS_API Stream {
   asio::awaitable<Result> shutdown_send_result();
   asio::awaitable<ResultOf<std::size_t>> read_some_result(asio::mutable_buffer buffer);
   asio::awaitable<ResultOf<std::size_t>> write_some_result(asio::const_buffer buffer);
+  // Any operation of this stream as a result: its Error becomes the code,
+  // its message error_message().
+  asio::awaitable<Result> result(asio::awaitable<void> operation);
+  asio::awaitable<ResultOf<bool>> result(asio::awaitable<bool> operation);
 
   template <typename Buffer, typename Sequence>
   static Buffer first_buffer(const Sequence& buffers) {
@@ -551,8 +608,45 @@ class UPTLS_API Stream {
   }
 
   friend Stream detail::failed_stream(asio::any_io_executor, std::string, std::string);
+  friend void detail::set_error_message(Stream&, std::string);
 
   std::shared_ptr<detail::StreamState> state_;
 };
+
+namespace detail {
+
+/// operation's outcome as (error_code, value): a failure completes with
+/// its code, never with success, and its whole message goes to store.
+/// @param operation the operation, made at the call.
+/// @param store called with the message of a failure.
+template <typename T, typename Store>
+asio::awaitable<std::tuple<std::error_code, T>> result_of(asio::awaitable<T> operation,
+                                                          Store store) {
+  std::exception_ptr failure;
+  try {
+    co_return std::tuple<std::error_code, T>(std::error_code(), co_await std::move(operation));
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  std::string message;
+  std::error_code code = error_of(failure, message);
+  store(std::move(message));
+  co_return std::tuple<std::error_code, T>(code, T());
+}
+
+/// operation's outcome as (error_code, value), for an async_ form on
+/// stream: the whole message of a failure is stream.error_message().
+/// stream must outlive the operation.
+/// @param stream the stream the operation works on.
+/// @param operation the operation, made at the call.
+template <typename T>
+asio::awaitable<std::tuple<std::error_code, T>> result_on(Stream& stream,
+                                                          asio::awaitable<T> operation) {
+  return result_of(std::move(operation), [&stream](std::string message) {
+    set_error_message(stream, std::move(message));
+  });
+}
+
+}  // namespace detail
 
 }  // namespace uptls
