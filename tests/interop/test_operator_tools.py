@@ -444,7 +444,7 @@ class Echo(Peers):
     def start_echo(self, *args):
         ca = os.path.join(self.tmp.name, "echo-ca.pem")
         match, output = self.start_peer(
-            [up.UPTLS, "echo", "serve", "--listen", f"{HOST}:0", "--ca-out", ca, *args],
+            [up.UPTLS, "serve", "echo", "--listen", f"{HOST}:0", "--ca-out", ca, *args],
             r"^listening on 127\.0\.0\.1:(\d+) \(echo, \d+ threads?\)$")
         return int(match.group(1)), ca, output
 
@@ -452,7 +452,7 @@ class Echo(Peers):
         port, ca, output = self.start_echo("--starttls-line", "STARTTLS", "--starttls-reply",
                                            "READY")
         proc = subprocess.run(
-            [up.UPTLS, "echo", "client", f"{HOST}:{port}", "--starttls-line", "STARTTLS",
+            [up.UPTLS, "client", "echo", f"{HOST}:{port}", "--starttls-line", "STARTTLS",
              "--expect", "READY", "--cafile", ca, "--servername", "localhost", "--line", "one",
              "--line", "two words"], capture_output=True, text=True, timeout=60)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
@@ -476,7 +476,7 @@ class Echo(Peers):
         self.assertLess(log.index("-- Switching to TLS"), log.index("received: secure text"))
 
     def test_required_client_certificate_with_openssl_s_client(self):
-        """`echo serve --require-client-cert`: s_client with a certificate from
+        """`serve echo --require-client-cert`: s_client with a certificate from
         `uptls cert` is echoed; without one it gets no session."""
         if shutil.which("openssl") is None:
             self.skipTest(up.missing_peer("openssl"))
@@ -523,7 +523,7 @@ class Serving(Peers):
     COMMANDS = {
         "serve pingpong": (["serve", "pingpong"], True),
         "serve smtp": (["serve", "smtp"], True),
-        "echo serve": (["echo", "serve", "--implicit-tls"], True),
+        "serve echo": (["serve", "echo", "--implicit-tls"], True),
         "inspect --listen": (["inspect"], True),
         "proxy": (["proxy"], False),
     }

@@ -20,7 +20,7 @@ CLI::App* add_check_command(CLI::App& app);
 /// The exit status of a check that could not run (options it cannot use).
 inline constexpr int check_unknown = 3;
 void add_inspect_command(CLI::App& app);
-void add_echo_command(CLI::App& app);
+void add_echo_commands(CLI::App& serve_command, CLI::App& client_command);
 void add_cert_command(CLI::App& app);
 void add_proxy_command(CLI::App& app);
 

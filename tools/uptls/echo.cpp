@@ -1,4 +1,4 @@
-// `uptls echo serve|client`: seed 004's Twisted echo servers and clients
+// `uptls serve echo` and `uptls client echo`: seed 004's Twisted echo servers and clients
 // (starttls_server, echoserv_ssl, echoclient_ssl and the client
 // certificate pair) as one command.
 
@@ -83,7 +83,7 @@ asio::awaitable<int> serve(std::shared_ptr<const EchoServeArgs> args) {
     return echo(std::move(stream), line, reply, say);
   };
   Serving serving;
-  serving.command = "echo serve";
+  serving.command = "serve echo";
   serving.what = "echo";
   serving.make_tls = [tls = args->tls] { return make_server_config(tls); };
   co_return co_await serve_until_stopped(handler, args->listen, std::move(options), args->server,
@@ -108,9 +108,9 @@ asio::awaitable<int> client(std::shared_ptr<const EchoClientArgs> args) {
   co_return status;
 }
 
-void add_serve(CLI::App& echo_command) {
-  auto* command = echo_command.add_subcommand(
-      "serve",
+void add_serve(CLI::App& serve_command) {
+  auto* command = serve_command.add_subcommand(
+      "echo",
       "Echo every line (with its own line end); QUIT closes. TLS from the first byte "
       "(--implicit-tls), or after --starttls-line, answered with --starttls-reply first as "
       "Twisted's starttls_server answers READY. SIGHUP reloads the certificate files; SIGINT "
@@ -133,21 +133,21 @@ void add_serve(CLI::App& echo_command) {
                      "SECONDS a client may leave the server's writes waiting (it stopped reading)");
   command->footer(
       "Examples:\n"
-      "  uptls echo serve --listen 127.0.0.1:8000 --starttls-line STARTTLS "
+      "  uptls serve echo --listen 127.0.0.1:8000 --starttls-line STARTTLS "
       "--starttls-reply READY --ca-out ca.pem\n"
-      "  uptls echo serve --listen 127.0.0.1:8443 --implicit-tls --pem server.pem \\\n"
+      "  uptls serve echo --listen 127.0.0.1:8443 --implicit-tls --pem server.pem \\\n"
       "      --require-client-cert --client-ca clients.pem");
   command->callback([args] {
     if (!args->implicit_tls && args->starttls_line.empty()) {
       throw CLI::ValidationError("say how TLS starts: --implicit-tls or --starttls-line LINE");
     }
-    run_command_or_exit("echo serve", serve(args), args->server.threads);
+    run_command_or_exit("serve echo", serve(args), args->server.threads);
   });
 }
 
-void add_client(CLI::App& echo_command) {
-  auto* command = echo_command.add_subcommand(
-      "client",
+void add_client(CLI::App& client_command) {
+  auto* command = client_command.add_subcommand(
+      "echo",
       "Send each line, expect it echoed, then QUIT (seed 004's echoclient_ssl and "
       "starttls_client). Exits 0 only if every line came back.");
   auto args = std::make_shared<EchoClientArgs>();
@@ -158,19 +158,17 @@ void add_client(CLI::App& echo_command) {
   add_client_tls_options(*command, args->tls);
   command->footer(
       "Examples:\n"
-      "  uptls echo client 127.0.0.1:8000 --starttls-line STARTTLS --expect READY "
+      "  uptls client echo 127.0.0.1:8000 --starttls-line STARTTLS --expect READY "
       "--cafile ca.pem --servername localhost\n"
-      "  uptls echo client 127.0.0.1:8443 --implicit-tls --cafile ca.pem --pem alice.pem");
-  command->callback([args] { run_command_or_exit("echo client", client(args)); });
+      "  uptls client echo 127.0.0.1:8443 --implicit-tls --cafile ca.pem --pem alice.pem");
+  command->callback([args] { run_command_or_exit("client echo", client(args)); });
 }
 
 }  // namespace
 
-void add_echo_command(CLI::App& app) {
-  auto* command = app.add_subcommand("echo", "An echo server and client over TLS.");
-  command->require_subcommand(1);
-  add_serve(*command);
-  add_client(*command);
+void add_echo_commands(CLI::App& serve_command, CLI::App& client_command) {
+  add_serve(serve_command);
+  add_client(client_command);
 }
 
 }  // namespace uptls::cli

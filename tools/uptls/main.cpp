@@ -100,11 +100,11 @@ int main(int argc, char** argv) {
   uptls::cli::add_demo_command(app);
   uptls::cli::add_serve_command(app);
   uptls::cli::add_client_command(app);
+  uptls::cli::add_echo_commands(*app.get_subcommand("serve"), *app.get_subcommand("client"));
   uptls::cli::add_connect_command(app);
   uptls::cli::add_features_command(app);
   CLI::App* check = uptls::cli::add_check_command(app);
   uptls::cli::add_inspect_command(app);
-  uptls::cli::add_echo_command(app);
   uptls::cli::add_cert_command(app);
   uptls::cli::add_proxy_command(app);
   try {

@@ -1,5 +1,5 @@
 #pragma once
-// What every serving command (`serve`, `echo serve`, `inspect --listen`,
+// What every serving command (`serve`, `serve echo`, `inspect --listen`,
 // `proxy`) shares: threads, timeouts, connection limits, and one way to run
 // the server: the "listening on" line the tests wait for, SIGHUP reloads,
 // SIGINT and SIGTERM drain.
@@ -44,7 +44,7 @@ std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint);
 
 /// How a serving command runs.
 struct Serving {
-  /// The command, as its messages begin: "serve", "echo serve".
+  /// The command, as its messages begin: "serve", "serve echo".
   std::string command;
   /// Said in the listening line ("smtp", "intercepting"); may be empty.
   std::string what;

@@ -33,8 +33,10 @@ void add_identity_options(CLI::App& command, IdentityArgs& args, const std::stri
 void add_protocol_options(CLI::App& command, ProtocolArgs& args) {
   command.add_option("--min-tls", args.min_tls, "oldest TLS version: 1.2 (default) or 1.3");
   command.add_option("--max-tls", args.max_tls, "newest TLS version: 1.2 or 1.3 (default)");
-  command.add_option("--ciphers", args.ciphers, "TLS 1.2 ciphers, OpenSSL syntax");
-  command.add_option("--ciphersuites", args.ciphersuites, "TLS 1.3 cipher suites");
+  command.add_option("--ciphers", args.ciphers,
+                     "TLS 1.2 ciphers, OpenSSL syntax (as openssl s_client -cipher)");
+  command.add_option("--ciphersuites", args.ciphersuites,
+                     "TLS 1.3 cipher suites (as openssl s_client -ciphersuites)");
   command.add_option("--groups", args.groups, "key-exchange groups, e.g. X25519:P-256");
   command.add_option("--sigalgs", args.signature_algorithms,
                      "signature algorithms, e.g. ECDSA+SHA256:rsa_pss_rsae_sha256 (default: "
@@ -110,10 +112,15 @@ void add_server_tls_options(CLI::App& command, ServerTlsArgs& args) {
 }
 
 void add_client_tls_options(CLI::App& command, ClientTlsArgs& args) {
-  command.add_option("--servername", args.servername,
-                     "the name to send (SNI) and verify the certificate against (default: HOST)");
-  command.add_option("--cafile", args.cafiles, "trust this CA file instead of the system store");
-  command.add_option("--capath", args.capath, "trust the CAs of this hashed directory");
+  command.add_option(
+      "--servername", args.servername,
+      "the name to send (SNI) and verify the certificate against (default: HOST; as openssl "
+      "s_client -servername)");
+  command.add_option(
+      "--cafile", args.cafiles,
+      "trust this CA file instead of the system store (as openssl s_client -CAfile)");
+  command.add_option("--capath", args.capath,
+                     "trust the CAs of this hashed directory (as openssl s_client -CApath)");
   command.add_option("--crl", args.crls, "check revocation against this CRL file (PEM)");
   command.add_flag("--crl-chain", args.crl_chain, "check every certificate of the chain");
   add_identity_options(command, args.identity, "the client's");
