@@ -38,7 +38,7 @@ struct Field {
 };
 
 /// The fields of a head, in order.
-struct Fields {
+struct UPTLS_API Fields {
   /// Every field, repeated names included.
   std::vector<Field> list;
 
