@@ -1,4 +1,6 @@
-// The stream: plaintext, the upgrade, and TLS, top to bottom.
+// The stream: plaintext and TLS reads and writes, their deadlines, and
+// the one pump (StreamState::drive) every operation runs on; the upgrade
+// itself is in upgrade.cpp.
 //
 // Reads go through try_read (one non-blocking attempt, plain transport or
 // TLS engine) and wait_ready (the transport's readiness wait, bounded by a
@@ -6,51 +8,26 @@
 
 #include "uptls/stream.hpp"
 
-#include <openssl/ssl.h>
-
-#include <array>
 #include <asio/dispatch.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cstring>
 #include <new>
 
-#include "printable.hpp"
-#include "read_buffer.hpp"
+#include "stream_state.hpp"
 #include "system_error.hpp"
-#include "tls/certificates.hpp"
-#include "tls/config_access.hpp"
-#include "tls/engine.hpp"
-#include "tls/session_cache.hpp"
 #include "uptls/error.hpp"
 #include "uptls/lines.hpp"
 
 namespace uptls {
 
-using tls::detail::Step;
-using tls::detail::Want;
-using Clock = std::chrono::steady_clock;
-
 namespace {
 
 constexpr std::size_t read_chunk = 16 * 1024;
 
-Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
-  return timeout.count() > 0 ? Clock::now() + timeout : Clock::time_point::max();
-}
-
 Error closed_error() {
   return Error(make_error_code(errc::stream_closed), "the stream is closed; open a new connection");
 }
-
-}  // namespace
-
-namespace detail {
-struct StreamState;
-}
-
-namespace {
 
 detail::StreamState& live(const std::shared_ptr<detail::StreamState>& state) {
   if (!state) throw closed_error();
@@ -59,589 +36,387 @@ detail::StreamState& live(const std::shared_ptr<detail::StreamState>& state) {
 
 }  // namespace
 
-struct detail::StreamState : std::enable_shared_from_this<detail::StreamState> {
-  StreamState(std::unique_ptr<Transport> t, Role r) : transport(std::move(t)), role(r) {
-    if (!transport) {
-      throw Error(make_error_code(errc::invalid_argument), "a Stream needs a transport");
+namespace detail {
+
+Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
+  return timeout.count() > 0 ? Clock::now() + timeout : Clock::time_point::max();
+}
+
+StreamState::StreamState(std::unique_ptr<Transport> t, Role r) : transport(std::move(t)), role(r) {
+  if (!transport) {
+    throw Error(make_error_code(errc::invalid_argument), "a Stream needs a transport");
+  }
+}
+
+void StreamState::in_progress(const char* operation, const char* other) {
+  throw Error(make_error_code(errc::operation_in_progress),
+              std::string(operation) + ": " + other +
+                  " is in progress on this stream (one read and one write at a time; start_tls "
+                  "and close alone; abort() ends a stream from anywhere)");
+}
+
+StreamState::Claim StreamState::claim_read(const char* operation) {
+  if (busy & exclusive) in_progress(operation, "start_tls or close");
+  if (busy & reading) in_progress(operation, "another read");
+  read_deadline = deadline_after(timeouts.idle);
+  caller_deadline = false;
+  return Claim(*this, reading);
+}
+
+void StreamState::shorten_read_deadline(Clock::time_point deadline) {
+  if (deadline < read_deadline) {
+    read_deadline = deadline;
+    caller_deadline = true;
+  }
+}
+
+StreamState::Claim StreamState::claim_write(const char* operation) {
+  if (busy & exclusive) in_progress(operation, "start_tls or close");
+  if (busy & writing) in_progress(operation, "another write");
+  if (sending_ended) {
+    throw Error(make_error_code(errc::stream_closed),
+                std::string(operation) + ": this side's sending was ended by shutdown_send()");
+  }
+  return Claim(*this, writing);
+}
+
+StreamState::Claim StreamState::claim_all(const char* operation) {
+  if (busy & exclusive) in_progress(operation, "start_tls or close");
+  if (busy & reading) in_progress(operation, "a read");
+  if (busy & writing) in_progress(operation, "a write");
+  return Claim(*this, exclusive);
+}
+
+void StreamState::ensure_open() const {
+  if (closed) throw closed_error();
+}
+
+void StreamState::abort(bool close_notify) noexcept {
+  if (close_notify && engine && !closed) engine->notify_close();
+  closed = true;
+  transport->close();
+  buffer.release();
+}
+
+asio::awaitable<void> StreamState::wait_readable(Want want) {
+  auto per_wait = deadline_after(timeouts.read);
+  if (read_deadline < per_wait) {
+    co_await wait_ready(want, read_deadline, errc::idle_timeout);
+  } else {
+    co_await wait_ready(want, per_wait, errc::read_timeout);
+  }
+}
+
+void StreamState::arm(std::size_t index, Clock::time_point deadline) {
+  Deadline& d = deadlines[index];
+  if (!d.timer) d.timer.emplace(transport->get_executor());
+  d.timer->expires_at(deadline);
+  d.fired = false;
+  d.timer->async_wait(
+      [weak = weak_from_this(), index, generation = ++d.generation](std::error_code ec) {
+        auto self = weak.lock();
+        if (ec || !self || self->deadlines[index].generation != generation) return;
+        self->deadlines[index].fired = true;
+        self->transport->cancel();
+      });
+}
+
+void StreamState::disarm(std::size_t index) {
+  Deadline& d = deadlines[index];
+  ++d.generation;
+  if (d.timer) d.timer->cancel();
+}
+
+asio::awaitable<void> StreamState::wait_ready(Want want, Clock::time_point deadline,
+                                              errc on_timeout) {
+  auto direction = want == Want::write ? Readiness::write : Readiness::read;
+  std::size_t index = want == Want::write ? 1 : 0;
+  bool timed = deadline != Clock::time_point::max();
+  if (timed) arm(index, deadline);
+  std::error_code ec;
+  for (;;) {
+    std::tie(ec) = co_await transport->wait(direction);
+    if (ec != asio::error::operation_aborted || closed) break;
+    if (timed && deadlines[index].fired) {
+      disarm(index);
+      throw_timeout(on_timeout);
     }
+    asio::cancellation_state cancelled = co_await asio::this_coro::cancellation_state;
+    if (cancelled.cancelled() != asio::cancellation_type::none) break;
+    // Neither ours nor the caller's: the other direction's deadline
+    // cancelled the transport's waits. Wait again.
   }
-
-  std::unique_ptr<Transport> transport;
-  Role role;
-  std::shared_ptr<const tls::ClientConfig> client_config;
-  std::shared_ptr<const tls::ServerConfig> server_config;
-  std::string server_name;
-  Timeouts timeouts;
-  ReadBuffer buffer;
-  std::unique_ptr<tls::detail::Engine> engine;
-  bool closed = false;
-  // shutdown_send() ended this side's sending.
-  bool sending_ended = false;
-  // TLS 1.3 session tickets a server sends after the handshake; -1: OpenSSL's default.
-  int session_tickets = -1;
-  // resume_session_of(): the session a client offers, the origin a
-  // server's handshake must resume.
-  tls::detail::SessionPtr resume_session;
-  std::string required_origin;
-  std::string error_message;
-
-  // Which operations are running: one read and one write at a time, and
-  // start_tls and close alone. A second one fails at once instead of
-  // waiting unseen or stealing the first one's bytes.
-  enum Busy : unsigned { reading = 1, writing = 2, exclusive = 4 };
-  unsigned busy = 0;
-
-  /// Holds a Busy bit for as long as an operation runs (also when it is
-  /// cancelled or throws).
-  class Claim {
-   public:
-    Claim(StreamState& state, unsigned bit) : state_(state), bit_(bit) { state_.busy |= bit_; }
-    Claim(const Claim&) = delete;
-    Claim& operator=(const Claim&) = delete;
-    ~Claim() { state_.busy &= ~bit_; }
-
-   private:
-    StreamState& state_;
-    unsigned bit_;
-  };
-
-  [[noreturn]] static void in_progress(const char* operation, const char* other) {
-    throw Error(make_error_code(errc::operation_in_progress),
-                std::string(operation) + ": " + other +
-                    " is in progress on this stream (one read and one write at a time; start_tls "
-                    "and close alone; abort() ends a stream from anywhere)");
+  if (timed) disarm(index);
+  if (closed) throw Error(make_error_code(errc::stream_closed), "the stream was closed");
+  if (ec == asio::error::operation_aborted) {
+    throw std::system_error(ec, "waiting for " + transport->peer() + " was cancelled");
   }
+  if (ec) detail::throw_system_error(ec, "waiting for " + transport->peer());
+}
 
-  Claim claim_read(const char* operation) {
-    if (busy & exclusive) in_progress(operation, "start_tls or close");
-    if (busy & reading) in_progress(operation, "another read");
-    read_deadline = deadline_after(timeouts.idle);
-    caller_deadline = false;
-    return Claim(*this, reading);
-  }
-
-  /// A caller's deadline for the unit this read is part of, when it comes
-  /// before the operation's own.
-  void shorten_read_deadline(Clock::time_point deadline) {
-    if (deadline < read_deadline) {
-      read_deadline = deadline;
-      caller_deadline = true;
-    }
-  }
-
-  // When the read operation running now must be done (Timeouts::idle), and
-  // whether the caller's deadline for a whole unit set it (read_more).
-  Clock::time_point read_deadline = Clock::time_point::max();
-  bool caller_deadline = false;
-
-  /// Waits for data: bounded by Timeouts::read for this wait, and by
-  /// Timeouts::idle for the whole operation, so a peer that trickles one
-  /// byte at a time cannot hold a read open.
-  asio::awaitable<void> wait_readable(Want want) {
-    auto per_wait = deadline_after(timeouts.read);
-    if (read_deadline < per_wait) {
-      co_await wait_ready(want, read_deadline, errc::idle_timeout);
-    } else {
-      co_await wait_ready(want, per_wait, errc::read_timeout);
-    }
-  }
-
-  Claim claim_write(const char* operation) {
-    if (busy & exclusive) in_progress(operation, "start_tls or close");
-    if (busy & writing) in_progress(operation, "another write");
-    if (sending_ended) {
-      throw Error(make_error_code(errc::stream_closed),
-                  std::string(operation) + ": this side's sending was ended by shutdown_send()");
-    }
-    return Claim(*this, writing);
-  }
-
-  Claim claim_all(const char* operation) {
-    if (busy & exclusive) in_progress(operation, "start_tls or close");
-    if (busy & reading) in_progress(operation, "a read");
-    if (busy & writing) in_progress(operation, "a write");
-    return Claim(*this, exclusive);
-  }
-
-  void ensure_open() const {
-    if (closed) throw closed_error();
-  }
-
-  /// Ends the stream at once. With close_notify, a TLS stream first sends
-  /// its close_notify when that needs no wait.
-  void abort(bool close_notify = false) noexcept {
-    if (close_notify && engine && !closed) engine->notify_close();
-    closed = true;
-    transport->close();
-    buffer.release();
-  }
-
-  /// Waits until the transport is ready in the wanted direction, or the
-  /// deadline passes.
-  // A deadline per direction: a timer that, when it fires, cancels the
-  // transport's waits. Cheaper than racing each wait against a timer in a
-  // parallel group (no coroutine or group state per wait), which matters
-  // because every idle server connection waits under a deadline.
-  struct Deadline {
-    std::optional<asio::steady_timer> timer;
-    std::uint64_t generation = 0;  // which wait the armed timer belongs to
-    bool fired = false;
-  };
-  std::array<Deadline, 2> deadlines;
-
-  void arm(std::size_t index, Clock::time_point deadline) {
-    Deadline& d = deadlines[index];
-    if (!d.timer) d.timer.emplace(transport->get_executor());
-    d.timer->expires_at(deadline);
-    d.fired = false;
-    d.timer->async_wait(
-        [weak = weak_from_this(), index, generation = ++d.generation](std::error_code ec) {
-          auto self = weak.lock();
-          if (ec || !self || self->deadlines[index].generation != generation) return;
-          self->deadlines[index].fired = true;
-          self->transport->cancel();
-        });
-  }
-
-  void disarm(std::size_t index) {
-    Deadline& d = deadlines[index];
-    ++d.generation;
-    if (d.timer) d.timer->cancel();
-  }
-
-  /// Waits until the transport is ready in the wanted direction, or the
-  /// deadline passes.
-  asio::awaitable<void> wait_ready(Want want, Clock::time_point deadline, errc on_timeout) {
-    auto direction = want == Want::write ? Readiness::write : Readiness::read;
-    std::size_t index = want == Want::write ? 1 : 0;
-    bool timed = deadline != Clock::time_point::max();
-    if (timed) arm(index, deadline);
-    std::error_code ec;
-    for (;;) {
-      std::tie(ec) = co_await transport->wait(direction);
-      if (ec != asio::error::operation_aborted || closed) break;
-      if (timed && deadlines[index].fired) {
-        disarm(index);
-        throw_timeout(on_timeout);
+void StreamState::throw_timeout(errc which) {
+  std::string peer = transport->peer();
+  auto ms = [](std::chrono::milliseconds t) { return std::to_string(t.count()) + " ms"; };
+  switch (which) {
+    case errc::handshake_timeout:
+      throw Error(make_error_code(which), "TLS handshake with " + peer + " did not finish within " +
+                                              ms(timeouts.handshake));
+    case errc::write_timeout:
+      throw Error(make_error_code(which),
+                  peer + " took no data for " + ms(timeouts.write) + " (it stopped reading)");
+    case errc::close_timeout:
+      throw Error(make_error_code(which),
+                  "no close_notify from " + peer + " within " + ms(timeouts.close));
+    case errc::idle_timeout:
+      if (caller_deadline) {
+        throw Error(make_error_code(which),
+                    peer +
+                        " did not complete its command, reply or head by the deadline set for it "
+                        "(idle timeout)");
       }
-      asio::cancellation_state cancelled = co_await asio::this_coro::cancellation_state;
-      if (cancelled.cancelled() != asio::cancellation_type::none) break;
-      // Neither ours nor the caller's: the other direction's deadline
-      // cancelled the transport's waits. Wait again.
-    }
-    if (timed) disarm(index);
-    if (closed) throw Error(make_error_code(errc::stream_closed), "the stream was closed");
-    if (ec == asio::error::operation_aborted) {
-      throw std::system_error(ec, "waiting for " + transport->peer() + " was cancelled");
-    }
-    if (ec) detail::throw_system_error(ec, "waiting for " + transport->peer());
+      throw Error(make_error_code(which), peer + " did not complete a line or record within " +
+                                              ms(timeouts.idle) + " (idle timeout)");
+    default:
+      throw Error(make_error_code(which), "no data from " + peer + " within " + ms(timeouts.read));
   }
+}
 
-  [[noreturn]] void throw_timeout(errc which) {
-    std::string peer = transport->peer();
-    auto ms = [](std::chrono::milliseconds t) { return std::to_string(t.count()) + " ms"; };
-    switch (which) {
-      case errc::handshake_timeout:
-        throw Error(make_error_code(which), "TLS handshake with " + peer +
-                                                " did not finish within " + ms(timeouts.handshake));
-      case errc::write_timeout:
-        throw Error(make_error_code(which),
-                    peer + " took no data for " + ms(timeouts.write) + " (it stopped reading)");
-      case errc::close_timeout:
-        throw Error(make_error_code(which),
-                    "no close_notify from " + peer + " within " + ms(timeouts.close));
-      case errc::idle_timeout:
-        if (caller_deadline) {
-          throw Error(make_error_code(which),
-                      peer +
-                          " did not complete its command, reply or head by the deadline set for it "
-                          "(idle timeout)");
-        }
-        throw Error(make_error_code(which), peer + " did not complete a line or record within " +
-                                                ms(timeouts.idle) + " (idle timeout)");
-      default:
-        throw Error(make_error_code(which),
-                    "no data from " + peer + " within " + ms(timeouts.read));
-    }
+Step StreamState::try_read(char* data, std::size_t size) {
+  if (engine) return engine->read(data, size);
+  std::error_code ec;
+  std::size_t n = transport->read_some(asio::buffer(data, size), ec);
+  if (!ec) return {Want::nothing, n};
+  if (is_would_block(ec)) return {Want::read, 0};
+  detail::throw_system_error(ec, "reading from " + transport->peer());
+}
+
+Step StreamState::try_write(const char* data, std::size_t size) {
+  if (engine) return engine->write(data, size);
+  std::error_code ec;
+  std::size_t n = transport->write_some(asio::buffer(data, size), ec);
+  if (!ec) return {Want::nothing, n};
+  if (is_would_block(ec)) return {Want::write, 0};
+  detail::throw_system_error(ec, "writing to " + transport->peer());
+}
+
+asio::awaitable<std::size_t> StreamState::write_some(const char* data, std::size_t size) {
+  ensure_open();
+  try {
+    Step step = co_await drive([this, data, size] { return try_write(data, size); },
+                               Bound::within(timeouts.write, errc::write_timeout));
+    co_return step.bytes;
+  } catch (...) {
+    // A TLS record half sent cannot be taken back or finished later.
+    if (engine && engine->write_pending()) abort();
+    throw;
   }
+}
 
-  /// One non-blocking read attempt; bytes == 0 with Want::nothing is a clean end.
-  Step try_read(char* data, std::size_t size) {
-    if (engine) return engine->read(data, size);
-    std::error_code ec;
-    std::size_t n = transport->read_some(asio::buffer(data, size), ec);
-    if (!ec) return {Want::nothing, n};
-    if (is_would_block(ec)) return {Want::read, 0};
-    detail::throw_system_error(ec, "reading from " + transport->peer());
-  }
+// Not coroutines: the pump's frame is the only one a waiting read holds.
+asio::awaitable<Step> StreamState::read_raw(char* data, std::size_t size) {
+  ensure_open();
+  return drive([this, data, size] { return try_read(data, size); }, Bound::reads());
+}
 
-  Step try_write(const char* data, std::size_t size) {
-    if (engine) return engine->write(data, size);
-    std::error_code ec;
-    std::size_t n = transport->write_some(asio::buffer(data, size), ec);
-    if (!ec) return {Want::nothing, n};
-    if (is_would_block(ec)) return {Want::write, 0};
-    detail::throw_system_error(ec, "writing to " + transport->peer());
-  }
-
-  /// Writes at least one byte of data, waiting for the transport as needed.
-  asio::awaitable<std::size_t> write_some(const char* data, std::size_t size) {
-    ensure_open();
-    try {
-      for (;;) {
-        Step step = try_write(data, size);
-        if (step.want == Want::nothing) co_return step.bytes;
-        co_await wait_ready(step.want, deadline_after(timeouts.write), errc::write_timeout);
-      }
-    } catch (...) {
-      // A TLS record half sent cannot be taken back or finished later.
-      if (engine && engine->write_pending()) abort();
-      throw;
-    }
-  }
-
-  asio::awaitable<std::size_t> read_raw(char* data, std::size_t size) {
-    ensure_open();
-    for (;;) {
-      Step step = try_read(data, size);
-      if (step.want == Want::nothing) co_return step.bytes;
-      co_await wait_readable(step.want);
-    }
-  }
-
-  /// Reads more into the buffer; false at a clean end of stream.
-  asio::awaitable<bool> fill() {
-    ensure_open();
-    for (;;) {
-      char* space = buffer.prepare(read_chunk);
-      Step step = try_read(space, buffer.space());
-      if (step.want == Want::nothing) {
-        buffer.commit(step.bytes);
+asio::awaitable<Step> StreamState::fill() {
+  ensure_open();
+  return drive(
+      [this] {
+        char* space = buffer.prepare(read_chunk);
+        Step step = try_read(space, buffer.space());
+        if (step.want == Want::nothing) buffer.commit(step.bytes);
+        // Give the memory back while waiting: an idle connection holds no buffer.
         if (buffer.empty()) buffer.release();
-        co_return step.bytes > 0;
-      }
-      // Give the memory back while waiting: an idle connection holds no buffer.
-      if (buffer.empty()) buffer.release();
-      co_await wait_readable(step.want);
+        return step;
+      },
+      Bound::reads());
+}
+
+asio::awaitable<void> StreamState::shutdown_send() {
+  Claim claim = claim_write("shutdown_send");
+  ensure_open();
+  if (engine) {
+    co_await drive([this] { return engine->send_close_notify(); },
+                   Bound::within(timeouts.write, errc::write_timeout));
+  }
+  std::error_code ec;
+  transport->shutdown_send(ec);
+  if (ec) detail::throw_system_error(ec, "ending the sending to " + transport->peer());
+  sending_ended = true;
+}
+
+asio::awaitable<void> StreamState::close() {
+  if (closed) co_return;
+  Claim claim = claim_all("close");
+  if (engine) {
+    try {
+      co_await drive([this] { return engine->shutdown(); },
+                     Bound::within(timeouts.close, errc::close_timeout));
+    } catch (const std::exception&) {
+      // The peer vanished or stalled, or the close was cancelled: nothing
+      // more is owed to it; the transport closes below.
     }
   }
+  abort();
+}
 
-  std::string take_carried_over(CarryOver carry_over) {
-    bool feed = role == Role::server && carry_over != CarryOver::refuse;
-    if (buffer.empty()) return {};
-    if (!feed) {
-      std::string seen = detail::printable(buffer.view());
-      std::size_t n = buffer.size();
-      abort();
-      // DESIGN.md, the upgrade invariant: bytes from the plaintext phase are
-      // never delivered as application data after the upgrade.
-      throw Error(make_error_code(errc::injected_plaintext),
-                  std::to_string(n) + " plaintext byte(s) arrived before the TLS handshake " +
-                      "began (" + seen + "); refusing to carry them into TLS (STARTTLS " +
-                      "injection, or start_tls called before reading the peer's reply). The " +
-                      "connection was closed.");
+/// The loop of read_line and read_until: reads until search finds a
+/// record at the start of the buffer, and takes it. Answers too_long at
+/// the limit (the bytes stay buffered) and need_more at the peer's end.
+template <typename Search>
+asio::awaitable<std::pair<Scan, std::string>> StreamState::read_record(Search search) {
+  std::size_t from = 0;
+  for (;;) {
+    Match match = search(buffer.view(), from);
+    if (match.scan == Scan::found) {
+      std::string record(buffer.view().substr(0, match.length));
+      buffer.consume(match.consumed);
+      co_return std::pair(Scan::found, std::move(record));
     }
-    return buffer.take_all();
+    if (match.scan == Scan::too_long) co_return std::pair(Scan::too_long, std::string());
+    from = match.resume;
+    Step filled = co_await fill();
+    if (filled.bytes == 0) co_return std::pair(Scan::need_more, std::string());
   }
+}
 
-  /// What start_tls is given besides the stored configuration.
-  struct Upgrade {
-    std::shared_ptr<const tls::ClientConfig> client;
-    std::shared_ptr<const tls::ServerConfig> server;
-    std::string name;
-    // The role of the overload called, if it takes a configuration.
-    std::optional<Role> for_role;
+asio::awaitable<std::optional<std::string>> StreamState::read_line(
+    std::shared_ptr<StreamState> self, std::size_t max_length, Clock::time_point deadline) {
+  Claim claim = live(self).claim_read("read_line");
+  self->shorten_read_deadline(deadline);
+  auto [scan, line] =
+      co_await self->read_record([max_length](std::string_view data, std::size_t from) {
+        return find_line(data, max_length, from);
+      });
+  if (scan == Scan::found) co_return std::move(line);
+  const ReadBuffer& buffer = self->buffer;
+  if (scan == Scan::too_long) {
+    throw Error(make_error_code(errc::line_too_long),
+                "line longer than " + std::to_string(max_length) +
+                    " bytes; the bytes stay buffered (raise the limit or check the peer)");
+  }
+  if (buffer.empty()) co_return std::nullopt;
+  throw Error(make_error_code(errc::unexpected_eof),
+              "the peer closed the connection in the middle of a line (" +
+                  std::to_string(buffer.size()) + " bytes without a line end)");
+}
+
+asio::awaitable<std::string> StreamState::read_until(std::shared_ptr<StreamState> self,
+                                                     std::string delimiter,
+                                                     std::size_t max_length) {
+  if (delimiter.empty()) {
+    throw Error(make_error_code(errc::invalid_argument), "read_until: empty delimiter");
+  }
+  Claim claim = live(self).claim_read("read_until");
+  std::string_view wanted = delimiter;
+  auto [scan, record] =
+      co_await self->read_record([wanted, max_length](std::string_view data, std::size_t from) {
+        return find_delimited(data, wanted, max_length, from);
+      });
+  if (scan == Scan::found) co_return std::move(record);
+  const ReadBuffer& buffer = self->buffer;
+  if (scan == Scan::too_long) {
+    throw Error(make_error_code(errc::line_too_long),
+                "no delimiter within " + std::to_string(max_length) +
+                    " bytes; the bytes stay buffered (raise the limit or check the peer)");
+  }
+  throw Error(make_error_code(errc::unexpected_eof),
+              "the peer closed the connection before the delimiter (" +
+                  std::to_string(buffer.size()) + " bytes buffered)");
+}
+
+asio::awaitable<std::string> StreamState::read_exactly(std::size_t n) {
+  Claim claim = claim_read("read_exactly");
+  std::string out;
+  while (out.size() < n) {
+    if (!buffer.empty()) {
+      std::size_t k = std::min(n - out.size(), buffer.size());
+      out.append(buffer.view().substr(0, k));
+      buffer.consume(k);
+      continue;
+    }
+    // Memory grows with the data that arrives, not with what n promises:
+    // at most twice what was read, and a chunk.
+    std::size_t old = out.size();
+    std::size_t room = std::min(n - old, std::max(read_chunk, old));
+    out.resize(old + room);
+    std::size_t got = 0;
+    try {
+      got = (co_await read_raw(out.data() + old, room)).bytes;
+    } catch (...) {
+      // What was read stays readable: a cancelled or timed-out read loses nothing.
+      out.resize(old);
+      restore(out);
+      throw;
+    }
+    out.resize(old + got);
+    if (got == 0) {
+      throw Error(make_error_code(errc::unexpected_eof), "the peer closed the connection after " +
+                                                             std::to_string(old) + " of " +
+                                                             std::to_string(n) + " bytes");
+    }
+  }
+  co_return out;
+}
+
+void StreamState::restore(const std::string& bytes) {
+  if (bytes.empty() || closed) return;
+  std::string rest = buffer.take_all();
+  char* space = buffer.prepare(bytes.size() + rest.size());
+  std::memcpy(space, bytes.data(), bytes.size());
+  std::memcpy(space + bytes.size(), rest.data(), rest.size());
+  buffer.commit(bytes.size() + rest.size());
+}
+
+asio::awaitable<std::size_t> StreamState::read_some(asio::mutable_buffer out) {
+  Claim claim = claim_read("read_some");
+  if (out.size() == 0) co_return 0;
+  if (!buffer.empty()) co_return buffer.take(static_cast<char*>(out.data()), out.size());
+  Step step = co_await read_raw(static_cast<char*>(out.data()), out.size());
+  co_return step.bytes;
+}
+
+asio::awaitable<std::size_t> StreamState::write_all(asio::const_buffer data) {
+  Claim claim = claim_write("write_all");
+  const char* p = static_cast<const char*>(data.data());
+  std::size_t left = data.size();
+  try {
+    while (left > 0) {
+      std::size_t n = co_await write_some(p, left);
+      p += n;
+      left -= n;
+    }
+  } catch (...) {
+    // Part of the message went out and the caller cannot know how much:
+    // the peer would see a torn message, so the stream is not used again.
+    if (left < data.size()) abort();
+    throw;
+  }
+  co_return data.size();
+}
+
+template <typename T>
+asio::awaitable<std::tuple<std::error_code, T>> StreamState::result_of(
+    std::shared_ptr<StreamState> self, asio::awaitable<T> operation) {
+  return detail::result_of(std::move(operation), [self](std::string message) {
+    if (self) self->error_message = std::move(message);
+  });
+}
+
+asio::awaitable<std::tuple<std::error_code>> StreamState::result_of(
+    std::shared_ptr<StreamState> self, asio::awaitable<void> operation) {
+  auto unit = [](asio::awaitable<void> op) -> asio::awaitable<bool> {
+    co_await std::move(op);
+    co_return true;
   };
+  auto [ec, ignored] = co_await result_of(std::move(self), unit(std::move(operation)));
+  co_return std::tuple<std::error_code>(ec);
+}
 
-  // One rule (stream.hpp, start_tls): a call that is wrong (busy, already
-  // TLS, no or the wrong role's configuration, no name to verify) fails
-  // before anything changes, and the stream stays as it was; an upgrade that
-  // fails once begun (refused bytes, the handshake, a timeout, a
-  // cancellation) closes it. A configuration given is stored only then.
-  asio::awaitable<void> handshake(CarryOver carry_over, Upgrade given = {}) {
-    ensure_open();
-    Claim claim = claim_all("start_tls");
-    if (engine)
-      throw Error(make_error_code(errc::already_tls), "start_tls: the stream is already TLS");
-    if (given.for_role && *given.for_role != role) {
-      throw Error(make_error_code(errc::invalid_argument),
-                  role == Role::server
-                      ? "start_tls: a client configuration given to a server-role stream"
-                      : "start_tls: a server configuration given to a client-role stream");
-    }
-    if (role == Role::client && carry_over == CarryOver::feed_handshake) {
-      throw Error(make_error_code(errc::invalid_argument),
-                  "a client cannot feed carried-over bytes to the handshake: the server speaks "
-                  "second in TLS");
-    }
-    const auto& client = given.client ? given.client : client_config;
-    const std::string& name = given.name.empty() ? server_name : given.name;
-    if (role == Role::server ? !(given.server || server_config) : !client) {
-      throw Error(make_error_code(errc::no_tls_config),
-                  std::string("start_tls: no ") + (role == Role::server ? "server" : "client") +
-                      " TLS configuration for this stream");
-    }
-    if (role == Role::client && name.empty() && client->verifies_peer()) {
-      throw Error(make_error_code(errc::invalid_argument),
-                  "start_tls: a server name is needed to verify the server's certificate");
-    }
-    if (given.client) client_config = std::move(given.client);
-    if (given.server) server_config = std::move(given.server);
-    if (!given.name.empty()) server_name = std::move(given.name);
-    std::string carried = take_carried_over(carry_over);
-    try {
-      if (role == Role::server) {
-        engine = std::make_unique<tls::detail::Engine>(
-            tls::detail::context_of(*server_config), Role::server, *transport, std::move(carried));
-        if (!server_name.empty()) engine->answer_without_sni(server_name);
-        if (session_tickets >= 0) {
-          SSL_set_num_tickets(engine->ssl(), static_cast<std::size_t>(session_tickets));
-        }
-      } else {
-        engine = std::make_unique<tls::detail::Engine>(tls::detail::context_of(*client_config),
-                                                       Role::client, *transport, std::string());
-        engine->expect_server_name(server_name, client_config->verifies_peer(),
-                                   server_name + "|" + transport->peer());
-        if (resume_session) SSL_set_session(engine->ssl(), resume_session.get());
-      }
-      auto deadline = deadline_after(timeouts.handshake);
-      for (;;) {
-        Step step = engine->handshake();
-        if (step.want == Want::nothing) break;
-        co_await wait_ready(step.want, deadline, errc::handshake_timeout);
-      }
-      if (!required_origin.empty() && engine->resumed_origin() != required_origin) {
-        throw Error(make_error_code(errc::session_not_resumed),
-                    "the TLS handshake with " + transport->peer() + " " +
-                        (SSL_session_reused(engine->ssl()) ? "resumed another connection's"
-                                                           : "resumed no") +
-                        " session: it had to resume the session of the connection it belongs "
-                        "to (an FTP data connection, its control connection's: RFC 4217 "
-                        "§10.2). The connection was closed.");
-      }
-    } catch (...) {
-      // A failed or cancelled handshake leaves nothing usable: neither TLS
-      // nor plaintext.
-      engine.reset();
-      abort();
-      throw;
-    }
-  }
+}  // namespace detail
 
-  /// Ends TLS, keeps the transport (FTP's CCC).
-  asio::awaitable<void> stop_tls() {
-    ensure_open();
-    Claim claim = claim_all("stop_tls");
-    if (!engine) {
-      throw Error(make_error_code(errc::stream_closed), "stop_tls: the stream is not TLS");
-    }
-    try {
-      auto deadline = deadline_after(timeouts.close);
-      for (;;) {
-        Step step = engine->stop();
-        if (step.want == Want::nothing) break;
-        co_await wait_ready(step.want, deadline, errc::close_timeout);
-      }
-    } catch (...) {
-      abort();
-      throw;
-    }
-    engine.reset();
-  }
-
-  /// Sends close_notify in TLS, then ends the transport's sending.
-  asio::awaitable<void> shutdown_send() {
-    Claim claim = claim_write("shutdown_send");
-    ensure_open();
-    if (engine) {
-      for (;;) {
-        Step step = engine->send_close_notify();
-        if (step.want == Want::nothing) break;
-        co_await wait_ready(step.want, deadline_after(timeouts.write), errc::write_timeout);
-      }
-    }
-    std::error_code ec;
-    transport->shutdown_send(ec);
-    if (ec) detail::throw_system_error(ec, "ending the sending to " + transport->peer());
-    sending_ended = true;
-  }
-
-  asio::awaitable<void> close() {
-    if (closed) co_return;
-    Claim claim = claim_all("close");
-    if (engine) {
-      auto deadline = deadline_after(timeouts.close);
-      try {
-        for (;;) {
-          Step step = engine->shutdown();
-          if (step.want == Want::nothing) break;
-          co_await wait_ready(step.want, deadline, errc::close_timeout);
-        }
-      } catch (const std::exception&) {
-        // The peer vanished or stalled, or the close was cancelled: nothing
-        // more is owed to it; the transport closes below.
-      }
-    }
-    abort();
-  }
-
-  /// The loop of read_line and read_until: reads until search finds a
-  /// record at the start of the buffer, and takes it. Answers too_long at
-  /// the limit (the bytes stay buffered) and need_more at the peer's end.
-  template <typename Search>
-  asio::awaitable<std::pair<Scan, std::string>> read_record(Search search) {
-    std::size_t from = 0;
-    for (;;) {
-      Match match = search(buffer.view(), from);
-      if (match.scan == Scan::found) {
-        std::string record(buffer.view().substr(0, match.length));
-        buffer.consume(match.consumed);
-        co_return std::pair(Scan::found, std::move(record));
-      }
-      if (match.scan == Scan::too_long) co_return std::pair(Scan::too_long, std::string());
-      from = match.resume;
-      if (!co_await fill()) co_return std::pair(Scan::need_more, std::string());
-    }
-  }
-
-  // read_line and read_until hold the state themselves (no wrapper frame):
-  // an idle connection waits in them, and every frame is memory it holds.
-  static asio::awaitable<std::optional<std::string>> read_line(
-      std::shared_ptr<StreamState> self, std::size_t max_length,
-      Clock::time_point deadline = Clock::time_point::max()) {
-    Claim claim = live(self).claim_read("read_line");
-    self->shorten_read_deadline(deadline);
-    auto [scan, line] =
-        co_await self->read_record([max_length](std::string_view data, std::size_t from) {
-          return find_line(data, max_length, from);
-        });
-    if (scan == Scan::found) co_return std::move(line);
-    const ReadBuffer& buffer = self->buffer;
-    if (scan == Scan::too_long) {
-      throw Error(make_error_code(errc::line_too_long),
-                  "line longer than " + std::to_string(max_length) +
-                      " bytes; the bytes stay buffered (raise the limit or check the peer)");
-    }
-    if (buffer.empty()) co_return std::nullopt;
-    throw Error(make_error_code(errc::unexpected_eof),
-                "the peer closed the connection in the middle of a line (" +
-                    std::to_string(buffer.size()) + " bytes without a line end)");
-  }
-
-  static asio::awaitable<std::string> read_until(std::shared_ptr<StreamState> self,
-                                                 std::string delimiter, std::size_t max_length) {
-    if (delimiter.empty()) {
-      throw Error(make_error_code(errc::invalid_argument), "read_until: empty delimiter");
-    }
-    Claim claim = live(self).claim_read("read_until");
-    std::string_view wanted = delimiter;
-    auto [scan, record] =
-        co_await self->read_record([wanted, max_length](std::string_view data, std::size_t from) {
-          return find_delimited(data, wanted, max_length, from);
-        });
-    if (scan == Scan::found) co_return std::move(record);
-    const ReadBuffer& buffer = self->buffer;
-    if (scan == Scan::too_long) {
-      throw Error(make_error_code(errc::line_too_long),
-                  "no delimiter within " + std::to_string(max_length) +
-                      " bytes; the bytes stay buffered (raise the limit or check the peer)");
-    }
-    throw Error(make_error_code(errc::unexpected_eof),
-                "the peer closed the connection before the delimiter (" +
-                    std::to_string(buffer.size()) + " bytes buffered)");
-  }
-
-  asio::awaitable<std::string> read_exactly(std::size_t n) {
-    Claim claim = claim_read("read_exactly");
-    std::string out;
-    while (out.size() < n) {
-      if (!buffer.empty()) {
-        std::size_t k = std::min(n - out.size(), buffer.size());
-        out.append(buffer.view().substr(0, k));
-        buffer.consume(k);
-        continue;
-      }
-      // Memory grows with the data that arrives, not with what n promises:
-      // at most twice what was read, and a chunk.
-      std::size_t old = out.size();
-      std::size_t room = std::min(n - old, std::max(read_chunk, old));
-      out.resize(old + room);
-      std::size_t got = 0;
-      try {
-        got = co_await read_raw(out.data() + old, room);
-      } catch (...) {
-        // What was read stays readable: a cancelled or timed-out read loses nothing.
-        out.resize(old);
-        restore(out);
-        throw;
-      }
-      out.resize(old + got);
-      if (got == 0) {
-        throw Error(make_error_code(errc::unexpected_eof), "the peer closed the connection after " +
-                                                               std::to_string(old) + " of " +
-                                                               std::to_string(n) + " bytes");
-      }
-    }
-    co_return out;
-  }
-
-  /// Puts bytes taken for a read that did not complete back in front.
-  void restore(const std::string& bytes) {
-    if (bytes.empty() || closed) return;
-    std::string rest = buffer.take_all();
-    char* space = buffer.prepare(bytes.size() + rest.size());
-    std::memcpy(space, bytes.data(), bytes.size());
-    std::memcpy(space + bytes.size(), rest.data(), rest.size());
-    buffer.commit(bytes.size() + rest.size());
-  }
-
-  asio::awaitable<std::size_t> read_some(asio::mutable_buffer out) {
-    Claim claim = claim_read("read_some");
-    if (out.size() == 0) co_return 0;
-    if (!buffer.empty()) co_return buffer.take(static_cast<char*>(out.data()), out.size());
-    co_return co_await read_raw(static_cast<char*>(out.data()), out.size());
-  }
-
-  asio::awaitable<std::size_t> write_all(asio::const_buffer data) {
-    Claim claim = claim_write("write_all");
-    const char* p = static_cast<const char*>(data.data());
-    std::size_t left = data.size();
-    try {
-      while (left > 0) {
-        std::size_t n = co_await write_some(p, left);
-        p += n;
-        left -= n;
-      }
-    } catch (...) {
-      // Part of the message went out and the caller cannot know how much:
-      // the peer would see a torn message, so the stream is not used again.
-      if (left < data.size()) abort();
-      throw;
-    }
-    co_return data.size();
-  }
-
-  /// Runs a throwing operation and returns its error as a code instead,
-  /// keeping the message for error_message().
-  template <typename T>
-  static asio::awaitable<std::tuple<std::error_code, T>> result_of(
-      std::shared_ptr<StreamState> self, asio::awaitable<T> operation) {
-    return detail::result_of(std::move(operation), [self](std::string message) {
-      if (self) self->error_message = std::move(message);
-    });
-  }
-
-  static asio::awaitable<std::tuple<std::error_code>> result_of(std::shared_ptr<StreamState> self,
-                                                                asio::awaitable<void> operation) {
-    auto unit = [](asio::awaitable<void> op) -> asio::awaitable<bool> {
-      co_await std::move(op);
-      co_return true;
-    };
-    auto [ec, ignored] = co_await result_of(std::move(self), unit(std::move(operation)));
-    co_return std::tuple<std::error_code>(ec);
-  }
-};
-
+using detail::Clock;
+using detail::Step;
 using detail::StreamState;
 
 namespace {
@@ -668,7 +443,8 @@ asio::awaitable<std::size_t> read_some_on(std::shared_ptr<StreamState> self,
 asio::awaitable<bool> read_more_on(std::shared_ptr<StreamState> self, Clock::time_point deadline) {
   StreamState::Claim claim = live(self).claim_read("read_more");
   self->shorten_read_deadline(deadline);
-  co_return co_await self->fill();
+  Step filled = co_await self->fill();
+  co_return filled.bytes > 0;
 }
 
 asio::awaitable<std::size_t> write_all_on(std::shared_ptr<StreamState> self,
@@ -967,12 +743,10 @@ void Stream::resume_session_of(const Stream& other) {
     throw Error(make_error_code(errc::invalid_argument),
                 "resume_session_of: the other stream must be TLS, in this stream's role");
   }
-  SSL* ssl = other.state_->engine->ssl();
   if (self.role == Role::client) {
     // A copy: a handshake updates the session it resumes, which must not
     // change the one the control connection and later streams offer.
-    SSL_SESSION* session = SSL_get0_session(ssl);
-    self.resume_session.reset(session ? SSL_SESSION_dup(session) : nullptr);
+    self.resume_session = other.state_->engine->session_copy();
   } else {
     self.required_origin = other.state_->engine->origin();
   }
@@ -980,30 +754,19 @@ void Stream::resume_session_of(const Stream& other) {
 
 std::optional<tls::CertificateInfo> Stream::peer_certificate() const {
   if (!is_tls()) return std::nullopt;
-  X509* cert = SSL_get0_peer_certificate(state_->engine->ssl());
-  if (!cert) return std::nullopt;
-  return tls::detail::describe(cert);
+  return state_->engine->peer_certificate();
 }
 
 std::vector<tls::CertificateInfo> Stream::peer_chain() const {
-  std::vector<tls::CertificateInfo> chain;
-  if (!is_tls()) return chain;
-  SSL* ssl = state_->engine->ssl();
-  STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl);
-  // A server's view of the client's chain leaves out the client's own certificate.
-  X509* own = SSL_get0_peer_certificate(ssl);
-  if (own && state_->role == Role::server) chain.push_back(tls::detail::describe(own));
-  for (int i = 0; sent && i < sk_X509_num(sent); ++i) {
-    chain.push_back(tls::detail::describe(sk_X509_value(sent, i)));
-  }
-  return chain;
+  if (!is_tls()) return {};
+  return state_->engine->peer_chain();
 }
 
 std::optional<tls::Verification> Stream::verification() const {
   if (!is_tls()) return std::nullopt;
   bool checked = state_->role == Role::client
                      ? state_->client_config && state_->client_config->verifies_peer()
-                     : SSL_get0_peer_certificate(state_->engine->ssl()) != nullptr;
+                     : state_->engine->peer_certificate().has_value();
   return state_->engine->verification(checked);
 }
 

@@ -666,4 +666,35 @@ SessionInfo Engine::session_info() const {
   return info;
 }
 
+void Engine::set_session_tickets(std::size_t count) noexcept {
+  SSL_set_num_tickets(ssl_.get(), count);
+}
+
+void Engine::offer_session(SSL_SESSION* session) noexcept { SSL_set_session(ssl_.get(), session); }
+
+bool Engine::resumed() const noexcept { return SSL_session_reused(ssl_.get()) == 1; }
+
+SessionPtr Engine::session_copy() const {
+  SSL_SESSION* session = SSL_get0_session(ssl_.get());
+  return SessionPtr(session ? SSL_SESSION_dup(session) : nullptr);
+}
+
+std::optional<CertificateInfo> Engine::peer_certificate() const {
+  X509* cert = SSL_get0_peer_certificate(ssl_.get());
+  if (!cert) return std::nullopt;
+  return describe(cert);
+}
+
+std::vector<CertificateInfo> Engine::peer_chain() const {
+  std::vector<CertificateInfo> chain;
+  STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl_.get());
+  // A server's view of the client's chain leaves out the client's own certificate.
+  X509* own = SSL_get0_peer_certificate(ssl_.get());
+  if (own && server_) chain.push_back(describe(own));
+  for (int i = 0; sent && i < sk_X509_num(sent); ++i) {
+    chain.push_back(describe(sk_X509_value(sent, i)));
+  }
+  return chain;
+}
+
 }  // namespace uptls::tls::detail

@@ -8,10 +8,13 @@
 
 #include <cstddef>
 #include <exception>
+#include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "tls/handles.hpp"
+#include "tls/session_cache.hpp"
 #include "uptls/role.hpp"
 #include "uptls/tls/session_info.hpp"
 #include "uptls/transport.hpp"
@@ -62,6 +65,20 @@ class Engine {
   void notify_close() noexcept;
 
   SSL* ssl() const noexcept { return ssl_.get(); }
+  /// Server role: how many TLS 1.3 session tickets go out after the
+  /// handshake (before it begins).
+  void set_session_tickets(std::size_t count) noexcept;
+  /// Client role: offers session for resumption (before the handshake).
+  void offer_session(SSL_SESSION* session) noexcept;
+  /// Whether the handshake resumed a session.
+  bool resumed() const noexcept;
+  /// A copy of this connection's session, for another connection to offer
+  /// (a copy: a handshake updates the session it resumes). Null: none.
+  SessionPtr session_copy() const;
+  /// The peer's certificate, when it sent one.
+  std::optional<CertificateInfo> peer_certificate() const;
+  /// The chain the peer sent, its own certificate first.
+  std::vector<CertificateInfo> peer_chain() const;
   /// Server role: this connection's random token, carried by the tickets it
   /// issues; resumed_origin() is the token of the session resumed.
   const std::string& origin() const noexcept { return origin_; }
