@@ -13,6 +13,7 @@
 #include "uptls/server.hpp"
 #include "uptls/starttls.hpp"
 #include "uptls/stream.hpp"
+#include "uptls/stream_transport.hpp"
 #include "uptls/tls/authority.hpp"
 #include "uptls/tls/config.hpp"
 #include "uptls/tls/features.hpp"

@@ -103,7 +103,14 @@ long bio_ctrl(BIO* bio, int cmd, long, void*) {
   Engine::BioState* t = state_of(bio);
   BIO_clear_retry_flags(bio);
   if (send_gathered(t)) return 1;
-  if (!t->last_error) BIO_set_retry_write(bio);
+  if (t->last_error) return 0;
+  // In the handshake, what the transport cannot take yet waits in `out`
+  // and Engine::handshake sends it after each step (waiting for room as
+  // needed): OpenSSL's handshake buffering BIO sits above this one and does
+  // not pass a retry on from a flush (OpenSSL 3.0), so a full transport
+  // would become SSL_ERROR_SYSCALL, "the peer closed the connection".
+  if (t->coalesce) return 1;
+  BIO_set_retry_write(bio);
   return 0;
 }
 

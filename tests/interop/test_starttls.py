@@ -32,6 +32,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 sys.dont_write_bytecode = True  # keep tests/interop free of __pycache__
@@ -787,6 +788,58 @@ class HttpUpgradeServerTest(ServedCase):
         self.assertIn("Hello from uptls over TLS", done.stdout)
 
 
+class TlsFront:
+    """A TLS front for a plaintext service (what stunnel does), made of
+    Python's ssl module: each connection's TLS ends here and its bytes go on
+    to 127.0.0.1:backend; `from_client` keeps what the clients sent."""
+
+    def __init__(self, cert, key, backend):
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        self.backend = backend
+        self.from_client = bytearray()
+        self.listener = socket.create_server((HOST, 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                client = self.context.wrap_socket(raw, server_side=True)
+            except (OSError, ssl.SSLError):
+                raw.close()
+                continue
+            upstream = socket.create_connection((HOST, self.backend))
+            threading.Thread(target=self.pipe, args=(upstream, client, False), daemon=True).start()
+            self.pipe(client, upstream, True)
+
+    def pipe(self, source, target, count):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if count:
+                    self.from_client += data
+                target.sendall(data)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            for sock in (source, target):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.listener.close()
+
+
 class ProxyTunnelTest(ServedCase):
     """`uptls connect --proxy`: CONNECT through a proxy, then the protocol's
     STARTTLS (or implicit TLS) with the origin, verified for the origin's name.
@@ -821,6 +874,37 @@ class ProxyTunnelTest(ServedCase):
         refused = self.through(port)
         self.assertNotEqual(refused.returncode, 0)
         self.assertIn("407", refused.stderr)
+
+    def test_through_an_https_proxy_tls_inside_tls(self):
+        # The proxy is reached over TLS (Python's ssl module in front of
+        # `uptls proxy`, as stunnel or a TLS-terminating load balancer would
+        # be); the session with the origin is TLS inside that TLS.
+        port = int(self.start([up.UPTLS, "proxy", "--listen", f"{HOST}:0", "--allow-port",
+                               str(self.server.port)],
+                              r"listening on 127\.0\.0\.1:(\d+)").group(1))
+        front_ca, cert, key = make_pki(os.path.join(self.tmp, "front"))
+        front = TlsFront(cert, key, port)
+        self.addCleanup(front.close)
+        done = self.through_url(f"https://localhost:{front.port}", "--proxy-cafile", front_ca)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("The proxy: TLS TLSv1.3", done.stderr)
+        self.assertIn("Proxy: HTTP/1.1 200", done.stderr)
+        self.assertIn("verified for localhost", done.stderr)
+        self.assertIn("221 2.0.0 Bye", done.stdout)
+        # Inside the proxy's TLS: the CONNECT, SMTP up to STARTTLS, then the
+        # origin's own handshake (a TLS handshake record).
+        inner = bytes(front.from_client)
+        self.assertTrue(inner.startswith(b"CONNECT localhost:"), inner[:80])
+        self.assertIn(b"STARTTLS\r\n\x16\x03", inner)
+        # The proxy's certificate is verified too: not against the origin's CA.
+        wrong = self.through_url(f"https://localhost:{front.port}", "--proxy-cafile",
+                                 self.server.ca)
+        self.assertNotEqual(wrong.returncode, 0)
+        self.assertIn("certificate", wrong.stderr)
+
+    def through_url(self, proxy, *extra):
+        return uptls_connect(f"smtp://localhost:{self.server.port}", "--proxy", proxy,
+                             "--cafile", self.server.ca, *extra, input_text="QUIT\n")
 
     @unittest.skipUnless(shutil.which("mitmdump"), up.missing_peer("mitmproxy"))
     def test_through_mitmdump(self):

@@ -19,6 +19,7 @@
 #include <system_error>
 #include <utility>
 
+#include "uptls/stream.hpp"
 #include "uptls/tls/authority.hpp"
 #include "uptls/tls/config.hpp"
 
@@ -103,6 +104,17 @@ inline asio::awaitable<std::string> raw_read_to_end(asio::ip::tcp::socket& socke
                                                     asio::redirect_error(asio::use_awaitable, ec));
     all.append(chunk, n);
     if (ec) co_return all;
+  }
+}
+
+/// Reads a stream until its peer's clean end; returns what arrived.
+inline asio::awaitable<std::string> read_to_end(Stream& stream) {
+  std::string all;
+  char buffer[4096];
+  for (;;) {
+    std::size_t n = co_await stream.read_some(asio::buffer(buffer));
+    if (n == 0) co_return all;
+    all.append(buffer, n);
   }
 }
 

@@ -22,6 +22,7 @@ using namespace asio::experimental::awaitable_operators;
 using namespace std::chrono_literals;
 using test::memory_pair;
 using test::pki;
+using test::read_to_end;
 using test::run;
 
 /// client <-> [a  relay  b] <-> origin, each side a connected pair of streams.
@@ -44,16 +45,6 @@ struct Tunnel {
   std::optional<Stream> client, a, b, origin;
   std::shared_ptr<test::MemoryLink> front_link, back_link;
 };
-
-awaitable<std::string> read_to_end(Stream& stream) {
-  std::string all;
-  char buffer[4096];
-  for (;;) {
-    std::size_t n = co_await stream.read_some(asio::buffer(buffer));
-    if (n == 0) co_return all;
-    all.append(buffer, n);
-  }
-}
 
 /// The client sends and half-closes, the origin answers after the end and
 /// half-closes: both directions arrive whole, each end seen as an end.

@@ -722,6 +722,31 @@ TEST(Stream, OneByteWritesAndReadsCarryAWholeSession) {
   });
 }
 
+// A transport that takes a few bytes at a time (a small socket buffer, a
+// stream below that still sends the last write): the handshake's flights
+// wait for room, never fail. The server's start_tls ends once its session
+// tickets went, which is when the client reads after its own.
+TEST(Stream, AHandshakeWaitsForRoomInATransportThatTakesLittle) {
+  for (std::size_t capacity : {16u, 300u, 600u}) {
+    run([capacity]() -> awaitable<void> {
+      test::Faults f;
+      f.capacity = capacity;
+      Pair p(co_await asio::this_coro::executor, f);
+      auto server_side = [&]() -> awaitable<void> {
+        co_await p.server->start_tls();
+        co_await p.server->write_all("220 ready\r\n");
+      };
+      auto client_side = [&]() -> awaitable<std::string> {
+        co_await p.client->start_tls();
+        auto line = co_await p.client->read_line();
+        co_return line.value_or("(end)");
+      };
+      std::string line = co_await (server_side() && client_side());
+      EXPECT_EQ(line, "220 ready") << "capacity " << capacity;
+    });
+  }
+}
+
 TEST(Stream, AStalledReaderTimesOutTheWriterAndTheStreamIsAborted) {
   run([]() -> awaitable<void> {
     test::Faults f;

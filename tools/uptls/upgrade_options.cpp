@@ -4,10 +4,12 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <variant>
 
 #include "uptls/starttls.hpp"
+#include "uptls/stream_transport.hpp"
 
 namespace uptls::cli {
 namespace {
@@ -172,10 +174,17 @@ void add_upgrade_options(CLI::App& command, UpgradeArgs& args, double default_ti
   protocol->excludes(implicit)->excludes(line);
   auto* proxy = command.add_option(
       "--proxy", args.proxy,
-      "HOST:PORT of an HTTP proxy: CONNECT through it first, then TLS as the other options say");
+      "HOST:PORT (or http://HOST:PORT) of an HTTP proxy, or https://HOST:PORT of one reached "
+      "over TLS (its certificate verified for HOST; the session with the server is TLS inside "
+      "that TLS): CONNECT through it first, then TLS as the other options say");
   command
       .add_option("--proxy-user", args.proxy_user,
-                  "USER:PASSWORD for the proxy (Basic; sent in plaintext to the proxy)")
+                  "USER:PASSWORD for the proxy (Basic; in plaintext to an http:// proxy)")
+      ->needs(proxy);
+  command
+      .add_option("--proxy-cafile", args.proxy_cafiles,
+                  "PEM CA certificates an https:// proxy is verified against (default: the "
+                  "system's trust store)")
       ->needs(proxy);
   command
       .add_option("--client-name", args.client_name,
@@ -197,6 +206,54 @@ void add_upgrade_options(CLI::App& command, UpgradeArgs& args, double default_ti
       ->capture_default_str();
 }
 
+namespace {
+
+// The address of a proxy, and whether it is reached over TLS.
+std::pair<std::string, bool> proxy_address(std::string_view proxy) {
+  bool tls = proxy.starts_with("https://");
+  if (tls) {
+    proxy.remove_prefix(8);
+  } else if (proxy.starts_with("http://")) {
+    proxy.remove_prefix(7);
+  }
+  if (proxy.ends_with("/")) proxy.remove_suffix(1);
+  return {std::string(proxy), tls};
+}
+
+// A tunnel to authority through the proxy at host:port (http:// or
+// https://); a stream ready for TLS with the origin (started here for
+// --implicit-tls). Over an https:// proxy, the origin's stream runs over
+// the proxy's TLS stream (stream_transport).
+asio::awaitable<Stream> through_proxy(const std::string& host, std::uint16_t port,
+                                      const std::string& authority, const ConnectOptions& options,
+                                      const UpgradeArgs& args, const Say& say) {
+  bool over_tls = proxy_address(args.proxy).second;
+  ConnectOptions to_proxy = options;
+  if (over_tls) {
+    tls::ClientOptions trust;
+    trust.trust.ca_files = args.proxy_cafiles;
+    to_proxy.tls = tls::ClientConfig::make(trust);
+    to_proxy.server_name = host;
+    to_proxy.upgradeable = false;
+  }
+  Stream stream = co_await open_connection(host, port, to_proxy);
+  if (over_tls) say("The proxy: " + describe_session(stream));
+  say("Asking the proxy for a tunnel to " + authority);
+  auto tunnel = starttls::make_http_connect(authority, args.proxy_user);
+  starttls::Learned answer = co_await starttls::run(stream, *tunnel);
+  say("Proxy: " + answer.greeting);
+  if (over_tls) {
+    Stream inner(stream_transport(std::move(stream), authority + " (through the proxy)"),
+                 options.tls, options.server_name);
+    inner.set_timeouts(options.timeouts);
+    stream = std::move(inner);
+  }
+  if (args.implicit_tls) co_await stream.start_tls();
+  co_return stream;
+}
+
+}  // namespace
+
 asio::awaitable<Stream> connect_upgraded(std::string host, std::uint16_t port,
                                          ConnectOptions options, const UpgradeArgs& args,
                                          const Say& say) {
@@ -213,7 +270,7 @@ asio::awaitable<Stream> connect_upgraded(std::string host, std::uint16_t port,
     // TLS with the origin, through the tunnel: the name to verify is the
     // origin's, not the proxy's.
     if (options.server_name.empty()) options.server_name = host;
-    auto [proxy_host, proxy_port] = split_host_port(args.proxy);
+    auto [proxy_host, proxy_port] = split_host_port(proxy_address(args.proxy).first);
     host = proxy_host;
     port = proxy_port;
     options.upgradeable = true;
@@ -228,14 +285,14 @@ asio::awaitable<Stream> connect_upgraded(std::string host, std::uint16_t port,
     options.timeouts.idle = std::chrono::milliseconds(0);
   }
   say("Connecting to " + host + " port " + std::to_string(port));
-  Stream stream = co_await open_connection(host, port, options);
-  if (!args.proxy.empty()) {
-    say("Asking the proxy for a tunnel to " + authority);
-    auto tunnel = starttls::make_http_connect(authority, args.proxy_user);
-    starttls::Learned answer = co_await starttls::run(stream, *tunnel);
-    say("Proxy: " + answer.greeting);
-    if (args.implicit_tls) co_await stream.start_tls();
+  // Not a conditional expression: GCC 12 miscompiles co_await inside one.
+  std::optional<Stream> connected;
+  if (args.proxy.empty()) {
+    connected = co_await open_connection(host, port, options);
+  } else {
+    connected = co_await through_proxy(host, port, authority, options, args, say);
   }
+  Stream stream = std::move(*connected);
   if (!args.starttls.empty()) {
     co_await protocol_dialogue(stream, args,
                                options.server_name.empty() ? host : options.server_name, say);

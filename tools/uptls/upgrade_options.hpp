@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "pingpong.hpp"
 #include "uptls/connect.hpp"
@@ -22,8 +23,9 @@ struct UpgradeArgs {
   std::string starttls;  // a protocol's name (smtp, imap, ...)
   bool opportunistic = false;
   std::string client_name = "localhost";
-  std::string proxy;       // HOST:PORT of an HTTP proxy to CONNECT through
+  std::string proxy;       // [http://|https://]HOST:PORT of a proxy to CONNECT through
   std::string proxy_user;  // USER:PASSWORD for it
+  std::vector<std::string> proxy_cafiles;  // an https:// proxy's trust; empty: the system's
   std::string starttls_line;
   std::string expect;
   double expect_timeout = 10;

@@ -128,15 +128,11 @@ awaitable<std::string> response(Stream& stream) {
   co_return all + chunk.substr(0, done);
 }
 
+// What the proxy sent until it ended the connection, cleanly or not.
 awaitable<std::string> read_to_end(Stream& stream) {
   std::string all;
-  char buffer[4096];
   try {
-    for (;;) {
-      std::size_t n = co_await stream.read_some(asio::buffer(buffer));
-      if (n == 0) co_return all;
-      all.append(buffer, n);
-    }
+    all = co_await test::read_to_end(stream);
   } catch (const std::system_error&) {
   }
   co_return all;
