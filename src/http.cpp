@@ -304,90 +304,31 @@ Outcome ChunkedScanner::fail(Parse parse, std::string message) {
 Outcome ChunkedScanner::feed(std::string_view data) {
   if (state_ == State::failed) return failure_;
   std::size_t i = 0;
-  while (i < data.size()) {
-    switch (state_) {
-      case State::data: {
-        std::size_t take =
-            static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, data.size() - i));
-        i += take;
-        payload_ += take;
-        remaining_ -= take;
-        if (remaining_ == 0) state_ = State::data_end;
-        break;
-      }
-      case State::size_line:
-      case State::data_end:
-      case State::trailer: {
-        char c = data[i++];
-        if (c != '\n') {
-          // max_line counts the line without its CRLF, as for heads: room
-          // for one byte more, which must be the CR.
-          if (line_.size() > limits_.max_line) {
-            return fail(Parse::too_large, "a chunk-size or trailer line is longer than " +
-                                              std::to_string(limits_.max_line) + " bytes");
-          }
-          line_.push_back(c);
-          break;
-        }
-        if (!line_.empty() && line_.back() == '\r') line_.pop_back();
-        if (line_.size() > limits_.max_line) {
-          return fail(Parse::too_large, "a chunk-size or trailer line is longer than " +
-                                            std::to_string(limits_.max_line) + " bytes");
-        }
-        std::string line = std::move(line_);
-        line_.clear();
-        if (line.find('\r') != std::string::npos) {
-          return fail(Parse::invalid, "a chunk line holds a bare CR");
-        }
-        if (state_ == State::data_end) {
-          if (!line.empty()) return fail(Parse::invalid, "a chunk's data is longer than its size");
-          state_ = State::size_line;
-        } else if (state_ == State::trailer) {
-          if (line.empty()) {
-            state_ = State::done;
-            Outcome outcome;
-            outcome.parse = Parse::done;
-            outcome.consumed = i;
-            return outcome;
-          }
-          if (++trailer_fields_ > limits_.max_fields) {
-            return fail(Parse::too_large,
-                        "more than " + std::to_string(limits_.max_fields) + " trailer fields");
-          }
-          if (line.find(':') == std::string::npos || line.front() == ' ' || line.front() == '\t') {
-            return fail(Parse::invalid, "a trailer line is not a header field");
-          }
-        } else {
-          std::size_t digits = 0;
-          std::uint64_t size = 0;
-          while (digits < line.size() && std::isxdigit(static_cast<unsigned char>(line[digits]))) {
-            if (digits == 15) return fail(Parse::too_large, "a chunk size has over 15 hex digits");
-            char d = line[digits++];
-            size =
-                size * 16 + static_cast<std::uint64_t>(d <= '9' ? d - '0' : (d | 0x20) - 'a' + 10);
-          }
-          std::string_view rest = trim(std::string_view(line).substr(digits));
-          if (digits == 0 || (!rest.empty() && rest.front() != ';')) {
-            return fail(Parse::invalid, "a chunk-size line is not a hexadecimal size");
-          }
-          if (size == 0) {
-            state_ = State::trailer;
-          } else {
-            remaining_ = size;
-            state_ = State::data;
-          }
-        }
-        break;
-      }
-      case State::failed:
-        return failure_;
-      case State::done: {
-        Outcome outcome;
-        outcome.parse = Parse::done;
-        outcome.consumed = i;
-        return outcome;
-      }
+  while (i < data.size() && state_ != State::done) {
+    if (state_ == State::data) {
+      std::size_t take =
+          static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, data.size() - i));
+      i += take;
+      payload_ += take;
+      remaining_ -= take;
+      if (remaining_ == 0) state_ = State::data_end;
+      continue;
     }
+    char c = data[i++];
+    // max_line counts the line without its CRLF, as for heads: room for one
+    // byte more, which must be the CR.
+    if (c != '\n' && line_.size() <= limits_.max_line) {
+      line_.push_back(c);
+      continue;
+    }
+    if (c == '\n' && !line_.empty() && line_.back() == '\r') line_.pop_back();
+    if (c != '\n' || line_.size() > limits_.max_line) {
+      return fail(Parse::too_large, "a chunk-size or trailer line is longer than " +
+                                        std::to_string(limits_.max_line) + " bytes");
+    }
+    std::string line = std::move(line_);
+    line_.clear();
+    if (auto outcome = on_line(line, i)) return *outcome;
   }
   Outcome outcome;
   if (state_ == State::done) {
@@ -397,6 +338,58 @@ Outcome ChunkedScanner::feed(std::string_view data) {
     outcome.consumed = data.size();
   }
   return outcome;
+}
+
+std::optional<Outcome> ChunkedScanner::on_line(const std::string& line, std::size_t consumed) {
+  if (line.find('\r') != std::string::npos) {
+    return fail(Parse::invalid, "a chunk line holds a bare CR");
+  }
+  switch (state_) {
+    case State::data_end:
+      if (!line.empty()) return fail(Parse::invalid, "a chunk's data is longer than its size");
+      state_ = State::size_line;
+      return std::nullopt;
+    case State::trailer: {
+      if (line.empty()) {
+        state_ = State::done;
+        Outcome outcome;
+        outcome.parse = Parse::done;
+        outcome.consumed = consumed;
+        return outcome;
+      }
+      if (++trailer_fields_ > limits_.max_fields) {
+        return fail(Parse::too_large,
+                    "more than " + std::to_string(limits_.max_fields) + " trailer fields");
+      }
+      if (line.find(':') == std::string::npos || line.front() == ' ' || line.front() == '\t') {
+        return fail(Parse::invalid, "a trailer line is not a header field");
+      }
+      return std::nullopt;
+    }
+    default:
+      return on_size_line(line);
+  }
+}
+
+std::optional<Outcome> ChunkedScanner::on_size_line(const std::string& line) {
+  std::size_t digits = 0;
+  std::uint64_t size = 0;
+  while (digits < line.size() && std::isxdigit(static_cast<unsigned char>(line[digits]))) {
+    if (digits == 15) return fail(Parse::too_large, "a chunk size has over 15 hex digits");
+    char d = line[digits++];
+    size = size * 16 + static_cast<std::uint64_t>(d <= '9' ? d - '0' : (d | 0x20) - 'a' + 10);
+  }
+  std::string_view rest = trim(std::string_view(line).substr(digits));
+  if (digits == 0 || (!rest.empty() && rest.front() != ';')) {
+    return fail(Parse::invalid, "a chunk-size line is not a hexadecimal size");
+  }
+  if (size == 0) {
+    state_ = State::trailer;
+  } else {
+    remaining_ = size;
+    state_ = State::data;
+  }
+  return std::nullopt;
 }
 
 }  // namespace uptls::http

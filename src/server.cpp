@@ -327,7 +327,14 @@ struct Server::Impl {
 
 Server::Server(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+Server::Server(std::string failure) : failure_(std::move(failure)) {}
+
 asio::ip::tcp::endpoint Server::local_endpoint() const {
+  if (!impl_) {
+    throw std::system_error(std::make_error_code(std::errc::not_connected),
+                            failure_.empty() ? "the server was never started"
+                                             : "the server did not start: " + failure_);
+  }
   if (!impl_->tcp_endpoint) {
     throw std::system_error(std::make_error_code(std::errc::address_family_not_supported),
                             "the server at " + impl_->address + " has no TCP endpoint");
@@ -335,20 +342,23 @@ asio::ip::tcp::endpoint Server::local_endpoint() const {
   return *impl_->tcp_endpoint;
 }
 
-std::string Server::address() const { return impl_->address; }
+std::string Server::address() const { return impl_ ? impl_->address : std::string(); }
 
 void Server::set_tls(std::shared_ptr<const tls::ServerConfig> config) {
+  if (!impl_) return;
   std::lock_guard lock(impl_->tls_mutex);
   impl_->options.tls = std::move(config);
 }
 
-std::size_t Server::connections() const noexcept { return impl_->live_count; }
+std::size_t Server::connections() const noexcept { return impl_ ? impl_->live_count.load() : 0; }
 
 asio::awaitable<void> Server::serve_forever() {
+  if (!impl_) co_return;
   co_await asio::co_spawn(impl_->strand, Impl::serve_forever(impl_), asio::use_awaitable);
 }
 
 asio::awaitable<void> Server::stop(std::chrono::milliseconds grace) {
+  if (!impl_) co_return;
   co_await asio::co_spawn(impl_->strand, Impl::stop(impl_, grace), asio::use_awaitable);
 }
 
@@ -363,11 +373,13 @@ asio::awaitable<Server> start_server(Handler handler, std::string host, std::uin
   auto endpoints = co_await resolver.async_resolve(host, service, flags, asio::use_awaitable);
   asio::ip::tcp::endpoint endpoint = endpoints.begin()->endpoint();
   asio::ip::tcp::acceptor acceptor(executor);
-  acceptor.open(endpoint.protocol());
-  acceptor.set_option(asio::socket_base::reuse_address(true));
-  if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true));
-  acceptor.bind(endpoint);
-  acceptor.listen();
+  std::error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) detail::throw_system_error(ec, "cannot listen on " + detail::endpoint_text(endpoint));
   auto bound = acceptor.local_endpoint();
   co_return Server::Impl::start(
       executor, std::make_unique<SocketListener<asio::ip::tcp>>(std::move(acceptor)),
@@ -403,6 +415,33 @@ asio::awaitable<Server> start_unix_server(Handler handler, std::string path, Ser
       executor,
       std::make_unique<SocketListener<asio::local::stream_protocol>>(std::move(acceptor), path),
       "unix:" + path, std::move(handler), std::move(options), std::nullopt);
+}
+
+// The failure becomes a code, and a Server that keeps its message.
+asio::awaitable<std::tuple<std::error_code, Server>> Server::result_of(
+    asio::awaitable<Server> start) {
+  std::exception_ptr failure;
+  try {
+    Server server = co_await std::move(start);
+    co_return std::tuple<std::error_code, Server>(std::error_code(), std::move(server));
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  std::string message;
+  std::error_code ec = error_of(failure, message);
+  co_return std::tuple<std::error_code, Server>(ec, Server(std::move(message)));
+}
+
+asio::awaitable<std::tuple<std::error_code, Server>> detail::start_server_result(
+    Handler handler, std::string host, std::uint16_t port, ServeOptions options) {
+  return Server::result_of(
+      start_server(std::move(handler), std::move(host), port, std::move(options)));
+}
+
+asio::awaitable<std::tuple<std::error_code, Server>> detail::start_unix_server_result(
+    Handler handler, std::string path, ServeOptions options) {
+  return Server::result_of(
+      start_unix_server(std::move(handler), std::move(path), std::move(options)));
 }
 
 }  // namespace uptls

@@ -3,6 +3,8 @@
 /// Opening client connections (seed 000's and 001's open_connection), over
 /// TCP or a Unix domain socket.
 
+#include "uptls/detail/asio_config.hpp"  // before Asio's headers
+
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <chrono>

@@ -4,6 +4,8 @@
 /// Protocol::ftp): protected downloads over passive data connections, and
 /// CCC (RFC 4217).
 
+#include "uptls/detail/asio_config.hpp"  // before Asio's headers
+
 #include <asio/awaitable.hpp>
 #include <cstddef>
 #include <string>

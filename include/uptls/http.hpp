@@ -167,6 +167,10 @@ class UPTLS_API ChunkedScanner {
  private:
   enum class State { size_line, data, data_end, trailer, done, failed };
   Outcome fail(Parse parse, std::string message);
+  // A whole line (without its line end) in state_; an outcome when feed
+  // returns with it (a failure, or done with consumed bytes).
+  std::optional<Outcome> on_line(const std::string& line, std::size_t consumed);
+  std::optional<Outcome> on_size_line(const std::string& line);
 
   Limits limits_;
   State state_ = State::size_line;

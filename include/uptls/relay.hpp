@@ -3,6 +3,8 @@
 /// Copies bytes both ways between two streams until both directions end:
 /// what a tunnel (HTTP CONNECT, a TCP or TLS proxy) does after its setup.
 
+#include "uptls/detail/asio_config.hpp"  // before Asio's headers
+
 #include <asio/awaitable.hpp>
 #include <asio/use_awaitable.hpp>
 #include <chrono>

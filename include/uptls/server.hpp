@@ -3,6 +3,8 @@
 /// A server that runs one coroutine per connection (seed 000's and 001's
 /// start_server), on TCP or a Unix domain socket, on one thread or many.
 
+#include "uptls/detail/asio_config.hpp"  // before Asio's headers
+
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <chrono>
@@ -11,7 +13,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <tuple>
 
+#include "uptls/detail/launch.hpp"
 #include "uptls/export.hpp"
 #include "uptls/stream.hpp"
 #include "uptls/tls/config.hpp"
@@ -67,8 +72,28 @@ struct ServeOptions {
 /// may be run by any number of threads (`uptls serve --threads N`); a
 /// handler needs no locking for its own stream. Every member function is
 /// safe to call from any thread.
+class Server;
+
+namespace detail {
+UPTLS_API asio::awaitable<std::tuple<std::error_code, Server>> start_server_result(
+    Handler handler, std::string host, std::uint16_t port, ServeOptions options);
+UPTLS_API asio::awaitable<std::tuple<std::error_code, Server>> start_unix_server_result(
+    Handler handler, std::string path, ServeOptions options);
+}  // namespace detail
+
 class [[nodiscard]] UPTLS_API Server {
  public:
+  /// A server that serves nothing (as one whose start failed): stop() and
+  /// serve_forever() complete at once.
+  Server() = default;
+
+  /// Empty for a server that runs; for the Server an async_start_server
+  /// that failed completes with, the whole message (the error code's
+  /// message() is only its category's). Such a server serves nothing: its
+  /// stop() and serve_forever() complete at once, and local_endpoint()
+  /// throws with this message.
+  const std::string& error_message() const noexcept { return failure_; }
+
   /// The TCP address and port the server listens on (the real port when 0
   /// was asked).
   /// @throws std::system_error for a Unix domain socket server.
@@ -101,11 +126,19 @@ class [[nodiscard]] UPTLS_API Server {
                                               ServeOptions options);
   friend asio::awaitable<Server> start_unix_server(Handler handler, std::string path,
                                                    ServeOptions options);
+  friend asio::awaitable<std::tuple<std::error_code, Server>> detail::start_server_result(
+      Handler, std::string, std::uint16_t, ServeOptions);
+  friend asio::awaitable<std::tuple<std::error_code, Server>> detail::start_unix_server_result(
+      Handler, std::string, ServeOptions);
 
  private:
   struct Impl;
   explicit Server(std::shared_ptr<Impl> impl);
+  explicit Server(std::string failure);
+  static asio::awaitable<std::tuple<std::error_code, Server>> result_of(
+      asio::awaitable<Server> start);
   std::shared_ptr<Impl> impl_;
+  std::string failure_;
 };
 
 /// Listens on host:port and starts accepting: each connection runs handler
@@ -129,5 +162,38 @@ UPTLS_API asio::awaitable<Server> start_server(Handler handler, std::string host
 ///         listening there, or the directory is not writable).
 UPTLS_API asio::awaitable<Server> start_unix_server(Handler handler, std::string path,
                                                     ServeOptions options = {});
+
+/// Initiates start_server with any completion token (a callback,
+/// asio::use_future, asio::as_tuple(asio::use_awaitable), ...): completes
+/// with (error_code, Server). When the address cannot be bound the code
+/// says why and the Server's error_message() holds the whole message.
+/// @param executor where the server's accept loop and handlers run.
+/// @param handler run for each connection.
+/// @param host an address or a name, as for start_server.
+/// @param port the port; 0 picks a free one.
+/// @param options TLS, timeouts and logging.
+/// @param token the completion token, for void(std::error_code, Server).
+template <typename Token>
+auto async_start_server(asio::any_io_executor executor, Handler handler, std::string host,
+                        std::uint16_t port, ServeOptions options, Token&& token) {
+  return detail::launch<void(std::error_code, Server)>(
+      executor, std::forward<Token>(token),
+      detail::start_server_result(std::move(handler), std::move(host), port, std::move(options)));
+}
+
+/// Initiates start_unix_server with any completion token, as
+/// async_start_server does.
+/// @param executor where the server's accept loop and handlers run.
+/// @param handler run for each connection.
+/// @param path the socket's path.
+/// @param options TLS, timeouts and logging.
+/// @param token the completion token, for void(std::error_code, Server).
+template <typename Token>
+auto async_start_unix_server(asio::any_io_executor executor, Handler handler, std::string path,
+                             ServeOptions options, Token&& token) {
+  return detail::launch<void(std::error_code, Server)>(
+      executor, std::forward<Token>(token),
+      detail::start_unix_server_result(std::move(handler), std::move(path), std::move(options)));
+}
 
 }  // namespace uptls

@@ -6,6 +6,8 @@
 /// pure Dialogues (uptls/starttls/dialogue.hpp) behind make_client() and
 /// make_server().
 
+#include "uptls/detail/asio_config.hpp"  // before Asio's headers
+
 #include <asio/awaitable.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cstdint>

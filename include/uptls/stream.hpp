@@ -2,6 +2,8 @@
 /// @file
 /// One stream type for plain TCP and TLS, upgradeable in place.
 
+#include "uptls/detail/asio_config.hpp"  // before Asio's headers
+
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
 #include <asio/ip/tcp.hpp>

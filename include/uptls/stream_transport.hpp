@@ -5,6 +5,8 @@
 /// origin through an HTTPS proxy), an `asio::ssl::stream`, or a stream of
 /// your own.
 
+#include "uptls/detail/asio_config.hpp"  // before Asio's headers
+
 #include <algorithm>
 #include <asio/buffer.hpp>
 #include <asio/error.hpp>

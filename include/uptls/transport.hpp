@@ -3,6 +3,8 @@
 /// The byte pipe under a Stream: TCP, a Unix domain socket, or any other
 /// connection that can read, write and wait.
 
+#include "uptls/detail/asio_config.hpp"  // before Asio's headers
+
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>

@@ -92,78 +92,51 @@ void FtpClient::on_tls() {
 
 // ---- server ---------------------------------------------------------------
 
+// Everything but these needs TLS first (RFC 4217 §11: 530 to a login
+// before AUTH TLS).
+const FtpServer::Verb FtpServer::verbs[] = {
+    {"AUTH", &FtpServer::auth}, {"FEAT", &FtpServer::feat}, {"QUIT", &FtpServer::quit},
+    {"NOOP", &FtpServer::ok},   {"OPTS", &FtpServer::ok},   {"SYST", &FtpServer::syst},
+};
+
 FtpServer::FtpServer(ServerDialogueOptions options)
-    : Dialogue(Role::server, options.max_line), options_(std::move(options)) {
+    : LineServer(std::move(options),
+                 {"500 line too long; closing\r\n", "530 TLS is required: AUTH TLS first\r\n", "",
+                  "421 too many errors; closing\r\n"},
+                 verbs, Unlisted::need_tls) {
   send("220 " + (options_.greeting.empty() ? options_.host_name + " FTP" : options_.greeting) +
        "\r\n");
 }
 
 std::string_view FtpServer::protocol() const noexcept { return "ftp"; }
 
-std::size_t FtpServer::on_receive(std::string_view bytes) {
-  std::size_t used = 0;
-  auto line = take_line(bytes, used);
-  if (!line) {
-    if (next() == Next::failed) send("500 line too long; closing\r\n");
-    return used;
+void FtpServer::auth(const Command& command) {
+  const std::string_view argument = command.argument;
+  if (!detail::iequals(argument, "TLS") && !detail::iequals(argument, "TLS-C") &&
+      !detail::iequals(argument, "SSL")) {
+    send("504 AUTH TLS only\r\n");
+    return;
   }
-  if (options_.policy == Policy::opportunistic && needs_tls(*line)) {
-    // Plaintext was allowed: the application serves this command.
-    finish();
-    return 0;
-  }
-  command(*line, bytes.substr(used));
-  return used;
+  accept_starttls(command.rest, "234 AUTH TLS successful\r\n",
+                  "421 command pipelined after AUTH TLS; closing\r\n");
 }
 
-// Everything but these needs TLS first (RFC 4217 §11: 530 to a login before
-// AUTH TLS); one list for both policies, as SmtpServer's.
-bool FtpServer::needs_tls(std::string_view line) {
-  return !detail::verb_is_one_of(line, {"AUTH", "FEAT", "QUIT", "NOOP", "SYST", "OPTS"});
+void FtpServer::feat(const Command&) {
+  std::string list = "211-Features:\r\n AUTH TLS\r\n PBSZ\r\n PROT\r\n";
+  for (const std::string& feature : options_.capabilities) list += " " + feature + "\r\n";
+  send(list + "211 End\r\n");
 }
 
-void FtpServer::command(std::string_view line, std::string_view rest) {
-  auto [verb, argument] = detail::split_command(line);
-  auto is = [verb = verb](std::string_view name) { return detail::iequals(verb, name); };
-  if (is("AUTH")) {
-    if (!detail::iequals(argument, "TLS") && !detail::iequals(argument, "TLS-C") &&
-        !detail::iequals(argument, "SSL")) {
-      send("504 AUTH TLS only\r\n");
-    } else {
-      accept_starttls(rest, "234 AUTH TLS successful\r\n",
-                      "421 command pipelined after AUTH TLS; closing\r\n");
-    }
-    return;
-  }
-  if (is("FEAT")) {
-    std::string list = "211-Features:\r\n AUTH TLS\r\n PBSZ\r\n PROT\r\n";
-    for (const std::string& feature : options_.capabilities) list += " " + feature + "\r\n";
-    send(list + "211 End\r\n");
-    return;
-  }
-  if (is("QUIT")) {
-    send("221 Goodbye\r\n");
-    peer_left();
-    return;
-  }
-  if (is("NOOP") || is("OPTS")) {
-    send("200 " + std::string(verb) + " ok\r\n");
-    return;
-  }
-  if (is("SYST")) {
-    send("215 UNIX Type: L8\r\n");
-    return;
-  }
-  send("530 TLS is required: AUTH TLS first\r\n");
-  if (++errors_ > 20) {
-    send("421 too many errors; closing\r\n");
-    fail(errc::protocol_error, "ftp: the client made too many errors");
-  }
+void FtpServer::quit(const Command&) {
+  send("221 Goodbye\r\n");
+  peer_left();
 }
+
+void FtpServer::ok(const Command& command) { send("200 " + std::string(command.verb) + " ok\r\n"); }
+
+void FtpServer::syst(const Command&) { send("215 UNIX Type: L8\r\n"); }
 
 // The login, PBSZ and PROT come over TLS, to the application.
 void FtpServer::on_tls() { finish(); }
-
-void FtpServer::on_end_of_input() { peer_left(); }
 
 }  // namespace uptls::starttls

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "starttls/line_server.hpp"
 #include "uptls/starttls/dialogue.hpp"
 #include "uptls/starttls/reply.hpp"
 
@@ -44,21 +45,21 @@ class FtpClient final : public Dialogue {
 /// application) and commands pipelined after AUTH TLS, and upgrades. It is
 /// done once TLS is up: the login, PBSZ, PROT, the data connections and CCC
 /// are the application's.
-class FtpServer final : public Dialogue {
+class FtpServer final : public LineServer<FtpServer> {
  public:
   /// @param options the host name, greeting, capabilities, policy and limits.
   explicit FtpServer(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
-  std::size_t on_receive(std::string_view bytes) override;
   void on_tls() override;
-  void on_end_of_input() override;
-  void command(std::string_view line, std::string_view rest);
-  static bool needs_tls(std::string_view line);
+  void auth(const Command& command);
+  void feat(const Command& command);
+  void quit(const Command& command);
+  void ok(const Command& command);
+  void syst(const Command& command);
 
-  ServerDialogueOptions options_;
-  std::size_t errors_ = 0;
+  static const Verb verbs[];
 };
 
 }  // namespace uptls::starttls

@@ -117,62 +117,41 @@ void NntpClient::on_tls() {
 
 // ---- server ---------------------------------------------------------------
 
+// RFC 4642 §2.2.1 lets a server refuse anything but these before TLS (483).
+const NntpServer::Verb NntpServer::verbs[] = {
+    {"CAPABILITIES", &NntpServer::capabilities},
+    {"STARTTLS", &NntpServer::starttls},
+    {"QUIT", &NntpServer::quit},
+};
+
 NntpServer::NntpServer(ServerDialogueOptions options)
-    : Dialogue(Role::server, options.max_line), options_(std::move(options)) {
+    : LineServer(std::move(options),
+                 {"501 line too long; closing\r\n", "483 TLS is required: STARTTLS first\r\n", "",
+                  "400 too many errors; closing\r\n"},
+                 verbs, Unlisted::need_tls) {
   send("200 " + (options_.greeting.empty() ? options_.host_name + " NNTP" : options_.greeting) +
        "\r\n");
 }
 
 std::string_view NntpServer::protocol() const noexcept { return "nntp"; }
 
-std::size_t NntpServer::on_receive(std::string_view bytes) {
-  std::size_t used = 0;
-  auto line = take_line(bytes, used);
-  if (!line) {
-    if (next() == Next::failed) send("501 line too long; closing\r\n");
-    return used;
-  }
-  if (options_.policy == Policy::opportunistic && needs_tls(*line)) {
-    // Plaintext was allowed: the application serves this command.
-    finish();
-    return 0;
-  }
-  command(*line, bytes.substr(used));
-  return used;
+void NntpServer::capabilities(const Command&) {
+  std::string list = "101 Capability list:\r\nVERSION 2\r\n";
+  for (const std::string& capability : options_.capabilities) list += capability + "\r\n";
+  send(list + "STARTTLS\r\n.\r\n");
 }
 
-// RFC 4642 §2.2.1 lets a server refuse anything but these before TLS (483);
-// one list for both policies, as SmtpServer's.
-bool NntpServer::needs_tls(std::string_view line) {
-  return !detail::verb_is_one_of(line, {"CAPABILITIES", "STARTTLS", "QUIT"});
+void NntpServer::starttls(const Command& command) {
+  accept_starttls(command.rest, "382 Continue with TLS negotiation\r\n",
+                  "580 command pipelined after STARTTLS; closing\r\n");
 }
 
-void NntpServer::command(std::string_view line, std::string_view rest) {
-  auto is = [verb = detail::first_word(line)](std::string_view name) {
-    return detail::iequals(verb, name);
-  };
-  if (is("CAPABILITIES")) {
-    std::string list = "101 Capability list:\r\nVERSION 2\r\n";
-    for (const std::string& capability : options_.capabilities) list += capability + "\r\n";
-    send(list + "STARTTLS\r\n.\r\n");
-  } else if (is("STARTTLS")) {
-    accept_starttls(rest, "382 Continue with TLS negotiation\r\n",
-                    "580 command pipelined after STARTTLS; closing\r\n");
-  } else if (is("QUIT")) {
-    send("205 closing connection\r\n");
-    peer_left();
-  } else {
-    send("483 TLS is required: STARTTLS first\r\n");
-    if (++errors_ > 20) {
-      send("400 too many errors; closing\r\n");
-      fail(errc::protocol_error, "nntp: the client made too many errors");
-    }
-  }
+void NntpServer::quit(const Command&) {
+  send("205 closing connection\r\n");
+  peer_left();
 }
 
 // RFC 4642 §2.2.2: the client asks CAPABILITIES again, of the application.
 void NntpServer::on_tls() { finish(); }
-
-void NntpServer::on_end_of_input() { peer_left(); }
 
 }  // namespace uptls::starttls

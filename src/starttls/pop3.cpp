@@ -106,66 +106,45 @@ void Pop3Client::on_tls() {
 
 // ---- server ---------------------------------------------------------------
 
+// One table for both policies: USER, PASS, APOP and AUTH need TLS.
+const Pop3Server::Verb Pop3Server::verbs[] = {
+    {"CAPA", &Pop3Server::capa},
+    {"STLS", &Pop3Server::stls},
+    {"QUIT", &Pop3Server::quit},
+    {"USER"},
+    {"PASS"},
+    {"APOP"},
+    {"AUTH"},
+};
+
 Pop3Server::Pop3Server(ServerDialogueOptions options)
-    : Dialogue(Role::server, options.max_line), options_(std::move(options)) {
+    : LineServer(std::move(options),
+                 {"-ERR line too long; closing\r\n", "-ERR [AUTH] TLS is required: STLS first\r\n",
+                  "-ERR unknown command, or STLS first\r\n", "-ERR too many errors; closing\r\n"},
+                 verbs, Unlisted::unknown) {
   send("+OK " + (options_.greeting.empty() ? options_.host_name + " POP3" : options_.greeting) +
        "\r\n");
 }
 
 std::string_view Pop3Server::protocol() const noexcept { return "pop3"; }
 
-std::size_t Pop3Server::on_receive(std::string_view bytes) {
-  std::size_t used = 0;
-  auto line = take_line(bytes, used);
-  if (!line) {
-    if (next() == Next::failed) send("-ERR line too long; closing\r\n");
-    return used;
-  }
-  if (options_.policy == Policy::opportunistic && needs_tls(*line)) {
-    // Plaintext was allowed: the application serves this command.
-    finish();
-    return 0;
-  }
-  command(*line, bytes.substr(used));
-  return used;
+void Pop3Server::capa(const Command&) {
+  std::string list = "+OK Capability list follows\r\n";
+  for (const std::string& capability : options_.capabilities) list += capability + "\r\n";
+  send(list + "STLS\r\n.\r\n");
 }
 
-// One list for both policies, as SmtpServer's.
-bool Pop3Server::needs_tls(std::string_view line) {
-  return detail::verb_is_one_of(line, {"USER", "PASS", "APOP", "AUTH"});
+void Pop3Server::stls(const Command& command) {
+  accept_starttls(command.rest, "+OK Begin TLS negotiation\r\n",
+                  "-ERR command pipelined after STLS; closing\r\n");
 }
 
-void Pop3Server::command(std::string_view line, std::string_view rest) {
-  auto is = [verb = detail::first_word(line)](std::string_view name) {
-    return detail::iequals(verb, name);
-  };
-  if (needs_tls(line)) {
-    send("-ERR [AUTH] TLS is required: STLS first\r\n");
-  } else if (is("CAPA")) {
-    std::string list = "+OK Capability list follows\r\n";
-    for (const std::string& capability : options_.capabilities) list += capability + "\r\n";
-    send(list + "STLS\r\n.\r\n");
-    return;
-  } else if (is("STLS")) {
-    accept_starttls(rest, "+OK Begin TLS negotiation\r\n",
-                    "-ERR command pipelined after STLS; closing\r\n");
-    return;
-  } else if (is("QUIT")) {
-    send("+OK " + options_.host_name + " signing off\r\n");
-    peer_left();
-    return;
-  } else {
-    send("-ERR unknown command, or STLS first\r\n");
-  }
-  if (++errors_ > 20) {
-    send("-ERR too many errors; closing\r\n");
-    fail(errc::protocol_error, "pop3: the client made too many errors");
-  }
+void Pop3Server::quit(const Command&) {
+  send("+OK " + options_.host_name + " signing off\r\n");
+  peer_left();
 }
 
 // RFC 2595 §4: the client asks CAPA again, of the application.
 void Pop3Server::on_tls() { finish(); }
-
-void Pop3Server::on_end_of_input() { peer_left(); }
 
 }  // namespace uptls::starttls

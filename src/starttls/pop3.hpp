@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "starttls/line_server.hpp"
 #include "uptls/starttls/dialogue.hpp"
 
 namespace uptls::starttls {
@@ -37,21 +38,19 @@ class Pop3Client final : public Dialogue {
 /// before TLS (Policy::required; Policy::opportunistic leaves the first of
 /// them unread for the application), refuses commands pipelined after
 /// STLS, and upgrades. It is done once TLS is up.
-class Pop3Server final : public Dialogue {
+class Pop3Server final : public LineServer<Pop3Server> {
  public:
   /// @param options the host name, greeting, capabilities, policy and limits.
   explicit Pop3Server(ServerDialogueOptions options = {});
   std::string_view protocol() const noexcept override;
 
  private:
-  std::size_t on_receive(std::string_view bytes) override;
   void on_tls() override;
-  void on_end_of_input() override;
-  void command(std::string_view line, std::string_view rest);
-  static bool needs_tls(std::string_view line);
+  void capa(const Command& command);
+  void stls(const Command& command);
+  void quit(const Command& command);
 
-  ServerDialogueOptions options_;
-  std::size_t errors_ = 0;
+  static const Verb verbs[];
 };
 
 }  // namespace uptls::starttls

@@ -92,8 +92,35 @@ void SmtpClient::on_tls() {
 
 // ---- server ---------------------------------------------------------------
 
+// One table: what is refused before TLS (530, RFC 3207 §4) is what an
+// opportunistic server leaves to the application.
+const SmtpServer::Verb SmtpServer::verbs[] = {
+    {"EHLO", &SmtpServer::hello},
+    {"HELO", &SmtpServer::hello},
+    {"LHLO", &SmtpServer::hello},
+    {"STARTTLS", &SmtpServer::starttls},
+    {"NOOP", &SmtpServer::ok},
+    {"RSET", &SmtpServer::ok},
+    {"QUIT", &SmtpServer::quit},
+    {"VRFY", &SmtpServer::vrfy},
+    {"HELP", &SmtpServer::help},
+    {"MAIL"},
+    {"RCPT"},
+    {"DATA"},
+    {"AUTH"},
+    {"BDAT"},
+    {"ETRN"},
+};
+
 SmtpServer::SmtpServer(ServerDialogueOptions options, bool lmtp)
-    : Dialogue(Role::server, options.max_line), options_(std::move(options)), lmtp_(lmtp) {
+    // options copied, not moved: the replies read its host name.
+    : LineServer(options,
+                 {"500 5.5.2 Error: line too long; closing\r\n",
+                  "530 5.7.0 Must issue a STARTTLS command first\r\n",
+                  "500 5.5.2 Error: command not recognized\r\n",
+                  "421 4.7.0 " + options.host_name + " Error: too many errors; closing\r\n"},
+                 verbs, Unlisted::unknown),
+      lmtp_(lmtp) {
   std::string text = options_.greeting.empty() ? options_.host_name + (lmtp_ ? " LMTP" : " ESMTP")
                                                : options_.greeting;
   send("220 " + text + "\r\n");
@@ -101,79 +128,19 @@ SmtpServer::SmtpServer(ServerDialogueOptions options, bool lmtp)
 
 std::string_view SmtpServer::protocol() const noexcept { return lmtp_ ? "lmtp" : "smtp"; }
 
-std::size_t SmtpServer::on_receive(std::string_view bytes) {
-  std::size_t used = 0;
-  auto line = take_line(bytes, used);
-  if (!line) {
-    if (next() == Next::failed) send("500 5.5.2 Error: line too long; closing\r\n");
-    return used;
-  }
-  if (options_.policy == Policy::opportunistic && needs_tls(*line)) {
-    // Plaintext was allowed: the application serves this command.
-    finish();
-    return 0;
-  }
-  command(*line, bytes.substr(used));
-  return used;
-}
-
-// One list for both policies: what a required server refuses before TLS is
-// exactly what an opportunistic one hands to the application.
-bool SmtpServer::needs_tls(std::string_view line) {
-  return detail::verb_is_one_of(line, {"MAIL", "RCPT", "DATA", "AUTH", "BDAT", "ETRN"});
-}
-
-void SmtpServer::command(std::string_view line, std::string_view rest) {
-  // Not a structured binding: clang 14 cannot capture one.
-  auto [verb_part, argument] = detail::split_command(line);
-  std::string_view verb = verb_part;
-  auto is = [verb](std::string_view name) { return detail::iequals(verb, name); };
-  if (needs_tls(line)) {
-    // RFC 3207 §4: 530 for commands refused before STARTTLS.
-    send("530 5.7.0 Must issue a STARTTLS command first\r\n");
-  } else if (lmtp_ ? is("LHLO") : (is("EHLO") || is("HELO"))) {
-    hello(verb, argument);
-    return;
-  } else if (is("EHLO") || is("HELO")) {
-    send("500 5.5.1 Error: this is LMTP; say LHLO\r\n");
-  } else if (is("STARTTLS")) {
-    if (!argument.empty()) {
-      send("501 5.5.4 Syntax: STARTTLS\r\n");
-    } else {
-      accept_starttls(rest, "220 2.0.0 Ready to start TLS\r\n",
-                      "554 5.5.1 Error: command pipelined after STARTTLS; closing\r\n");
-    }
-    return;
-  } else if (is("NOOP") || is("RSET")) {
-    send("250 2.0.0 OK\r\n");
-    return;
-  } else if (is("QUIT")) {
-    send("221 2.0.0 Bye\r\n");
-    peer_left();
-    return;
-  } else if (is("VRFY")) {
-    send("252 2.0.0 Cannot VRFY user\r\n");
-    return;
-  } else if (is("HELP")) {
-    send("214 2.0.0 Commands: " + std::string(lmtp_ ? "LHLO" : "EHLO HELO") +
-         " STARTTLS RSET NOOP QUIT\r\n");
-    return;
-  } else {
-    send("500 5.5.2 Error: command not recognized\r\n");
-  }
-  if (++errors_ > 20) {
-    send("421 4.7.0 " + options_.host_name + " Error: too many errors; closing\r\n");
-    fail(errc::protocol_error, std::string(protocol()) + ": the client made too many errors");
-  }
-}
-
-void SmtpServer::hello(std::string_view verb, std::string_view argument) {
-  if (argument.empty()) {
-    send("501 5.5.4 Syntax: " + std::string(verb) + " hostname\r\n");
+void SmtpServer::hello(const Command& command) {
+  bool lhlo = detail::iequals(command.verb, "LHLO");
+  if (lhlo != lmtp_) {
+    refuse(lmtp_ ? "500 5.5.1 Error: this is LMTP; say LHLO\r\n"
+                 : "500 5.5.2 Error: command not recognized\r\n");
     return;
   }
-  learned_.greeting = std::string(argument);
-  if (detail::iequals(verb, "HELO")) {
+  if (command.argument.empty()) {
+    send("501 5.5.4 Syntax: " + std::string(command.verb) + " hostname\r\n");
+    return;
+  }
+  learned_.greeting = std::string(command.argument);
+  if (detail::iequals(command.verb, "HELO")) {
     send("250 " + options_.host_name + "\r\n");
     return;
   }
@@ -184,12 +151,33 @@ void SmtpServer::hello(std::string_view verb, std::string_view argument) {
   send(reply + "250 STARTTLS\r\n");
 }
 
+void SmtpServer::starttls(const Command& command) {
+  if (!command.argument.empty()) {
+    send("501 5.5.4 Syntax: STARTTLS\r\n");
+    return;
+  }
+  accept_starttls(command.rest, "220 2.0.0 Ready to start TLS\r\n",
+                  "554 5.5.1 Error: command pipelined after STARTTLS; closing\r\n");
+}
+
+void SmtpServer::ok(const Command&) { send("250 2.0.0 OK\r\n"); }
+
+void SmtpServer::quit(const Command&) {
+  send("221 2.0.0 Bye\r\n");
+  peer_left();
+}
+
+void SmtpServer::vrfy(const Command&) { send("252 2.0.0 Cannot VRFY user\r\n"); }
+
+void SmtpServer::help(const Command&) {
+  send("214 2.0.0 Commands: " + std::string(lmtp_ ? "LHLO" : "EHLO HELO") +
+       " STARTTLS RSET NOOP QUIT\r\n");
+}
+
 // RFC 3207 §4.2: the client starts again with EHLO, for the application.
 void SmtpServer::on_tls() {
   learned_.greeting.clear();
   finish();
 }
-
-void SmtpServer::on_end_of_input() { peer_left(); }
 
 }  // namespace uptls::starttls

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "starttls/line_server.hpp"
 #include "uptls/starttls/dialogue.hpp"
 #include "uptls/starttls/reply.hpp"
 
@@ -43,7 +44,7 @@ class SmtpClient final : public Dialogue {
 /// unread and the dialogue is done, for the application), refuses commands
 /// pipelined after STARTTLS, and upgrades. It is done once TLS is up: the
 /// client's new EHLO is the application's.
-class SmtpServer final : public Dialogue {
+class SmtpServer final : public LineServer<SmtpServer> {
  public:
   /// @param options the host name, greeting, capabilities, policy and limits.
   /// @param lmtp speak LMTP (LHLO).
@@ -51,16 +52,16 @@ class SmtpServer final : public Dialogue {
   std::string_view protocol() const noexcept override;
 
  private:
-  std::size_t on_receive(std::string_view bytes) override;
   void on_tls() override;
-  void on_end_of_input() override;
-  void command(std::string_view line, std::string_view rest);
-  void hello(std::string_view verb, std::string_view argument);
-  static bool needs_tls(std::string_view line);
+  void hello(const Command& command);
+  void starttls(const Command& command);
+  void ok(const Command& command);
+  void quit(const Command& command);
+  void vrfy(const Command& command);
+  void help(const Command& command);
 
-  ServerDialogueOptions options_;
+  static const Verb verbs[];
   bool lmtp_;
-  std::size_t errors_ = 0;
 };
 
 }  // namespace uptls::starttls

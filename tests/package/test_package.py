@@ -8,8 +8,12 @@
    the uptls command).
 2. Builds tests/package/consumer against each prefix with
    find_package(uptls CONFIG) and with a plain g++ command from
-   `pkg-config --cflags --libs uptls`, and runs it.
-3. Adds uptls to the consumer as a FetchContent subproject of the source
+   `pkg-config --cflags --libs uptls` (and clang++ for the static one), and
+   runs it.
+3. Makes the Debian packages (uptls, libuptls0, libuptls-dev) from the
+   shared build, checks what each holds and depends on, and builds the
+   consumer from the unpacked libuptls0 and libuptls-dev.
+4. Adds uptls to the consumer as a FetchContent subproject of the source
    tree: it must configure with GoogleTest and CLI11 out of reach, and build
    the library alone.
 
@@ -129,6 +133,8 @@ def build_and_install(builder, variant):
               "the installed version.hpp does not say " + args.version)
 
     if variant == "shared":
+        check(os.path.isfile(os.path.join(libdir, "libuptls.a")),
+              "a shared build does not install libuptls.a beside libuptls.so")
         major = args.version.split(".")[0]
         real = os.path.join(libdir, f"libuptls.so.{args.version}")
         check(os.path.isfile(real), f"{real} not installed")
@@ -146,8 +152,10 @@ def build_and_install(builder, variant):
             "of them outside namespace uptls")
     else:
         check(os.path.isfile(os.path.join(libdir, "libuptls.a")), "libuptls.a not installed")
-    # The installed command runs (the shared one finds libuptls.so through its rpath).
+    # The installed command runs, and needs no libuptls: it links the archive.
     command = os.path.join(prefix, "bin", "uptls")
+    check("libuptls" not in run(["readelf", "-d", command]),
+          "the uptls command needs libuptls at run time")
     output = run([command, "--version"])
     check(output.startswith(f"uptls {args.version}\n") and "OpenSSL 3." in output,
           f"`uptls --version` printed {output!r}")
@@ -165,21 +173,26 @@ def consume_with_cmake(builder, variant, prefix):
 
 
 def consume_with_pkg_config(builder, variant, prefix, libdir):
+    """A plain compiler command from `pkg-config --cflags --libs uptls`, as
+    is, with g++ and (a static build, where the flags cannot name Clang's
+    Asio macros) clang++."""
     args = builder.args
     env = dict(builder.env, PKG_CONFIG_PATH=os.path.join(libdir, "pkgconfig"))
     check(run(["pkg-config", "--modversion", "uptls"], env=env).strip() == args.version,
           "pkg-config --modversion uptls is not " + args.version)
-    flags = ["--cflags", "--libs"] + (["--static"] if variant == "static" else [])
-    pkg_flags = run(["pkg-config"] + flags + ["uptls"], env=env).split()
-    program = os.path.join(args.work, f"{variant}-consumer-pkg-config")
-    compiler = os.environ.get("CXX", "g++")
-    run([compiler, "-std=c++20", os.path.join(args.source, "tests/package/consumer/main.cpp"),
-         "-o", program] + pkg_flags, env=env)
+    pkg_flags = run(["pkg-config", "--cflags", "--libs", "uptls"], env=env).split()
+    compilers = [os.environ.get("CXX", "g++")]
+    if variant == "static" and shutil.which("clang++-14"):
+        compilers.append("clang++-14")
     run_env = dict(builder.env)
     if variant == "shared":
         run_env["LD_LIBRARY_PATH"] = libdir
-    check_consumer_output(run([program], env=run_env), args.version,
-                          f"{variant}, pkg-config")
+    for compiler in compilers:
+        program = os.path.join(args.work, f"{variant}-consumer-pkg-config-{compiler}")
+        run([compiler, "-std=c++20", os.path.join(args.source, "tests/package/consumer/main.cpp"),
+             "-o", program] + pkg_flags, env=env)
+        check_consumer_output(run([program], env=run_env), args.version,
+                              f"{variant}, pkg-config, {compiler}")
 
 
 def consume_as_subproject(builder):
@@ -206,28 +219,72 @@ def consume_as_subproject(builder):
                           "FetchContent")
 
 
-def check_debian_package(builder, variant):
-    """`cpack -G DEB` in the variant's build: the package holds the library,
-    headers, CMake package, uptls.pc and the command, depends on what it
-    needs, and its command runs from the unpacked tree."""
-    build = os.path.join(builder.args.work, f"{variant}-build")
+def deb_field(deb, field):
+    info = run(["dpkg-deb", "--field", deb, field])
+    return info.strip()
+
+
+def check_debian_packages(builder):
+    """`cpack -G DEB` in the shared build, configured for /usr: uptls (the
+    command, needing no libuptls), libuptls0 (the shared library in the
+    multiarch directory) and libuptls-dev (headers, libuptls.so, libuptls.a,
+    the CMake package, uptls.pc), each depending on what it needs; a program
+    builds from the unpacked libuptls0 and libuptls-dev alone, linked shared
+    and static."""
+    args = builder.args
+    build = os.path.join(args.work, "shared-build")
+    builder.configure(args.source, build, ["-DCMAKE_INSTALL_PREFIX=/usr"])
     run(["cpack", "-G", "DEB"], env=builder.env, cwd=build)
-    debs = glob.glob(os.path.join(build, f"uptls_{builder.args.version}_*.deb"))
-    check(len(debs) == 1, f"cpack made no uptls_{builder.args.version}_*.deb in {build}")
-    info = run(["dpkg-deb", "--info", debs[0]])
-    depends = next((line for line in info.splitlines() if line.strip().startswith("Depends:")), "")
-    for needed in ["libssl", "libasio-dev"]:
-        check(needed in depends, f"the package does not depend on {needed}: {depends!r}")
-    contents = run(["dpkg-deb", "--contents", debs[0]])
-    for path in ["./usr/bin/uptls", "./usr/include/uptls/stream.hpp",
-                 "./usr/include/uptls/version.hpp", "/cmake/uptls/uptlsConfig.cmake",
-                 "/pkgconfig/uptls.pc"]:
-        check(path in contents, f"the package does not hold {path}")
-    root = os.path.join(builder.args.work, f"{variant}-deb-root")
-    run(["dpkg-deb", "--extract", debs[0], root])
+    multiarch = run(["gcc", "-print-multiarch"]).strip()
+    libdir = f"./usr/lib/{multiarch}"
+    debs = {}
+    for name in ["uptls", "libuptls0", "libuptls-dev"]:
+        found = glob.glob(os.path.join(build, f"{name}_{args.version}_*.deb"))
+        check(len(found) == 1, f"cpack made no {name}_{args.version}_*.deb in {build}")
+        debs[name] = found[0]
+    contents = {name: run(["dpkg-deb", "--contents", deb]) for name, deb in debs.items()}
+    wanted = {
+        "uptls": ["./usr/bin/uptls"],
+        "libuptls0": [f"{libdir}/libuptls.so.{args.version}", f"{libdir}/libuptls.so.0"],
+        "libuptls-dev": ["./usr/include/uptls/stream.hpp", "./usr/include/uptls/version.hpp",
+                         f"{libdir}/libuptls.so ", f"{libdir}/libuptls.a",
+                         f"{libdir}/cmake/uptls/uptlsConfig.cmake",
+                         f"{libdir}/pkgconfig/uptls.pc"],
+    }
+    for name, paths in wanted.items():
+        for path in paths:
+            check(path in contents[name], f"{name} does not hold {path}")
+    check("/include/" not in contents["libuptls0"] and "/bin/" not in contents["libuptls0"],
+          "libuptls0 holds more than the shared library")
+    command_depends = deb_field(debs["uptls"], "Depends")
+    check("libssl3" in command_depends and "libuptls" not in command_depends,
+          f"uptls should depend on libssl3 and not on libuptls0: {command_depends!r}")
+    check("libssl3" in deb_field(debs["libuptls0"], "Depends"), "libuptls0 does not need libssl3")
+    dev_depends = deb_field(debs["libuptls-dev"], "Depends")
+    for needed in [f"libuptls0 (= {args.version})", "libssl-dev", "libasio-dev"]:
+        check(needed in dev_depends, f"libuptls-dev does not depend on {needed}: {dev_depends!r}")
+    check(deb_field(debs["libuptls0"], "Section") == "libs", "libuptls0 is not in section libs")
+
+    root = os.path.join(args.work, "deb-root")
+    for deb in debs.values():
+        run(["dpkg-deb", "--extract", deb, root])
     output = run([os.path.join(root, "usr/bin/uptls"), "--version"])
-    check(output.startswith(f"uptls {builder.args.version}\n"),
+    check(output.startswith(f"uptls {args.version}\n"),
           f"the packaged uptls --version printed {output!r}")
+    libraries = os.path.join(root, "usr/lib", multiarch)
+    env = dict(builder.env, PKG_CONFIG_PATH=os.path.join(libraries, "pkgconfig"))
+    for linking in [[], ["--static"]]:
+        flags = run(["pkg-config", "--cflags", "--libs", *linking, "uptls"], env=env).split()
+        if linking:
+            flags = ["-l:libuptls.a" if flag == "-luptls" else flag for flag in flags]
+        program = os.path.join(args.work, "deb-consumer" + "-static" * bool(linking))
+        run(["g++", "-std=c++20", os.path.join(args.source, "tests/package/consumer/main.cpp"),
+             "-o", program] + flags, env=env)
+        needs = run(["readelf", "-d", program])
+        check(("libuptls.so" in needs) != bool(linking),
+              f"the {'static' if linking else 'shared'} consumer links libuptls the wrong way")
+        check_consumer_output(run([program], env=dict(builder.env, LD_LIBRARY_PATH=libraries)),
+                              args.version, "the Debian packages" + " (static)" * bool(linking))
 
 
 def main():
@@ -253,13 +310,13 @@ def main():
             prefix, libdir = build_and_install(builder, variant)
             consume_with_cmake(builder, variant, prefix)
             consume_with_pkg_config(builder, variant, prefix, libdir)
-        check_debian_package(builder, "static")
+        check_debian_packages(builder)
         consume_as_subproject(builder)
     except Failure as failure:
         print(f"test_package: FAILED: {failure}")
         return 1
     print("test_package: passed: static and shared installs, find_package, pkg-config, "
-          "the Debian package, FetchContent")
+          "the Debian packages, FetchContent")
     return 0
 
 

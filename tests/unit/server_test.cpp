@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_future.hpp>
@@ -576,6 +577,66 @@ TEST(Server, CertificateSwapUnderLoadLosesNoSession) {
   for (auto& thread : threads) thread.join();
   std::lock_guard lock(log_mutex);
   EXPECT_TRUE(logged.lines.empty()) << logged.text();
+}
+
+// async_start_server with a callback and with as_tuple: the running
+// server on success; on failure the code, never success, and the whole
+// message beside it, in a Server that serves nothing.
+TEST(AsyncStartServer, StartsWithAnyTokenAndAFailureKeepsItsMessage) {
+  run([]() -> awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    Handler echo = [](Stream stream) -> awaitable<void> {
+      auto line = co_await stream.read_line();
+      co_await stream.write_all(line.value_or("") + "\n");
+    };
+    auto [ec, server] =
+        co_await async_start_server(executor, echo, "127.0.0.1", 0, ServeOptions(),
+                                    asio::experimental::as_tuple(asio::use_awaitable));
+    EXPECT_FALSE(ec) << server.error_message();
+    EXPECT_TRUE(server.error_message().empty());
+    std::uint16_t port = server.local_endpoint().port();
+    Stream client = co_await connect_client(port, true);
+    co_await client.write_all("hello\n");
+    auto line = co_await client.read_line();
+    EXPECT_EQ(line.value_or(""), "hello");
+
+    // The same port again: in use.
+    std::optional<std::error_code> code;
+    std::string message;
+    std::optional<Server> failed;
+    async_start_server(executor, echo, "127.0.0.1", port, ServeOptions(),
+                       [&](std::error_code e, Server s) {
+                         code = e;
+                         message = s.error_message();
+                         failed.emplace(std::move(s));
+                       });
+    asio::steady_timer wait(executor);
+    for (int i = 0; i < 500 && !code; ++i) {
+      wait.expires_after(std::chrono::milliseconds(10));
+      co_await wait.async_wait(asio::use_awaitable);
+    }
+    // Asio's system category compares by value, not with std::errc.
+    EXPECT_TRUE(code && code->value() == EADDRINUSE) << message;
+    EXPECT_NE(message.find(std::to_string(port)), std::string::npos) << message;
+    if (failed) {
+      std::string not_started;
+      try {
+        (void)failed->local_endpoint();
+      } catch (const std::system_error& e) {
+        not_started = e.what();
+      }
+      EXPECT_NE(not_started.find("did not start"), std::string::npos) << not_started;
+      co_await failed->stop();
+      co_await failed->serve_forever();
+    }
+    auto [unix_ec, unix_server] = co_await async_start_unix_server(
+        executor, echo, "/nonexistent-dir/uptls.sock", ServeOptions(),
+        asio::experimental::as_tuple(asio::use_awaitable));
+    EXPECT_TRUE(unix_ec);
+    EXPECT_NE(unix_server.error_message().find("/nonexistent-dir/uptls.sock"), std::string::npos)
+        << unix_server.error_message();
+    co_await server.stop();
+  });
 }
 
 }  // namespace

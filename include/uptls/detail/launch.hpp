@@ -2,6 +2,8 @@
 /// @file
 /// How uptls's initiating functions run a coroutine for any completion token.
 
+#include "uptls/detail/asio_config.hpp"  // before Asio's headers
+
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>

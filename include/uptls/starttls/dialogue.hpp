@@ -8,6 +8,8 @@
 /// Each protocol (uptls/starttls/smtp.hpp, imap.hpp, ...) has a client and a
 /// server dialogue built on Dialogue; uptls/starttls.hpp picks one by name.
 
+#include "uptls/detail/asio_config.hpp"  // before Asio's headers
+
 #include <asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>

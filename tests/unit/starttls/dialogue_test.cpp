@@ -113,3 +113,59 @@ TEST(Dialogue, AwaitingNamesTheVerbNeverItsArguments) {
 
 }  // namespace
 }  // namespace uptls::starttls
+
+namespace uptls::starttls {
+namespace {
+
+// The line servers read one table of verbs each: every command a required
+// server refuses as needing TLS is one an opportunistic server leaves
+// unread for the application, and every other command it answers itself.
+TEST(LineServers, WhatARequiredServerRefusesIsWhatAnOpportunisticOneHandsOver) {
+  struct Case {
+    Protocol protocol;
+    std::string hello;  // a command allowed before TLS
+    std::string_view refusal;
+    std::vector<std::string> need_tls;
+    std::vector<std::string> allowed;  // answered by the dialogue itself
+  };
+  const std::vector<Case> cases = {
+      {Protocol::smtp,
+       "EHLO c",
+       "530 ",
+       {"MAIL FROM:<a@x>", "RCPT TO:<b@x>", "DATA", "AUTH PLAIN AGEAYg==", "BDAT 10", "ETRN x"},
+       {"NOOP", "VRFY a", "HELP", "FOO"}},
+      {Protocol::lmtp, "LHLO c", "530 ", {"MAIL FROM:<a@x>", "AUTH LOGIN"}, {"EHLO c", "RSET"}},
+      {Protocol::pop3, "CAPA", "-ERR [AUTH]", {"USER a", "PASS b", "APOP a b", "AUTH"}, {"STAT"}},
+      {Protocol::nntp, "CAPABILITIES", "483 ", {"AUTHINFO USER a", "GROUP x", "LIST"}, {}},
+      {Protocol::ftp, "FEAT", "530 ", {"USER a", "PASS b", "LIST"}, {"SYST", "NOOP"}},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::pair<std::string, bool>> commands;
+    for (const std::string& command : c.need_tls) commands.emplace_back(command, true);
+    for (const std::string& command : c.allowed) commands.emplace_back(command, false);
+    for (const auto& [command, needs_tls] : commands) {
+      std::unique_ptr<Dialogue> required = make_server(c.protocol, {});
+      required->take_output();
+      test::Feeder feed_required(*required);
+      feed_required(c.hello + "\r\n");
+      std::string reply = feed_required(command + "\r\n");
+      bool refused = reply.starts_with(c.refusal);
+
+      ServerDialogueOptions options;
+      options.policy = Policy::opportunistic;
+      std::unique_ptr<Dialogue> opportunistic = make_server(c.protocol, options);
+      opportunistic->take_output();
+      test::Feeder feed_opportunistic(*opportunistic);
+      feed_opportunistic(c.hello + "\r\n");
+      std::string answered = feed_opportunistic(command + "\r\n");
+      bool handed_over = opportunistic->next() == Next::done &&
+                         feed_opportunistic.pending() == command + "\r\n" && answered.empty();
+      EXPECT_EQ(refused, needs_tls) << info(c.protocol).name << " " << command << ": " << reply;
+      EXPECT_EQ(handed_over, needs_tls)
+          << info(c.protocol).name << " " << command << ": opportunistic said " << answered;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace uptls::starttls
