@@ -25,95 +25,22 @@ int code_of(std::string_view line) {
 
 // ---- client ---------------------------------------------------------------
 
-NntpClient::NntpClient(ClientDialogueOptions options)
-    : Dialogue(Role::client, options.max_line), options_(std::move(options)) {}
+namespace {
 
-std::string_view NntpClient::protocol() const noexcept { return "nntp"; }
-
-std::size_t NntpClient::on_receive(std::string_view bytes) {
-  std::size_t used = 0;
-  auto line = take_line(bytes, used);
-  if (!line) return used;
-  if (state_ == State::list || state_ == State::list_tls) {
-    if (*line == ".") {
-      on_capabilities();
-    } else if (capabilities_.size() >= options_.max_reply_lines) {
-      fail(errc::protocol_error, "nntp: the server sent more than " +
-                                     std::to_string(options_.max_reply_lines) + " capabilities");
-    } else {
-      std::string_view capability = *line;
-      if (!capability.empty() && capability[0] == '.') capability.remove_prefix(1);
-      capabilities_.emplace_back(capability);
-    }
-    return used;
-  }
-  on_reply(*line);
-  return used;
-}
-
-void NntpClient::on_reply(std::string_view line) {
-  std::string quote = detail::printable(line, 300);
+bool is_reply(std::string_view line) { return code_of(line) >= 0; }
+bool greeting_ok(std::string_view line) {
   int code = code_of(line);
-  if (code < 0) {
-    fail(errc::protocol_error, "nntp: the server sent " + quote + " where a reply was due");
-    return;
-  }
-  switch (state_) {
-    case State::greeting:
-      if (code != 200 && code != 201) {
-        fail(errc::protocol_error, "nntp: the server refused the session: " + quote);
-        return;
-      }
-      learned_.greeting = std::string(line.substr(std::min<std::size_t>(4, line.size())));
-      send("CAPABILITIES\r\n");
-      state_ = State::capabilities;
-      return;
-    case State::capabilities:
-    case State::capabilities_tls:
-      if (code != 101) {
-        if (state_ == State::capabilities) {
-          unavailable(
-              options_.policy,
-              "the server does not list its capabilities, so it offers no STARTTLS: " + quote);
-        } else {
-          fail(errc::protocol_error, "nntp: the server refused CAPABILITIES over TLS: " + quote);
-        }
-        return;
-      }
-      capabilities_.clear();
-      state_ = state_ == State::capabilities ? State::list : State::list_tls;
-      return;
-    case State::starttls:
-      if (code != 382) {
-        unavailable(options_.policy, "the server refused STARTTLS: " + quote);
-        return;
-      }
-      upgrade();
-      return;
-    case State::list:
-    case State::list_tls:
-      return;
-  }
+  return code == 200 || code == 201;
 }
+bool list_follows(std::string_view line) { return code_of(line) == 101; }
+bool go_ahead(std::string_view line) { return code_of(line) == 382; }
 
-void NntpClient::on_capabilities() {
-  learned_.capabilities = capabilities_;
-  if (state_ == State::list_tls) {
-    finish();
-    return;
-  }
-  if (!offers(options_.policy, capabilities_, "STARTTLS")) return;
-  send("STARTTLS\r\n");
-  state_ = State::starttls;
-}
+constexpr ListProtocol nntp{"nntp",      "CAPABILITIES", "STARTTLS", "STARTTLS", is_reply,
+                            greeting_ok, list_follows,   go_ahead,   4};
 
-void NntpClient::on_tls() {
-  // RFC 4642 §2.2.2: the client discards what it knew and asks again.
-  capabilities_.clear();
-  learned_.capabilities.clear();
-  send("CAPABILITIES\r\n");
-  state_ = State::capabilities_tls;
-}
+}  // namespace
+
+NntpClient::NntpClient(ClientDialogueOptions options) : ListClient(nntp, std::move(options)) {}
 
 // ---- server ---------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "starttls/line_server.hpp"
+#include "starttls/list_client.hpp"
 #include "uptls/starttls/dialogue.hpp"
 
 namespace uptls::starttls {
@@ -16,22 +17,10 @@ namespace uptls::starttls {
 /// The client side: reads the `200`/`201` greeting, asks CAPABILITIES,
 /// sends STARTTLS when offered, upgrades on `382`, and asks CAPABILITIES
 /// again over TLS.
-class NntpClient final : public Dialogue {
+class NntpClient final : public ListClient {
  public:
   /// @param options policy and limits.
   explicit NntpClient(ClientDialogueOptions options = {});
-  std::string_view protocol() const noexcept override;
-
- private:
-  std::size_t on_receive(std::string_view bytes) override;
-  void on_tls() override;
-  void on_reply(std::string_view line);
-  void on_capabilities();
-
-  enum class State { greeting, capabilities, list, starttls, capabilities_tls, list_tls };
-  ClientDialogueOptions options_;
-  State state_ = State::greeting;
-  std::vector<std::string> capabilities_;
 };
 
 /// The server side: greets, lists STARTTLS after

@@ -15,94 +15,17 @@ bool ok(std::string_view line) { return line.substr(0, 3) == "+OK"; }
 
 // ---- client ---------------------------------------------------------------
 
-Pop3Client::Pop3Client(ClientDialogueOptions options)
-    : Dialogue(Role::client, options.max_line), options_(std::move(options)) {}
+namespace {
 
-std::string_view Pop3Client::protocol() const noexcept { return "pop3"; }
-
-std::size_t Pop3Client::on_receive(std::string_view bytes) {
-  std::size_t used = 0;
-  auto line = take_line(bytes, used);
-  if (!line) return used;
-  if (state_ == State::capa_list || state_ == State::capa_list_tls) {
-    if (*line == ".") {
-      on_capabilities();
-    } else if (capabilities_.size() >= options_.max_reply_lines) {
-      fail(errc::protocol_error, "pop3: the server sent a CAPA list longer than " +
-                                     std::to_string(options_.max_reply_lines) + " lines");
-    } else {
-      std::string_view capability = *line;
-      if (!capability.empty() && capability[0] == '.') capability.remove_prefix(1);
-      capabilities_.emplace_back(capability);
-    }
-    return used;
-  }
-  on_status(*line);
-  return used;
+bool is_status(std::string_view line) {
+  return line.substr(0, 3) == "+OK" || line.substr(0, 4) == "-ERR";
 }
 
-void Pop3Client::on_status(std::string_view line) {
-  std::string quote = detail::printable(line, 300);
-  if (line.substr(0, 3) != "+OK" && line.substr(0, 4) != "-ERR") {
-    fail(errc::protocol_error, "pop3: the server sent " + quote + " where +OK or -ERR was due");
-    return;
-  }
-  switch (state_) {
-    case State::greeting:
-      if (!ok(line)) {
-        fail(errc::protocol_error, "pop3: the server refused the session: " + quote);
-        return;
-      }
-      learned_.greeting = std::string(line.substr(std::min<std::size_t>(4, line.size())));
-      send("CAPA\r\n");
-      state_ = State::capa;
-      return;
-    case State::capa:
-    case State::capa_tls:
-      if (!ok(line)) {
-        if (state_ == State::capa) {
-          unavailable(
-              options_.policy,
-              "the server does not list its capabilities (CAPA), so it offers no STLS: " + quote);
-        } else {
-          fail(errc::protocol_error, "pop3: the server refused CAPA over TLS: " + quote);
-        }
-        return;
-      }
-      capabilities_.clear();
-      state_ = state_ == State::capa ? State::capa_list : State::capa_list_tls;
-      return;
-    case State::stls:
-      if (!ok(line)) {
-        unavailable(options_.policy, "the server refused STLS: " + quote);
-        return;
-      }
-      upgrade();
-      return;
-    case State::capa_list:
-    case State::capa_list_tls:
-      return;
-  }
-}
+constexpr ListProtocol pop3{"pop3", "CAPA", "STLS", "STLS", is_status, ok, ok, ok, 4};
 
-void Pop3Client::on_capabilities() {
-  learned_.capabilities = capabilities_;
-  if (state_ == State::capa_list_tls) {
-    finish();
-    return;
-  }
-  if (!offers(options_.policy, capabilities_, "STLS")) return;
-  send("STLS\r\n");
-  state_ = State::stls;
-}
+}  // namespace
 
-void Pop3Client::on_tls() {
-  // RFC 2595 §4: the client discards what it knew and asks again.
-  capabilities_.clear();
-  learned_.capabilities.clear();
-  send("CAPA\r\n");
-  state_ = State::capa_tls;
-}
+Pop3Client::Pop3Client(ClientDialogueOptions options) : ListClient(pop3, std::move(options)) {}
 
 // ---- server ---------------------------------------------------------------
 

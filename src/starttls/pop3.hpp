@@ -9,28 +9,17 @@
 #include <vector>
 
 #include "starttls/line_server.hpp"
+#include "starttls/list_client.hpp"
 #include "uptls/starttls/dialogue.hpp"
 
 namespace uptls::starttls {
 
 /// The client side: reads the `+OK` greeting, asks CAPA, sends STLS when
 /// offered, upgrades on `+OK`, and asks CAPA again over TLS.
-class Pop3Client final : public Dialogue {
+class Pop3Client final : public ListClient {
  public:
   /// @param options policy and limits.
   explicit Pop3Client(ClientDialogueOptions options = {});
-  std::string_view protocol() const noexcept override;
-
- private:
-  std::size_t on_receive(std::string_view bytes) override;
-  void on_tls() override;
-  void on_status(std::string_view line);
-  void on_capabilities();
-
-  enum class State { greeting, capa, capa_list, stls, capa_tls, capa_list_tls };
-  ClientDialogueOptions options_;
-  State state_ = State::greeting;
-  std::vector<std::string> capabilities_;
 };
 
 /// The server side: greets, offers STLS in CAPA (after

@@ -32,6 +32,50 @@ TEST(Pop3Client, UpgradesAndAsksForCapabilitiesAgain) {
   EXPECT_EQ(client.learned().capabilities, (std::vector<std::string>{"TOP", "USER"}));
 }
 
+// The failures of the list client POP3 shares with NNTP, each with what
+// the server sent quoted.
+TEST(Pop3Client, SaysWhatCameWhereAReplyOrAListWasDue) {
+  {
+    Pop3Client client;
+    Feeder feed(client);
+    feed("* OK this is IMAP\r\n");
+    EXPECT_EQ(client.error(), make_error_code(errc::protocol_error));
+    EXPECT_NE(client.error_message().find("pop3: the server sent \"* OK this is IMAP\" where a "
+                                          "reply was due"),
+              std::string::npos)
+        << client.error_message();
+  }
+  {
+    Pop3Client client;
+    Feeder feed(client);
+    feed("-ERR go away\r\n");
+    EXPECT_NE(client.error_message().find("refused the session: \"-ERR go away\""),
+              std::string::npos)
+        << client.error_message();
+  }
+  {
+    ClientDialogueOptions options;
+    options.max_reply_lines = 3;
+    Pop3Client client(options);
+    Feeder feed(client);
+    feed("+OK ready\r\n+OK\r\nA\r\nB\r\nC\r\nD\r\n.\r\n");
+    EXPECT_NE(client.error_message().find("longer than 3 lines"), std::string::npos)
+        << client.error_message();
+  }
+  {
+    Pop3Client client;
+    Feeder feed(client);
+    ASSERT_NO_FATAL_FAILURE(to_stls(client, feed));
+    feed("+OK begin\r\n");
+    client.tls_started();
+    client.take_output();
+    feed("-ERR no CAPA for you\r\n");
+    EXPECT_NE(client.error_message().find("pop3: the server refused CAPA over TLS"),
+              std::string::npos)
+        << client.error_message();
+  }
+}
+
 TEST(Pop3Client, RefusesInjectionStrippingAndRefusals) {
   {
     Pop3Client client;
