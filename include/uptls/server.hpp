@@ -63,15 +63,6 @@ struct ServeOptions {
   std::function<void(std::string_view)> log;
 };
 
-/// A listening server. Copies refer to the same server. It serves until
-/// stop() is awaited, whether or not a Server is kept: keep one, or the
-/// server cannot be stopped (hence [[nodiscard]]).
-///
-/// Threads: the server accepts on a strand of the executor it was started
-/// on and runs each connection on a strand of its own, so the io_context
-/// may be run by any number of threads (`uptls serve --threads N`); a
-/// handler needs no locking for its own stream. Every member function is
-/// safe to call from any thread.
 class Server;
 
 namespace detail {
@@ -81,6 +72,15 @@ UPTLS_API asio::awaitable<std::tuple<std::error_code, Server>> start_unix_server
     Handler handler, std::string path, ServeOptions options);
 }  // namespace detail
 
+/// A listening server. Copies refer to the same server. It serves until
+/// stop() is awaited, whether or not a Server is kept: keep one, or the
+/// server cannot be stopped (hence [[nodiscard]]).
+///
+/// Threads: the server accepts on a strand of the executor it was started
+/// on and runs each connection on a strand of its own, so the io_context
+/// may be run by any number of threads (`uptls serve --threads N`); a
+/// handler needs no locking for its own stream. Every member function is
+/// safe to call from any thread.
 class [[nodiscard]] UPTLS_API Server {
  public:
   /// A server that serves nothing (as one whose start failed): stop() and
