@@ -85,7 +85,7 @@ enum class Parse {
   too_large,
 };
 
-/// The outcome of parse_request, parse_response or BodyScanner::feed.
+/// The outcome of parse_request, parse_response or ChunkedScanner::feed.
 struct Outcome {
   /// What was found.
   Parse parse = Parse::need_more;

@@ -7,24 +7,29 @@ Usage:
 The examples (built from examples/) run against `uptls serve pingpong`:
 callback_client and inspect_server; logging_proxy, the library's proxy,
 replays seed 002's curl session; smtp_submit sends a message through
-`uptls serve smtp` with STARTTLS. Each test starts and stops its own
+`uptls serve smtp` with STARTTLS; tls_in_tls fetches from Python's
+http.server over TLS through `uptls proxy` behind a TLS front. Each test starts and stops its own
 processes on 127.0.0.1, port 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.server
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import uptls_process as up  # noqa: E402
+from starttls_support import make_pki  # noqa: E402
 from uptls_process import (  # noqa: E402
-    PipeReader, run_async, run_command, start_process, start_uptls_serve, stop_process)
+    PipeReader, TlsFront, run_async, run_command, start_process, start_uptls_serve, stop_process)
 
 EXAMPLES = None  # the directory holding the example binaries; from --examples
 
@@ -127,6 +132,45 @@ class Examples(unittest.TestCase):
             code, killed = stop_process(proc, readers=(out, err))
         self.assertFalse(killed)
         self.assertEqual(code, 0, err.snapshot())
+
+    def test_tls_in_tls_fetches_through_a_tls_proxy(self):
+        # The origin: Python's http.server over TLS. The proxy: `uptls proxy`
+        # behind a TLS front (Python's ssl). Each has a CA of its own.
+        origin_ca, origin_cert, origin_key = make_pki(os.path.join(self.tmp.name, "origin"))
+        front_ca, front_cert, front_key = make_pki(os.path.join(self.tmp.name, "front"))
+        httpd = http.server.HTTPServer((up.HOST, 0), http.server.SimpleHTTPRequestHandler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(origin_cert, origin_key)
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        self.addCleanup(httpd.server_close)
+        self.addCleanup(httpd.shutdown)
+        origin_port = httpd.server_address[1]
+        proxy = start_process([up.UPTLS, "proxy", "--listen", f"{up.HOST}:0", "--allow-port",
+                               str(origin_port)])
+        out, err = PipeReader(proxy.stdout), PipeReader(proxy.stderr)
+        self.addCleanup(stop_process, proxy, readers=(out, err))
+        found = out.wait_for(r"listening on 127\.0\.0\.1:(\d+)", up.STARTUP_TIMEOUT)
+        self.assertIsNotNone(found, err.snapshot())
+        front = TlsFront(front_cert, front_key, int(found[1].group(1)))
+        self.addCleanup(front.close)
+        done = subprocess.run([os.path.join(EXAMPLES, "tls_in_tls"), "localhost", str(front.port),
+                               front_ca, "localhost", str(origin_port), origin_ca],
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("proxy: TLSv1.3", done.stdout)
+        self.assertIn("tunnel: HTTP/1.1 200", done.stdout)
+        self.assertIn("origin: TLSv1.3, certificate CN=localhost", done.stdout)
+        self.assertIn("HTTP/1.0 200 OK", done.stdout)
+        # The origin's handshake went inside the proxy's TLS, not beside it.
+        self.assertTrue(bytes(front.from_client).startswith(b"CONNECT localhost:"))
+        self.assertIn(b"\r\n\r\n\x16\x03", bytes(front.from_client))
+        # The origin's CA does not vouch for the proxy.
+        wrong = subprocess.run([os.path.join(EXAMPLES, "tls_in_tls"), "localhost", str(front.port),
+                                origin_ca, "localhost", str(origin_port), origin_ca],
+                               capture_output=True, text=True, timeout=60)
+        self.assertEqual(wrong.returncode, 1, wrong.stdout)
+        self.assertIn("certificate", wrong.stderr)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import uptls_process as up  # noqa: E402
 from starttls_support import (HOST, Line, ScriptedServer, Served, make_pki, read_line,  # noqa: E402
                               run)
-from uptls_process import PipeReader, start_process, stop_process  # noqa: E402
+from uptls_process import PipeReader, TlsFront, start_process, stop_process  # noqa: E402
 
 MESSAGE = "From: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n"
 
@@ -786,58 +786,6 @@ class HttpUpgradeServerTest(ServedCase):
                                         "Connection: close\r\n\r\n")
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("Hello from uptls over TLS", done.stdout)
-
-
-class TlsFront:
-    """A TLS front for a plaintext service (what stunnel does), made of
-    Python's ssl module: each connection's TLS ends here and its bytes go on
-    to 127.0.0.1:backend; `from_client` keeps what the clients sent."""
-
-    def __init__(self, cert, key, backend):
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.load_cert_chain(cert, key)
-        self.backend = backend
-        self.from_client = bytearray()
-        self.listener = socket.create_server((HOST, 0))
-        self.port = self.listener.getsockname()[1]
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self):
-        while True:
-            try:
-                raw, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                client = self.context.wrap_socket(raw, server_side=True)
-            except (OSError, ssl.SSLError):
-                raw.close()
-                continue
-            upstream = socket.create_connection((HOST, self.backend))
-            threading.Thread(target=self.pipe, args=(upstream, client, False), daemon=True).start()
-            self.pipe(client, upstream, True)
-
-    def pipe(self, source, target, count):
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                if count:
-                    self.from_client += data
-                target.sendall(data)
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            for sock in (source, target):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self):
-        self.listener.close()
 
 
 class ProxyTunnelTest(ServedCase):

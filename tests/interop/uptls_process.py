@@ -38,6 +38,7 @@ import os
 import queue
 import re
 import resource
+import socket
 import ssl
 import subprocess
 import sys
@@ -365,6 +366,58 @@ async def run_uptls_client(port, cafile, servername, host=HOST, timeout=CLIENT_T
     cmd = [UPTLS, "client", "pingpong", f"{host}:{port}", "--cafile", cafile,
            "--servername", servername]
     return await run_command(cmd, timeout)
+
+
+class TlsFront:
+    """A TLS front for a plaintext service (what stunnel does), made of
+    Python's ssl module: each connection's TLS ends here and its bytes go on
+    to 127.0.0.1:backend; `from_client` keeps what the clients sent."""
+
+    def __init__(self, cert, key, backend):
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        self.backend = backend
+        self.from_client = bytearray()
+        self.listener = socket.create_server((HOST, 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                client = self.context.wrap_socket(raw, server_side=True)
+            except (OSError, ssl.SSLError):
+                raw.close()
+                continue
+            upstream = socket.create_connection((HOST, self.backend))
+            threading.Thread(target=self.pipe, args=(upstream, client, False), daemon=True).start()
+            self.pipe(client, upstream, True)
+
+    def pipe(self, source, target, count):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if count:
+                    self.from_client += data
+                target.sendall(data)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            for sock in (source, target):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.listener.close()
 
 
 def test_classes(module):
