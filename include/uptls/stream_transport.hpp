@@ -66,6 +66,7 @@ struct StreamTransportState {
   static void start_read(const std::shared_ptr<StreamTransportState>& self) {
     if (self->reading || self->ended || self->read_error || !self->open) return;
     self->reading = true;
+    // Allocated once: the read below needs it whenever the stream waits.
     self->in.resize(self->buffer_size);
     self->stream.async_read_some(asio::buffer(self->in), [self](std::error_code ec, std::size_t n) {
       self->reading = false;
@@ -143,8 +144,6 @@ class StreamTransport final : public Transport {
       std::size_t n = std::min(buffer.size(), s.in_end - s.in_begin);
       std::memcpy(buffer.data(), s.in.data() + s.in_begin, n);
       s.in_begin += n;
-      // An idle connection holds no read buffer of its own.
-      if (s.in_begin == s.in_end) release(s.in);
       return n;
     }
     if (!s.open) {
@@ -225,8 +224,6 @@ class StreamTransport final : public Transport {
   std::string peer() const override { return state_->peer; }
 
  private:
-  static void release(std::vector<char>& buffer) { std::vector<char>().swap(buffer); }
-
   std::shared_ptr<State> state_;
 };
 
@@ -238,9 +235,10 @@ class StreamTransport final : public Transport {
 /// (an origin reached through an HTTPS proxy's CONNECT tunnel), over an
 /// `asio::ssl::stream`, or over a stream of your own.
 ///
-/// Unlike the socket transports, it keeps a buffer each way: what the last
-/// read brought until the Stream takes it (held only while a read waits or
-/// bytes wait), and one write in flight (write_some accepts up to
+/// Unlike the socket transports, it keeps a buffer each way, allocated at
+/// the first read and the first write: what the last read brought until the
+/// Stream takes it (an Asio read needs its buffer while it waits), and one
+/// write in flight (write_some accepts up to
 /// buffer_size bytes and reports them written; the next waits until they
 /// went). shutdown_send() ends the stream's sending as it knows how, after
 /// the write in flight: `async_shutdown_send` (a uptls Stream: close_notify

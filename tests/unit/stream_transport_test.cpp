@@ -90,15 +90,24 @@ TEST(StreamTransport, StartTlsOverAPlainAsioSocket) {
   });
 }
 
+// A Stream (above) over a Stream over a memory pair, and the pair's far end.
+struct Layered {
+  explicit Layered(const asio::any_io_executor& executor) {
+    auto pair = memory_pair(executor);
+    link = pair.link;
+    far.emplace(std::move(pair.server), Role::server);
+    above.emplace(stream_transport(Stream(std::move(pair.client), Role::client), "the origin"),
+                  Role::client);
+  }
+  std::shared_ptr<test::MemoryLink> link;
+  std::optional<Stream> far, above;
+};
+
 TEST(StreamTransport, TheFailureOfTheStreamBelowReachesTheOneAbove) {
   run([]() -> awaitable<void> {
-    auto executor = co_await asio::this_coro::executor;
-    auto pair = memory_pair(executor);
-    auto link = pair.link;
-    Stream below(std::move(pair.client), Role::client);
-    Stream above(stream_transport(std::move(below), "the origin"), Role::client);
-    link->reset();
-    test::Caught failure = co_await caught(above.read_line());
+    Layered layered(co_await asio::this_coro::executor);
+    layered.link->reset();
+    test::Caught failure = co_await caught(layered.above->read_line());
     EXPECT_TRUE(failure.code) << "a reset below is no clean end above";
     EXPECT_NE(failure.message.find("the origin"), std::string::npos) << failure.message;
   });
@@ -106,16 +115,12 @@ TEST(StreamTransport, TheFailureOfTheStreamBelowReachesTheOneAbove) {
 
 TEST(StreamTransport, ACleanEndBelowIsACleanEndAbove) {
   run([]() -> awaitable<void> {
-    auto executor = co_await asio::this_coro::executor;
-    auto pair = memory_pair(executor);
-    Stream below(std::move(pair.client), Role::client);
-    Stream far(std::move(pair.server), Role::server);
-    Stream above(stream_transport(std::move(below), "the origin"), Role::client);
-    co_await far.write_all("last line\r\n");
-    co_await far.shutdown_send();
-    auto line = co_await above.read_line();
+    Layered layered(co_await asio::this_coro::executor);
+    co_await layered.far->write_all("last line\r\n");
+    co_await layered.far->shutdown_send();
+    auto line = co_await layered.above->read_line();
     EXPECT_EQ(line.value_or(""), "last line");
-    auto end = co_await above.read_line();
+    auto end = co_await layered.above->read_line();
     EXPECT_FALSE(end.has_value());
   });
 }
@@ -123,25 +128,19 @@ TEST(StreamTransport, ACleanEndBelowIsACleanEndAbove) {
 TEST(StreamTransport, DeadlinesAndAbortCoverTheWaitsOnTheStreamBelow) {
   run([]() -> awaitable<void> {
     auto executor = co_await asio::this_coro::executor;
-    auto pair = memory_pair(executor);
-    Stream below(std::move(pair.client), Role::client);
-    Stream far(std::move(pair.server), Role::server);
-    Stream above(stream_transport(std::move(below), "the origin"), Role::client);
+    Layered silent_peer(executor);
     Timeouts timeouts;
     timeouts.read = std::chrono::milliseconds(20);
-    above.set_timeouts(timeouts);
-    test::Caught silent = co_await caught(above.read_line());
+    silent_peer.above->set_timeouts(timeouts);
+    test::Caught silent = co_await caught(silent_peer.above->read_line());
     EXPECT_EQ(silent.code, errc::read_timeout) << silent.message;
 
-    auto second = memory_pair(executor);
-    Stream quiet(std::move(second.client), Role::client);
-    Stream other_end(std::move(second.server), Role::server);
-    Stream waiting(stream_transport(std::move(quiet), "the origin"), Role::client);
+    Layered waiting(executor);
     auto abort_soon = [&]() -> awaitable<void> {
       co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
-      waiting.abort();
+      waiting.above->abort();
     };
-    test::Caught aborted = co_await (caught(waiting.read_line()) && abort_soon());
+    test::Caught aborted = co_await (caught(waiting.above->read_line()) && abort_soon());
     EXPECT_EQ(aborted.code, errc::stream_closed) << aborted.message;
   });
 }
