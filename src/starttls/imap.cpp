@@ -12,117 +12,87 @@ namespace {
 
 constexpr std::size_t max_server_literal = 1024 * 1024;
 
-std::string upper(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
-  return out;
-}
-
 }  // namespace
 
 // ---- client ---------------------------------------------------------------
 
+namespace {
+
+constexpr CapabilityClient::Words imap_words{"imap", "CAPABILITY", "STARTTLS", "STARTTLS", " "};
+
+}  // namespace
+
 ImapClient::ImapClient(ClientDialogueOptions options)
-    : Dialogue(Role::client, options.max_line), options_(std::move(options)) {}
+    : CapabilityClient(imap_words, std::move(options)) {}
 
-std::string_view ImapClient::protocol() const noexcept { return "imap"; }
-
-void ImapClient::command(std::string_view text) {
+void ImapClient::command(std::string_view verb) {
   ++tag_;
   std::string number = std::to_string(tag_);
   tag_text_ = number.size() < 3 ? std::string(3 - number.size(), '0') + number : number;
   tag_text_.insert(0, 1, 'A');
-  send(tag_text_ + " " + std::string(text) + "\r\n");
+  send(tag_text_ + " " + std::string(verb) + "\r\n");
 }
 
-std::size_t ImapClient::on_receive(std::string_view bytes) {
-  std::size_t used = 0;
+std::optional<CapabilityClient::Response> ImapClient::read(std::string_view bytes,
+                                                           std::size_t& used) {
   auto line = take_response_line(bytes, used, literals_, max_server_literal);
-  if (line) on_line(*line);
-  return used;
-}
-
-void ImapClient::on_line(std::string_view line) {
-  std::string quote = detail::printable(line, 300);
-  auto [first, rest] = detail::split_command(line);
-  if (state_ == State::greeting) {
-    auto [status, text] = detail::split_command(rest);
-    if (first == "*" && detail::iequals(status, "OK")) {
-      learned_.greeting = std::string(text);
-      command("CAPABILITY");
-      state_ = State::capability;
-    } else if (first == "*" && detail::iequals(status, "PREAUTH")) {
-      unavailable(options_.policy,
-                  "the server greeted with PREAUTH (already authenticated, so STARTTLS is not "
-                  "possible): " +
-                      quote);
-    } else if (first == "*" && detail::iequals(status, "BYE")) {
-      fail(errc::protocol_error, "imap: the server refused the session: " + quote);
-    } else {
-      fail(errc::protocol_error, "imap: not an IMAP greeting: " + quote);
-    }
-    return;
-  }
+  if (!line) return std::nullopt;
+  if (waiting_for() == Awaiting::greeting) return greeting(*line);
+  auto [first, rest] = detail::split_command(*line);
   if (first == "*") {
     auto [name, list] = detail::split_command(rest);
-    // EAST: an untagged CAPABILITY while STARTTLS is pending is never taken.
-    if (detail::iequals(name, "CAPABILITY") && state_ != State::starttls) {
-      capabilities_.clear();
-      for (auto& word : detail::tokens(list)) capabilities_.push_back(std::move(word));
+    if (detail::iequals(name, "CAPABILITY") && waiting_for() == Awaiting::capabilities) {
+      capabilities_ = detail::tokens(list);
     }
-    return;
+    return std::nullopt;
   }
+  std::string quote = detail::printable(*line, 300);
   if (first != tag_text_) {
     fail(errc::protocol_error,
          "imap: the server sent " + quote + " where the response to " + tag_text_ + " was due");
-    return;
+    return std::nullopt;
   }
-  bool ok = detail::iequals(detail::first_word(rest), "OK");
-  switch (state_) {
-    case State::greeting:
-      break;
-    case State::capability: {
-      if (!ok) {
-        unavailable(options_.policy, "the server refused CAPABILITY: " + quote);
-        return;
-      }
-      learned_.capabilities = capabilities_;
-      if (!offers(options_.policy, capabilities_, "STARTTLS", " ")) return;
-      command("STARTTLS");
-      state_ = State::starttls;
-      return;
-    }
-    case State::starttls:
-      if (!ok) {
-        unavailable(options_.policy, "the server refused STARTTLS: " + quote);
-        return;
-      }
-      upgrade();
-      return;
-    case State::capability_tls:
-      if (!ok) {
-        fail(errc::protocol_error, "imap: the server refused CAPABILITY over TLS: " + quote);
-        return;
-      }
-      learned_.capabilities = capabilities_;
-      finish();
-      return;
-  }
+  Response response{
+      detail::iequals(detail::first_word(rest), "OK"), std::move(capabilities_), {}, quote};
+  capabilities_.clear();
+  return response;
 }
 
-void ImapClient::on_tls() {
-  // RFC 9051 §6.2.1: discard what the server said before TLS, and ask again.
-  capabilities_.clear();
-  learned_.capabilities.clear();
-  command("CAPABILITY");
-  state_ = State::capability_tls;
+std::optional<CapabilityClient::Response> ImapClient::greeting(std::string_view line) {
+  std::string quote = detail::printable(line, 300);
+  auto [first, rest] = detail::split_command(line);
+  auto [status, text] = detail::split_command(rest);
+  if (first == "*" && detail::iequals(status, "PREAUTH")) {
+    unavailable(options_.policy,
+                "the server greeted with PREAUTH (already authenticated, so STARTTLS is not "
+                "possible): " +
+                    quote);
+    return std::nullopt;
+  }
+  bool ok = first == "*" && detail::iequals(status, "OK");
+  if (!ok && !(first == "*" && detail::iequals(status, "BYE"))) {
+    fail(errc::protocol_error, "imap: not an IMAP greeting: " + quote);
+    return std::nullopt;
+  }
+  return Response{ok, {}, std::string(text), quote};
 }
 
 // ---- server ---------------------------------------------------------------
 
+// One table for both policies: LOGIN and AUTHENTICATE need TLS.
+const Verb<ImapServer> ImapServer::verbs[] = {
+    {"CAPABILITY", &ImapServer::capability},
+    {"NOOP", &ImapServer::noop},
+    {"LOGOUT", &ImapServer::logout},
+    {"STARTTLS", &ImapServer::starttls},
+    {"LOGIN"},
+    {"AUTHENTICATE"},
+};
+
 ImapServer::ImapServer(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line),
       options_(std::move(options)),
+      table_(verbs, Unlisted::unknown),
       command_(std::make_unique<detail::CommandAssembler>(detail::max_unauthenticated_command)) {
   send("* OK [CAPABILITY " + capabilities() + "] " +
        (options_.greeting.empty() ? options_.host_name + " IMAP4rev1" : options_.greeting) +
@@ -151,7 +121,7 @@ std::size_t ImapServer::on_receive(std::string_view bytes) {
   }
   if (command_->empty() && options_.policy == Policy::opportunistic) {
     auto words = detail::tokens(*line);
-    if (words.size() >= 2 && detail::verb_is_one_of(words[1], {"LOGIN", "AUTHENTICATE"})) {
+    if (words.size() >= 2 && table_.look_up(words[1]).verdict == Verdict::needs_tls) {
       // Plaintext was allowed: the application serves this command.
       finish();
       return 0;
@@ -180,35 +150,40 @@ void ImapServer::command(std::string_view line, std::string_view rest) {
     send("* BAD a command is a tag and a name\r\n");
   } else {
     const std::string& tag = words[0];
-    std::string verb = upper(words[1]);
-    if (verb == "CAPABILITY") {
-      send("* CAPABILITY " + capabilities() + "\r\n" + tag + " OK CAPABILITY completed\r\n");
+    auto [verdict, handler] = table_.look_up(words[1]);
+    if (verdict == Verdict::served) {
+      (this->*handler)(Command{words[1], {}, rest, tag});
       return;
     }
-    if (verb == "NOOP") {
-      send(tag + " OK NOOP completed\r\n");
-      return;
-    }
-    if (verb == "LOGOUT") {
-      send("* BYE " + options_.host_name + " logging out\r\n" + tag + " OK LOGOUT completed\r\n");
-      peer_left();
-      return;
-    }
-    if (verb == "STARTTLS") {
-      accept_starttls(rest, tag + " OK Begin TLS negotiation now\r\n",
-                      tag + " BAD command pipelined after STARTTLS; closing\r\n");
-      return;
-    }
-    if (verb == "LOGIN" || verb == "AUTHENTICATE") {
-      send(tag + " NO [PRIVACYREQUIRED] TLS is required: STARTTLS first\r\n");
-    } else {
-      send(tag + " BAD STARTTLS, then LOGIN first, or the command is unknown\r\n");
-    }
+    send(verdict == Verdict::needs_tls
+             ? tag + " NO [PRIVACYREQUIRED] TLS is required: STARTTLS first\r\n"
+             : tag + " BAD STARTTLS, then LOGIN first, or the command is unknown\r\n");
   }
   if (++errors_ > 20) {
     send("* BYE too many errors\r\n");
     fail(errc::protocol_error, "imap: the client made too many errors");
   }
+}
+
+void ImapServer::capability(const Command& command) {
+  send("* CAPABILITY " + capabilities() + "\r\n" + std::string(command.tag) +
+       " OK CAPABILITY completed\r\n");
+}
+
+void ImapServer::noop(const Command& command) {
+  send(std::string(command.tag) + " OK NOOP completed\r\n");
+}
+
+void ImapServer::logout(const Command& command) {
+  send("* BYE " + options_.host_name + " logging out\r\n" + std::string(command.tag) +
+       " OK LOGOUT completed\r\n");
+  peer_left();
+}
+
+void ImapServer::starttls(const Command& command) {
+  std::string tag(command.tag);
+  accept_starttls(command.rest, tag + " OK Begin TLS negotiation now\r\n",
+                  tag + " BAD command pipelined after STARTTLS; closing\r\n");
 }
 
 // RFC 9051 §6.2.1: nothing from before TLS carries over; the client asks

@@ -7,10 +7,13 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "starttls/capability_client.hpp"
+#include "starttls/line_server.hpp"
 #include "uptls/starttls/dialogue.hpp"
 
 namespace uptls::detail {
@@ -23,26 +26,22 @@ namespace uptls::starttls {
 /// STARTTLS and is refused under Policy::required), asks for CAPABILITY,
 /// sends a tagged STARTTLS, upgrades on its tagged OK, and asks for
 /// CAPABILITY again over TLS. Untagged responses before a tagged one are
-/// read and never taken as capabilities once STARTTLS was sent.
-class ImapClient final : public Dialogue {
+/// read, and a CAPABILITY among them is taken only as the answer to
+/// CAPABILITY (never while STARTTLS is pending).
+class ImapClient final : public CapabilityClient {
  public:
   /// @param options policy and limits.
   explicit ImapClient(ClientDialogueOptions options = {});
-  std::string_view protocol() const noexcept override;
 
  private:
-  std::size_t on_receive(std::string_view bytes) override;
-  void on_tls() override;
-  void on_line(std::string_view line);
-  void command(std::string_view text);
+  std::optional<Response> read(std::string_view bytes, std::size_t& used) override;
+  void command(std::string_view verb) override;
+  std::optional<Response> greeting(std::string_view line);
 
-  enum class State { greeting, capability, starttls, capability_tls };
-  ClientDialogueOptions options_;
-  State state_ = State::greeting;
   LiteralState literals_;
   unsigned tag_ = 0;
   std::string tag_text_;
-  std::vector<std::string> capabilities_;
+  std::vector<std::string> capabilities_;  // of the untagged CAPABILITY
 };
 
 /// The server side: greets with STARTTLS (and LOGINDISABLED under
@@ -64,8 +63,14 @@ class ImapServer final : public Dialogue {
   void on_end_of_input() override;
   void command(std::string_view line, std::string_view rest);
   std::string capabilities() const;
+  void capability(const Command& command);
+  void noop(const Command& command);
+  void logout(const Command& command);
+  void starttls(const Command& command);
 
+  static const Verb<ImapServer> verbs[];
   ServerDialogueOptions options_;
+  VerbTable<ImapServer> table_;
   std::unique_ptr<detail::CommandAssembler> command_;  // literals quoted in
   std::size_t errors_ = 0;
 };

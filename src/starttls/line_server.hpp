@@ -1,9 +1,11 @@
 #pragma once
-// The shape of the line-protocol server dialogues (SMTP, LMTP, POP3, NNTP,
-// FTP): a greeting, then each command line looked up in one table of verbs.
-// A verb's entry says whether it may come before TLS: one list per protocol,
-// read by both policies, so that what a required server refuses is exactly
-// what an opportunistic one leaves unread for the application.
+// The verb tables of the server dialogues, and the shape of the
+// line-protocol ones (SMTP, LMTP, POP3, NNTP, FTP): a greeting, then each
+// command line looked up in one table of verbs. A verb's entry says whether
+// it may come before TLS: one list per protocol, read by both policies, so
+// that what a required server refuses is exactly what an opportunistic one
+// leaves unread for the application. IMAP and ManageSieve read tagged
+// commands and literals themselves, and look their verbs up in a table too.
 
 #include <cstddef>
 #include <span>
@@ -22,6 +24,8 @@ struct Command {
   std::string_view argument;
   /// What came after the line in the same read (pipelined after it).
   std::string_view rest;
+  /// The command's tag (IMAP), or empty.
+  std::string_view tag = {};
 };
 
 /// The replies a line server makes by itself, each a whole reply with CRLF.
@@ -40,14 +44,51 @@ struct LineReplies {
 /// commands that need TLS (NNTP and FTP refuse all but a few before TLS).
 enum class Unlisted { unknown, need_tls };
 
+/// A verb and its handler; no handler: it needs TLS (refused before it).
+template <typename Server>
+struct Verb {
+  std::string_view name;
+  void (Server::*handler)(const Command&) = nullptr;
+};
+
+/// What the table makes of a verb.
+enum class Verdict { served, needs_tls, unknown };
+
+/// One protocol's verbs.
+template <typename Server>
+class VerbTable {
+ public:
+  VerbTable(std::span<const Verb<Server>> verbs, Unlisted unlisted)
+      : verbs_(verbs), unlisted_(unlisted) {}
+
+  /// What a verb is, and its handler when it is served.
+  struct Found {
+    Verdict verdict;
+    void (Server::*handler)(const Command&) = nullptr;
+  };
+
+  Found look_up(std::string_view verb) const {
+    const Verb<Server>* entry = find(verb);
+    if (entry && entry->handler) return {Verdict::served, entry->handler};
+    return {entry || unlisted_ == Unlisted::need_tls ? Verdict::needs_tls : Verdict::unknown};
+  }
+
+ private:
+  const Verb<Server>* find(std::string_view verb) const {
+    for (const Verb<Server>& candidate : verbs_) {
+      if (detail::iequals(verb, candidate.name)) return &candidate;
+    }
+    return nullptr;
+  }
+
+  std::span<const Verb<Server>> verbs_;
+  Unlisted unlisted_;
+};
+
 template <typename Server>
 class LineServer : public Dialogue {
  public:
-  /// A verb and its handler; no handler: it needs TLS (refused before it).
-  struct Verb {
-    std::string_view name;
-    void (Server::*handler)(const Command&) = nullptr;
-  };
+  using Verb = starttls::Verb<Server>;
 
  protected:
   LineServer(ServerDialogueOptions options, LineReplies replies, std::span<const Verb> verbs,
@@ -55,8 +96,7 @@ class LineServer : public Dialogue {
       : Dialogue(Role::server, options.max_line),
         options_(std::move(options)),
         replies_(std::move(replies)),
-        verbs_(verbs),
-        unlisted_(unlisted) {}
+        verbs_(verbs, unlisted) {}
 
   /// Refuses a command with reply and counts it: too many refusals end the
   /// dialogue (a client that only probes).
@@ -81,31 +121,22 @@ class LineServer : public Dialogue {
       return used;
     }
     auto [verb, argument] = detail::split_command(*line);
-    const Verb* entry = find(verb);
-    if (!entry || !entry->handler) {
-      bool needs_tls = entry || unlisted_ == Unlisted::need_tls;
-      if (needs_tls && options_.policy == Policy::opportunistic) {
-        // Plaintext was allowed: the application serves this command.
-        finish();
-        return 0;
-      }
-      refuse(needs_tls ? replies_.needs_tls : replies_.unknown);
+    auto [verdict, handler] = verbs_.look_up(verb);
+    if (verdict == Verdict::served) {
+      (static_cast<Server&>(*this).*handler)(Command{verb, argument, bytes.substr(used)});
       return used;
     }
-    (static_cast<Server&>(*this).*entry->handler)(Command{verb, argument, bytes.substr(used)});
+    if (verdict == Verdict::needs_tls && options_.policy == Policy::opportunistic) {
+      // Plaintext was allowed: the application serves this command.
+      finish();
+      return 0;
+    }
+    refuse(verdict == Verdict::needs_tls ? replies_.needs_tls : replies_.unknown);
     return used;
   }
 
-  const Verb* find(std::string_view verb) const {
-    for (const Verb& candidate : verbs_) {
-      if (detail::iequals(verb, candidate.name)) return &candidate;
-    }
-    return nullptr;
-  }
-
   LineReplies replies_;
-  std::span<const Verb> verbs_;
-  Unlisted unlisted_;
+  VerbTable<Server> verbs_;
   std::size_t errors_ = 0;
 };
 

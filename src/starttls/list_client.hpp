@@ -1,25 +1,21 @@
 #pragma once
-// The client shape that POP3 and NNTP share: a status-line greeting, a
-// capability command answered by a list that ends with ".", the upgrade
-// verb when the list offers it, its go-ahead, and the capability command
-// again over TLS (RFC 2595 §4, RFC 4642 §2.2.2: what was learned in
-// plaintext is discarded). Each protocol says which lines are replies and
-// which replies are positive.
+// How POP3 and NNTP clients read: status lines, and a capability list
+// ended by "." (RFC 2449, RFC 3977 §5.2). Each protocol says which lines are
+// replies and which replies are positive; the upgrade is CapabilityClient's.
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "uptls/starttls/dialogue.hpp"
+#include "starttls/capability_client.hpp"
 
 namespace uptls::starttls {
 
 /// What a list client's protocol is made of.
 struct ListProtocol {
-  std::string_view name;                 // "pop3"
-  std::string_view capability_command;   // "CAPA"
-  std::string_view starttls_command;     // "STLS"
-  std::string_view starttls_capability;  // what the list offers: "STLS"
+  CapabilityClient::Words words;
   /// Whether a line is a status reply at all ("+OK"/"-ERR", a 3-digit code).
   bool (*is_reply)(std::string_view line);
   /// Whether the greeting, the capability reply and the go-ahead are positive.
@@ -30,27 +26,16 @@ struct ListProtocol {
   std::size_t text_offset;
 };
 
-class ListClient : public Dialogue {
- public:
-  std::string_view protocol() const noexcept final { return spec_.name; }
-
+class ListClient : public CapabilityClient {
  protected:
   ListClient(const ListProtocol& spec, ClientDialogueOptions options);
 
  private:
-  std::size_t on_receive(std::string_view bytes) final;
-  void on_tls() final;
-  void on_reply(std::string_view line);
-  void on_list_line(std::string_view line);
-  void on_capabilities();
-  void ask_capabilities();
+  std::optional<Response> read(std::string_view bytes, std::size_t& used) final;
+  std::optional<Response> on_list_line(std::string_view line);
 
-  enum class State { greeting, capabilities, list, starttls };
   const ListProtocol& spec_;
-  ClientDialogueOptions options_;
-  State state_ = State::greeting;
-  bool over_tls_ = false;
-  std::vector<std::string> capabilities_;
+  std::optional<Response> list_;  // a positive capability reply, its list being read
 };
 
 }  // namespace uptls::starttls

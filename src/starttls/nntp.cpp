@@ -35,8 +35,12 @@ bool greeting_ok(std::string_view line) {
 bool list_follows(std::string_view line) { return code_of(line) == 101; }
 bool go_ahead(std::string_view line) { return code_of(line) == 382; }
 
-constexpr ListProtocol nntp{"nntp",      "CAPABILITIES", "STARTTLS", "STARTTLS", is_reply,
-                            greeting_ok, list_follows,   go_ahead,   4};
+constexpr ListProtocol nntp{{"nntp", "CAPABILITIES", "STARTTLS", "STARTTLS"},
+                            is_reply,
+                            greeting_ok,
+                            list_follows,
+                            go_ahead,
+                            4};
 
 }  // namespace
 

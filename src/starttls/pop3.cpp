@@ -21,7 +21,7 @@ bool is_status(std::string_view line) {
   return line.substr(0, 3) == "+OK" || line.substr(0, 4) == "-ERR";
 }
 
-constexpr ListProtocol pop3{"pop3", "CAPA", "STLS", "STLS", is_status, ok, ok, ok, 4};
+constexpr ListProtocol pop3{{"pop3", "CAPA", "STLS", "STLS"}, is_status, ok, ok, ok, 4};
 
 }  // namespace
 

@@ -25,84 +25,63 @@ std::string_view status_of(std::string_view line) {
 
 // ---- client ---------------------------------------------------------------
 
+namespace {
+
+// The server sends its capabilities unasked: in its greeting and over TLS.
+constexpr CapabilityClient::Words sieve_words{"sieve", "", "STARTTLS", "STARTTLS"};
+
+}  // namespace
+
 SieveClient::SieveClient(ClientDialogueOptions options)
-    : Dialogue(Role::client, options.max_line), options_(std::move(options)) {}
+    : CapabilityClient(sieve_words, std::move(options)) {}
 
-std::string_view SieveClient::protocol() const noexcept { return "sieve"; }
-
-std::size_t SieveClient::on_receive(std::string_view bytes) {
-  std::size_t used = 0;
+std::optional<CapabilityClient::Response> SieveClient::read(std::string_view bytes,
+                                                            std::size_t& used) {
   auto line = take_response_line(bytes, used, literals_, max_server_literal);
-  if (line) on_line(*line);
-  return used;
-}
-
-void SieveClient::on_line(std::string_view line) {
-  std::string quote = detail::printable(line, 300);
-  std::string_view status = status_of(line);
+  if (!line) return std::nullopt;
+  std::string quote = detail::printable(*line, 300);
+  std::string_view status = status_of(*line);
   if (status.empty()) {
-    if (state_ == State::starttls) {
+    if (waiting_for() == Awaiting::go_ahead) {
       fail(errc::protocol_error, "sieve: the server sent " + quote + " where OK or NO was due");
-      return;
+      return std::nullopt;
     }
     if (capabilities_.size() >= options_.max_reply_lines) {
       fail(errc::protocol_error,
            "sieve: more than " + std::to_string(options_.max_reply_lines) + " capabilities");
-      return;
+      return std::nullopt;
     }
     std::string capability;
-    for (const auto& word : detail::tokens(line)) {
+    for (const auto& word : detail::tokens(*line)) {
       capability += (capability.empty() ? "" : " ") + word;
     }
     capabilities_.push_back(std::move(capability));
-    return;
+    return std::nullopt;
   }
-  if (status != "OK") {
-    if (state_ == State::capabilities_tls) {
-      fail(errc::protocol_error, "sieve: the server ended the session over TLS: " + quote);
-    } else if (state_ == State::starttls) {
-      unavailable(options_.policy, "the server refused STARTTLS: " + quote);
-    } else {
-      fail(errc::protocol_error, "sieve: the server refused the session: " + quote);
-    }
-    return;
+  Response response{status == "OK", {}, {}, quote};
+  for (const auto& capability : capabilities_) {
+    if (detail::istarts_with(capability, "IMPLEMENTATION ")) response.text = capability.substr(15);
   }
-  switch (state_) {
-    case State::capabilities: {
-      learned_.capabilities = capabilities_;
-      for (const auto& capability : capabilities_) {
-        if (detail::istarts_with(capability, "IMPLEMENTATION ")) {
-          learned_.greeting = capability.substr(15);
-        }
-      }
-      if (!offers(options_.policy, capabilities_, "STARTTLS")) return;
-      send("STARTTLS\r\n");
-      state_ = State::starttls;
-      return;
-    }
-    case State::starttls:
-      upgrade();
-      return;
-    case State::capabilities_tls:
-      learned_.capabilities = capabilities_;
-      finish();
-      return;
-  }
-}
-
-void SieveClient::on_tls() {
-  // RFC 5804 §2.2: the server sends its capabilities again; nothing from
-  // before TLS is kept.
+  response.capabilities = std::move(capabilities_);
   capabilities_.clear();
-  learned_.capabilities.clear();
-  state_ = State::capabilities_tls;
+  return response;
 }
 
 // ---- server ---------------------------------------------------------------
 
+// One table for both policies: AUTHENTICATE needs TLS.
+const Verb<SieveServer> SieveServer::verbs[] = {
+    {"CAPABILITY", &SieveServer::capability},
+    {"NOOP", &SieveServer::noop},
+    {"LOGOUT", &SieveServer::logout},
+    {"STARTTLS", &SieveServer::starttls},
+    {"AUTHENTICATE"},
+};
+
 SieveServer::SieveServer(ServerDialogueOptions options)
     : Dialogue(Role::server, options.max_line),
       options_(std::move(options)),
+      table_(verbs, Unlisted::unknown),
       command_(std::make_unique<detail::CommandAssembler>(detail::max_unauthenticated_command)) {
   capabilities();
 }
@@ -140,7 +119,7 @@ std::size_t SieveServer::on_receive(std::string_view bytes) {
     return used;
   }
   if (command_->empty() && options_.policy == Policy::opportunistic &&
-      detail::verb_is_one_of(*line, {"AUTHENTICATE"})) {
+      table_.look_up(detail::first_word(*line)).verdict == Verdict::needs_tls) {
     // Plaintext was allowed: the application serves this command.
     finish();
     return 0;
@@ -165,31 +144,31 @@ std::size_t SieveServer::on_receive(std::string_view bytes) {
 
 void SieveServer::command(std::string_view line, std::string_view rest) {
   std::string_view verb = detail::first_word(line);
-  auto is = [verb](std::string_view name) { return detail::iequals(verb, name); };
-  if (is("CAPABILITY")) {
-    capabilities();
+  auto [verdict, handler] = table_.look_up(verb);
+  if (verdict == Verdict::served) {
+    (this->*handler)(Command{verb, {}, rest});
     return;
   }
-  if (is("NOOP")) {
-    send("OK \"NOOP completed\"\r\n");
-    return;
-  }
-  if (is("LOGOUT")) {
-    send("OK \"Logout completed\"\r\n");
-    peer_left();
-    return;
-  }
-  if (is("STARTTLS")) {
-    accept_starttls(rest, "OK \"Begin TLS negotiation now\"\r\n",
-                    "BYE \"command pipelined after STARTTLS; closing\"\r\n");
-    return;
-  }
-  send(is("AUTHENTICATE") ? "NO (ENCRYPT-NEEDED) \"TLS is required: STARTTLS first\"\r\n"
-                          : "NO \"STARTTLS, then AUTHENTICATE first\"\r\n");
+  send(verdict == Verdict::needs_tls ? "NO (ENCRYPT-NEEDED) \"TLS is required: STARTTLS first\"\r\n"
+                                     : "NO \"STARTTLS, then AUTHENTICATE first\"\r\n");
   if (++errors_ > 20) {
     send("BYE \"too many errors\"\r\n");
     fail(errc::protocol_error, "sieve: the client made too many errors");
   }
+}
+
+void SieveServer::capability(const Command&) { capabilities(); }
+
+void SieveServer::noop(const Command&) { send("OK \"NOOP completed\"\r\n"); }
+
+void SieveServer::logout(const Command&) {
+  send("OK \"Logout completed\"\r\n");
+  peer_left();
+}
+
+void SieveServer::starttls(const Command& command) {
+  accept_starttls(command.rest, "OK \"Begin TLS negotiation now\"\r\n",
+                  "BYE \"command pipelined after STARTTLS; closing\"\r\n");
 }
 
 // RFC 5804 §2.2: the server sends its capabilities again, then the

@@ -6,10 +6,13 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "starttls/capability_client.hpp"
+#include "starttls/line_server.hpp"
 #include "uptls/starttls/dialogue.hpp"
 
 namespace uptls::detail {
@@ -21,20 +24,14 @@ namespace uptls::starttls {
 /// The client side: reads the capabilities up to `OK`, sends STARTTLS when
 /// offered, upgrades on `OK`, then reads the capabilities the server sends
 /// unasked over TLS (RFC 5804 §2.2).
-class SieveClient final : public Dialogue {
+class SieveClient final : public CapabilityClient {
  public:
   /// @param options policy and limits.
   explicit SieveClient(ClientDialogueOptions options = {});
-  std::string_view protocol() const noexcept override;
 
  private:
-  std::size_t on_receive(std::string_view bytes) override;
-  void on_tls() override;
-  void on_line(std::string_view line);
+  std::optional<Response> read(std::string_view bytes, std::size_t& used) override;
 
-  enum class State { capabilities, starttls, capabilities_tls };
-  ClientDialogueOptions options_;
-  State state_ = State::capabilities;
   LiteralState literals_;
   std::vector<std::string> capabilities_;
 };
@@ -59,8 +56,14 @@ class SieveServer final : public Dialogue {
   void on_end_of_input() override;
   void command(std::string_view line, std::string_view rest);
   void capabilities();
+  void capability(const Command& command);
+  void noop(const Command& command);
+  void logout(const Command& command);
+  void starttls(const Command& command);
 
+  static const Verb<SieveServer> verbs[];
   ServerDialogueOptions options_;
+  VerbTable<SieveServer> table_;
   std::unique_ptr<detail::CommandAssembler> command_;  // literals quoted in
   std::size_t errors_ = 0;
 };

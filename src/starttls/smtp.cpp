@@ -10,84 +10,42 @@ namespace uptls::starttls {
 
 // ---- client ---------------------------------------------------------------
 
+namespace {
+
+constexpr CapabilityClient::Words smtp_words{"smtp", "EHLO", "STARTTLS", "STARTTLS"};
+constexpr CapabilityClient::Words lmtp_words{"lmtp", "LHLO", "STARTTLS", "STARTTLS"};
+
+}  // namespace
+
 SmtpClient::SmtpClient(ClientDialogueOptions options, bool lmtp)
-    : Dialogue(Role::client, options.max_line),
-      options_(std::move(options)),
-      lmtp_(lmtp),
+    : CapabilityClient(lmtp ? lmtp_words : smtp_words, std::move(options)),
       reader_(ReplyReader::Style::smtp, options_.max_reply_lines) {}
 
-std::string_view SmtpClient::protocol() const noexcept { return lmtp_ ? "lmtp" : "smtp"; }
-
-std::size_t SmtpClient::on_receive(std::string_view bytes) {
-  std::size_t used = 0;
-  if (auto reply = take_reply(bytes, used, reader_)) on_reply(std::move(*reply));
-  return used;
+// EHLO and LHLO name the client; STARTTLS is a verb alone.
+void SmtpClient::command(std::string_view verb) {
+  send(std::string(verb) + (verb == "STARTTLS" ? "" : " " + options_.client_name) + "\r\n");
 }
 
-void SmtpClient::hello() { send((lmtp_ ? "LHLO " : "EHLO ") + options_.client_name + "\r\n"); }
-
-void SmtpClient::on_reply(Reply reply) {
-  std::string name(protocol());
-  std::string verb = lmtp_ ? "LHLO" : "EHLO";
-  std::vector<std::string> capabilities;
-  if (!reply.lines.empty()) capabilities.assign(reply.lines.begin() + 1, reply.lines.end());
-  switch (state_) {
-    case State::greeting:
-      if (reply.code != 220) {
-        fail(errc::protocol_error, name + ": the server refused the session: " + reply.quoted);
-        return;
-      }
-      for (const auto& line : reply.lines) {
-        if (!learned_.greeting.empty()) learned_.greeting += "\n";
-        learned_.greeting += line;
-      }
-      hello();
-      state_ = State::hello;
-      return;
-    case State::hello: {
-      if (reply.code != 250) {
-        unavailable(options_.policy,
-                    "the server refused " + verb + ", so it offers no STARTTLS: " + reply.quoted);
-        return;
-      }
-      learned_.capabilities = capabilities;
-      bool offered = false;
-      for (const auto& capability : capabilities) {
-        offered = offered || detail::iequals(detail::first_word(capability), "STARTTLS");
-      }
-      if (!offered) {
-        unavailable(options_.policy, "the server did not offer STARTTLS (its " + verb +
-                                         " reply: " + reply.quoted + ")");
-        return;
-      }
-      send("STARTTLS\r\n");
-      state_ = State::starttls;
-      return;
+std::optional<CapabilityClient::Response> SmtpClient::read(std::string_view bytes,
+                                                           std::size_t& used) {
+  auto reply = take_reply(bytes, used, reader_);
+  if (!reply) return std::nullopt;
+  Response response{false, {}, {}, reply->quoted};
+  if (waiting_for() == Awaiting::capabilities) {
+    response.positive = reply->code == 250;
+    if (!reply->lines.empty()) {
+      response.capabilities.assign(reply->lines.begin() + 1, reply->lines.end());
     }
-    case State::starttls:
-      if (reply.code != 220) {
-        unavailable(options_.policy, "the server refused STARTTLS: " + reply.quoted);
-        return;
-      }
-      upgrade();
-      return;
-    case State::hello_tls:
-      if (reply.code != 250) {
-        fail(errc::protocol_error,
-             name + ": the server refused " + verb + " over TLS: " + reply.quoted);
-        return;
-      }
-      learned_.capabilities = capabilities;
-      finish();
-      return;
+    return response;
   }
-}
-
-void SmtpClient::on_tls() {
-  // RFC 3207 §4.2: forget everything the server said in plaintext.
-  learned_.capabilities.clear();
-  hello();
-  state_ = State::hello_tls;
+  response.positive = reply->code == 220;
+  if (waiting_for() == Awaiting::greeting) {
+    for (const auto& line : reply->lines) {
+      if (!response.text.empty()) response.text += "\n";
+      response.text += line;
+    }
+  }
+  return response;
 }
 
 // ---- server ---------------------------------------------------------------

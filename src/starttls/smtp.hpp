@@ -5,9 +5,11 @@
 /// again over TLS.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "starttls/capability_client.hpp"
 #include "starttls/line_server.hpp"
 #include "uptls/starttls/dialogue.hpp"
 #include "uptls/starttls/reply.hpp"
@@ -17,23 +19,16 @@ namespace uptls::starttls {
 /// The client side: reads the greeting, says EHLO (LHLO for LMTP), checks
 /// for STARTTLS, upgrades on `220`, and says EHLO again over TLS; done with
 /// the capabilities of that second reply.
-class SmtpClient final : public Dialogue {
+class SmtpClient final : public CapabilityClient {
  public:
   /// @param options policy, the name to say EHLO with, limits.
   /// @param lmtp speak LMTP (LHLO) instead of SMTP.
   explicit SmtpClient(ClientDialogueOptions options = {}, bool lmtp = false);
-  std::string_view protocol() const noexcept override;
 
  private:
-  std::size_t on_receive(std::string_view bytes) override;
-  void on_tls() override;
-  void on_reply(Reply reply);
-  void hello();
+  std::optional<Response> read(std::string_view bytes, std::size_t& used) override;
+  void command(std::string_view verb) override;
 
-  enum class State { greeting, hello, starttls, hello_tls };
-  ClientDialogueOptions options_;
-  bool lmtp_;
-  State state_ = State::greeting;
   ReplyReader reader_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <asio/steady_timer.hpp>
 
 #include "support/support.hpp"
@@ -120,7 +121,7 @@ namespace {
 // The line servers read one table of verbs each: every command a required
 // server refuses as needing TLS is one an opportunistic server leaves
 // unread for the application, and every other command it answers itself.
-TEST(LineServers, WhatARequiredServerRefusesIsWhatAnOpportunisticOneHandsOver) {
+TEST(ServerDialogues, WhatARequiredServerRefusesIsWhatAnOpportunisticOneHandsOver) {
   struct Case {
     Protocol protocol;
     std::string hello;  // a command allowed before TLS
@@ -138,6 +139,16 @@ TEST(LineServers, WhatARequiredServerRefusesIsWhatAnOpportunisticOneHandsOver) {
       {Protocol::pop3, "CAPA", "-ERR [AUTH]", {"USER a", "PASS b", "APOP a b", "AUTH"}, {"STAT"}},
       {Protocol::nntp, "CAPABILITIES", "483 ", {"AUTHINFO USER a", "GROUP x", "LIST"}, {}},
       {Protocol::ftp, "FEAT", "530 ", {"USER a", "PASS b", "LIST"}, {"SYST", "NOOP"}},
+      {Protocol::imap,
+       "a CAPABILITY",
+       "b NO [PRIVACYREQUIRED]",
+       {"b LOGIN a b", "b AUTHENTICATE PLAIN", "b login a b"},
+       {"b NOOP", "b SELECT INBOX", "b FOO"}},
+      {Protocol::sieve,
+       "CAPABILITY",
+       "NO (ENCRYPT-NEEDED)",
+       {"AUTHENTICATE \"PLAIN\"", "authenticate \"PLAIN\""},
+       {"NOOP", "HAVESPACE \"a\" 10", "FOO"}},
   };
   for (const Case& c : cases) {
     std::vector<std::pair<std::string, bool>> commands;
@@ -164,6 +175,82 @@ TEST(LineServers, WhatARequiredServerRefusesIsWhatAnOpportunisticOneHandsOver) {
       EXPECT_EQ(handed_over, needs_tls)
           << info(c.protocol).name << " " << command << ": opportunistic said " << answered;
     }
+  }
+}
+
+}  // namespace
+}  // namespace uptls::starttls
+
+namespace uptls::starttls {
+namespace {
+
+// The capability clients share one shape: the greeting, the capabilities,
+// the upgrade verb, its go-ahead, and the capabilities asked again over TLS.
+// What the server listed in plaintext (here an "EVIL" an attacker added) is
+// never what the client learned.
+TEST(CapabilityClients, EachAsksAgainOverTlsAndKeepsOnlyWhatItLearnedThere) {
+  struct Case {
+    Protocol protocol;
+    std::vector<std::pair<std::string, std::string>> plaintext;  // server says, client answers
+    std::string asked_again;
+    std::string over_tls;
+    std::vector<std::string> learned;
+  };
+  const std::vector<Case> cases = {
+      {Protocol::smtp,
+       {{"220 mx\r\n", "EHLO "}, {"250-mx\r\n250-EVIL\r\n250 STARTTLS\r\n", "STARTTLS\r\n"}},
+       "EHLO localhost\r\n",
+       "250-mx\r\n250 SIZE 10\r\n",
+       {"SIZE 10"}},
+      {Protocol::lmtp,
+       {{"220 mx\r\n", "LHLO "}, {"250-mx\r\n250-EVIL\r\n250 STARTTLS\r\n", "STARTTLS\r\n"}},
+       "LHLO localhost\r\n",
+       "250-mx\r\n250 PIPELINING\r\n",
+       {"PIPELINING"}},
+      {Protocol::pop3,
+       {{"+OK hi\r\n", "CAPA\r\n"}, {"+OK\r\nEVIL\r\nSTLS\r\n.\r\n", "STLS\r\n"}},
+       "CAPA\r\n",
+       "+OK\r\nTOP\r\n.\r\n",
+       {"TOP"}},
+      {Protocol::nntp,
+       {{"200 hi\r\n", "CAPABILITIES\r\n"},
+        {"101 caps\r\nEVIL\r\nSTARTTLS\r\n.\r\n", "STARTTLS\r\n"}},
+       "CAPABILITIES\r\n",
+       "101 caps\r\nREADER\r\n.\r\n",
+       {"READER"}},
+      {Protocol::imap,
+       {{"* OK hi\r\n", "A001 CAPABILITY\r\n"},
+        {"* CAPABILITY IMAP4rev1 EVIL STARTTLS\r\nA001 OK\r\n", "A002 STARTTLS\r\n"}},
+       "A003 CAPABILITY\r\n",
+       "* CAPABILITY IMAP4rev1\r\nA003 OK\r\n",
+       {"IMAP4rev1"}},
+      {Protocol::sieve,
+       {{"\"IMPLEMENTATION\" \"x\"\r\n\"EVIL\"\r\n\"STARTTLS\"\r\nOK\r\n", "STARTTLS\r\n"}},
+       "",
+       "\"IMPLEMENTATION\" \"x\"\r\nOK\r\n",
+       {"IMPLEMENTATION x"}},
+  };
+  for (const Case& c : cases) {
+    std::string name(info(c.protocol).name);
+    std::unique_ptr<Dialogue> client = make_client(c.protocol, {});
+    test::Feeder feed(*client);
+    for (const auto& [says, answer] : c.plaintext) {
+      EXPECT_TRUE(feed(says).starts_with(answer)) << name << " after " << says;
+    }
+    std::string go_ahead = c.protocol == Protocol::sieve  ? "OK\r\n"
+                           : c.protocol == Protocol::imap ? "A002 OK\r\n"
+                           : c.protocol == Protocol::nntp ? "382 go\r\n"
+                           : c.protocol == Protocol::pop3 ? "+OK go\r\n"
+                                                          : "220 go\r\n";
+    feed(go_ahead);
+    EXPECT_EQ(client->next(), Next::start_tls) << name << ": " << client->error_message();
+    EXPECT_EQ(std::ranges::count(client->learned().capabilities, "EVIL"), 1) << name;
+    client->tls_started();
+    EXPECT_EQ(client->take_output(), c.asked_again) << name;
+    feed(c.over_tls);
+    EXPECT_EQ(client->next(), Next::done) << name << ": " << client->error_message();
+    EXPECT_EQ(client->learned().capabilities, c.learned) << name;
+    EXPECT_TRUE(client->learned().tls) << name;
   }
 }
 

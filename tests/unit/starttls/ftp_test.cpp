@@ -82,45 +82,6 @@ TEST(FtpServer, IsDoneOnceTlsIsUp) {
   EXPECT_TRUE(server.in_session());
 }
 
-// The session's data requests, fed by hand: serve_ftp() opens the
-// connections (FtpOverTcp below).
-TEST(FtpSession, ServesTheControlConnectionAndCcc) {
-  Learned handed_over;
-  handed_over.tls = true;
-  sessions::FtpSession session(handed_over, {});
-  Feeder server(session);
-  EXPECT_EQ(server("PROT P\r\n"), "503 PBSZ first\r\n");
-  EXPECT_EQ(server("PBSZ 0\r\nPROT P\r\n"), "200 PBSZ=0\r\n200 PROT now Private\r\n");
-  EXPECT_EQ(server("USER alice\r\nPASS secret\r\n"), "331 password, please\r\n230 logged in\r\n");
-  EXPECT_EQ(server("SIZE /hello.txt\r\n").substr(0, 4), "213 ");
-  EXPECT_EQ(server("RETR hello.txt\r\n"), "425 use PASV or EPSV first\r\n");
-  EXPECT_EQ(server("PASV\r\n"), "");
-  ASSERT_EQ(session.next(), Next::done);
-  ASSERT_TRUE(session.data_request());
-  EXPECT_EQ(session.data_request()->kind, sessions::DataRequest::listen);
-  session.passive_opened(2121, "127.0.0.1");
-  EXPECT_EQ(session.take_output(), "227 Entering Passive Mode (127,0,0,1,8,73)\r\n");
-  EXPECT_EQ(server("RETR hello.txt\r\n").substr(0, 4), "150 ");
-  ASSERT_EQ(session.next(), Next::done);
-  ASSERT_TRUE(session.data_request());
-  EXPECT_EQ(session.data_request()->kind, sessions::DataRequest::send);
-  EXPECT_TRUE(session.data_request()->protect);
-  session.transfer_done(true, 210, "");
-  EXPECT_FALSE(session.data_request());
-  EXPECT_EQ(session.take_output(), "226 Transfer complete (210 bytes)\r\n");
-  EXPECT_EQ(server("EPSV\r\n"), "");
-  session.passive_opened(2121, "127.0.0.1");
-  EXPECT_EQ(session.take_output(), "229 Entering Extended Passive Mode (|||2121|)\r\n");
-  EXPECT_EQ(server("PROT C\r\nSTOR x\r\n"),
-            "200 PROT now Clear\r\n522 data connections must be protected: PROT P first\r\n");
-  EXPECT_EQ(server("CCC\r\n").substr(0, 4), "200 ");
-  EXPECT_EQ(session.next(), Next::stop_tls);
-  session.tls_stopped();
-  EXPECT_EQ(server("PWD\r\n"), "257 \"/\" is the current directory\r\n");
-  EXPECT_EQ(server("CCC\r\n"), "533 CCC needs TLS\r\n");
-  EXPECT_EQ(server("QUIT\r\n"), "221 Goodbye\r\n");
-}
-
 TEST(FtpOverTls, ClientUpgradesThenClearsTheControlConnection) {
   test::run([]() -> asio::awaitable<void> {
     using namespace asio::experimental::awaitable_operators;

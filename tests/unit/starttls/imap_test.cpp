@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "sessions/mailbox.hpp"
 #include "unit/starttls/dialogue_support.hpp"
 
 // IMAP (RFC 9051): the pure dialogues byte by byte, literals, the EAST
@@ -124,25 +123,6 @@ TEST(ImapServer, RefusesLoginBeforeTlsAndPipelinedCommands) {
   EXPECT_EQ(server.error(), make_error_code(errc::injected_plaintext));
 }
 
-// Before login a command needs no megabytes: an unauthenticated client
-// cannot make the server hold a 10 MiB literal for it.
-TEST(ImapSession, RefusesALargeLiteralBeforeLogin) {
-  ServerDialogueOptions options;
-  options.policy = Policy::opportunistic;
-  test::ServerFeeder server(Protocol::imap, options);
-  EXPECT_EQ(server("a LOGIN {10}\r\n"), "+ Ready for literal data\r\n");
-  EXPECT_EQ(server("alice\r\n"), "");
-  EXPECT_EQ(server->next(), Next::receive);
-
-  test::ServerFeeder other(Protocol::imap, options);
-  EXPECT_EQ(other("a LOGIN {100000}\r\n"), "* BYE command too large\r\n");
-  EXPECT_TRUE(other.in_session());
-  EXPECT_EQ(other->next(), Next::failed);
-  EXPECT_EQ(other->error(), make_error_code(errc::line_too_long));
-  EXPECT_NE(other->error_message().find("65536 bytes before logging in"), std::string::npos)
-      << other->error_message();
-}
-
 // Before TLS no command needs more than 64 KiB either.
 TEST(ImapServer, RefusesALargeLiteralBeforeTls) {
   ImapServer server;
@@ -152,25 +132,6 @@ TEST(ImapServer, RefusesALargeLiteralBeforeTls) {
   EXPECT_EQ(server.error(), make_error_code(errc::line_too_long));
   EXPECT_NE(server.error_message().find("65536 bytes before TLS"), std::string::npos)
       << server.error_message();
-}
-
-TEST(ImapSession, ServesTheOneMessageMailbox) {
-  test::ServerFeeder server(Protocol::imap);
-  EXPECT_EQ(server("a STARTTLS\r\n"), "a OK Begin TLS negotiation now\r\n");
-  server.tls_started();
-  std::string capabilities = server("b CAPABILITY\r\n");
-  EXPECT_EQ(capabilities.find("STARTTLS"), std::string::npos) << capabilities;
-  EXPECT_EQ(server("c LOGIN {5}\r\n"), "+ Ready for literal data\r\n");
-  EXPECT_EQ(server("alice \"se\\\"cret\"\r\n").substr(0, 5), "c OK ");
-  EXPECT_EQ(server("c2 AUTHENTICATE PLAIN\r\n"), "+ \r\n");
-  EXPECT_EQ(server("AGJvYgBzZWNyZXQ=\r\n").substr(0, 6), "c2 OK ");  // "\0bob\0secret"
-  EXPECT_NE(server("d SELECT INBOX\r\n").find("* 1 EXISTS\r\n"), std::string::npos);
-  std::string fetched = server("e UID FETCH 1:* (UID BODY.PEEK[])\r\n");
-  std::string message(sessions::sample_message);
-  EXPECT_EQ(fetched, "* 1 FETCH (UID 1 BODY[] {" + std::to_string(message.size()) + "}\r\n" +
-                         message + ")\r\ne OK UID FETCH completed\r\n");
-  EXPECT_EQ(server("f LOGOUT\r\n"), "* BYE localhost logging out\r\nf OK LOGOUT completed\r\n");
-  EXPECT_EQ(server->next(), Next::done);
 }
 
 TEST(ImapOverTls, ClientAndServerUpgrade) {

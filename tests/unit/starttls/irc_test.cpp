@@ -68,18 +68,6 @@ TEST(IrcServer, RefusesRegistrationBeforeTlsAndPipelinedCommands) {
   }
 }
 
-TEST(IrcSession, RegistersAfterTls) {
-  test::ServerFeeder server(Protocol::irc);
-  EXPECT_EQ(server("STARTTLS\r\n"),
-            ":localhost 670 * :STARTTLS successful, go ahead with TLS handshake\r\n");
-  server.tls_started();
-  std::string welcome = server("NICK alice\r\nUSER a 0 * :Alice\r\n");
-  EXPECT_NE(welcome.find(":localhost 001 alice :Welcome"), std::string::npos);
-  EXPECT_EQ(server("PING :x\r\n"), ":localhost PONG localhost :x\r\n");
-  EXPECT_EQ(server("QUIT\r\n"), "ERROR :Closing link (quit)\r\n");
-  EXPECT_EQ(server->next(), Next::done);
-}
-
 TEST(IrcOverTls, ClientAndServerUpgrade) {
   test::run([]() -> asio::awaitable<void> {
     auto both = co_await test::converse(Protocol::irc);

@@ -69,37 +69,6 @@ TEST(NntpServer, RefusesAuthinfoBeforeTlsAndPipelinedCommands) {
   EXPECT_EQ(server.error(), make_error_code(errc::injected_plaintext));
 }
 
-TEST(NntpSession, ServesOneArticle) {
-  test::ServerFeeder server(Protocol::nntp);
-  EXPECT_EQ(server("STARTTLS\r\n"), "382 Continue with TLS negotiation\r\n");
-  server.tls_started();
-  EXPECT_EQ(server("GROUP uptls.test\r\n"), "211 1 1 1 uptls.test\r\n");
-  std::string article = server("ARTICLE 1\r\n");
-  EXPECT_EQ(article.substr(0, 4), "220 ");
-  EXPECT_NE(article.find("Subject: Hello from uptls\r\n"), std::string::npos);
-  EXPECT_EQ(server("ARTICLE 2\r\n"), "423 no article with that number\r\n");
-  // RFC 3977 §7.1: the current UTC time, not a fixed one.
-  auto now = [] {
-    std::time_t t = std::time(nullptr);
-    std::tm utc{};
-    gmtime_r(&t, &utc);
-    char text[16];
-    std::strftime(text, sizeof text, "%Y%m%d%H%M", &utc);
-    return std::string(text);
-  };
-  std::string before = now();
-  std::string date = server("DATE\r\n");
-  std::string after = now();
-  ASSERT_EQ(date.size(), 20u) << date;
-  EXPECT_EQ(date.substr(0, 4), "111 ");
-  std::string minute = date.substr(4, 12);
-  EXPECT_TRUE(minute == before || minute == after) << date << " at " << before;
-  EXPECT_EQ(server("POST\r\n").substr(0, 4), "340 ");
-  EXPECT_EQ(server("Subject: x\r\n\r\n..hi\r\n.\r\n"), "240 article received (discarded)\r\n");
-  EXPECT_EQ(server("QUIT\r\n"), "205 closing connection\r\n");
-  EXPECT_EQ(server->next(), Next::done);
-}
-
 TEST(NntpOverTls, ClientAndServerUpgrade) {
   test::run([]() -> asio::awaitable<void> {
     auto both = co_await test::converse(Protocol::nntp);

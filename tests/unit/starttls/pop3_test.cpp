@@ -119,21 +119,6 @@ TEST(Pop3Server, RefusesLoginBeforeTlsAndPipelinedCommands) {
   EXPECT_EQ(server.error(), make_error_code(errc::injected_plaintext));
 }
 
-TEST(Pop3Session, ServesOneMessage) {
-  test::ServerFeeder server(Protocol::pop3);
-  server("STLS\r\n");
-  server.tls_started();
-  EXPECT_EQ(server("CAPA\r\n").find("STLS"), std::string::npos);
-  server("USER alice\r\n");
-  EXPECT_EQ(server("PASS secret\r\n"), "+OK maildrop has 1 message\r\n");
-  std::string retrieved = server("RETR 1\r\n");
-  EXPECT_NE(retrieved.find("Subject: Hello from uptls\r\n"), std::string::npos);
-  EXPECT_EQ(retrieved.substr(retrieved.size() - 5), "\r\n.\r\n");
-  EXPECT_EQ(server("RETR 2\r\n"), "-ERR no such message\r\n");
-  EXPECT_EQ(server("QUIT\r\n"), "+OK localhost signing off\r\n");
-  EXPECT_EQ(server->next(), Next::done);
-}
-
 TEST(Pop3OverTls, ClientAndServerUpgrade) {
   test::run([]() -> asio::awaitable<void> {
     auto both = co_await test::converse(Protocol::pop3);

@@ -81,22 +81,6 @@ TEST(PostgresServer, TakesDirectTlsAsAHandshake) {
   EXPECT_EQ(feed.pending().size(), 5u);  // left for the handshake
 }
 
-TEST(PostgresSession, AnswersSelectOne) {
-  test::ServerFeeder server(Protocol::postgres);
-  server(ssl_request);
-  server.tls_started();
-  std::string welcome = server(startup);
-  EXPECT_EQ(welcome.substr(0, 9), "R\x00\x00\x00\x08\x00\x00\x00\x00"s);
-  EXPECT_EQ(welcome.substr(welcome.size() - 6), "Z\x00\x00\x00\x05I"s);
-  std::string rows = server("Q\x00\x00\x00\x0dSELECT 1\0"s);
-  EXPECT_NE(rows.find("D\x00\x00\x00\x0b\x00\x01\x00\x00\x00\x01"
-                      "1"s),
-            std::string::npos);
-  EXPECT_NE(rows.find("SELECT 1\0"s), std::string::npos);
-  server("X\x00\x00\x00\x04"s);
-  EXPECT_EQ(server->next(), Next::done);
-}
-
 TEST(PostgresOverTls, ClientAndServerUpgrade) {
   test::run([]() -> asio::awaitable<void> {
     auto both = co_await test::converse(Protocol::postgres);

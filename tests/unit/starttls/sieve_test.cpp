@@ -66,24 +66,6 @@ TEST(SieveServer, RefusesAuthenticationBeforeTlsAndPipelinedCommands) {
   EXPECT_EQ(server.error(), make_error_code(errc::injected_plaintext));
 }
 
-TEST(SieveSession, ServesOneScript) {
-  ServerDialogueOptions options;
-  options.capabilities = sessions::capabilities_before_tls(Protocol::sieve, {});
-  test::ServerFeeder server(Protocol::sieve, options);
-  EXPECT_NE(server.greeting().find("\"SASL\" \"\"\r\n"), std::string::npos) << server.greeting();
-  server("STARTTLS\r\n");
-  std::string again = server.tls_started();
-  EXPECT_EQ(again.find("STARTTLS"), std::string::npos);
-  EXPECT_NE(again.find("\"SASL\" \"PLAIN\""), std::string::npos);
-  EXPECT_EQ(server("AUTHENTICATE \"PLAIN\" {16+}\r\nAGJvYgBzZWNyZXQ=\r\n"),
-            "OK \"Authenticated\"\r\n");
-  EXPECT_EQ(server("LISTSCRIPTS\r\n"), "\"uptls\" ACTIVE\r\nOK \"Listscripts completed\"\r\n");
-  EXPECT_EQ(server("PUTSCRIPT \"mine\" {6+}\r\nkeep;\n\r\n"),
-            "OK \"PUTSCRIPT completed (the script was discarded)\"\r\n");
-  EXPECT_EQ(server("LOGOUT\r\n"), "OK \"Logout completed\"\r\n");
-  EXPECT_EQ(server->next(), Next::done);
-}
-
 TEST(SieveOverTls, ClientAndServerUpgrade) {
   test::run([]() -> asio::awaitable<void> {
     auto both = co_await test::converse(Protocol::sieve);
