@@ -90,16 +90,17 @@ const Verb<ImapServer> ImapServer::verbs[] = {
 };
 
 ImapServer::ImapServer(ServerDialogueOptions options)
-    : Dialogue(Role::server, options.max_line),
-      options_(std::move(options)),
-      table_(verbs, Unlisted::unknown),
-      command_(std::make_unique<detail::CommandAssembler>(detail::max_unauthenticated_command)) {
+    : LiteralServer(
+          std::move(options),
+          {"* BYE line too long\r\n", "* BYE command too large\r\n", "+ Ready for literal data\r\n",
+           "NO [PRIVACYREQUIRED] TLS is required: STARTTLS first\r\n",
+           "BAD STARTTLS, then LOGIN first, or the command is unknown\r\n",
+           "* BAD a command is a tag and a name\r\n", "* BYE too many errors\r\n"},
+          verbs, true) {
   send("* OK [CAPABILITY " + capabilities() + "] " +
        (options_.greeting.empty() ? options_.host_name + " IMAP4rev1" : options_.greeting) +
        "\r\n");
 }
-
-ImapServer::~ImapServer() = default;
 
 std::string_view ImapServer::protocol() const noexcept { return "imap"; }
 
@@ -109,60 +110,6 @@ std::string ImapServer::capabilities() const {
   list += " STARTTLS";
   if (options_.policy == Policy::required) list += " LOGINDISABLED";
   return list;
-}
-
-std::size_t ImapServer::on_receive(std::string_view bytes) {
-  if (command_->in_literal()) return command_->add_literal(bytes);
-  std::size_t used = 0;
-  auto line = take_line(bytes, used);
-  if (!line) {
-    if (next() == Next::failed) send("* BYE line too long\r\n");
-    return used;
-  }
-  if (command_->empty() && options_.policy == Policy::opportunistic) {
-    auto words = detail::tokens(*line);
-    if (words.size() >= 2 && table_.look_up(words[1]).verdict == Verdict::needs_tls) {
-      // Plaintext was allowed: the application serves this command.
-      finish();
-      return 0;
-    }
-  }
-  bool synchronizing = false;
-  switch (command_->add_line(*line, synchronizing)) {
-    case detail::CommandAssembler::Line::too_large:
-      send("* BYE command too large\r\n");
-      fail(errc::line_too_long, "imap: the client sent a command larger than " +
-                                    std::to_string(command_->limit()) + " bytes before TLS");
-      break;
-    case detail::CommandAssembler::Line::literal_follows:
-      if (synchronizing) send("+ Ready for literal data\r\n");
-      break;
-    case detail::CommandAssembler::Line::complete:
-      command(command_->take(), bytes.substr(used));
-      break;
-  }
-  return used;
-}
-
-void ImapServer::command(std::string_view line, std::string_view rest) {
-  auto words = detail::tokens(line);
-  if (words.size() < 2) {
-    send("* BAD a command is a tag and a name\r\n");
-  } else {
-    const std::string& tag = words[0];
-    auto [verdict, handler] = table_.look_up(words[1]);
-    if (verdict == Verdict::served) {
-      (this->*handler)(Command{words[1], {}, rest, tag});
-      return;
-    }
-    send(verdict == Verdict::needs_tls
-             ? tag + " NO [PRIVACYREQUIRED] TLS is required: STARTTLS first\r\n"
-             : tag + " BAD STARTTLS, then LOGIN first, or the command is unknown\r\n");
-  }
-  if (++errors_ > 20) {
-    send("* BYE too many errors\r\n");
-    fail(errc::protocol_error, "imap: the client made too many errors");
-  }
 }
 
 void ImapServer::capability(const Command& command) {
@@ -189,7 +136,5 @@ void ImapServer::starttls(const Command& command) {
 // RFC 9051 §6.2.1: nothing from before TLS carries over; the client asks
 // CAPABILITY again, of the application.
 void ImapServer::on_tls() { finish(); }
-
-void ImapServer::on_end_of_input() { peer_left(); }
 
 }  // namespace uptls::starttls

@@ -6,19 +6,14 @@
 /// data, never as lines.
 
 #include <cstddef>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "starttls/capability_client.hpp"
-#include "starttls/line_server.hpp"
+#include "starttls/literal_server.hpp"
 #include "uptls/starttls/dialogue.hpp"
-
-namespace uptls::detail {
-class CommandAssembler;
-}
 
 namespace uptls::starttls {
 
@@ -49,19 +44,14 @@ class ImapClient final : public CapabilityClient {
 /// LOGIN and AUTHENTICATE before TLS (Policy::opportunistic leaves the first
 /// of them unread for the application), refuses commands pipelined after
 /// STARTTLS, and upgrades. It is done once TLS is up.
-class ImapServer final : public Dialogue {
+class ImapServer final : public LiteralServer<ImapServer> {
  public:
   /// @param options the host name, greeting, capabilities, policy and limits.
   explicit ImapServer(ServerDialogueOptions options = {});
-  /// Destroys the dialogue.
-  ~ImapServer() override;
   std::string_view protocol() const noexcept override;
 
  private:
-  std::size_t on_receive(std::string_view bytes) override;
   void on_tls() override;
-  void on_end_of_input() override;
-  void command(std::string_view line, std::string_view rest);
   std::string capabilities() const;
   void capability(const Command& command);
   void noop(const Command& command);
@@ -69,10 +59,6 @@ class ImapServer final : public Dialogue {
   void starttls(const Command& command);
 
   static const Verb<ImapServer> verbs[];
-  ServerDialogueOptions options_;
-  VerbTable<ImapServer> table_;
-  std::unique_ptr<detail::CommandAssembler> command_;  // literals quoted in
-  std::size_t errors_ = 0;
 };
 
 }  // namespace uptls::starttls

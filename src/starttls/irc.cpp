@@ -71,10 +71,21 @@ void IrcClient::on_tls() {
 
 // ---- server ---------------------------------------------------------------
 
+// Registration (NICK, USER, PASS): one list for both policies.
+const Verb<IrcServer> IrcServer::verbs[] = {
+    {"STARTTLS", &IrcServer::starttls},
+    {"CAP", &IrcServer::cap},
+    {"QUIT", &IrcServer::quit},
+    {"PING", &IrcServer::ping},
+    {"NICK"},
+    {"USER"},
+    {"PASS"},
+};
+
 // No notice on connect: openssl s_client -starttls irc takes any line but a
 // numeric before 670 as a refusal.
 IrcServer::IrcServer(ServerDialogueOptions options)
-    : Dialogue(Role::server, options.max_line), options_(std::move(options)) {}
+    : VerbServer(std::move(options), verbs, Unlisted::unknown, "ERROR :too many errors\r\n") {}
 
 std::string_view IrcServer::protocol() const noexcept { return "irc"; }
 
@@ -86,57 +97,51 @@ std::size_t IrcServer::on_receive(std::string_view bytes) {
     return used;
   }
   if (line->empty()) return used;
-  if (options_.policy == Policy::opportunistic && needs_tls(*line)) {
-    // Plaintext was allowed: the application serves this command.
-    finish();
-    return 0;
-  }
-  command(*line, bytes.substr(used));
-  return used;
-}
-
-// Registration: one list for both policies, as SmtpServer's.
-bool IrcServer::needs_tls(std::string_view line) {
-  return detail::verb_is_one_of(parse(line).command, {"NICK", "USER", "PASS"});
-}
-
-void IrcServer::command(std::string_view line, std::string_view rest) {
-  Message message = parse(line);
-  auto is = [&message](std::string_view name) { return detail::iequals(message.command, name); };
-  const std::string& host = options_.host_name;
-  if (is("STARTTLS")) {
-    accept_starttls(rest,
-                    ":" + host + " 670 * :STARTTLS successful, go ahead with TLS handshake\r\n",
-                    "ERROR :command pipelined after STARTTLS; closing\r\n");
-  } else if (is("CAP")) {
-    auto [subcommand, ignored] = detail::split_command(message.parameters);
-    std::string list = "tls";
-    for (const std::string& capability : options_.capabilities) list += " " + capability;
-    if (detail::iequals(subcommand, "LS")) {
-      send(":" + host + " CAP * LS :" + list + "\r\n");
-    } else if (detail::iequals(subcommand, "REQ")) {
-      send(":" + host + " CAP * NAK :" + std::string(trailing(message.parameters)) + "\r\n");
-    }
-  } else if (is("QUIT")) {
-    send("ERROR :Closing link (quit)\r\n");
-    peer_left();
-  } else if (is("PING")) {
-    send(":" + host + " PONG " + host + " :" + std::string(trailing(message.parameters)) + "\r\n");
-  } else if (needs_tls(line)) {
+  Message message = parse(*line);
+  if (hands_over(message.command)) return 0;
+  auto [verdict, handler] = look_up(message.command);
+  if (verdict == Verdict::served) {
+    serve(handler, Command{message.command, message.parameters, bytes.substr(used)});
+  } else if (verdict == Verdict::needs_tls) {
     send("ERROR :TLS is required: send STARTTLS first\r\n");
     fail(errc::protocol_error, "irc: the client registered before TLS, which is required");
   } else {
-    send(":" + host + " 451 * " + std::string(message.command) + " :You have not registered\r\n");
-    if (++errors_ > 20) {
-      send("ERROR :too many errors\r\n");
-      fail(errc::protocol_error, "irc: the client made too many errors");
-    }
+    refuse(":" + options_.host_name + " 451 * " + std::string(message.command) +
+           " :You have not registered\r\n");
   }
+  return used;
+}
+
+void IrcServer::starttls(const Command& command) {
+  accept_starttls(
+      command.rest,
+      ":" + options_.host_name + " 670 * :STARTTLS successful, go ahead with TLS handshake\r\n",
+      "ERROR :command pipelined after STARTTLS; closing\r\n");
+}
+
+void IrcServer::cap(const Command& command) {
+  auto [subcommand, ignored] = detail::split_command(command.argument);
+  std::string list = "tls";
+  for (const std::string& capability : options_.capabilities) list += " " + capability;
+  if (detail::iequals(subcommand, "LS")) {
+    send(":" + options_.host_name + " CAP * LS :" + list + "\r\n");
+  } else if (detail::iequals(subcommand, "REQ")) {
+    send(":" + options_.host_name + " CAP * NAK :" + std::string(trailing(command.argument)) +
+         "\r\n");
+  }
+}
+
+void IrcServer::quit(const Command&) {
+  send("ERROR :Closing link (quit)\r\n");
+  peer_left();
+}
+
+void IrcServer::ping(const Command& command) {
+  send(":" + options_.host_name + " PONG " + options_.host_name + " :" +
+       std::string(trailing(command.argument)) + "\r\n");
 }
 
 // Registration goes on over TLS, with the application.
 void IrcServer::on_tls() { finish(); }
-
-void IrcServer::on_end_of_input() { peer_left(); }
 
 }  // namespace uptls::starttls

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "starttls/line_server.hpp"
 #include "uptls/starttls/dialogue.hpp"
 
 namespace uptls::starttls {
@@ -35,7 +36,7 @@ class IrcClient final : public Dialogue {
 /// Policy::opportunistic leaves it unread for the application) and commands
 /// pipelined after STARTTLS, and upgrades. It is done once TLS is up:
 /// registration is the application's.
-class IrcServer final : public Dialogue {
+class IrcServer final : public VerbServer<IrcServer> {
  public:
   /// @param options the server name, capabilities, policy and limits.
   explicit IrcServer(ServerDialogueOptions options = {});
@@ -44,12 +45,12 @@ class IrcServer final : public Dialogue {
  private:
   std::size_t on_receive(std::string_view bytes) override;
   void on_tls() override;
-  void on_end_of_input() override;
-  void command(std::string_view line, std::string_view rest);
-  static bool needs_tls(std::string_view line);
+  void starttls(const Command& command);
+  void cap(const Command& command);
+  void quit(const Command& command);
+  void ping(const Command& command);
 
-  ServerDialogueOptions options_;
-  std::size_t errors_ = 0;
+  static const Verb<IrcServer> verbs[];
 };
 
 }  // namespace uptls::starttls

@@ -1,11 +1,11 @@
 #pragma once
-// The verb tables of the server dialogues, and the shape of the
-// line-protocol ones (SMTP, LMTP, POP3, NNTP, FTP): a greeting, then each
-// command line looked up in one table of verbs. A verb's entry says whether
-// it may come before TLS: one list per protocol, read by both policies, so
-// that what a required server refuses is exactly what an opportunistic one
-// leaves unread for the application. IMAP and ManageSieve read tagged
-// commands and literals themselves, and look their verbs up in a table too.
+// The server dialogues whose commands are verbs (SMTP, LMTP, POP3, NNTP,
+// FTP, IMAP, ManageSieve): each looks its verbs up in one table, whose
+// entry says whether the verb may come before TLS. One list per protocol,
+// read by both policies, so that what a required server refuses is exactly
+// what an opportunistic one leaves unread for the application. The line
+// protocols read a command a line at a time (LineServer, here); IMAP and
+// ManageSieve read literals too (LiteralServer, literal_server.hpp).
 
 #include <cstddef>
 #include <span>
@@ -18,26 +18,14 @@
 
 namespace uptls::starttls {
 
-/// One command line, split at its first space.
+/// One command, its verb apart.
 struct Command {
   std::string_view verb;
   std::string_view argument;
-  /// What came after the line in the same read (pipelined after it).
+  /// What came after the command in the same read (pipelined after it).
   std::string_view rest;
   /// The command's tag (IMAP), or empty.
   std::string_view tag = {};
-};
-
-/// The replies a line server makes by itself, each a whole reply with CRLF.
-struct LineReplies {
-  /// To a line over the limit (the dialogue then fails).
-  std::string too_long;
-  /// To a verb that needs TLS, before TLS (SMTP's 530: RFC 3207 §4).
-  std::string needs_tls;
-  /// To a verb not in the table.
-  std::string unknown;
-  /// After the 21st refusal (the dialogue then fails).
-  std::string too_many;
 };
 
 /// Which verbs the table does not list are: unknown (SMTP, POP3), or
@@ -54,12 +42,19 @@ struct Verb {
 /// What the table makes of a verb.
 enum class Verdict { served, needs_tls, unknown };
 
-/// One protocol's verbs.
+/// What the verb servers share: the table, and the count of refusals.
 template <typename Server>
-class VerbTable {
- public:
-  VerbTable(std::span<const Verb<Server>> verbs, Unlisted unlisted)
-      : verbs_(verbs), unlisted_(unlisted) {}
+class VerbServer : public Dialogue {
+ protected:
+  /// @param too_many the reply after the 21st refusal (the dialogue then
+  ///   fails: a client that only probes).
+  VerbServer(ServerDialogueOptions options, std::span<const Verb<Server>> verbs, Unlisted unlisted,
+             std::string too_many)
+      : Dialogue(Role::server, options.max_line),
+        options_(std::move(options)),
+        verbs_(verbs),
+        unlisted_(unlisted),
+        too_many_(std::move(too_many)) {}
 
   /// What a verb is, and its handler when it is served.
   struct Found {
@@ -68,44 +63,36 @@ class VerbTable {
   };
 
   Found look_up(std::string_view verb) const {
-    const Verb<Server>* entry = find(verb);
-    if (entry && entry->handler) return {Verdict::served, entry->handler};
-    return {entry || unlisted_ == Unlisted::need_tls ? Verdict::needs_tls : Verdict::unknown};
-  }
-
- private:
-  const Verb<Server>* find(std::string_view verb) const {
-    for (const Verb<Server>& candidate : verbs_) {
-      if (detail::iequals(verb, candidate.name)) return &candidate;
+    for (const Verb<Server>& entry : verbs_) {
+      if (!detail::iequals(verb, entry.name)) continue;
+      if (entry.handler) return {Verdict::served, entry.handler};
+      return {Verdict::needs_tls};
     }
-    return nullptr;
+    return {unlisted_ == Unlisted::need_tls ? Verdict::needs_tls : Verdict::unknown};
   }
 
-  std::span<const Verb<Server>> verbs_;
-  Unlisted unlisted_;
-};
+  /// Whether the application serves this verb instead: it needs TLS, and
+  /// plaintext was allowed. The dialogue is then done, the command unread.
+  bool hands_over(std::string_view verb) {
+    if (options_.policy != Policy::opportunistic || look_up(verb).verdict != Verdict::needs_tls) {
+      return false;
+    }
+    finish();
+    return true;
+  }
 
-template <typename Server>
-class LineServer : public Dialogue {
- public:
-  using Verb = starttls::Verb<Server>;
-
- protected:
-  LineServer(ServerDialogueOptions options, LineReplies replies, std::span<const Verb> verbs,
-             Unlisted unlisted)
-      : Dialogue(Role::server, options.max_line),
-        options_(std::move(options)),
-        replies_(std::move(replies)),
-        verbs_(verbs, unlisted) {}
-
-  /// Refuses a command with reply and counts it: too many refusals end the
-  /// dialogue (a client that only probes).
+  /// Refuses a command with reply and counts it.
   void refuse(std::string_view reply) {
     send(reply);
     if (++errors_ > 20) {
-      send(replies_.too_many);
+      send(too_many_);
       fail(errc::protocol_error, std::string(protocol()) + ": the client made too many errors");
     }
+  }
+
+  /// Calls a served verb's handler.
+  void serve(void (Server::*handler)(const Command&), const Command& command) {
+    (static_cast<Server&>(*this).*handler)(command);
   }
 
   void on_end_of_input() override { peer_left(); }
@@ -113,31 +100,57 @@ class LineServer : public Dialogue {
   ServerDialogueOptions options_;
 
  private:
+  std::span<const Verb<Server>> verbs_;
+  Unlisted unlisted_;
+  std::string too_many_;
+  std::size_t errors_ = 0;
+};
+
+/// The replies a line server makes by itself, each a whole reply with CRLF.
+struct LineReplies {
+  /// To a line over the limit (the dialogue then fails).
+  std::string too_long;
+  /// To a verb that needs TLS, before TLS (SMTP's 530: RFC 3207 §4).
+  std::string needs_tls;
+  /// To a verb not in the table.
+  std::string unknown;
+  /// After the 21st refusal (the dialogue then fails).
+  std::string too_many;
+};
+
+/// A greeting, then each command line's verb looked up in the table.
+template <typename Server>
+class LineServer : public VerbServer<Server> {
+ public:
+  using Verb = starttls::Verb<Server>;
+
+ protected:
+  using Base = VerbServer<Server>;
+
+  LineServer(ServerDialogueOptions options, LineReplies replies, std::span<const Verb> verbs,
+             Unlisted unlisted)
+      : Base(std::move(options), verbs, unlisted, replies.too_many), replies_(std::move(replies)) {}
+
+ private:
   std::size_t on_receive(std::string_view bytes) final {
     std::size_t used = 0;
-    auto line = take_line(bytes, used);
+    auto line = this->take_line(bytes, used);
     if (!line) {
-      if (next() == Next::failed) send(replies_.too_long);
+      if (this->next() == Next::failed) this->send(replies_.too_long);
       return used;
     }
     auto [verb, argument] = detail::split_command(*line);
-    auto [verdict, handler] = verbs_.look_up(verb);
+    if (this->hands_over(verb)) return 0;
+    auto [verdict, handler] = this->look_up(verb);
     if (verdict == Verdict::served) {
-      (static_cast<Server&>(*this).*handler)(Command{verb, argument, bytes.substr(used)});
-      return used;
+      this->serve(handler, Command{verb, argument, bytes.substr(used)});
+    } else {
+      this->refuse(verdict == Verdict::needs_tls ? replies_.needs_tls : replies_.unknown);
     }
-    if (verdict == Verdict::needs_tls && options_.policy == Policy::opportunistic) {
-      // Plaintext was allowed: the application serves this command.
-      finish();
-      return 0;
-    }
-    refuse(verdict == Verdict::needs_tls ? replies_.needs_tls : replies_.unknown);
     return used;
   }
 
   LineReplies replies_;
-  VerbTable<Server> verbs_;
-  std::size_t errors_ = 0;
 };
 
 }  // namespace uptls::starttls

@@ -78,15 +78,17 @@ const Verb<SieveServer> SieveServer::verbs[] = {
     {"AUTHENTICATE"},
 };
 
+// RFC 5804 §4: clients send {n+}; a synchronizing literal needs no
+// go-ahead either.
 SieveServer::SieveServer(ServerDialogueOptions options)
-    : Dialogue(Role::server, options.max_line),
-      options_(std::move(options)),
-      table_(verbs, Unlisted::unknown),
-      command_(std::make_unique<detail::CommandAssembler>(detail::max_unauthenticated_command)) {
+    : LiteralServer(std::move(options),
+                    {"BYE \"line too long\"\r\n", "BYE \"command too large\"\r\n", "",
+                     "NO (ENCRYPT-NEEDED) \"TLS is required: STARTTLS first\"\r\n",
+                     "NO \"STARTTLS, then AUTHENTICATE first\"\r\n",
+                     "NO \"STARTTLS, then AUTHENTICATE first\"\r\n", "BYE \"too many errors\"\r\n"},
+                    verbs, false) {
   capabilities();
 }
-
-SieveServer::~SieveServer() = default;
 
 std::string_view SieveServer::protocol() const noexcept { return "sieve"; }
 
@@ -110,53 +112,6 @@ void SieveServer::capabilities() {
   send(list + "\"VERSION\" \"1.0\"\r\nOK \"" + greeting + "\"\r\n");
 }
 
-std::size_t SieveServer::on_receive(std::string_view bytes) {
-  if (command_->in_literal()) return command_->add_literal(bytes);
-  std::size_t used = 0;
-  auto line = take_line(bytes, used);
-  if (!line) {
-    if (next() == Next::failed) send("BYE \"line too long\"\r\n");
-    return used;
-  }
-  if (command_->empty() && options_.policy == Policy::opportunistic &&
-      table_.look_up(detail::first_word(*line)).verdict == Verdict::needs_tls) {
-    // Plaintext was allowed: the application serves this command.
-    finish();
-    return 0;
-  }
-  bool synchronizing = false;
-  switch (command_->add_line(*line, synchronizing)) {
-    case detail::CommandAssembler::Line::too_large:
-      send("BYE \"command too large\"\r\n");
-      fail(errc::line_too_long, "sieve: the client sent a command larger than " +
-                                    std::to_string(command_->limit()) + " bytes before TLS");
-      break;
-    case detail::CommandAssembler::Line::literal_follows:
-      // RFC 5804 §4: clients send {n+}; a synchronizing literal needs no
-      // go-ahead either.
-      break;
-    case detail::CommandAssembler::Line::complete:
-      command(command_->take(), bytes.substr(used));
-      break;
-  }
-  return used;
-}
-
-void SieveServer::command(std::string_view line, std::string_view rest) {
-  std::string_view verb = detail::first_word(line);
-  auto [verdict, handler] = table_.look_up(verb);
-  if (verdict == Verdict::served) {
-    (this->*handler)(Command{verb, {}, rest});
-    return;
-  }
-  send(verdict == Verdict::needs_tls ? "NO (ENCRYPT-NEEDED) \"TLS is required: STARTTLS first\"\r\n"
-                                     : "NO \"STARTTLS, then AUTHENTICATE first\"\r\n");
-  if (++errors_ > 20) {
-    send("BYE \"too many errors\"\r\n");
-    fail(errc::protocol_error, "sieve: the client made too many errors");
-  }
-}
-
 void SieveServer::capability(const Command&) { capabilities(); }
 
 void SieveServer::noop(const Command&) { send("OK \"NOOP completed\"\r\n"); }
@@ -177,7 +132,5 @@ void SieveServer::on_tls() {
   capabilities();
   finish();
 }
-
-void SieveServer::on_end_of_input() { peer_left(); }
 
 }  // namespace uptls::starttls

@@ -5,19 +5,14 @@
 /// again over TLS.
 
 #include <cstddef>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "starttls/capability_client.hpp"
-#include "starttls/line_server.hpp"
+#include "starttls/literal_server.hpp"
 #include "uptls/starttls/dialogue.hpp"
-
-namespace uptls::detail {
-class CommandAssembler;
-}
 
 namespace uptls::starttls {
 
@@ -42,19 +37,14 @@ class SieveClient final : public CapabilityClient {
 /// (Policy::opportunistic leaves it unread for the application) and
 /// commands pipelined after STARTTLS, and upgrades, sending its
 /// capabilities again. It is done then.
-class SieveServer final : public Dialogue {
+class SieveServer final : public LiteralServer<SieveServer> {
  public:
   /// @param options the host name, greeting, capabilities, policy and limits.
   explicit SieveServer(ServerDialogueOptions options = {});
-  /// Destroys the dialogue.
-  ~SieveServer() override;
   std::string_view protocol() const noexcept override;
 
  private:
-  std::size_t on_receive(std::string_view bytes) override;
   void on_tls() override;
-  void on_end_of_input() override;
-  void command(std::string_view line, std::string_view rest);
   void capabilities();
   void capability(const Command& command);
   void noop(const Command& command);
@@ -62,10 +52,6 @@ class SieveServer final : public Dialogue {
   void starttls(const Command& command);
 
   static const Verb<SieveServer> verbs[];
-  ServerDialogueOptions options_;
-  VerbTable<SieveServer> table_;
-  std::unique_ptr<detail::CommandAssembler> command_;  // literals quoted in
-  std::size_t errors_ = 0;
 };
 
 }  // namespace uptls::starttls

@@ -149,6 +149,11 @@ TEST(ServerDialogues, WhatARequiredServerRefusesIsWhatAnOpportunisticOneHandsOve
        "NO (ENCRYPT-NEEDED)",
        {"AUTHENTICATE \"PLAIN\"", "authenticate \"PLAIN\""},
        {"NOOP", "HAVESPACE \"a\" 10", "FOO"}},
+      {Protocol::irc,
+       "CAP LS 302",
+       "ERROR :TLS is required",
+       {"NICK alice", "USER alice 0 * :Alice", "PASS secret", ":alice NICK alice"},
+       {"PING x", "FOO"}},
   };
   for (const Case& c : cases) {
     std::vector<std::pair<std::string, bool>> commands;
