@@ -6,10 +6,12 @@
 #include <asio/experimental/parallel_group.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
 #include <vector>
 
 #include "system_error.hpp"
 #include "uptls/error.hpp"
+#include "uptls/proxy_protocol.hpp"
 
 namespace uptls {
 
@@ -75,6 +77,11 @@ asio::awaitable<Stream> open_connection(std::string host, std::uint16_t port,
                     std::to_string(options.connect_timeout.count()) + " ms");
   }
   if (connect_ec) detail::throw_system_error(connect_ec, "connecting to " + target);
+  if (options.send_proxy != 0) {
+    std::string header = proxy_protocol::encode(
+        options.send_proxy, options.send_proxy_source.value_or(socket.local_endpoint()), endpoint);
+    co_await asio::async_write(socket, asio::buffer(header), asio::use_awaitable);
+  }
 
   std::string name = options.server_name.empty() ? host : options.server_name;
   co_return co_await client_stream(tcp_transport(std::move(socket)), name, options);

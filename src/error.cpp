@@ -59,6 +59,8 @@ class LibraryCategory final : public std::error_category {
         return "unexpected exception";
       case errc::session_not_resumed:
         return "the TLS handshake did not resume the session it had to";
+      case errc::proxy_header:
+        return "a missing, malformed or untrusted PROXY protocol header";
     }
     return "unknown uptls error";
   }

@@ -21,6 +21,7 @@
 #include <unordered_map>
 
 #include "endpoint_text.hpp"
+#include "proxy_header.hpp"
 #include "system_error.hpp"
 #include "uptls/error.hpp"
 #include "uptls/printable.hpp"
@@ -203,7 +204,16 @@ struct Server::Impl {
         co_await pause.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
         continue;
       }
-      std::string client = client_address(*transport);
+      // Behind a PROXY header the client is known once it is read (session).
+      detail::ProxiedTransport* proxied = nullptr;
+      std::string client;
+      if (self->options.accept_proxy != proxy_protocol::Mode::off) {
+        auto wrapper = std::make_unique<detail::ProxiedTransport>(std::move(transport));
+        proxied = wrapper.get();
+        transport = std::move(wrapper);
+      } else {
+        client = client_address(*transport);
+      }
       if (self->over_limits(client)) {
         transport->close();
         self->note_refused("over the limits");
@@ -218,9 +228,10 @@ struct Server::Impl {
       self->live_count = self->live.size();
       self->peak_since_trim = std::max(self->peak_since_trim, self->live.size());
       if (!client.empty()) ++self->per_address[client];
-      asio::co_spawn(connection_strand,
-                     session(self, id, std::move(client), std::move(stream), tls != nullptr),
-                     asio::detached);
+      asio::co_spawn(
+          connection_strand,
+          session(self, id, std::move(client), std::move(stream), tls != nullptr, proxied),
+          asio::detached);
     }
   }
 
@@ -254,9 +265,38 @@ struct Server::Impl {
 
   bool over_limits(const std::string& client) const {
     if (options.max_connections > 0 && live.size() >= options.max_connections) return true;
+    return over_address_limit(client);
+  }
+
+  bool over_address_limit(const std::string& client) const {
     if (options.max_per_address == 0 || client.empty()) return false;
     auto found = per_address.find(client);
     return found != per_address.end() && found->second >= options.max_per_address;
+  }
+
+  /// On the server's strand: counts a client that its PROXY header named,
+  /// unless it is over max_per_address.
+  static asio::awaitable<bool> count_client(std::shared_ptr<Impl> self, std::string client) {
+    if (self->over_address_limit(client)) {
+      self->note_refused("over the limits");
+      co_return false;
+    }
+    if (!client.empty()) ++self->per_address[client];
+    co_return true;
+  }
+
+  /// Reads the PROXY header of a connection and counts the client it names;
+  /// false when the connection is not to be served (the peer left, or the
+  /// client is over its limit). Clears client unless it was counted.
+  static asio::awaitable<bool> admit(std::shared_ptr<Impl> self, detail::ProxiedTransport& proxied,
+                                     std::string& client) {
+    if (!co_await proxied.read_header(self->options)) co_return false;
+    std::string named = client_address(proxied);
+    if (!co_await asio::co_spawn(self->strand, count_client(self, named), asio::use_awaitable)) {
+      co_return false;
+    }
+    client = std::move(named);
+    co_return true;
   }
 
   /// Counts a connection closed at once; logs once a second at most.
@@ -273,11 +313,14 @@ struct Server::Impl {
   }
 
   static asio::awaitable<void> session(std::shared_ptr<Impl> self, std::uint64_t id,
-                                       std::string client, Stream stream, bool tls) {
+                                       std::string client, Stream stream, bool tls,
+                                       detail::ProxiedTransport* proxied) {
     std::string peer = stream.peer();
     try {
-      if (tls && !self->options.upgradeable) co_await stream.start_tls();
-      co_await self->handler(std::move(stream));
+      bool serve = !proxied || co_await admit(self, *proxied, client);
+      peer = stream.peer();
+      if (serve && tls && !self->options.upgradeable) co_await stream.start_tls();
+      if (serve) co_await self->handler(std::move(stream));
     } catch (const std::exception& e) {
       // Connections that stop() ended are expected to fail; others are news.
       if (!self->ending)

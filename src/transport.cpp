@@ -128,6 +128,8 @@ std::optional<asio::ip::tcp::endpoint> Transport::tcp_endpoint(bool) const { ret
 
 int Transport::native_socket() const noexcept { return -1; }
 
+const proxy_protocol::Header* Transport::proxy_header() const noexcept { return nullptr; }
+
 std::unique_ptr<Transport> tcp_transport(asio::ip::tcp::socket socket) {
   std::error_code ignored;
   // Line protocols write small segments back to back (STARTTLS, then the

@@ -7,9 +7,11 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -42,6 +44,14 @@ struct ConnectOptions {
   std::chrono::milliseconds connect_timeout{30'000};
   /// The stream's timeouts (idle: 5 minutes unless changed; zero: none).
   Timeouts timeouts;
+  /// Sends a PROXY protocol header of this version (1 or 2; 0, the
+  /// default: none) as soon as the TCP connection is up, before anything
+  /// else, as a load balancer does for a server behind
+  /// ServeOptions::accept_proxy. It names send_proxy_source as the client,
+  /// or this connection's own address. TCP only.
+  int send_proxy = 0;
+  /// The client the header names (a proxy passing on its own client's).
+  std::optional<asio::ip::tcp::endpoint> send_proxy_source;
 };
 
 /// Resolves host (IPv4 and IPv6) and connects to the first address that

@@ -69,6 +69,9 @@ enum class errc {
   /// A handshake that had to resume a given session (Stream::resume_session_of,
   /// an FTP data connection resuming its control connection's) did not.
   session_not_resumed,
+  /// A connection's PROXY protocol header (ServeOptions::accept_proxy) was
+  /// missing, malformed, too long, or from a source not trusted to send one.
+  proxy_header,
 };
 
 /// Conditions that group errc values, as Beast's do: compare a code with

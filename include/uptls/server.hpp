@@ -15,9 +15,11 @@
 #include <string_view>
 #include <system_error>
 #include <tuple>
+#include <vector>
 
 #include "uptls/detail/launch.hpp"
 #include "uptls/export.hpp"
+#include "uptls/proxy_protocol.hpp"
 #include "uptls/stream.hpp"
 #include "uptls/tls/config.hpp"
 
@@ -56,6 +58,25 @@ struct ServeOptions {
   /// At most this many connections at once from one client address (TCP);
   /// 0: no limit.
   std::size_t max_per_address = 0;
+  /// Whether each connection begins with a PROXY protocol header (v1 or v2),
+  /// as a load balancer in front sends (HAProxy's `send-proxy-v2`). When it
+  /// does, the client it names is the peer everywhere: Stream::peer(), the
+  /// log, max_per_address; Transport::proxy_header() has the whole header.
+  /// The header is read before anything else (a plaintext greeting, a
+  /// ClientHello), and the bytes after it in the same segment are the
+  /// client's. A header that is malformed or longer than
+  /// proxy_protocol::default_max_size, or none where one is required,
+  /// closes the connection, with a log line.
+  proxy_protocol::Mode accept_proxy = proxy_protocol::Mode::off;
+  /// The sources trusted to send a PROXY header (the load balancers); empty:
+  /// every source. Under Mode::required a connection from elsewhere is
+  /// closed; under Mode::optional it is served as it is, and its bytes are
+  /// never taken for a header, so that no client can name another.
+  std::vector<proxy_protocol::Network> proxy_from;
+  /// Bounds the wait for the whole header from a trusted source. Under
+  /// Mode::optional, a connection that sends nothing within it is served
+  /// without one (a client that waits for the server's greeting).
+  std::chrono::milliseconds proxy_timeout{3'000};
   /// Receives one line per connection that ended in an error (a handler
   /// that threw, a failed implicit handshake). Default: standard error.
   /// Called from the connection's strand: when the io_context runs on

@@ -22,6 +22,10 @@
 
 namespace uptls {
 
+namespace proxy_protocol {
+struct Header;
+}
+
 /// The direction a transport waits for.
 enum class Readiness {
   /// Bytes to read, an end of stream or an error.
@@ -104,6 +108,11 @@ class UPTLS_API Transport {
   /// The socket's descriptor, for socket options (SO_KEEPALIVE,
   /// TCP_KEEPIDLE); -1 for a transport that has none (the default).
   virtual int native_socket() const noexcept;
+
+  /// The PROXY protocol header the connection began with (a Server with
+  /// ServeOptions::accept_proxy reads it), or null: when there is one, peer()
+  /// and tcp_endpoint(false) name the client it names.
+  virtual const proxy_protocol::Header* proxy_header() const noexcept;
 };
 
 /// Whether ec says "try again later": asio::error::would_block, or the same

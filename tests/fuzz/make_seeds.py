@@ -177,7 +177,22 @@ def starttls_seeds():
                   b"\xff" + from_client.replace(command, command + b"x NOOP\r\n"))
 
 
+def proxy_protocol_seeds():
+    """PROXY headers (HAProxy's proxy-protocol.txt), each before a ClientHello."""
+    v2 = b"\r\n\r\n\x00\r\nQUIT\n"
+    write("proxy_protocol", "v1-tcp4", b"PROXY TCP4 203.0.113.7 192.0.2.1 56324 443\r\n\x16\x03\x01")
+    write("proxy_protocol", "v1-tcp6", b"PROXY TCP6 2001:db8::1 2001:db8::2 1 65535\r\nEHLO x\r\n")
+    write("proxy_protocol", "v1-unknown", b"PROXY UNKNOWN\r\n")
+    write("proxy_protocol", "v2-inet-tlv", v2 + b"\x21\x11\x00\x1a" + bytes([203, 0, 113, 7, 192, 0, 2, 1])
+          + b"\xdc\x04\x01\xbb" + b"\x02\x00\x0bexample.org" + b"\x16\x03\x01")
+    write("proxy_protocol", "v2-inet6", v2 + b"\x21\x21\x00\x24" + b"\x20\x01\x0d\xb8" + b"\x00" * 11
+          + b"\x01" + b"\x20\x01\x0d\xb8" + b"\x00" * 11 + b"\x02" + b"\x00\x01\x00\x02")
+    write("proxy_protocol", "v2-local", v2 + b"\x20\x00\x00\x00PING\n")
+    write("proxy_protocol", "v2-crc", v2 + b"\x21\x11\x00\x13" + bytes(12) + b"\x03\x00\x04\x00\x00\x00\x00")
+
+
 def main():
+    proxy_protocol_seeds()
     write("lines", "crlf", b"\x08\x01\nPING\r\nSTARTTLS\n")
     write("lines", "unlimited", b"\xff\x02\r\nabc\r\ndef")
     write("lines", "too-long", b"\x04\x03END" + b"x" * 40 + b"END")

@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -37,7 +35,7 @@ sys.dont_write_bytecode = True  # keep tests/interop free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import uptls_process as up  # noqa: E402
 from uptls_process import HOST, PipeReader, start_process, stop_process  # noqa: E402
-from tls_pki import Pki, make_ocsp_response  # noqa: E402
+from tls_pki import PkiTestCase, make_ocsp_response  # noqa: E402
 
 LISTEN_TIMEOUT = 10.0       # s_server started -> its socket listens
 PORT_ATTEMPTS = 5           # ports tried when another process took the free one
@@ -225,28 +223,13 @@ class SServer:
                        timed_out, got_ping, sent_pong, self)
 
 
-class SServerBase(unittest.TestCase):
+class SServerBase(PkiTestCase):
 
     @classmethod
     def setUpClass(cls):
-        if shutil.which("openssl") is None:
-            raise unittest.SkipTest(up.missing_peer("openssl"))
         if not os.path.isfile("/proc/net/tcp"):
             raise unittest.SkipTest("no /proc/net/tcp to see that s_server listens")
-        cls._pki_dir = tempfile.TemporaryDirectory(prefix="uptls-s-server-pki-")
-        try:
-            cls.pki = Pki(cls._pki_dir.name)
-        except BaseException:
-            cls._pki_dir.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._pki_dir.cleanup()
-
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="uptls-s-server-")
-        self.addCleanup(self.tmp.cleanup)  # runs after process cleanups (LIFO)
+        super().setUpClass()
 
     def session(self, server_args=(), client_args=(), *, servername="localhost"):
         """A fresh s_server (localhost certificate) + one uptls client run.

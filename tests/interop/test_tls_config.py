@@ -22,12 +22,10 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 import signal
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 from unittest import mock
@@ -39,7 +37,7 @@ import uptls_process as up  # noqa: E402
 from uptls_process import (  # noqa: E402
     HOST, STEP_TIMEOUT, PipeReader, start_process, start_uptls_serve, stop_process)
 from tls_pki import (  # noqa: E402
-    _PEM_CERT_RE, Pki, cert_der, file_cert_der, make_ocsp_response, openssl, run_uptls)
+    _PEM_CERT_RE, PkiTestCase, cert_der, file_cert_der, make_ocsp_response, openssl, run_uptls)
 
 SERVER_LINE_TIMEOUT = 10.0   # a per-connection line of `uptls serve` after the fact
 CURL_MAX_TIME = 3            # curl --max-time
@@ -144,27 +142,9 @@ class SClient:
 # The tests
 # --------------------------------------------------------------------------
 
-class TlsConfigBase(unittest.TestCase):
+class TlsConfigBase(PkiTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        for tool in ("openssl", "curl"):
-            if shutil.which(tool) is None:
-                raise unittest.SkipTest(up.missing_peer(tool))
-        cls._pki_dir = tempfile.TemporaryDirectory(prefix="uptls-tls-config-pki-")
-        try:
-            cls.pki = Pki(cls._pki_dir.name)
-        except BaseException:
-            cls._pki_dir.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._pki_dir.cleanup()
-
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="uptls-tls-config-")
-        self.addCleanup(self.tmp.cleanup)  # runs after process cleanups (LIFO)
+    PEERS = ("openssl", "curl")
 
     # -- servers -----------------------------------------------------------
 

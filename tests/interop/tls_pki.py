@@ -10,6 +10,8 @@ Shared by test_tls_config.py and test_s_server.py:
 * make_ocsp_response() - a DER OCSP response for one certificate, made by
                          `openssl ocsp` as an index.txt-based responder.
 * run_uptls()          - `uptls ARGS...` to its end, bounded.
+* PkiTestCase          - a test case with one Pki for its class and a
+                         temporary directory for each test.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ import calendar
 import os
 import re
 import secrets
+import shutil
 import ssl
 import subprocess
+import tempfile
 import time
+import unittest
 
 import uptls_process as up
 
@@ -218,3 +223,31 @@ def run_uptls(args, timeout=up.CLIENT_TIMEOUT):
     what = (f"command: {' '.join(cmd)}\nexit status: {proc.returncode}\n"
             f"stdout:\n{proc.stdout}stderr:\n{proc.stderr}")
     return proc.returncode, proc.stdout, proc.stderr, what
+
+
+class PkiTestCase(unittest.TestCase):
+    """cls.pki: one Pki for the class; self.tmp: a directory for each test.
+    Subclasses name the peers they need in PEERS (skipped, as missing, when
+    one is not installed)."""
+
+    PEERS = ("openssl",)
+
+    @classmethod
+    def setUpClass(cls):
+        for tool in cls.PEERS:
+            if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}"):
+                raise unittest.SkipTest(up.missing_peer(tool))
+        cls._pki_dir = tempfile.TemporaryDirectory(prefix="uptls-pki-")
+        try:
+            cls.pki = Pki(cls._pki_dir.name)
+        except BaseException:
+            cls._pki_dir.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._pki_dir.cleanup()
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="uptls-test-")
+        self.addCleanup(self.tmp.cleanup)  # runs after process cleanups (LIFO)

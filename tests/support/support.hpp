@@ -16,8 +16,10 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "uptls/stream.hpp"
 #include "uptls/tls/authority.hpp"
@@ -89,6 +91,23 @@ asio::awaitable<Caught> caught(asio::awaitable<T> operation) {
   }
   co_return Caught();
 }
+
+/// A server's log lines, kept for a test to look at.
+struct Logged {
+  std::vector<std::string> lines;
+  bool contains(std::string_view text) const {
+    for (const auto& line : lines) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+  /// Every line, for failure messages.
+  std::string text() const {
+    std::string all;
+    for (const auto& line : lines) all += line + "\n";
+    return all;
+  }
+};
 
 /// Writes all of data to a raw socket (the test's side of a connection).
 inline asio::awaitable<void> raw_write(asio::ip::tcp::socket& socket, std::string data) {

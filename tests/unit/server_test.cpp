@@ -21,6 +21,7 @@ namespace {
 
 using asio::awaitable;
 using test::caught;
+using test::Logged;
 using test::pki;
 using test::raw_read_to_end;
 using test::raw_write;
@@ -40,22 +41,6 @@ awaitable<void> echo(Stream stream) {
   }
   co_await stream.close();
 }
-
-struct Logged {
-  std::vector<std::string> lines;
-  bool contains(std::string_view text) const {
-    for (const auto& line : lines) {
-      if (line.find(text) != std::string::npos) return true;
-    }
-    return false;
-  }
-  /// Every line, for failure messages.
-  std::string text() const {
-    std::string all;
-    for (const auto& line : lines) all += line + "\n";
-    return all;
-  }
-};
 
 awaitable<Server> echo_server(Logged& logged, bool upgradeable = true) {
   ServeOptions options;

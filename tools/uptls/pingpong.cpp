@@ -63,7 +63,7 @@ std::string describe_session(const Stream& stream) {
 }
 
 asio::awaitable<void> serve_pingpong(Stream stream, Say say, std::string starttls_reply) {
-  say("Client connected");
+  say("Client connected from " + stream.peer());
   if (stream.is_tls()) say(describe_session(stream));
   while (auto request = co_await stream.read_line()) {
     say("Read '" + *request + "'");

@@ -4,6 +4,7 @@
 #include <asio/use_awaitable.hpp>
 #include <csignal>
 #include <cstdio>
+#include <stdexcept>
 
 #include "uptls/printable.hpp"
 
@@ -38,7 +39,38 @@ void add_server_options(CLI::App& command, ServerArgs& args, const std::string& 
                   "rest are closed, TLS ones with close_notify")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  command
+      .add_option("--proxy-protocol", args.proxy_protocol,
+                  "read a PROXY protocol header (v1 or v2, as HAProxy's send-proxy-v2 sends) "
+                  "before anything else: the client it names is the peer in logs and limits; "
+                  "required closes connections without one, optional serves them as they are")
+      ->check(CLI::IsMember({"off", "optional", "required"}))
+      ->capture_default_str();
+  command
+      .add_option("--proxy-from", args.proxy_from,
+                  "CIDR... sources trusted to send a PROXY header, e.g. 10.0.0.0/8 (default: any)")
+      ->check([](const std::string& text) {
+        try {
+          proxy_protocol::parse_network(text);
+          return std::string();
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+      });
 }
+
+namespace {
+
+void apply_proxy_protocol(const ServerArgs& args, ServeOptions& options) {
+  options.accept_proxy = args.proxy_protocol == "required"   ? proxy_protocol::Mode::required
+                         : args.proxy_protocol == "optional" ? proxy_protocol::Mode::optional
+                                                             : proxy_protocol::Mode::off;
+  for (const std::string& text : args.proxy_from) {
+    options.proxy_from.push_back(proxy_protocol::parse_network(text));
+  }
+}
+
+}  // namespace
 
 std::string endpoint_text(const asio::ip::tcp::endpoint& endpoint) {
   std::string address = endpoint.address().to_string();
@@ -55,6 +87,7 @@ asio::awaitable<int> serve_until_stopped(Handler handler, std::string listen, Se
   options.timeouts.write = seconds(args.write_timeout);
   options.max_connections = args.max_connections;
   options.max_per_address = args.max_per_address;
+  apply_proxy_protocol(args, options);
   Server server = co_await start_server(std::move(handler), host, port, options);
   std::string line = "listening on " + endpoint_text(server.local_endpoint()) + " (" +
                      (serving.what.empty() ? "" : serving.what + ", ") +

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "pingpong.hpp"
@@ -25,6 +26,8 @@ struct ServerArgs {
   std::size_t max_connections = 0;
   std::size_t max_per_address = 0;
   double drain_timeout = 5;
+  std::string proxy_protocol = "off";
+  std::vector<std::string> proxy_from;
 
   /// How long open connections may take to end at a stop.
   std::chrono::milliseconds drain() const;
@@ -34,8 +37,8 @@ struct ServerArgs {
 std::chrono::milliseconds seconds(double value);
 
 /// Adds --threads, --idle-timeout, --write-timeout, --max-connections,
-/// --max-per-address and --drain-timeout; the timeouts' help says what they
-/// bound for this command.
+/// --max-per-address, --drain-timeout, --proxy-protocol and --proxy-from; the timeouts' help says
+/// what they bound for this command.
 void add_server_options(CLI::App& command, ServerArgs& args, const std::string& idle_help,
                         const std::string& write_help);
 

@@ -112,6 +112,11 @@ void add_server_tls_options(CLI::App& command, ServerTlsArgs& args) {
 }
 
 void add_client_tls_options(CLI::App& command, ClientTlsArgs& args) {
+  command
+      .add_option("--send-proxy", args.send_proxy,
+                  "send a PROXY protocol header (v1 or v2) naming this connection's own address "
+                  "first, as a load balancer does (for a server with --proxy-protocol)")
+      ->check(CLI::IsMember({"v1", "v2"}));
   command.add_option(
       "--servername", args.servername,
       "the name to send (SNI) and verify the certificate against (default: HOST; as openssl "
@@ -197,6 +202,7 @@ ConnectOptions connect_options(const ClientTlsArgs& args) {
   ConnectOptions options;
   options.tls = make_client_config(args);
   options.server_name = args.servername;
+  if (!args.send_proxy.empty()) options.send_proxy = args.send_proxy == "v1" ? 1 : 2;
   return options;
 }
 

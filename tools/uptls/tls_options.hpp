@@ -70,6 +70,9 @@ struct ClientTlsArgs {
   // Not an option: `uptls inspect` completes the handshake whatever the
   // verdict, and reports it.
   bool continue_unverified = false;
+  // --send-proxy: "v1", "v2" or empty (none). Not TLS, but every client
+  // command connects through connect_options().
+  std::string send_proxy;
 };
 
 void add_server_tls_options(CLI::App& command, ServerTlsArgs& args);

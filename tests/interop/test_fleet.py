@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""uptls as a fleet: `uptls serve` behind HAProxy (Debian's package).
+
+HAProxy in TCP mode with `send-proxy-v2` in front of two `uptls serve
+pingpong --implicit-tls --proxy-protocol required` that share ticket keys:
+each server names the true client (127.0.0.2, 127.0.0.3) and never
+HAProxy's own address, and a session started on one server resumes on the
+other (`openssl s_client -sess_out` / `-sess_in`).
+
+Run: test_fleet.py --uptls build/bin/uptls [unittest options]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import ssl
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import uptls_process as up  # noqa: E402
+from test_tls_config import SClient  # noqa: E402
+from tls_pki import PkiTestCase  # noqa: E402
+
+HOST = up.HOST
+STEP_TIMEOUT = up.STEP_TIMEOUT
+LOG_TIMEOUT = 10.0
+
+
+def free_port():
+    """A port nobody listens on now (HAProxy binds it next)."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def wait_accepting(port, proc, timeout=up.STARTUP_TIMEOUT):
+    """Waits until 127.0.0.1:port accepts a connection."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class HaproxyTest(PkiTestCase):
+    """Two uptls servers behind one HAProxy, PROXY protocol v2."""
+
+    PEERS = ("haproxy", "openssl")
+
+    def fleet(self, count=2):
+        """`count` servers sharing ticket keys, and HAProxy's port in front."""
+        keys = os.path.join(self.tmp.name, "ticket-keys")
+        with open(keys, "w", encoding="ascii") as f:
+            f.write(os.urandom(80).hex() + "\n")
+        servers = [up.start_uptls_serve(self, self.tmp.name, "--implicit-tls",
+                                        "--cert", self.pki.server, "--key", self.pki.server_key,
+                                        "--ticket-keys", keys, "--proxy-protocol", "required",
+                                        "--proxy-from", "127.0.0.1/32", ca_out=False)
+                   for _ in range(count)]
+        port = free_port()
+        config = os.path.join(self.tmp.name, "haproxy.cfg")
+        backends = "".join(f"    server s{i} {HOST}:{s.port} send-proxy-v2\n"
+                           for i, s in enumerate(servers))
+        with open(config, "w", encoding="ascii") as f:
+            f.write("global\n    nbthread 1\n"
+                    "defaults\n    mode tcp\n    timeout connect 5s\n"
+                    "    timeout client 30s\n    timeout server 30s\n"
+                    f"frontend front\n    bind {HOST}:{port}\n    default_backend uptls\n"
+                    f"backend uptls\n    balance roundrobin\n{backends}")
+        haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        proc = up.start_process([haproxy, "-db", "-f", config])
+        out, err = up.PipeReader(proc.stdout), up.PipeReader(proc.stderr)
+        self.addCleanup(up.stop_process, proc, up.STOP_TIMEOUT, (out, err))
+        if not wait_accepting(port, proc):
+            self.fail(f"HAProxy did not listen on {HOST}:{port}\nstdout:\n{out.snapshot()}"
+                      f"stderr:\n{err.snapshot()}")
+        return servers, port
+
+    def ping_from(self, source, port):
+        """PING/PONG over implicit TLS through HAProxy from source; returns
+        the client's own address:port as a server names it."""
+        context = ssl.create_default_context(cafile=self.pki.ca)
+        with socket.create_connection((HOST, port), timeout=STEP_TIMEOUT,
+                                      source_address=(source, 0)) as raw:
+            local = "%s:%d" % raw.getsockname()
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(b"PING\n")
+                reply = tls.recv(100)
+                self.assertEqual(reply, b"PONG\n", f"from {local}")
+                tls.sendall(b"QUIT\n")
+        return local
+
+    def connections(self, servers, total=None):
+        """The number of connections each server has logged; with total,
+        waits (bounded) until they add up to it."""
+        deadline = time.monotonic() + LOG_TIMEOUT
+        while True:
+            counts = [len(re.findall(r"^Client connected from ", s.stdout.snapshot(), re.M))
+                      for s in servers]
+            if total is None or sum(counts) >= total or time.monotonic() > deadline:
+                return counts
+            time.sleep(0.05)
+
+    def test_servers_name_the_true_clients(self):
+        servers, port = self.fleet()
+        clients = [self.ping_from(source, port)
+                   for source in ("127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3")]
+        self.connections(servers, total=len(clients))
+        logs = [s.stdout.snapshot() for s in servers]
+        described = "\n".join(s.describe_running() for s in servers)
+        served_by = {}
+        for client in clients:
+            named = [i for i, log in enumerate(logs)
+                     if re.search(rf"^Client connected from {re.escape(client)}$", log, re.M)]
+            self.assertEqual(len(named), 1, f"{client} was named by servers {named}\n{described}")
+            served_by[client] = named[0]
+        self.assertEqual(set(served_by.values()), set(range(len(servers))),
+                         f"HAProxy balanced every client to one server: {served_by}")
+        for log in logs:
+            self.assertNotRegex(log, r"from 127\.0\.0\.1:",
+                                "a server named HAProxy's address instead of the client's\n"
+                                + described)
+
+    def test_a_session_resumes_on_the_other_server(self):
+        servers, port = self.fleet()
+        session = os.path.join(self.tmp.name, "session.pem")
+
+        def s_client(*args):
+            c = SClient(self, port, *args, cafile=self.pki.ca)
+            c.got_pong = c.ping()
+            if c.got_pong:
+                c.quit()
+            else:
+                c.finish()
+            self.assertTrue(c.got_pong, "no PONG through HAProxy\n" + c.describe())
+            return c
+
+        before = self.connections(servers)
+        first = s_client("-sess_out", session)
+        self.assertRegex(first.stdout(), re.compile(r"^New, TLSv1\.3, ", re.M), first.describe())
+        self.assertTrue(os.path.getsize(session) > 0, "no ticket was saved\n" + first.describe())
+        middle = self.connections(servers, total=sum(before) + 1)
+        second = s_client("-sess_in", session)
+        self.assertRegex(second.stdout(), re.compile(r"^Reused, TLSv1\.3, ", re.M),
+                         "the session did not resume on the other server\n" + second.describe())
+        after = self.connections(servers, total=sum(middle) + 1)
+        first_server = [m - b for m, b in zip(middle, before)]
+        second_server = [a - m for a, m in zip(after, middle)]
+        self.assertEqual(sorted(first_server), [0, 1], f"{before} {middle}")
+        self.assertEqual(sorted(second_server), [0, 1], f"{middle} {after}")
+        self.assertNotEqual(first_server, second_server,
+                            "both sessions were served by one server: nothing was shared")
+
+
+if __name__ == "__main__":
+    sys.exit(up.main())
