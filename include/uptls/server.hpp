@@ -58,6 +58,13 @@ struct ServeOptions {
   /// At most this many connections at once from one client address (TCP);
   /// 0: no limit.
   std::size_t max_per_address = 0;
+  /// Opens the listener with SO_REUSEPORT, so that other listeners (other
+  /// processes, or other io_contexts of this one, each with its own
+  /// start_server) may listen on the same port, and the kernel spreads the
+  /// connections among them: `uptls serve --workers N` does this. Without
+  /// it (the default), one Server on one io_context, run by any number of
+  /// threads, serves the port alone.
+  bool reuse_port = false;
   /// Whether each connection begins with a PROXY protocol header (v1 or v2),
   /// as a load balancer in front sends (HAProxy's `send-proxy-v2`). When it
   /// does, the client it names is the peer everywhere: Stream::peer(), the

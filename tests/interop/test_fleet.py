@@ -1,5 +1,9 @@
 #!/usr/bin/python3
-"""uptls as a fleet: `uptls serve` behind HAProxy (Debian's package).
+"""uptls as a fleet: worker processes, and `uptls serve` behind HAProxy.
+
+`uptls serve --workers 2`: one port, two processes (SO_REUSEPORT); a
+session one worker started resumes on the other; a worker killed is started
+again and costs only its own connections; SIGTERM drains and ends them all.
 
 HAProxy in TCP mode with `send-proxy-v2` in front of two `uptls serve
 pingpong --implicit-tls --proxy-protocol required` that share ticket keys:
@@ -15,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import sys
@@ -160,6 +165,123 @@ class HaproxyTest(PkiTestCase):
         self.assertEqual(sorted(second_server), [0, 1], f"{middle} {after}")
         self.assertNotEqual(first_server, second_server,
                             "both sessions were served by one server: nothing was shared")
+
+
+def children(pid):
+    """The child processes of pid (Linux's /proc)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def socket_owner(server_port, client_port, pids):
+    """Which of pids holds the server's end of the TCP connection from
+    client_port to server_port (/proc/net/tcp and /proc/PID/fd), or None."""
+    inode = None
+    with open("/proc/net/tcp", encoding="ascii") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, remote = fields[1], fields[2]
+            if (int(local.split(":")[1], 16) == server_port
+                    and int(remote.split(":")[1], 16) == client_port):
+                inode = fields[9]
+    if inode is None:
+        return None
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                    return pid
+        except OSError:
+            continue
+    return None
+
+
+class WorkersTest(PkiTestCase):
+    """`uptls serve pingpong --implicit-tls --workers 2`."""
+
+    def serve(self):
+        server = up.start_uptls_serve(self, self.tmp.name, "--implicit-tls", "--workers", "2",
+                                      "--threads", "1", "--cert", self.pki.server,
+                                      "--key", self.pki.server_key, ca_out=False)
+        deadline = time.monotonic() + STEP_TIMEOUT
+        while len(children(server.proc.pid)) != 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(children(server.proc.pid)), 2, server.describe_running())
+        return server
+
+    def connect(self, server):
+        """An open TLS connection; (socket, the worker that holds it)."""
+        context = ssl.create_default_context(cafile=self.pki.ca)
+        raw = socket.create_connection((HOST, server.port), timeout=STEP_TIMEOUT)
+        tls = context.wrap_socket(raw, server_hostname="localhost")
+        self.addCleanup(tls.close)
+        tls.sendall(b"PING\n")
+        self.assertEqual(tls.recv(100), b"PONG\n")
+        owner = socket_owner(server.port, tls.getsockname()[1], children(server.proc.pid))
+        self.assertIsNotNone(owner, "no worker holds the connection\n" + server.describe_running())
+        return tls, owner
+
+    def test_a_session_resumes_on_any_worker(self):
+        server = self.serve()
+        session = os.path.join(self.tmp.name, "session.pem")
+        first = SClient(self, server.port, "-sess_out", session, cafile=self.pki.ca)
+        self.assertTrue(first.ping(), first.describe())
+        first.quit()
+        self.assertTrue(os.path.getsize(session) > 0, "no ticket\n" + first.describe())
+        workers = set()
+        for _ in range(16):
+            c = SClient(self, server.port, "-sess_in", session, cafile=self.pki.ca)
+            self.assertTrue(c.ping(), c.describe())
+            self.assertRegex(c.stdout(), re.compile(r"^Reused, TLSv1\.3, ", re.M), c.describe())
+            workers.add(self.owner_of_s_client(server, c))
+            c.quit()
+        workers.discard(None)
+        self.assertEqual(len(workers), 2, f"the sessions were resumed by workers {workers} only")
+
+    def owner_of_s_client(self, server, client):
+        """The worker serving an s_client child (found by its socket)."""
+        for fd in os.listdir(f"/proc/{client.proc.pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{client.proc.pid}/fd/{fd}")
+            except OSError:
+                continue
+            if not link.startswith("socket:["):
+                continue
+            inode = link[8:-1]
+            with open("/proc/net/tcp", encoding="ascii") as f:
+                for line in f.readlines()[1:]:
+                    fields = line.split()
+                    if fields[9] == inode and int(fields[2].split(":")[1], 16) == server.port:
+                        client_port = int(fields[1].split(":")[1], 16)
+                        return socket_owner(server.port, client_port, children(server.proc.pid))
+        return None
+
+    def test_a_dead_worker_is_started_again_and_costs_only_its_connections(self):
+        server = self.serve()
+        held = [self.connect(server) for _ in range(12)]
+        owners = {owner for _, owner in held}
+        self.assertEqual(len(owners), 2, f"every connection went to one worker: {owners}")
+        victim = held[0][1]
+        os.kill(victim, signal.SIGKILL)
+        hit = server.stderr.wait_for(rf"worker \d \(pid {victim}\) was killed", LOG_TIMEOUT)
+        self.assertIsNotNone(hit, server.describe_running())
+        self.assertIsNotNone(server.stderr.wait_for(r"starting worker \d again", LOG_TIMEOUT),
+                             server.describe_running())
+        for tls, owner in held:
+            if owner == victim:
+                continue
+            tls.sendall(b"PING\n")
+            self.assertEqual(tls.recv(100), b"PONG\n", "a connection of the other worker was lost")
+        deadline = time.monotonic() + STEP_TIMEOUT
+        while (len(children(server.proc.pid)) != 2 or victim in children(server.proc.pid)) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(children(server.proc.pid)), 2, server.describe_running())
+        self.connect(server)
+        # stop_and_check (the cleanup): SIGTERM, the workers drain, exit 0.
 
 
 if __name__ == "__main__":

@@ -70,7 +70,8 @@ STEP_TIMEOUT = sp.DEFAULT_TIMEOUT
 CLIENT_TIMEOUT = 30.0   # a whole `uptls client pingpong` run
 
 _LISTENING_RE = re.compile(
-    r"^listening on (?:\[(?P<host6>[^\]]+)\]|(?P<host>[^\s:\[\]]+)):(?P<port>\d+)(?: \(\d+ threads?\))?$")
+    r"^listening on (?:\[(?P<host6>[^\]]+)\]|(?P<host>[^\s:\[\]]+)):(?P<port>\d+)"
+    r"(?: \((?:\d+ workers of )?\d+ threads?\))?$")
 
 # Every child we start, so that nothing survives even an unexpected crash.
 _live_processes = set()

@@ -626,3 +626,39 @@ TEST(AsyncStartServer, StartsWithAnyTokenAndAFailureKeepsItsMessage) {
 
 }  // namespace
 }  // namespace uptls
+
+namespace uptls {
+namespace {
+
+// Two servers on one port, each with its own listener (SO_REUSEPORT): the
+// kernel spreads connections between them, and both serve.
+TEST(Server, ReusePortLetsTwoServersShareAPort) {
+  run([]() -> awaitable<void> {
+    Logged logged;
+    ServeOptions options;
+    options.reuse_port = true;
+    Server first = co_await limited_server(logged, options);
+    auto port = first.local_endpoint().port();
+    Handler handler = echo;
+    std::string host = "127.0.0.1";
+    Server second = co_await start_server(handler, host, port, options);
+    EXPECT_EQ(second.local_endpoint().port(), port);
+    ServeOptions alone;
+    auto refused = co_await caught(start_server(handler, host, port, alone));
+    EXPECT_TRUE(refused.code) << "a listener without SO_REUSEPORT took a shared port";
+    std::vector<Stream> clients;
+    for (int i = 0; i < 20; ++i) {
+      clients.push_back(co_await open_connection(host, port));
+      EXPECT_EQ(co_await echo_of(clients.back(), "hello"), "hello");
+    }
+    EXPECT_EQ(first.connections() + second.connections(), 20u);
+    EXPECT_GT(first.connections(), 0u) << "the kernel gave every connection to one listener";
+    EXPECT_GT(second.connections(), 0u) << "the kernel gave every connection to one listener";
+    clients.clear();
+    co_await first.stop(std::chrono::milliseconds(100));
+    co_await second.stop(std::chrono::milliseconds(100));
+  });
+}
+
+}  // namespace
+}  // namespace uptls

@@ -141,7 +141,7 @@ void add_serve(CLI::App& serve_command) {
     if (!args->implicit_tls && args->starttls_line.empty()) {
       throw CLI::ValidationError("say how TLS starts: --implicit-tls or --starttls-line LINE");
     }
-    run_command_or_exit("serve echo", serve(args), args->server.threads);
+    run_command_or_exit("serve echo", serve(args), args->server.process_threads());
   });
 }
 

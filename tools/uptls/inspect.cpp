@@ -248,7 +248,7 @@ void add_inspect_command(CLI::App& app) {
       "  uptls inspect smtp://mail.example.org   (STARTTLS on port 25; imap://, ldap://, ...)\n"
       "  uptls inspect --listen 127.0.0.1:1060 --pem localhost.pem");
   command->callback(
-      [args] { run_command_or_exit("inspect", inspect(args), args->server.threads); });
+      [args] { run_command_or_exit("inspect", inspect(args), args->server.process_threads()); });
 }
 
 }  // namespace uptls::cli

@@ -220,7 +220,7 @@ void add_proxy_command(CLI::App& app) {
       "      curl --proxy http://127.0.0.1:8082 --cacert ca.pem https://dummy.org/\n"
       "  uptls proxy --listen 127.0.0.1:8080 --allow-port 443 --allow-port 8443 --auth me:secret");
   command->callback(
-      [args] { run_command_or_exit("proxy", run_proxy(args), args->server.threads); });
+      [args] { run_command_or_exit("proxy", run_proxy(args), args->server.process_threads()); });
 }
 
 }  // namespace uptls::cli

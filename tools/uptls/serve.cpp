@@ -169,8 +169,9 @@ void add_protocol_command(CLI::App& serve_command, const starttls::ProtocolInfo&
   add_server_options(*command, args->server, idle_help, write_help);
   command->footer("Example:\n  uptls serve " + name + " --listen 127.0.0.1:" +
                   std::to_string(10000 + protocol.port) + " --ca-out ca.pem");
-  command->callback(
-      [args] { run_command_or_exit("serve", serve_protocol_clients(args), args->server.threads); });
+  command->callback([args] {
+    run_command_or_exit("serve", serve_protocol_clients(args), args->server.process_threads());
+  });
 }
 
 }  // namespace
@@ -201,7 +202,8 @@ void add_serve_command(CLI::App& app) {
       "  uptls serve pingpong --listen 127.0.0.1:8000 --ca-out ca.pem --starttls-reply READY\n"
       "  uptls serve pingpong --listen 127.0.0.1:10443 --pem server.pem --implicit-tls \\\n"
       "      --alpn h2,http/1.1 --require-client-cert --client-ca clients.pem");
-  pingpong->callback([args] { run_command_or_exit("serve", serve(args), args->server.threads); });
+  pingpong->callback(
+      [args] { run_command_or_exit("serve", serve(args), args->server.process_threads()); });
   for (const auto& protocol : starttls::protocols()) add_protocol_command(*serve_command, protocol);
 }
 

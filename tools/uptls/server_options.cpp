@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "uptls/printable.hpp"
+#include "workers.hpp"
 
 namespace uptls::cli {
 
@@ -21,6 +22,12 @@ void add_server_options(CLI::App& command, ServerArgs& args, const std::string& 
   command
       .add_option("--threads", args.threads,
                   "threads serving connections (each connection stays on one at a time)")
+      ->check(CLI::Range(1u, 256u))
+      ->capture_default_str();
+  command
+      .add_option("--workers", args.workers,
+                  "worker processes serving the port (SO_REUSEPORT), each with --threads; one "
+                  "that dies is started again, SIGHUP and SIGTERM go on to them")
       ->check(CLI::Range(1u, 256u))
       ->capture_default_str();
   command.add_option("--idle-timeout", args.idle_timeout, idle_help + "; 0: none")
@@ -82,21 +89,35 @@ asio::awaitable<int> serve_until_stopped(Handler handler, std::string listen, Se
                                          ServerArgs args, Serving serving) {
   auto [host, port] = split_host_port(listen);
   raise_descriptor_limit();
-  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM, SIGHUP);
   options.timeouts.idle = seconds(args.idle_timeout);
   options.timeouts.write = seconds(args.write_timeout);
   options.max_connections = args.max_connections;
   options.max_per_address = args.max_per_address;
   apply_proxy_protocol(args, options);
-  Server server = co_await start_server(std::move(handler), host, port, options);
-  std::string line = "listening on " + endpoint_text(server.local_endpoint()) + " (" +
-                     (serving.what.empty() ? "" : serving.what + ", ") +
-                     std::to_string(args.threads) + " thread" + (args.threads == 1 ? ")" : "s)");
-  if (serving.listening_on_stderr) {
-    std::fprintf(stderr, "uptls %s: %s\n", serving.command.c_str(), line.c_str());
-  } else {
-    print_line(line);
+  if (args.workers > 1) {
+    co_return co_await serve_with_workers(std::move(handler), host, port, std::move(options), args,
+                                          std::move(serving));
   }
+  auto ready = [&](const Server& server) {
+    std::string line = "listening on " + endpoint_text(server.local_endpoint()) + " (" +
+                       (serving.what.empty() ? "" : serving.what + ", ") +
+                       std::to_string(args.threads) + " thread" + (args.threads == 1 ? ")" : "s)");
+    if (serving.listening_on_stderr) {
+      std::fprintf(stderr, "uptls %s: %s\n", serving.command.c_str(), line.c_str());
+    } else {
+      print_line(line);
+    }
+  };
+  co_return co_await serve_here(std::move(handler), host, port, std::move(options), args, serving,
+                                ready);
+}
+
+asio::awaitable<int> serve_here(Handler handler, std::string host, std::uint16_t port,
+                                ServeOptions options, ServerArgs args, Serving serving,
+                                std::function<void(const Server&)> ready) {
+  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM, SIGHUP);
+  Server server = co_await start_server(std::move(handler), host, port, options);
+  ready(server);
   for (;;) {
     int signal = co_await signals.async_wait(asio::use_awaitable);
     if (signal != SIGHUP) break;

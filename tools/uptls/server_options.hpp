@@ -21,6 +21,7 @@ namespace uptls::cli {
 
 struct ServerArgs {
   unsigned threads = default_threads();
+  unsigned workers = 1;
   double idle_timeout = 300;
   double write_timeout = 60;
   std::size_t max_connections = 0;
@@ -31,12 +32,15 @@ struct ServerArgs {
 
   /// How long open connections may take to end at a stop.
   std::chrono::milliseconds drain() const;
+  /// The threads of this process: --threads, or one for the parent of
+  /// --workers (each worker runs --threads of its own).
+  unsigned process_threads() const { return workers > 1 ? 1 : threads; }
 };
 
 /// Seconds as given on a command line, as milliseconds.
 std::chrono::milliseconds seconds(double value);
 
-/// Adds --threads, --idle-timeout, --write-timeout, --max-connections,
+/// Adds --threads, --workers, --idle-timeout, --write-timeout, --max-connections,
 /// --max-per-address, --drain-timeout, --proxy-protocol and --proxy-from; the timeouts' help says
 /// what they bound for this command.
 void add_server_options(CLI::App& command, ServerArgs& args, const std::string& idle_help,
@@ -63,9 +67,16 @@ struct Serving {
 /// timeouts, prints "listening on ADDRESS:PORT (WHAT, N threads)", and
 /// serves until SIGINT or SIGTERM, then lets open connections end for
 /// --drain-timeout. The signals are caught from before the line is printed:
-/// a signal sent as soon as it is read stops the server gracefully.
+/// a signal sent as soon as it is read stops the server gracefully. With
+/// --workers N, N worker processes serve the port instead (workers.hpp).
 /// @returns the command's exit status, 0.
 asio::awaitable<int> serve_until_stopped(Handler handler, std::string listen, ServeOptions options,
                                          ServerArgs args, Serving serving);
+
+/// One process's server on host:port: started, ready() called, SIGHUP
+/// reloads, SIGINT or SIGTERM drains; returns 0.
+asio::awaitable<int> serve_here(Handler handler, std::string host, std::uint16_t port,
+                                ServeOptions options, ServerArgs args, Serving serving,
+                                std::function<void(const Server&)> ready);
 
 }  // namespace uptls::cli
