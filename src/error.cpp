@@ -110,6 +110,62 @@ class VerifyCategory final : public std::error_category {
 
 }  // namespace
 
+std::string_view errc_name(errc code) noexcept {
+  switch (code) {
+    case errc::line_too_long:
+      return "line_too_long";
+    case errc::unexpected_eof:
+      return "unexpected_eof";
+    case errc::injected_plaintext:
+      return "injected_plaintext";
+    case errc::already_tls:
+      return "already_tls";
+    case errc::no_tls_config:
+      return "no_tls_config";
+    case errc::tls_truncated:
+      return "tls_truncated";
+    case errc::handshake_timeout:
+      return "handshake_timeout";
+    case errc::connect_timeout:
+      return "connect_timeout";
+    case errc::read_timeout:
+      return "read_timeout";
+    case errc::stream_closed:
+      return "stream_closed";
+    case errc::invalid_config:
+      return "invalid_config";
+    case errc::invalid_argument:
+      return "invalid_argument";
+    case errc::resolve_failed:
+      return "resolve_failed";
+    case errc::data_after_close_notify:
+      return "data_after_close_notify";
+    case errc::write_timeout:
+      return "write_timeout";
+    case errc::close_timeout:
+      return "close_timeout";
+    case errc::operation_in_progress:
+      return "operation_in_progress";
+    case errc::idle_timeout:
+      return "idle_timeout";
+    case errc::connection_limit:
+      return "connection_limit";
+    case errc::protocol_error:
+      return "protocol_error";
+    case errc::starttls_unavailable:
+      return "starttls_unavailable";
+    case errc::tls_library_error:
+      return "tls_library_error";
+    case errc::unexpected_exception:
+      return "unexpected_exception";
+    case errc::session_not_resumed:
+      return "session_not_resumed";
+    case errc::proxy_header:
+      return "proxy_header";
+  }
+  return "unknown";
+}
+
 const std::error_category& error_category() noexcept {
   static const LibraryCategory category;
   return category;

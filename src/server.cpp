@@ -4,6 +4,7 @@
 #include "uptls/server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -17,11 +18,13 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
 #include "endpoint_text.hpp"
 #include "proxy_header.hpp"
+#include "stream_observer.hpp"
 #include "system_error.hpp"
 #include "uptls/error.hpp"
 #include "uptls/printable.hpp"
@@ -39,6 +42,98 @@ namespace uptls {
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+/// The counters behind Server::stats(), told by every stream the server
+/// accepted (StreamObserver) and by the server itself, from any thread.
+class Metrics final : public detail::StreamObserver {
+ public:
+  void on_handshake(const Handshake& handshake) noexcept override {
+    double seconds = std::chrono::duration<double>(handshake.took).count();
+    std::lock_guard lock(mutex_);
+    std::string outcome = !handshake.ok ? "failed" : handshake.resumed ? "resumed" : "full";
+    bump(handshakes_, Key{outcome, handshake.version, handshake.cipher, handshake.upgrade});
+    std::size_t i = 0;
+    for (double bound : ServerStats::handshake_bounds) {
+      if (seconds <= bound) ++buckets_[i];
+      ++i;
+    }
+    ++handshake_count_;
+    handshake_seconds_ += seconds;
+  }
+
+  void on_end(std::uint64_t received, std::uint64_t sent) noexcept override {
+    bytes_received_ += received;
+    bytes_sent_ += sent;
+  }
+
+  void accepted() noexcept { ++connections_; }
+  void refused() noexcept { ++refused_; }
+
+  /// A connection ended by an error: its reason, as ServerStats names it.
+  void failed(const std::exception& e) noexcept {
+    std::string reason = "other";
+    if (const auto* system = dynamic_cast<const std::system_error*>(&e)) {
+      const std::error_category& category = system->code().category();
+      if (category == error_category()) {
+        reason = errc_name(static_cast<errc>(system->code().value()));
+      } else if (category == tls_category() || category == verify_category()) {
+        reason = "tls";
+      } else {
+        reason = "system";
+      }
+    }
+    std::lock_guard lock(mutex_);
+    bump(failures_, reason);
+  }
+
+  ServerStats stats(std::size_t open) const {
+    ServerStats stats;
+    stats.connections = connections_;
+    stats.open = open;
+    stats.refused = refused_;
+    stats.bytes_received = bytes_received_;
+    stats.bytes_sent = bytes_sent_;
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, count] : handshakes_) {
+      stats.handshakes.push_back({key.outcome, key.version, key.cipher, key.upgrade, count});
+    }
+    stats.failures.assign(failures_.begin(), failures_.end());
+    stats.handshake_buckets.assign(buckets_.begin(), buckets_.end());
+    stats.handshake_count = handshake_count_;
+    stats.handshake_seconds = handshake_seconds_;
+    return stats;
+  }
+
+ private:
+  struct Key {
+    std::string outcome, version, cipher;
+    bool upgrade;
+    bool operator<(const Key& other) const {
+      return std::tie(outcome, version, cipher, upgrade) <
+             std::tie(other.outcome, other.version, other.cipher, other.upgrade);
+    }
+  };
+
+  template <typename Map, typename K>
+  static void bump(Map& map, const K& key) noexcept {
+    try {
+      ++map[key];
+    } catch (const std::bad_alloc&) {
+      // A counter lost rather than a connection.
+    }
+  }
+
+  std::atomic<std::uint64_t> connections_{0};
+  std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> bytes_received_{0};
+  std::atomic<std::uint64_t> bytes_sent_{0};
+  mutable std::mutex mutex_;
+  std::map<Key, std::uint64_t> handshakes_;
+  std::map<std::string, std::uint64_t> failures_;
+  std::array<std::uint64_t, std::size(ServerStats::handshake_bounds)> buckets_{};
+  std::uint64_t handshake_count_ = 0;
+  double handshake_seconds_ = 0;
+};
 
 void log_to_stderr(std::string_view line) {
   // Lines reach here escaped (see Impl::log).
@@ -157,6 +252,7 @@ struct Server::Impl {
   std::size_t refused = 0;
   Clock::time_point refused_logged{};
   std::atomic<std::size_t> live_count{0};
+  std::shared_ptr<Metrics> metrics = std::make_shared<Metrics>();
   // Connections that ended since memory was last given back.
   std::size_t ended_since_trim = 0;
   // The most connections open at once since then.
@@ -223,6 +319,8 @@ struct Server::Impl {
       Stream stream =
           tls ? Stream(std::move(transport), tls) : Stream(std::move(transport), Role::server);
       stream.set_timeouts(self->options.timeouts);
+      detail::observe(stream, self->metrics);
+      self->metrics->accepted();
       std::uint64_t id = self->next_id++;
       self->live.emplace(id, stream.abort_handle());
       self->live_count = self->live.size();
@@ -302,6 +400,7 @@ struct Server::Impl {
   /// Counts a connection closed at once; logs once a second at most.
   void note_refused(const std::string& why) {
     ++refused;
+    metrics->refused();
     auto now = Clock::now();
     if (now - refused_logged < std::chrono::seconds(1)) return;
     log("refused " + std::to_string(refused) + " connection(s) " + why + " (" +
@@ -323,8 +422,10 @@ struct Server::Impl {
       if (serve) co_await self->handler(std::move(stream));
     } catch (const std::exception& e) {
       // Connections that stop() ended are expected to fail; others are news.
-      if (!self->ending)
+      if (!self->ending) {
+        self->metrics->failed(e);
         self->log("connection from " + peer + ": " + name_peer_once(e.what(), peer));
+      }
     }
     asio::post(self->strand, [self, id, client = std::move(client)] {
       self->live.erase(id);
@@ -394,6 +495,10 @@ void Server::set_tls(std::shared_ptr<const tls::ServerConfig> config) {
 }
 
 std::size_t Server::connections() const noexcept { return impl_ ? impl_->live_count.load() : 0; }
+
+ServerStats Server::stats() const {
+  return impl_ ? impl_->metrics->stats(impl_->live_count.load()) : ServerStats();
+}
 
 asio::awaitable<void> Server::serve_forever() {
   if (!impl_) co_return;

@@ -42,6 +42,10 @@ Clock::time_point deadline_after(std::chrono::milliseconds timeout) {
   return timeout.count() > 0 ? Clock::now() + timeout : Clock::time_point::max();
 }
 
+StreamState::~StreamState() {
+  if (observer) observer->on_end(bytes_received, bytes_sent);
+}
+
 StreamState::StreamState(std::unique_ptr<Transport> t, Role r) : transport(std::move(t)), role(r) {
   if (!transport) {
     throw Error(make_error_code(errc::invalid_argument), "a Stream needs a transport");
@@ -182,18 +186,28 @@ void StreamState::throw_timeout(errc which) {
 }
 
 Step StreamState::try_read(char* data, std::size_t size) {
-  if (engine) return engine->read(data, size);
+  if (engine) {
+    Step step = engine->read(data, size);
+    bytes_received += step.bytes;
+    return step;
+  }
   std::error_code ec;
   std::size_t n = transport->read_some(asio::buffer(data, size), ec);
+  bytes_received += n;
   if (!ec) return {Want::nothing, n};
   if (is_would_block(ec)) return {Want::read, 0};
   detail::throw_system_error(ec, "reading from " + transport->peer());
 }
 
 Step StreamState::try_write(const char* data, std::size_t size) {
-  if (engine) return engine->write(data, size);
+  if (engine) {
+    Step step = engine->write(data, size);
+    bytes_sent += step.bytes;
+    return step;
+  }
   std::error_code ec;
   std::size_t n = transport->write_some(asio::buffer(data, size), ec);
+  bytes_sent += n;
   if (!ec) return {Want::nothing, n};
   if (is_would_block(ec)) return {Want::write, 0};
   detail::throw_system_error(ec, "writing to " + transport->peer());
@@ -704,6 +718,10 @@ asio::awaitable<Stream::Result> Stream::result(asio::awaitable<void> operation) 
 
 asio::awaitable<Stream::ResultOf<bool>> Stream::result(asio::awaitable<bool> operation) {
   return StreamState::result_of(state_, std::move(operation));
+}
+
+void detail::observe(Stream& stream, std::shared_ptr<StreamObserver> observer) {
+  if (stream.state_) stream.state_->observer = std::move(observer);
 }
 
 void detail::set_error_message(Stream& stream, std::string message) {

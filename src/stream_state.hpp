@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "read_buffer.hpp"
+#include "stream_observer.hpp"
 #include "tls/engine.hpp"
 #include "uptls/error.hpp"
 #include "uptls/lines.hpp"
@@ -32,6 +33,7 @@ Clock::time_point deadline_after(std::chrono::milliseconds timeout);
 
 struct StreamState : std::enable_shared_from_this<StreamState> {
   StreamState(std::unique_ptr<Transport> t, Role r);
+  ~StreamState();
 
   std::unique_ptr<Transport> transport;
   Role role;
@@ -51,6 +53,10 @@ struct StreamState : std::enable_shared_from_this<StreamState> {
   tls::detail::SessionPtr resume_session;
   std::string required_origin;
   std::string error_message;
+  // A Server's statistics: told of each handshake, and of the bytes at the end.
+  std::shared_ptr<StreamObserver> observer;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t bytes_sent = 0;
 
   // Which operations are running: one read and one write at a time, and
   // start_tls and close alone. A second one fails at once instead of

@@ -78,6 +78,22 @@ asio::awaitable<void> StreamState::handshake(CarryOver carry_over, Upgrade given
   if (given.server) server_config = std::move(given.server);
   if (!given.name.empty()) server_name = std::move(given.name);
   std::string carried = take_carried_over(carry_over);
+  bool upgrade = bytes_received + bytes_sent > 0;
+  auto began = Clock::now();
+  auto tell = [&](bool ok) {
+    if (!observer) return;
+    StreamObserver::Handshake handshake;
+    handshake.ok = ok;
+    handshake.upgrade = upgrade;
+    handshake.took = Clock::now() - began;
+    if (ok) {
+      tls::SessionInfo info = engine->session_info();
+      handshake.version = std::move(info.version);
+      handshake.cipher = std::move(info.cipher);
+      handshake.resumed = info.resumed;
+    }
+    observer->on_handshake(handshake);
+  };
   try {
     if (role == Role::server) {
       engine = std::make_unique<tls::detail::Engine>(tls::detail::context_of(*server_config),
@@ -102,7 +118,9 @@ asio::awaitable<void> StreamState::handshake(CarryOver carry_over, Upgrade given
                       "to (an FTP data connection, its control connection's: RFC 4217 "
                       "§10.2). The connection was closed.");
     }
+    tell(true);
   } catch (...) {
+    tell(false);
     // A failed or cancelled handshake leaves nothing usable: neither TLS
     // nor plaintext.
     engine.reset();

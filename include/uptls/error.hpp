@@ -5,6 +5,7 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include "uptls/export.hpp"
@@ -100,6 +101,11 @@ UPTLS_API const std::error_category& verify_category() noexcept;
 
 /// Makes an error_code in error_category().
 UPTLS_API std::error_code make_error_code(errc e) noexcept;
+
+/// The enumerator's name ("idle_timeout"), as metrics and logs name a
+/// failure.
+/// @param code an errc value.
+UPTLS_API std::string_view errc_name(errc code) noexcept;
 
 /// The exception thrown by uptls operations.
 ///

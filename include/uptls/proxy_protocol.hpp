@@ -33,18 +33,27 @@ enum class Mode {
 
 /// A version 2 TLV (type, length, value).
 struct Tlv {
+  /// The TLV's type (proxy_protocol::tlv names some).
   std::uint8_t type = 0;
+  /// Its value, as sent.
   std::string value;
 };
 
 /// Some TLV types (proxy-protocol.txt §2.2).
 namespace tlv {
+/// The ALPN protocol the client chose with the proxy.
 inline constexpr std::uint8_t alpn = 0x01;
+/// The host name the client asked for (its SNI).
 inline constexpr std::uint8_t authority = 0x02;
+/// A checksum of the header (parse() checks it).
 inline constexpr std::uint8_t crc32c = 0x03;
+/// Padding (parse() drops it).
 inline constexpr std::uint8_t noop = 0x04;
+/// The proxy's identifier of the connection (at most 128 bytes).
 inline constexpr std::uint8_t unique_id = 0x05;
+/// What the proxy learned of a TLS client (sub-TLVs, kept as sent).
 inline constexpr std::uint8_t ssl = 0x20;
+/// The proxy's network namespace.
 inline constexpr std::uint8_t netns = 0x30;
 }  // namespace tlv
 
@@ -56,8 +65,9 @@ struct UPTLS_API Header {
   /// other than TCP over IPv4 or IPv6): no client is named, and the
   /// connection's own addresses stand.
   bool local = true;
-  /// The client, and the address it connected to (when not local).
+  /// The client (when not local).
   asio::ip::tcp::endpoint source;
+  /// The address the client connected to, at the proxy (when not local).
   asio::ip::tcp::endpoint destination;
   /// The version 2 TLVs, in order (the CRC32C one checked).
   std::vector<Tlv> tlvs;
@@ -72,6 +82,7 @@ inline constexpr std::size_t default_max_size = 4096;
 
 /// What parse() found at the start of the bytes.
 struct Parsed {
+  /// What the bytes begin with.
   enum class Status {
     /// A whole header, of size bytes; what follows is the client's.
     complete,
@@ -82,9 +93,13 @@ struct Parsed {
     /// A header that breaks the specification, or is too long: error says how.
     malformed,
   };
+  /// What the bytes begin with.
   Status status = Status::absent;
+  /// The header's length in bytes, when complete.
   std::size_t size = 0;
+  /// What it says, when complete.
   Header header;
+  /// How it breaks the specification, when malformed.
   std::string error;
 };
 
@@ -97,6 +112,8 @@ UPTLS_API Parsed parse(std::string_view bytes, std::size_t max_size = default_ma
 /// A header naming source as the client of a connection to destination
 /// (both IPv4 or both IPv6).
 /// @param version 1 (text) or 2 (binary).
+/// @param source the client.
+/// @param destination the address the client connected to.
 /// @param tlvs version 2 TLVs to carry.
 /// @throws std::invalid_argument for another version, or mixed families.
 UPTLS_API std::string encode(int version, const asio::ip::tcp::endpoint& source,
@@ -105,7 +122,9 @@ UPTLS_API std::string encode(int version, const asio::ip::tcp::endpoint& source,
 
 /// A network in CIDR notation ("10.0.0.0/8", "::1/128", "127.0.0.1").
 struct UPTLS_API Network {
+  /// The network's address.
   asio::ip::address address;
+  /// How many leading bits of it count.
   unsigned prefix = 0;
 
   /// Whether address lies in this network (an IPv4-mapped IPv6 address

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <system_error>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "uptls/detail/launch.hpp"
@@ -91,6 +92,53 @@ struct ServeOptions {
   std::function<void(std::string_view)> log;
 };
 
+/// What a Server has done since it started (Server::stats()): the counters
+/// an operator's metrics are made of.
+struct ServerStats {
+  /// Connections accepted and served.
+  std::uint64_t connections = 0;
+  /// Connections open now.
+  std::size_t open = 0;
+  /// Connections closed at once: over max_connections or max_per_address,
+  /// or out of descriptors.
+  std::uint64_t refused = 0;
+  /// Handshakes by outcome ("full", "resumed", "failed"), TLS version and
+  /// cipher (empty for a failed one), on connections that began in TLS
+  /// (implicit) or were upgraded from plaintext (upgrade: STARTTLS).
+  struct Handshakes {
+    /// "full", "resumed" or "failed".
+    std::string outcome;
+    /// "TLSv1.3", "TLSv1.2"; empty when failed.
+    std::string version;
+    /// OpenSSL's name of the cipher; empty when failed.
+    std::string cipher;
+    /// The connection began in plaintext (STARTTLS).
+    bool upgrade = false;
+    /// How many.
+    std::uint64_t count = 0;
+  };
+  /// One entry per outcome, version, cipher and upgrade seen.
+  std::vector<Handshakes> handshakes;
+  /// Connections that ended in an error, by reason: the errc name
+  /// ("idle_timeout", "proxy_header"), "tls" for a TLS alert or library
+  /// error, "system" for a socket error, "other".
+  std::vector<std::pair<std::string, std::uint64_t>> failures;
+  /// Application bytes received by connections that have ended.
+  std::uint64_t bytes_received = 0;
+  /// Application bytes sent by connections that have ended.
+  std::uint64_t bytes_sent = 0;
+  /// The bounds of the handshake duration histogram, in seconds.
+  static constexpr double handshake_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                0.25,  0.5,    1,     2.5,  5,     10};
+  /// How many handshakes took at most each bound (cumulative, as
+  /// Prometheus's histogram buckets are).
+  std::vector<std::uint64_t> handshake_buckets;
+  /// Handshakes timed (every one, failed too).
+  std::uint64_t handshake_count = 0;
+  /// The seconds they took, in all.
+  double handshake_seconds = 0;
+};
+
 class Server;
 
 namespace detail {
@@ -133,6 +181,10 @@ class [[nodiscard]] UPTLS_API Server {
 
   /// The number of connections whose handler is running.
   std::size_t connections() const noexcept;
+
+  /// What the server has done since it started; empty for a server that
+  /// serves nothing. Safe from any thread.
+  ServerStats stats() const;
 
   /// Replaces the TLS configuration (a renewed certificate, say) for the
   /// connections accepted from now on; open connections keep theirs.

@@ -52,6 +52,10 @@ class Stream;
 
 namespace detail {
 struct StreamState;
+class StreamObserver;
+/// Tells observer of the stream's handshakes and, at its end, of its bytes
+/// (a Server's statistics). Internal to the library.
+void observe(Stream& stream, std::shared_ptr<StreamObserver> observer);
 /// A closed client stream that never connected, whose error_message() is
 /// message: what an async_ form that makes a stream completes with when it
 /// fails, so that the message is not lost.
@@ -611,6 +615,7 @@ class UPTLS_API Stream {
 
   friend Stream detail::failed_stream(asio::any_io_executor, std::string, std::string);
   friend void detail::set_error_message(Stream&, std::string);
+  friend void detail::observe(Stream&, std::shared_ptr<detail::StreamObserver>);
 
   std::shared_ptr<detail::StreamState> state_;
 };

@@ -1,6 +1,10 @@
 #!/usr/bin/python3
 """uptls as a fleet: worker processes, and `uptls serve` behind HAProxy.
 
+`uptls serve --metrics`: Prometheus's text format, as `promtool check
+metrics` (Debian's prometheus package) reads it, with counts that equal what
+the test did.
+
 `uptls serve --workers 2`: one port, two processes (SO_REUSEPORT); a
 session one worker started resumes on the other; a worker killed is started
 again and costs only its own connections; SIGTERM drains and ends them all.
@@ -22,8 +26,10 @@ import shutil
 import signal
 import socket
 import ssl
+import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -282,6 +288,94 @@ class WorkersTest(PkiTestCase):
         self.assertEqual(len(children(server.proc.pid)), 2, server.describe_running())
         self.connect(server)
         # stop_and_check (the cleanup): SIGTERM, the workers drain, exit 0.
+
+
+def scrape(url):
+    """The text at url (the /metrics page)."""
+    with urllib.request.urlopen(url, timeout=STEP_TIMEOUT) as response:
+        return response.status, response.headers.get("Content-Type"), response.read().decode()
+
+
+def sample(text, name, **labels):
+    """The value of the sample name{labels...}, labels in any order (0 if absent)."""
+    for line in text.splitlines():
+        m = re.match(rf"^{re.escape(name)}\{{(.*)\}} (\S+)$", line)
+        if not m:
+            continue
+        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(1)))
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(m.group(2))
+    return 0.0
+
+
+class MetricsTest(PkiTestCase):
+    """`uptls serve pingpong --starttls-reply READY --metrics 127.0.0.1:0`."""
+
+    PEERS = ("openssl", "promtool")
+
+    def starttls_session(self, server, context):
+        """PING, STARTTLS, handshake, PING, QUIT."""
+        with socket.create_connection((HOST, server.port), timeout=STEP_TIMEOUT) as raw:
+            raw.sendall(b"PING\n")
+            self.assertEqual(raw.recv(100), b"PONG\n")
+            raw.sendall(b"STARTTLS\n")
+            self.assertEqual(raw.recv(100), b"READY\n")
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(b"PING\n")
+                self.assertEqual(tls.recv(100), b"PONG\n")
+                tls.sendall(b"QUIT\n")
+                tls.recv(100)
+
+    def test_counts_are_what_happened_and_promtool_reads_them(self):
+        server = up.start_uptls_serve(self, self.tmp.name, "--starttls-reply", "READY",
+                                      "--cert", self.pki.server, "--key", self.pki.server_key,
+                                      "--idle-timeout", "1", "--metrics", f"{HOST}:0",
+                                      ca_out=False)
+        hit = server.stderr.wait_for(r"metrics on (http://\S+)$", LOG_TIMEOUT)
+        self.assertIsNotNone(hit, server.describe_running())
+        url = hit[1].group(1)
+        context = ssl.create_default_context(cafile=self.pki.ca)
+        for _ in range(3):
+            self.starttls_session(server, context)
+        # A handshake that fails: not TLS after READY.
+        with socket.create_connection((HOST, server.port), timeout=STEP_TIMEOUT) as raw:
+            raw.sendall(b"STARTTLS\n")
+            self.assertEqual(raw.recv(100), b"READY\n")
+            raw.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            raw.recv(100)
+        # A client that says nothing: closed after --idle-timeout.
+        with socket.create_connection((HOST, server.port), timeout=STEP_TIMEOUT) as idle:
+            self.assertEqual(idle.recv(100), b"")
+        deadline = time.monotonic() + LOG_TIMEOUT
+        while True:
+            status, content_type, text = scrape(url)
+            done = sample(text, "uptls_connections_open", protocol="pingpong") == 0
+            if done or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(status, 200)
+        self.assertTrue(content_type.startswith("text/plain; version=0.0.4"), content_type)
+        checked = subprocess.run(["promtool", "check", "metrics"], input=text,
+                                    capture_output=True, text=True, timeout=STEP_TIMEOUT)
+        self.assertEqual(checked.returncode, 0, f"promtool:\n{checked.stdout}{checked.stderr}\n{text}")
+        counts = {
+            ("uptls_connections_total", ()): 5,
+            ("uptls_connections_open", ()): 0,
+            ("uptls_upgrades_total", ()): 3,
+            ("uptls_handshakes_total", (("outcome", "failed"), ("upgrade", "true"))): 1,
+            ("uptls_failures_total", (("reason", "tls"),)): 1,
+            ("uptls_failures_total", (("reason", "idle_timeout"),)): 1,
+            ("uptls_handshake_duration_seconds_count", ()): 4,
+            # 3 x (PING, STARTTLS, PING, QUIT) and one STARTTLS; 3 x (PONG, READY, PONG), READY.
+            ("uptls_received_bytes_total", ()): 3 * 24 + 9,
+            ("uptls_sent_bytes_total", ()): 3 * 16 + 6,
+        }
+        for (name, labels), want in counts.items():
+            self.assertEqual(sample(text, name, protocol="pingpong", **dict(labels)), want,
+                             f"{name}{dict(labels)}\n{text}")
+        ok = sum(sample(text, "uptls_handshakes_total", outcome=o, upgrade="true",
+                        version="TLSv1.3") for o in ("full", "resumed"))
+        self.assertEqual(ok, 3, text)
 
 
 if __name__ == "__main__":

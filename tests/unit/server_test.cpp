@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
@@ -657,6 +658,77 @@ TEST(Server, ReusePortLetsTwoServersShareAPort) {
     clients.clear();
     co_await first.stop(std::chrono::milliseconds(100));
     co_await second.stop(std::chrono::milliseconds(100));
+  });
+}
+
+}  // namespace
+}  // namespace uptls
+
+namespace uptls {
+namespace {
+
+/// Waits (bounded) until the server has no open connection: their bytes
+/// are counted when their streams are gone.
+awaitable<void> until_idle(const Server& server) {
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  for (int i = 0; i < 200 && server.connections() > 0; ++i) {
+    pause.expires_after(std::chrono::milliseconds(10));
+    co_await pause.async_wait(asio::use_awaitable);
+  }
+}
+
+// Server::stats(): what an operator's metrics show is what happened.
+TEST(Server, StatsCountConnectionsHandshakesFailuresAndBytes) {
+  run([]() -> awaitable<void> {
+    Logged logged;
+    Server server = co_await echo_server(logged);
+    auto port = server.local_endpoint().port();
+    // Two upgrades: 6 + 9 bytes in plaintext, 7 over TLS, each echoed.
+    for (int i = 0; i < 2; ++i) {
+      Stream client = co_await connect_client(port, true);
+      co_await client.write_all("plain\nSTARTTLS\n");
+      EXPECT_EQ(co_await client.read_line(), "plain");
+      co_await client.start_tls();
+      co_await client.write_all("secret\n");
+      EXPECT_EQ(co_await client.read_line(), "secret");
+      co_await client.close();
+    }
+    // A handshake that fails: garbage after STARTTLS.
+    auto executor = co_await asio::this_coro::executor;
+    asio::ip::tcp::socket garbage(executor);
+    co_await garbage.async_connect(server.local_endpoint(), asio::use_awaitable);
+    co_await test::raw_write(garbage, "STARTTLS\n");
+    co_await test::raw_write(garbage, "GET / HTTP/1.0\r\n\r\n");
+    co_await test::raw_read_to_end(garbage);
+    co_await until_idle(server);
+
+    ServerStats stats = server.stats();
+    EXPECT_EQ(stats.connections, 3u);
+    EXPECT_EQ(stats.open, 0u);
+    EXPECT_EQ(stats.refused, 0u);
+    std::uint64_t full = 0;  // or resumed
+    std::uint64_t failed = 0;
+    for (const auto& h : stats.handshakes) {
+      EXPECT_TRUE(h.upgrade) << h.outcome;
+      if (h.outcome == "full" || h.outcome == "resumed") {  // the client resumes its first
+        full += h.count;
+        EXPECT_FALSE(h.version.empty());
+        EXPECT_FALSE(h.cipher.empty());
+      }
+      if (h.outcome == "failed") failed += h.count;
+    }
+    EXPECT_EQ(full, 2u);
+    EXPECT_EQ(failed, 1u);
+    using Failures = std::vector<std::pair<std::string, std::uint64_t>>;
+    EXPECT_EQ(stats.failures, (Failures{{"tls", 1}})) << logged.text();
+    EXPECT_EQ(stats.bytes_received, 2 * (6 + 9 + 7) + 9);
+    EXPECT_EQ(stats.bytes_sent, 2 * (6 + 7));
+    EXPECT_EQ(stats.handshake_count, 3u);
+    EXPECT_EQ(stats.handshake_buckets.size(), std::size(ServerStats::handshake_bounds));
+    EXPECT_TRUE(std::is_sorted(stats.handshake_buckets.begin(), stats.handshake_buckets.end()));
+    EXPECT_LE(stats.handshake_buckets.empty() ? 0 : stats.handshake_buckets.back(), 3u);
+    EXPECT_GT(stats.handshake_seconds, 0.0);
+    co_await server.stop(std::chrono::milliseconds(100));
   });
 }
 

@@ -83,6 +83,7 @@ asio::awaitable<int> serve(std::shared_ptr<const EchoServeArgs> args) {
     return echo(std::move(stream), line, reply, say);
   };
   Serving serving;
+  serving.protocol = "echo";
   serving.command = "serve echo";
   serving.what = "echo";
   serving.make_tls = [tls = args->tls] { return make_server_config(tls); };

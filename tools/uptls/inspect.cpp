@@ -188,6 +188,7 @@ asio::awaitable<int> report_clients(std::shared_ptr<const InspectArgs> args) {
     co_await stream.close();
   };
   Serving serving;
+  serving.protocol = "inspect";
   serving.command = "inspect";
   serving.what = "reporting clients";
   serving.listening_on_stderr = true;  // standard output carries the reports

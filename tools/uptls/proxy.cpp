@@ -149,6 +149,7 @@ asio::awaitable<int> run_proxy(std::shared_ptr<const ProxyArgs> args) {
   options.log = [events](const ProxyEvent& event) { events->write(event); };
 
   Serving serving;
+  serving.protocol = "proxy";
   serving.command = "proxy";
   serving.what = args->answer_given  ? "answering itself"
                  : options.authority ? "intercepting"

@@ -74,6 +74,7 @@ asio::awaitable<int> run_server(Handler handler, std::string listen, ServerTlsAr
   options.upgradeable = upgradeable;
   Serving serving;
   serving.command = "serve";
+  serving.protocol = what.empty() ? "pingpong" : what;
   serving.what = std::move(what);
   serving.make_tls = [tls] { return make_server_config(tls); };
   co_return co_await serve_until_stopped(std::move(handler), std::move(listen), std::move(options),

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "metrics.hpp"
 #include "uptls/printable.hpp"
 #include "workers.hpp"
 
@@ -53,6 +54,10 @@ void add_server_options(CLI::App& command, ServerArgs& args, const std::string& 
                   "required closes connections without one, optional serves them as they are")
       ->check(CLI::IsMember({"off", "optional", "required"}))
       ->capture_default_str();
+  command.add_option("--metrics", args.metrics,
+                     "HOST:PORT to serve this server's counters on, at /metrics in Prometheus's "
+                     "text format (connections, handshakes, upgrades, failures, bytes, "
+                     "handshake latency)");
   command
       .add_option("--proxy-from", args.proxy_from,
                   "CIDR... sources trusted to send a PROXY header, e.g. 10.0.0.0/8 (default: any)")
@@ -117,6 +122,12 @@ asio::awaitable<int> serve_here(Handler handler, std::string host, std::uint16_t
                                 std::function<void(const Server&)> ready) {
   asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM, SIGHUP);
   Server server = co_await start_server(std::move(handler), host, port, options);
+  Server metrics;
+  if (!args.metrics.empty()) {
+    metrics = co_await start_metrics(args.metrics, server, serving.protocol);
+    std::fprintf(stderr, "uptls %s: metrics on http://%s/metrics\n", serving.command.c_str(),
+                 endpoint_text(metrics.local_endpoint()).c_str());
+  }
   ready(server);
   for (;;) {
     int signal = co_await signals.async_wait(asio::use_awaitable);
@@ -134,6 +145,7 @@ asio::awaitable<int> serve_here(Handler handler, std::string host, std::uint16_t
     }
   }
   co_await server.stop(args.drain());
+  co_await metrics.stop(std::chrono::milliseconds(100));
   co_return 0;
 }
 

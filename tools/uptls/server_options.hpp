@@ -28,6 +28,7 @@ struct ServerArgs {
   std::size_t max_per_address = 0;
   double drain_timeout = 5;
   std::string proxy_protocol = "off";
+  std::string metrics;
   std::vector<std::string> proxy_from;
 
   /// How long open connections may take to end at a stop.
@@ -41,7 +42,8 @@ struct ServerArgs {
 std::chrono::milliseconds seconds(double value);
 
 /// Adds --threads, --workers, --idle-timeout, --write-timeout, --max-connections,
-/// --max-per-address, --drain-timeout, --proxy-protocol and --proxy-from; the timeouts' help says
+/// --max-per-address, --drain-timeout, --proxy-protocol, --proxy-from and
+/// --metrics; the timeouts' help says
 /// what they bound for this command.
 void add_server_options(CLI::App& command, ServerArgs& args, const std::string& idle_help,
                         const std::string& write_help);
@@ -55,6 +57,8 @@ struct Serving {
   std::string command;
   /// Said in the listening line ("smtp", "intercepting"); may be empty.
   std::string what;
+  /// What the metrics label it ("smtp", "pingpong", "proxy").
+  std::string protocol;
   /// The listening line goes to standard error: standard output carries
   /// reports (inspect --listen --json).
   bool listening_on_stderr = false;

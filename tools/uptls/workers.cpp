@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <stdexcept>
 
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -58,6 +59,10 @@ class Supervisor {
 
   asio::awaitable<int> run() {
     using namespace asio::experimental::awaitable_operators;
+    if (!args_.metrics.empty()) {
+      throw std::invalid_argument(
+          "--metrics counts one process's connections: it does not go with --workers yet");
+    }
     asio::ip::tcp::acceptor reserved = reserve();
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0)
