@@ -87,10 +87,9 @@ asio::awaitable<void> StreamState::handshake(CarryOver carry_over, Upgrade given
     handshake.upgrade = upgrade;
     handshake.took = Clock::now() - began;
     if (ok) {
-      tls::SessionInfo info = engine->session_info();
-      handshake.version = std::move(info.version);
-      handshake.cipher = std::move(info.cipher);
-      handshake.resumed = info.resumed;
+      handshake.version = engine->version();
+      handshake.cipher = engine->cipher();
+      handshake.resumed = engine->resumed();
     }
     observer->on_handshake(handshake);
   };

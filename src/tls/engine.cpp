@@ -681,6 +681,13 @@ void Engine::offer_session(SSL_SESSION* session) noexcept { SSL_set_session(ssl_
 
 bool Engine::resumed() const noexcept { return SSL_session_reused(ssl_.get()) == 1; }
 
+const char* Engine::version() const noexcept { return SSL_get_version(ssl_.get()); }
+
+const char* Engine::cipher() const noexcept {
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_.get());
+  return cipher ? SSL_CIPHER_get_name(cipher) : "";
+}
+
 SessionPtr Engine::session_copy() const {
   SSL_SESSION* session = SSL_get0_session(ssl_.get());
   return SessionPtr(session ? SSL_SESSION_dup(session) : nullptr);

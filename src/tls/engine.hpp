@@ -72,6 +72,10 @@ class Engine {
   void offer_session(SSL_SESSION* session) noexcept;
   /// Whether the handshake resumed a session.
   bool resumed() const noexcept;
+  /// The negotiated version and cipher, as OpenSSL names them (for a
+  /// Server's statistics: cheaper than session_info()).
+  const char* version() const noexcept;
+  const char* cipher() const noexcept;
   /// A copy of this connection's session, for another connection to offer
   /// (a copy: a handshake updates the session it resumes). Null: none.
   SessionPtr session_copy() const;
