@@ -416,7 +416,10 @@ struct Server::Impl {
                                        detail::ProxiedTransport* proxied) {
     std::string peer = stream.peer();
     try {
-      bool serve = !proxied || co_await admit(self, *proxied, client);
+      // Not `!proxied || co_await ...`: GCC 12 miscompiles a co_await in a
+      // short-circuit operand.
+      bool serve = true;
+      if (proxied) serve = co_await admit(self, *proxied, client);
       peer = stream.peer();
       if (serve && tls && !self->options.upgradeable) co_await stream.start_tls();
       if (serve) co_await self->handler(std::move(stream));

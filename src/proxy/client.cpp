@@ -178,7 +178,9 @@ asio::awaitable<void> Client::linger(Stream& stream) {
   auto until = Clock::now() + std::chrono::seconds(5);
   char sink[16384];
   try {
-    while (Clock::now() < until && co_await stream.read_some(asio::buffer(sink)) > 0) {
+    // The co_await outside the condition's short circuit (GCC 12).
+    while (Clock::now() < until) {
+      if (co_await stream.read_some(asio::buffer(sink)) == 0) break;
     }
   } catch (const std::exception&) {
   }
