@@ -377,6 +377,27 @@ class MetricsTest(PkiTestCase):
                         version="TLSv1.3") for o in ("full", "resumed"))
         self.assertEqual(ok, 3, text)
 
+        # The metrics' own server bounds a whole request head, not each line:
+        # a client that sends a field line a second is closed all the same.
+        host, port = re.match(r"http://([^:/]+):(\d+)/", url).groups()
+        with socket.create_connection((host, int(port)), timeout=STEP_TIMEOUT) as trickler:
+            trickler.sendall(b"GET /metrics HTTP/1.1\r\n")
+            closed = False
+            for i in range(40):
+                try:
+                    trickler.sendall(b"X-%d: y\r\n" % i)
+                    trickler.settimeout(1.0)
+                    if trickler.recv(100) == b"":
+                        closed = True
+                        break
+                except TimeoutError:
+                    continue
+                except OSError:
+                    closed = True
+                    break
+            self.assertTrue(closed, "a client trickling field lines kept the metrics server's "
+                            "connection open for 40 lines")
+
 
 if __name__ == "__main__":
     sys.exit(up.main())

@@ -1,7 +1,12 @@
 #include "metrics.hpp"
 
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <cstdio>
 #include <iterator>
+#include <optional>
 
 #include "pingpong.hpp"
 
@@ -50,16 +55,27 @@ std::string label(const char* name, std::string_view value) {
 
 double as_number(std::uint64_t value) { return static_cast<double>(value); }
 
-/// Reads an HTTP request head (bounded lines and count) and answers
-/// GET /metrics; anything else gets 404. One request per connection.
-asio::awaitable<void> answer(Stream stream, Server server, std::string protocol) {
+/// The request line of an HTTP request head, the rest of the head read and
+/// dropped (at most 100 lines of 8 KiB); nullopt when the client left.
+asio::awaitable<std::optional<std::string>> read_head(Stream& stream) {
   auto request = co_await stream.read_line(8192);
-  if (!request) co_return;
+  if (!request) co_return std::nullopt;
   for (int fields = 0; fields < 100; ++fields) {
     auto line = co_await stream.read_line(8192);
     if (!line || line->empty()) break;
   }
-  bool wanted = request->starts_with("GET /metrics ") || *request == "GET /metrics";
+  co_return request;
+}
+
+/// Answers GET /metrics; anything else gets 404. One request per
+/// connection, whose whole head must come within 10 seconds (not each line).
+asio::awaitable<void> answer(Stream stream, Server server, std::string protocol) {
+  using namespace asio::experimental::awaitable_operators;
+  asio::steady_timer deadline(co_await asio::this_coro::executor, std::chrono::seconds(10));
+  auto got = co_await (read_head(stream) || deadline.async_wait(asio::use_awaitable));
+  if (got.index() != 0 || !std::get<0>(got)) co_return;
+  const std::string& request = *std::get<0>(got);
+  bool wanted = request.starts_with("GET /metrics ") || request == "GET /metrics";
   std::string body = wanted ? prometheus_text(server.stats(), protocol) : "not found\n";
   std::string head =
       std::string(wanted ? "HTTP/1.1 200 OK" : "HTTP/1.1 404 Not Found") +
