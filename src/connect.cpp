@@ -78,8 +78,10 @@ asio::awaitable<Stream> open_connection(std::string host, std::uint16_t port,
   }
   if (connect_ec) detail::throw_system_error(connect_ec, "connecting to " + target);
   if (options.send_proxy != 0) {
-    std::string header = proxy_protocol::encode(
-        options.send_proxy, options.send_proxy_source.value_or(socket.local_endpoint()), endpoint);
+    asio::ip::tcp::endpoint source = options.send_proxy_source.value_or(socket.local_endpoint());
+    // A header cannot mix families: the connection then names itself.
+    if (source.address().is_v4() != endpoint.address().is_v4()) source = socket.local_endpoint();
+    std::string header = proxy_protocol::encode(options.send_proxy, source, endpoint);
     co_await asio::async_write(socket, asio::buffer(header), asio::use_awaitable);
   }
 

@@ -50,7 +50,8 @@ struct ConnectOptions {
   /// ServeOptions::accept_proxy. It names send_proxy_source as the client,
   /// or this connection's own address. TCP only.
   int send_proxy = 0;
-  /// The client the header names (a proxy passing on its own client's).
+  /// The client the header names (a proxy passing on its own client's);
+  /// one of another address family than the connection's is not named.
   std::optional<asio::ip::tcp::endpoint> send_proxy_source;
 };
 

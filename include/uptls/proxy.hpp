@@ -77,6 +77,10 @@ struct ProxyOptions {
   std::shared_ptr<const tls::ClientConfig> upstream_tls;
   /// How large request and response heads may be.
   http::Limits limits;
+  /// Sends a PROXY protocol header of this version (1 or 2; 0: none) first
+  /// on every upstream connection, naming the proxy's client, for an origin
+  /// behind ServeOptions::accept_proxy.
+  int send_proxy = 0;
   /// How long reaching an upstream may take.
   std::chrono::milliseconds connect_timeout{10'000};
   /// Receives each event; called from the connection's strand (several

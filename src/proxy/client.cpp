@@ -25,15 +25,16 @@ std::shared_ptr<const tls::ServerConfig> intercepting(const ProxyOptions& option
 }
 
 Connector tcp_connector(const ProxyOptions& options) {
-  return [tls = options.upstream_tls, timeout = options.connect_timeout](
-             const Target& target, bool use_tls, const std::string& server_name,
-             const Timeouts& timeouts) -> asio::awaitable<Stream> {
+  return [tls = options.upstream_tls, timeout = options.connect_timeout,
+          send_proxy = options.send_proxy](const Reach& reach) -> asio::awaitable<Stream> {
     ConnectOptions connect;
-    if (use_tls) connect.tls = tls;
-    connect.server_name = server_name;
+    if (reach.tls) connect.tls = tls;
+    connect.server_name = reach.server_name;
     connect.connect_timeout = timeout;
-    connect.timeouts = timeouts;
-    co_return co_await open_connection(target.host, target.port, connect);
+    connect.timeouts = reach.timeouts;
+    connect.send_proxy = send_proxy;
+    connect.send_proxy_source = reach.client;
+    co_return co_await open_connection(reach.target.host, reach.target.port, connect);
   };
 }
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "proxy/target.hpp"
@@ -17,11 +18,20 @@
 
 namespace uptls::proxy {
 
-/// How a proxy reaches an origin: a connection to target, over TLS verified
-/// for server_name when tls is set, with the client's timeouts. The proxy's
-/// own opens TCP connections (open_connection); tests give memory streams.
-using Connector = std::function<asio::awaitable<Stream>(
-    const Target& target, bool tls, const std::string& server_name, const Timeouts& timeouts)>;
+/// What a proxy asks of its connector: a connection to target, over TLS
+/// verified for server_name when tls is set, with the client's timeouts;
+/// client: the proxy's own client (for ProxyOptions::send_proxy).
+struct Reach {
+  Target target;
+  bool tls = false;
+  std::string server_name;
+  Timeouts timeouts;
+  std::optional<asio::ip::tcp::endpoint> client;
+};
+
+/// How a proxy reaches an origin. The proxy's own opens TCP connections
+/// (open_connection); tests give memory streams.
+using Connector = std::function<asio::awaitable<Stream>(const Reach& reach)>;
 
 /// Shared by every connection of one proxy.
 struct Shared {

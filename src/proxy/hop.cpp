@@ -187,8 +187,9 @@ class Exchange {
 
 asio::awaitable<void> open_upstream(Client& client, Upstream& upstream) {
   upstream.stream.reset();
-  upstream.stream = co_await client.shared.connect(upstream.target, upstream.tls,
-                                                   upstream.server_name, client.stream.timeouts());
+  Reach reach{upstream.target, upstream.tls, upstream.server_name, client.stream.timeouts(),
+              client.stream.transport().tcp_endpoint(false)};
+  upstream.stream = co_await client.shared.connect(reach);
 }
 
 asio::awaitable<bool> send_upstream(Client& client, Upstream& upstream, const Incoming& in,

@@ -142,6 +142,40 @@ class HaproxyTest(PkiTestCase):
                                 "a server named HAProxy's address instead of the client's\n"
                                 + described)
 
+    def test_uptls_proxy_names_its_client_to_the_origin(self):
+        """`uptls proxy --send-proxy v2`: a CONNECT tunnel's origin behind
+        `--proxy-protocol required` names the proxy's client, not the proxy."""
+        origin = up.start_uptls_serve(self, self.tmp.name, "--implicit-tls",
+                                      "--cert", self.pki.server, "--key", self.pki.server_key,
+                                      "--proxy-protocol", "required",
+                                      "--proxy-from", "127.0.0.1/32", ca_out=False)
+        proc = up.start_process([up.UPTLS, "proxy", "--listen", f"{HOST}:0", "--send-proxy", "v2",
+                                 "--allow-port", str(origin.port)])
+        out, err = up.PipeReader(proc.stdout), up.PipeReader(proc.stderr)
+        self.addCleanup(up.stop_process, proc, up.STOP_TIMEOUT, (out, err))
+        hit = out.wait_for(r"^listening on [\d.]+:(\d+) ", up.STARTUP_TIMEOUT)
+        self.assertIsNotNone(hit, f"stdout:\n{out.snapshot()}stderr:\n{err.snapshot()}")
+        proxy_port = int(hit[1].group(1))
+        context = ssl.create_default_context(cafile=self.pki.ca)
+        with socket.create_connection((HOST, proxy_port), timeout=STEP_TIMEOUT,
+                                      source_address=("127.0.0.2", 0)) as raw:
+            client = "%s:%d" % raw.getsockname()
+            raw.sendall(f"CONNECT {HOST}:{origin.port} HTTP/1.1\r\n"
+                        f"Host: {HOST}:{origin.port}\r\n\r\n".encode())
+            response = b""
+            while b"\r\n\r\n" not in response:
+                chunk = raw.recv(1000)
+                self.assertTrue(chunk, f"the proxy closed: {response!r}")
+                response += chunk
+            self.assertTrue(response.startswith(b"HTTP/1.1 200"), response)
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(b"PING\n")
+                self.assertEqual(tls.recv(100), b"PONG\n")
+                tls.sendall(b"QUIT\n")
+        self.assertIsNotNone(
+            origin.stdout.wait_for(rf"^Client connected from {re.escape(client)}$", LOG_TIMEOUT),
+            f"the origin did not name {client}\n" + origin.describe_running())
+
     def test_a_session_resumes_on_the_other_server(self):
         servers, port = self.fleet()
         session = os.path.join(self.tmp.name, "session.pem")

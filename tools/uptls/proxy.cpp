@@ -36,6 +36,7 @@ struct ProxyArgs {
   double connect_timeout = 10;
   std::size_t certificates_kept = 1024;
   ServerArgs server;
+  std::string send_proxy;
 };
 
 // The CA that signs minted certificates: given, kept beside --ca-out from
@@ -145,6 +146,7 @@ asio::awaitable<int> run_proxy(std::shared_ptr<const ProxyArgs> args) {
     options.upstream_tls = tls::ClientConfig::make(upstream);
   }
   options.connect_timeout = seconds(args->connect_timeout);
+  if (!args->send_proxy.empty()) options.send_proxy = args->send_proxy == "v1" ? 1 : 2;
   auto events = std::make_shared<EventLog>(args->quiet, args->log_json);
   options.log = [events](const ProxyEvent& event) { events->write(event); };
 
@@ -203,6 +205,11 @@ void add_proxy_command(CLI::App& app) {
   command->add_option("--log-json", args->log_json,
                       "append one JSON object per request or tunnel to FILE");
   command->add_flag("--quiet", args->quiet, "do not print a line per request or tunnel");
+  command
+      ->add_option("--send-proxy", args->send_proxy,
+                   "send a PROXY protocol header (v1 or v2) first on every connection to an "
+                   "origin, naming the proxy's client (for an origin with --proxy-protocol)")
+      ->check(CLI::IsMember({"v1", "v2"}));
   add_server_options(*command, args->server,
                      "SECONDS a client may take to send a request, and a tunnel may stay silent "
                      "both ways",

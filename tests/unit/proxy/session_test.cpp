@@ -43,10 +43,9 @@ struct Harness {
       trust = tls::ClientConfig::make(verify);
     }
     client.emplace(std::move(pair.client), trust, "localhost");
-    Handler serve =
-        handler(std::move(options),
-                [this](const Target& target, bool tls, const std::string& name,
-                       const Timeouts& timeouts) { return connect(target, tls, name, timeouts); });
+    Handler serve = handler(std::move(options), [this](const proxy::Reach& reach) {
+      return connect(reach.target, reach.tls, reach.server_name, reach.timeouts);
+    });
     asio::co_spawn(executor, serve(Stream(std::move(pair.server), Role::server)),
                    [this](std::exception_ptr) {
                      done = true;
