@@ -79,7 +79,8 @@ asio::awaitable<void> StreamState::handshake(CarryOver carry_over, Upgrade given
   if (!given.name.empty()) server_name = std::move(given.name);
   std::string carried = take_carried_over(carry_over);
   bool upgrade = bytes_received + bytes_sent > 0;
-  auto began = Clock::now();
+  // Only a Server's streams are observed: others read no clock for it.
+  auto began = observer ? Clock::now() : Clock::time_point();
   auto tell = [&](bool ok) {
     if (!observer) return;
     StreamObserver::Handshake handshake;
